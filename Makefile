@@ -1,0 +1,26 @@
+# Two commands do everything on a fresh machine (Debian/Ubuntu, Go 1.26, Node 20):
+#   make quickstart   install what is needed, build, run the whole pipeline offline
+#   make test         install what is needed, run the tests
+GO_TAGS ?= openblas
+BIN := bin/distill
+
+.PHONY: setup build quickstart test bench
+
+# OpenBLAS for fast matrix products (cgo); DuckDB and the reference tokenizers
+# (npm) for the tests that check our files and token ids against them.
+setup:
+	@if ! ldconfig -p | grep -q libopenblas; then \
+		echo "installing libopenblas-dev"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libopenblas-dev) >/dev/null; \
+	fi
+	@cd scripts/node && npm ci --no-audit --no-fund --loglevel=error
+
+build:
+	go build -tags '$(GO_TAGS)' -o $(BIN) .
+
+quickstart: setup build
+	./$(BIN) run --config configs/quickstart.yaml
+
+test: setup
+	go vet -tags '$(GO_TAGS)' ./...
+	go test -tags '$(GO_TAGS)' -timeout 20m ./...

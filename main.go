@@ -1,0 +1,16 @@
+// Command distill distills the reasoning of a teacher model into small students.
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/distill-dev/distill/distill"
+)
+
+func main() {
+	if err := distill.Main(os.Args); err != nil {
+		fmt.Fprintln(os.Stderr, "distill:", err)
+		os.Exit(1)
+	}
+}

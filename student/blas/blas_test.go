@@ -1,0 +1,62 @@
+package blas
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+func naive(a, b []float32, m, k, n int, ta, tb bool) []float32 {
+	c := make([]float32, m*n)
+	for i := 0; i < m; i++ {
+		for j := 0; j < n; j++ {
+			var s float64
+			for p := 0; p < k; p++ {
+				av := a[i*k+p]
+				if ta {
+					av = a[p*m+i]
+				}
+				bv := b[p*n+j]
+				if tb {
+					bv = b[j*k+p]
+				}
+				s += float64(av) * float64(bv)
+			}
+			c[i*n+j] = float32(s)
+		}
+	}
+	return c
+}
+
+func TestGemmVariants(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	m, k, n := 7, 5, 9
+	rnd := func(n int) []float32 {
+		x := make([]float32, n)
+		for i := range x {
+			x[i] = float32(rng.NormFloat64())
+		}
+		return x
+	}
+	a, b := rnd(m*k), rnd(k*n)
+	check := func(name string, got, want []float32) {
+		for i := range got {
+			if math.Abs(float64(got[i]-want[i])) > 1e-4 {
+				t.Fatalf("%s [%s]: element %d = %g, want %g", name, Backend(), i, got[i], want[i])
+			}
+		}
+	}
+	c := make([]float32, m*n)
+	MatMul(c, a, b, m, k, n, false)
+	check("MatMul", c, naive(a, b, m, k, n, false, false))
+	bt := rnd(n * k)
+	MatMulBT(c, a, bt, m, k, n, false)
+	check("MatMulBT", c, naive(a, bt, m, k, n, false, true))
+	at := rnd(k * m)
+	want := naive(at, b, m, k, n, true, false)
+	MatMulAT(c, at, b, m, k, n, true)
+	for i := range want {
+		want[i] += naive(a, bt, m, k, n, false, true)[i]
+	}
+	check("MatMulAT accumulate", c, want)
+}
