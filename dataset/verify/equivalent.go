@@ -1,0 +1,41 @@
+package verify
+
+import "strings"
+
+// Equivalent reports whether two final answers mean the same thing. It is
+// conservative: an answer that normalises to nothing equals nothing.
+func Equivalent(a, b string) bool {
+	na, nb := Normalize(a), Normalize(b)
+	if na == "" || nb == "" {
+		return false
+	}
+	return equivNorm(na, nb)
+}
+
+func equivNorm(a, b string) bool {
+	if a == b {
+		return true
+	}
+	ra, okA := parseRat(a)
+	rb, okB := parseRat(b)
+	if okA && okB {
+		return ra.Cmp(rb) == 0
+	}
+	if isWords(a) && isWords(b) {
+		return strings.EqualFold(a, b)
+	}
+	if eq, ok := equivStruct(a, b); ok {
+		return eq
+	}
+	return equivExpr(a, b)
+}
+
+// isWords reports whether s is plain text such as a name ("Evelyn").
+func isWords(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !isLetter(s[i]) && s[i] != '\'' && s[i] != '-' {
+			return false
+		}
+	}
+	return len(s) > 1
+}

@@ -1,0 +1,239 @@
+package verify
+
+import "strings"
+
+// Extract returns the final answer of a model response, trying in order:
+// the last complete \boxed{…} or \fbox{…} (nested braces, and the "\boxed 5"
+// form), the last <answer>…</answer>, the last GSM8K "#### N" line, and the
+// last "The answer is …" / "Final answer: …" phrase. The boxed form wins
+// because R1-style prompts ask for it and a chain of thought often says "the
+// answer is" about intermediate steps.
+func Extract(text string) (answer string, ok bool) {
+	if a, ok := extractBoxed(text); ok {
+		return a, true
+	}
+	if a, ok := extractTag(text); ok {
+		if b, ok := extractPhrase(a); ok {
+			return b, true
+		}
+		return cleanPhrase(a), true
+	}
+	if a, ok := extractHashes(text); ok {
+		return a, true
+	}
+	return extractPhrase(text)
+}
+
+// extractBoxed finds the last \boxed or \fbox whose argument is complete; a
+// truncated last box falls back to the one before it.
+func extractBoxed(text string) (string, bool) {
+	end := len(text)
+	for end > 0 {
+		s := text[:end]
+		i := strings.LastIndex(s, `\boxed`)
+		n := len(`\boxed`)
+		if j := strings.LastIndex(s, `\fbox`); j > i {
+			i, n = j, len(`\fbox`)
+		}
+		if i < 0 {
+			return "", false
+		}
+		if a, ok := boxArg(text[i+n:]); ok {
+			return a, true
+		}
+		end = i
+	}
+	return "", false
+}
+
+// boxArg reads the argument after \boxed: a braced group, or in the
+// "\boxed 5" form the run of characters up to a space, '$' or line end.
+func boxArg(s string) (string, bool) {
+	if s == "" {
+		return "", false
+	}
+	if s[0] == ' ' {
+		t := strings.TrimLeft(s, " ")
+		if t != "" && t[0] == '{' {
+			s = t
+		} else {
+			j := strings.IndexAny(t, " $\n")
+			if j < 0 {
+				j = len(t)
+			}
+			a := strings.TrimRight(t[:j], ".,")
+			return a, a != ""
+		}
+	}
+	if s[0] != '{' {
+		return "", false
+	}
+	inner, ok := braced(s)
+	if !ok {
+		return "", false
+	}
+	inner = strings.TrimSpace(inner)
+	return inner, inner != ""
+}
+
+// braced returns the content of the brace group s starts with, honouring
+// nesting and skipping escaped braces (\{ \}).
+func braced(s string) (string, bool) {
+	depth := 0
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '\\':
+			i++ // skip the escaped character
+		case '{':
+			depth++
+		case '}':
+			depth--
+			if depth == 0 {
+				return s[1:i], true
+			}
+		}
+	}
+	return "", false
+}
+
+func extractTag(text string) (string, bool) {
+	j := strings.LastIndex(text, "</answer>")
+	if j < 0 {
+		return "", false
+	}
+	i := strings.LastIndex(text[:j], "<answer>")
+	if i < 0 {
+		return "", false
+	}
+	a := strings.TrimSpace(text[i+len("<answer>") : j])
+	return a, a != ""
+}
+
+func extractHashes(text string) (string, bool) {
+	i := strings.LastIndex(text, "####")
+	if i < 0 {
+		return "", false
+	}
+	a := text[i+4:]
+	if j := strings.IndexByte(a, '\n'); j >= 0 {
+		a = a[:j]
+	}
+	a = cleanPhrase(a)
+	return a, a != ""
+}
+
+// answerPhrases introduce a final answer in prose. Matched case-insensitively;
+// the last occurrence of any of them wins.
+var answerPhrases = []string{
+	"the answer is",
+	"the final answer is",
+	"final answer:",
+	"answer:",
+}
+
+func extractPhrase(text string) (string, bool) {
+	best, bestLen := -1, 0
+	for _, p := range answerPhrases {
+		if i := lastIndexFold(text, p); i > best || (i == best && i >= 0 && len(p) > bestLen) {
+			best, bestLen = i, len(p)
+		}
+	}
+	if best < 0 {
+		return "", false
+	}
+	a := text[best+bestLen:]
+	if j := strings.IndexByte(a, '\n'); j >= 0 {
+		a = a[:j]
+	}
+	a = cleanPhrase(a)
+	return a, a != ""
+}
+
+// cleanPhrase trims the decoration around an answer written in prose:
+// colons, markdown bold, math delimiters and the closing full stop.
+func cleanPhrase(a string) string {
+	a = strings.TrimSpace(a)
+	for {
+		b := strings.TrimSpace(a)
+		b = strings.TrimPrefix(b, ":")
+		b = strings.TrimSpace(b)
+		b = strings.Trim(b, "*")
+		b = strings.TrimSpace(b)
+		b = strings.TrimSuffix(b, ".")
+		b = strings.TrimSpace(b)
+		if strings.HasPrefix(b, `\(`) && strings.HasSuffix(b, `\)`) {
+			b = b[2 : len(b)-2]
+		} else if strings.HasPrefix(b, `\[`) && strings.HasSuffix(b, `\]`) {
+			b = b[2 : len(b)-2]
+		} else if len(b) >= 2 && b[0] == '$' && b[len(b)-1] == '$' {
+			b = strings.Trim(b, "$")
+		}
+		if b == a {
+			return a
+		}
+		a = b
+	}
+}
+
+// lastIndexFold is strings.LastIndex for an ASCII lower-case pattern,
+// ignoring ASCII case in s, without allocating a lowered copy.
+func lastIndexFold(s, lowerPat string) int {
+	n := len(lowerPat)
+	for i := len(s) - n; i >= 0; i-- {
+		if lower(s[i]) != lowerPat[0] {
+			continue
+		}
+		j := 1
+		for j < n && lower(s[i+j]) == lowerPat[j] {
+			j++
+		}
+		if j == n {
+			return i
+		}
+	}
+	return -1
+}
+
+func lower(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// ExtractChoice returns the multiple-choice letter (A–J) a response settles
+// on: a boxed or stated answer that is a letter, "(C)", "C)" or "C.", or a
+// response that is nothing but the letter.
+func ExtractChoice(text string) (letter string, ok bool) {
+	if a, ok := Extract(text); ok {
+		if l, ok := choiceLetter(a); ok {
+			return l, true
+		}
+	}
+	return choiceLetter(text)
+}
+
+func choiceLetter(a string) (string, bool) {
+	a = stripTextMacros(strings.TrimSpace(a))
+	a = strings.TrimSpace(strings.Trim(strings.TrimSpace(a), "$*"))
+	a = strings.TrimPrefix(a, "option ")
+	a = strings.TrimPrefix(a, "Option ")
+	if len(a) >= 3 && a[0] == '(' && a[2] == ')' {
+		a = a[1:2]
+	} else if len(a) >= 2 && (a[1] == ')' || a[1] == '.' || a[1] == ':') {
+		if len(a) == 2 || a[2] == ' ' {
+			a = a[:1]
+		}
+	}
+	if len(a) != 1 {
+		return "", false
+	}
+	c := a[0]
+	if 'a' <= c && c <= 'j' {
+		c -= 'a' - 'A'
+	}
+	if 'A' <= c && c <= 'J' {
+		return string(c), true
+	}
+	return "", false
+}

@@ -1,0 +1,108 @@
+package verify
+
+// The builtin verifiers. Each extracts the answer from the response, extracts
+// the reference too when it is a full solution (a GSM8K "####" line or a
+// \boxed), and compares.
+//
+// A response without an extractable answer is Wrong with Reason "no answer",
+// not Unverifiable: for rejection sampling and rewards a trace that never
+// commits to an answer is a failed trace, whereas Unverifiable is kept for
+// problems whose reference cannot be judged, so they can be counted apart.
+
+func init() {
+	Register(mathVerifier{})
+	Register(numberVerifier{})
+	Register(choiceVerifier{})
+}
+
+// reference turns a reference into the answer to compare against.
+func reference(ref string) string {
+	if a, ok := extractBoxed(ref); ok {
+		return a
+	}
+	if a, ok := extractHashes(ref); ok {
+		return a
+	}
+	return ref
+}
+
+// mathVerifier is the general verifier for MATH-style answers: LaTeX
+// normalisation, exact numbers, structures and expressions.
+type mathVerifier struct{}
+
+func (mathVerifier) Name() string { return "math" }
+
+func (v mathVerifier) Verify(response, ref string) Result {
+	return verifyWith(v.Name(), response, ref, Extract, func(s string) bool { return Normalize(s) != "" }, Equivalent)
+}
+
+// numberVerifier is for tasks whose answer is one number (GSM8K, the builtin
+// arithmetic suites): the reference must parse as a number.
+type numberVerifier struct{}
+
+func (numberVerifier) Name() string { return "number" }
+
+func (v numberVerifier) Verify(response, ref string) Result {
+	return verifyWith(v.Name(), response, ref, Extract, isNumber, func(a, b string) bool {
+		ra, okA := parseRat(Normalize(a))
+		rb, okB := parseRat(Normalize(b))
+		return okA && okB && ra.Cmp(rb) == 0
+	})
+}
+
+func isNumber(s string) bool {
+	_, ok := parseRat(Normalize(s))
+	return ok
+}
+
+// choiceVerifier compares multiple-choice letters.
+type choiceVerifier struct{}
+
+func (choiceVerifier) Name() string { return "choice" }
+
+func (v choiceVerifier) Verify(response, ref string) Result {
+	refLetter, ok := ExtractChoice(ref)
+	if !ok {
+		if ref == "" {
+			return Result{Verdict: Unverifiable, Verifier: v.Name(), Reason: ReasonNoReference}
+		}
+		return Result{Verdict: Unverifiable, Verifier: v.Name(), Reason: ReasonBadReference}
+	}
+	got, ok := ExtractChoice(response)
+	if !ok {
+		return Result{Verdict: Wrong, Verifier: v.Name(), Reason: ReasonNoAnswer}
+	}
+	if got != refLetter {
+		return Result{Verdict: Wrong, Verifier: v.Name(), Answer: got, Reason: ReasonMismatch}
+	}
+	return Result{Verdict: Correct, Verifier: v.Name(), Answer: got}
+}
+
+func verifyWith(name, response, ref string, extract func(string) (string, bool), refOK func(string) bool, equal func(a, b string) bool) Result {
+	r := reference(ref)
+	if isBlank(r) {
+		return Result{Verdict: Unverifiable, Verifier: name, Reason: ReasonNoReference}
+	}
+	if !refOK(r) {
+		return Result{Verdict: Unverifiable, Verifier: name, Reason: ReasonBadReference}
+	}
+	got, ok := extract(response)
+	if !ok {
+		return Result{Verdict: Wrong, Verifier: name, Reason: ReasonNoAnswer}
+	}
+	if !equal(got, r) {
+		return Result{Verdict: Wrong, Verifier: name, Answer: got, Reason: ReasonMismatch}
+	}
+	return Result{Verdict: Correct, Verifier: name, Answer: got}
+}
+
+func isBlank(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case ' ', '\t', '\n', '\r':
+		default:
+			return false
+		}
+	}
+	return true
+}
