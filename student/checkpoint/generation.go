@@ -1,0 +1,17 @@
+package checkpoint
+
+import "github.com/distill-dev/distill/student/model"
+
+// GenerationConfig is HF's generation_config.json: the sampling defaults
+// transformers and vLLM apply when a request does not override them. Zero
+// fields are left out of the file.
+type GenerationConfig struct {
+	BOSTokenID   model.TokenIDs `json:"bos_token_id,omitempty"`
+	EOSTokenID   model.TokenIDs `json:"eos_token_id,omitempty"`
+	PadTokenID   *int           `json:"pad_token_id,omitempty"`
+	DoSample     bool           `json:"do_sample,omitempty"`
+	Temperature  float64        `json:"temperature,omitempty"`
+	TopP         float64        `json:"top_p,omitempty"`
+	TopK         int            `json:"top_k,omitempty"`
+	MaxNewTokens int            `json:"max_new_tokens,omitempty"`
+}

@@ -1,0 +1,150 @@
+package safetensors
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+)
+
+// NamedTensor is a tensor to write. Dtype is "F32" (the default when empty)
+// or "BF16".
+type NamedTensor struct {
+	Name  string
+	Shape []int
+	Data  []float32
+	Dtype string
+}
+
+// Write stores tensors in order, with metadata as __metadata__, atomically:
+// it writes a temporary file next to path, syncs it and renames it into
+// place, so readers never see a partial file. transformers refuses files
+// whose metadata lacks "format": "pt"; callers writing checkpoints set it.
+func Write(path string, tensors []NamedTensor, metadata map[string]string) (err error) {
+	hdr, err := encodeHeader(tensors, metadata)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	bw := bufio.NewWriterSize(tmp, 1<<20)
+	var lb [8]byte
+	binary.LittleEndian.PutUint64(lb[:], uint64(len(hdr)))
+	bw.Write(lb[:])
+	bw.Write(hdr)
+	var buf [4]byte
+	for _, t := range tensors {
+		switch t.Dtype {
+		case "", "F32":
+			for _, x := range t.Data {
+				binary.LittleEndian.PutUint32(buf[:], math.Float32bits(x))
+				bw.Write(buf[:4])
+			}
+		case "BF16":
+			for _, x := range t.Data {
+				binary.LittleEndian.PutUint16(buf[:], f32ToBF16(x))
+				bw.Write(buf[:2])
+			}
+		}
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return err
+	}
+	return syncDir(filepath.Dir(path))
+}
+
+// encodeHeader builds the JSON header by hand so that tensors keep the given
+// order (a Go map would sort them) and pads it with spaces to a multiple of
+// 8 bytes, as the spec asks, so the data section stays aligned.
+func encodeHeader(tensors []NamedTensor, metadata map[string]string) ([]byte, error) {
+	var b bytes.Buffer
+	b.WriteByte('{')
+	if len(metadata) > 0 {
+		m, err := json.Marshal(metadata)
+		if err != nil {
+			return nil, err
+		}
+		b.WriteString(`"__metadata__":`)
+		b.Write(m)
+	}
+	seen := make(map[string]bool, len(tensors))
+	var off int64
+	for _, t := range tensors {
+		if t.Name == "" || t.Name == "__metadata__" || seen[t.Name] {
+			return nil, fmt.Errorf("tensor name %q is empty, reserved or repeated", t.Name)
+		}
+		seen[t.Name] = true
+		dt := t.Dtype
+		if dt == "" {
+			dt = "F32"
+		}
+		if dt != "F32" && dt != "BF16" {
+			return nil, fmt.Errorf("tensor %q: cannot write dtype %q (F32 or BF16)", t.Name, t.Dtype)
+		}
+		n := 1
+		for _, d := range t.Shape {
+			if d < 0 {
+				return nil, fmt.Errorf("tensor %q: negative dimension in shape %v", t.Name, t.Shape)
+			}
+			n *= d
+		}
+		if n != len(t.Data) {
+			return nil, fmt.Errorf("tensor %q: shape %v has %d elements, data %d", t.Name, t.Shape, n, len(t.Data))
+		}
+		end := off + int64(n)*dtypeSize[dt]
+		name, _ := json.Marshal(t.Name)
+		if b.Len() > 1 {
+			b.WriteByte(',')
+		}
+		b.Write(name)
+		b.WriteString(`:{"dtype":"` + dt + `","shape":[`)
+		for i, d := range t.Shape {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(strconv.Itoa(d))
+		}
+		b.WriteString(`],"data_offsets":[` + strconv.FormatInt(off, 10) + "," + strconv.FormatInt(end, 10) + "]}")
+		off = end
+	}
+	b.WriteByte('}')
+	for b.Len()%8 != 0 {
+		b.WriteByte(' ')
+	}
+	return b.Bytes(), nil
+}
+
+// syncDir makes a rename durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", dir, err)
+	}
+	return nil
+}
