@@ -1,0 +1,173 @@
+package model
+
+import (
+	"fmt"
+
+	"github.com/distill-dev/distill/student/blas"
+)
+
+// runner evaluates the decoder on a set of rows (tokens of one or more
+// sequences) with reusable scratch buffers. Weights are read, never cached
+// in another form, so training may update them between calls.
+type runner struct {
+	w    *Weights
+	c    *Config
+	rope *rope
+
+	x, xn, q, k, v, att, gate, up, cos, sin []float32
+	pos                                     []int
+}
+
+func newRunner(w *Weights) *runner {
+	return &runner{w: w, c: w.Config, rope: newRope(w.Config)}
+}
+
+func grow(b []float32, n int) []float32 {
+	if cap(b) < n {
+		return make([]float32, n)
+	}
+	return b[:n]
+}
+
+// forward runs tokens (one per row) through the decoder, writing their keys
+// and values into the rows' caches, and fills logits for the rows listed in
+// out (by index into rows), in that order.
+//
+//	tokens: [n]; rows: [n]; out: [m] row indices; logits: [m, V]
+func (r *runner) forward(tokens []int32, rows []row, out []int, logits []float32) {
+	c, w := r.c, r.w
+	n, h := len(tokens), c.HiddenSize
+	d := c.HeadDimension()
+	qDim, kvDim := c.NumAttentionHeads*d, c.NumKeyValueHeads*d
+	inter := c.IntermediateSize
+	eps := float32(c.RMSNormEps)
+
+	r.x, r.xn = grow(r.x, n*h), grow(r.xn, n*h)
+	r.q, r.k, r.v = grow(r.q, n*qDim), grow(r.k, n*kvDim), grow(r.v, n*kvDim)
+	r.att = grow(r.att, n*qDim)
+	r.gate, r.up = grow(r.gate, n*inter), grow(r.up, n*inter)
+	r.cos, r.sin = grow(r.cos, n*d/2), grow(r.sin, n*d/2)
+	if cap(r.pos) < n {
+		r.pos = make([]int, n)
+	}
+	r.pos = r.pos[:n]
+
+	// x[n,H] = embed[tokens]
+	for i, t := range tokens {
+		copy(r.x[i*h:(i+1)*h], w.Embed.Data[int(t)*h:(int(t)+1)*h])
+		r.pos[i] = rows[i].pos
+	}
+	r.rope.tables(r.cos, r.sin, r.pos)
+
+	for l := range w.Layers {
+		L := &w.Layers[l]
+		// attention block: x += o(attn(rope(q(norm(x))), rope(k(.)), v(.)))
+		rmsNorm(r.xn, r.x, L.InputNorm.Data, eps)
+		linear(r.q, r.xn, &L.Q, &L.QBias, n, h, qDim)
+		linear(r.k, r.xn, &L.K, &L.KBias, n, h, kvDim)
+		linear(r.v, r.xn, &L.V, &L.VBias, n, h, kvDim)
+		r.rope.apply(r.q, r.cos, r.sin, n, c.NumAttentionHeads)
+		r.rope.apply(r.k, r.cos, r.sin, n, c.NumKeyValueHeads)
+		for i, rw := range rows {
+			copy(rw.cache.k[l][rw.pos*kvDim:(rw.pos+1)*kvDim], r.k[i*kvDim:(i+1)*kvDim])
+			copy(rw.cache.v[l][rw.pos*kvDim:(rw.pos+1)*kvDim], r.v[i*kvDim:(i+1)*kvDim])
+		}
+		attend(r.att, r.q, rows, l, c)
+		blas.MatMulBT(r.x, r.att, L.O.Data, n, qDim, h, true) // residual add via beta=1
+
+		// MLP block: x += down(silu(gate(norm(x))) * up(norm(x)))
+		rmsNorm(r.xn, r.x, L.PostNorm.Data, eps)
+		blas.MatMulBT(r.gate, r.xn, L.Gate.Data, n, h, inter, false)
+		blas.MatMulBT(r.up, r.xn, L.Up.Data, n, h, inter, false)
+		swiglu(r.gate, r.up)
+		blas.MatMulBT(r.x, r.gate, L.Down.Data, n, inter, h, true)
+	}
+	for _, rw := range rows {
+		if rw.pos+1 > rw.cache.len {
+			rw.cache.len = rw.pos + 1
+		}
+	}
+	if len(out) == 0 {
+		return
+	}
+	// final norm and head on the requested rows only: [m,H] · head[V,H]ᵀ
+	m := len(out)
+	sel := r.xn[:m*h]
+	for j, i := range out {
+		rmsNorm(sel[j*h:(j+1)*h], r.x[i*h:(i+1)*h], w.Norm.Data, eps)
+	}
+	blas.MatMulBT(logits, sel, w.Head().Data, m, h, c.VocabSize, false)
+}
+
+// linear computes y = x·Wᵀ + b with HF's [out, in] weight layout.
+//
+//	x: [n, in]; W: [out, in]; b: [out] or empty; y: [n, out]
+func linear(y, x []float32, W, b *Tensor, n, in, out int) {
+	blas.MatMulBT(y, x, W.Data, n, in, out, false)
+	if len(b.Data) == 0 {
+		return
+	}
+	for i := 0; i < n; i++ {
+		yr := y[i*out : (i+1)*out]
+		for j, v := range b.Data {
+			yr[j] += v
+		}
+	}
+}
+
+// CheckTokens reports the first token id outside the vocabulary and
+// sequences longer than max_position_embeddings.
+func (w *Weights) CheckTokens(tokens []int32) error {
+	if len(tokens) == 0 {
+		return fmt.Errorf("empty token sequence")
+	}
+	if mp := w.Config.MaxPositionEmbeddings; mp > 0 && len(tokens) > mp {
+		return fmt.Errorf("%w: %d tokens, max_position_embeddings is %d", ErrContextTooLong, len(tokens), mp)
+	}
+	for i, t := range tokens {
+		if t < 0 || int(t) >= w.Config.VocabSize {
+			return fmt.Errorf("token %d at position %d is outside the vocabulary [0, %d)", t, i, w.Config.VocabSize)
+		}
+	}
+	return nil
+}
+
+// Forward returns the logits of every position of one sequence.
+// It panics on ids that CheckTokens rejects.
+//
+//	tokens: [T] → [T, V]
+func (w *Weights) Forward(tokens []int32) []float32 {
+	if err := w.CheckTokens(tokens); err != nil {
+		panic("model: Forward: " + err.Error())
+	}
+	t := len(tokens)
+	kc := newKVCache(w.Config, t)
+	rows := make([]row, t)
+	out := make([]int, t)
+	for i := range rows {
+		rows[i] = row{cache: kc, pos: i}
+		out[i] = i
+	}
+	logits := make([]float32, t*w.Config.VocabSize)
+	newRunner(w).forward(tokens, rows, out, logits)
+	return logits
+}
+
+// Logits returns the logits of the last position of one sequence.
+// It panics on ids that CheckTokens rejects.
+//
+//	tokens: [T] → [V]
+func (w *Weights) Logits(tokens []int32) []float32 {
+	if err := w.CheckTokens(tokens); err != nil {
+		panic("model: Logits: " + err.Error())
+	}
+	t := len(tokens)
+	kc := newKVCache(w.Config, t)
+	rows := make([]row, t)
+	for i := range rows {
+		rows[i] = row{cache: kc, pos: i}
+	}
+	logits := make([]float32, w.Config.VocabSize)
+	newRunner(w).forward(tokens, rows, []int{t - 1}, logits)
+	return logits
+}
