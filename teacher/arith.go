@@ -180,12 +180,24 @@ func readExpr(text string) (solution, bool) {
 			}
 			start -= size
 		}
-		if s, ok := parseExpr(text[start:end]); ok {
-			return s, true
+		if hasDigit(text[start:end]) {
+			if s, ok := parseExpr(text[start:end]); ok {
+				return s, true
+			}
 		}
 		end = start
 	}
 	return solution{}, false
+}
+
+// hasDigit screens runs cheaply: most runs are the spaces between words.
+func hasDigit(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= '0' && s[i] <= '9' {
+			return true
+		}
+	}
+	return false
 }
 
 type token struct {

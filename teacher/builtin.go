@@ -2,7 +2,6 @@ package teacher
 
 import (
 	"context"
-	"hash/fnv"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -81,13 +80,11 @@ func (b *Builtin) Complete(ctx context.Context, req Request) (Response, error) {
 	if !ok {
 		return Response{}, &Error{Status: 422, Kind: "client", Message: errNoProblem}
 	}
-	h := fnv.New64a()
-	h.Write([]byte(text))
 	var reqSeed uint64
 	if req.Seed != nil {
 		reqSeed = uint64(*req.Seed)
 	}
-	r := newRNG(b.cfg.Seed^mix64(reqSeed), h.Sum64())
+	r := newRNG(b.cfg.Seed^mix64(reqSeed), fnv64(text))
 	// Draw every decision, used or not, so each rate is an exact marginal.
 	wrong := r.float() < b.cfg.WrongRate
 	truncate := r.float() < b.cfg.TruncateRate
@@ -143,12 +140,13 @@ func (b *Builtin) Complete(ctx context.Context, req Request) (Response, error) {
 	}
 	budget := req.MaxTokens
 	if truncate {
-		// Cut somewhere in the reasoning, as a max_tokens limit would.
-		full := CountTokens(resp.Reasoning) + CountTokens(resp.Content)
+		// Cut somewhere in the reasoning, as a max_tokens limit would,
+		// leaving at least one token of it.
+		lo, full := 1, CountTokens(resp.Content)
 		if resp.Reasoning != "" {
-			full = CountTokens(resp.Reasoning)
+			lo, full = thinkTagTokens+1, CountTokens(resp.Reasoning)+thinkTagTokens
 		}
-		cut := 1 + r.intn(max(full-1, 1))
+		cut := lo + r.intn(max(full-lo, 1))
 		if budget <= 0 || cut < budget {
 			budget = cut
 		}
@@ -204,7 +202,7 @@ func appendCheck(dst []byte, steps []step, st step) []byte {
 	case '/':
 		op = '*'
 	}
-	dst = append(dst, "\nCheck: "...)
+	dst = append(dst, "Check: "...)
 	dst = strconv.AppendInt(dst, st.r, 10)
 	dst = appendOp(dst, op)
 	dst = strconv.AppendInt(dst, b, 10)
@@ -225,7 +223,7 @@ func truncateTo(resp Response, budget int) Response {
 	}
 	resp.FinishReason = "length"
 	if rt >= budget {
-		resp.Reasoning = prefixTokens(resp.Reasoning, max(budget-thinkTagTokens, 1))
+		resp.Reasoning = prefixTokens(resp.Reasoning, budget-thinkTagTokens)
 		resp.Content = ""
 		return resp
 	}
@@ -263,4 +261,14 @@ func promptTokens(msgs []Message) int {
 		n += CountTokens(m.Content) + 4
 	}
 	return n
+}
+
+// fnv64 is FNV-1a over s, without the allocation hash/fnv needs for a string.
+func fnv64(s string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= 1099511628211
+	}
+	return h
 }

@@ -111,3 +111,132 @@ func TestSuite(t *testing.T) {
 		}
 	}
 }
+
+// TestBuiltinImperfections measures each kind of mistake over many
+// completions: rates near the configured ones, and each visible in the trace
+// the way a downstream filter would see it.
+func TestBuiltinImperfections(t *testing.T) {
+	cfg := BuiltinConfig{Seed: 3, WrongRate: 0.1, TruncateRate: 0.1, LanguageMixRate: 0.1, RepeatRate: 0.1, MissingTagsRate: 0.1, CheckRate: 0.1}
+	b := NewBuiltin(cfg)
+	s, _ := OpenSuite("builtin:arith:all", 1)
+	const n = 4000
+	var wrong, length, cjk, long, noTags, checks int
+	for i := range n {
+		p := s.At(i)
+		resp := ask(t, b, p.Problem+"\n"+r1Suffix, int64(i))
+		if again := ask(t, b, p.Problem+"\n"+r1Suffix, int64(i)); again != resp {
+			t.Fatalf("not deterministic for %q", p.Problem)
+		}
+		all := resp.Reasoning + resp.Content
+		switch {
+		case resp.FinishReason == "length":
+			length++
+		case !strings.Contains(resp.Content, `\boxed{`+p.Answer+`}`):
+			wrong++
+		}
+		if strings.ContainsAny(all, "我所接让") {
+			cjk++
+		}
+		if strings.Contains(all, "Wait, let me recompute.") {
+			long++
+		}
+		if resp.Reasoning == "" {
+			noTags++
+		}
+		if strings.Contains(all, "Check: ") {
+			checks++
+		}
+	}
+	for _, c := range []struct {
+		name string
+		got  int
+		want float64
+	}{
+		{"length", length, 0.1}, {"wrong", wrong, 0.1 * 0.9}, {"language mix", cjk, 0.1},
+		{"repetitive", long, 0.1}, {"no tags", noTags, 0.1}, {"self-check", checks, 0.1 * 0.9},
+	} {
+		if rate := float64(c.got) / n; rate < c.want*0.7 || rate > c.want*1.3 {
+			t.Errorf("%s rate %.3f, want about %.3f", c.name, rate, c.want)
+		}
+	}
+
+	perfect := NewBuiltin(cfg.Perfect())
+	for i := range 500 {
+		p := s.At(i)
+		resp := ask(t, perfect, p.Problem, int64(i))
+		if resp.FinishReason != "stop" || resp.Reasoning == "" || !strings.Contains(resp.Content, `\boxed{`+p.Answer+`}`) ||
+			strings.Contains(resp.Reasoning, "Wait") || strings.ContainsAny(resp.Reasoning, "我所接让") {
+			t.Fatalf("Perfect() teacher made a mistake on %q: %+v", p.Problem, resp)
+		}
+	}
+}
+
+func TestBuiltinMaxTokens(t *testing.T) {
+	b := NewBuiltin(BuiltinConfig{})
+	seed := int64(1)
+	for _, max := range []int{1, 3, 8, 12, 14, 1000} {
+		resp, err := b.Complete(context.Background(), Request{Messages: []Message{{Role: "user", Content: "What is 69 + 66 × 3?"}}, MaxTokens: max, Seed: &seed})
+		if err != nil {
+			t.Fatal(err)
+		}
+		full := max >= 1000
+		if got := resp.Usage.CompletionTokens; got > max {
+			t.Errorf("max_tokens %d: %d completion tokens", max, got)
+		}
+		if (resp.FinishReason == "stop") != full {
+			t.Errorf("max_tokens %d: finish %q (%q / %q)", max, resp.FinishReason, resp.Reasoning, resp.Content)
+		}
+	}
+}
+
+func TestCountTokens(t *testing.T) {
+	tests := []struct {
+		s    string
+		want int
+	}{
+		{"", 0},
+		{"69 + 66 = 135", 5},
+		{"1234567", 3},
+		{"What is 12 + 30?", 6},
+		{"\\boxed{267}", 5},
+		{"我们先计算", 5},
+		{"a\n\nb", 3},
+	}
+	for _, tt := range tests {
+		if got := CountTokens(tt.s); got != tt.want {
+			t.Errorf("CountTokens(%q) = %d, want %d", tt.s, got, tt.want)
+		}
+	}
+}
+
+func BenchmarkBuiltinComplete(b *testing.B) {
+	t := NewBuiltin(DefaultBuiltinConfig())
+	s, _ := OpenSuite("builtin:arith", 1)
+	ctx := context.Background()
+	prompts := make([]string, 1024)
+	for i := range prompts {
+		prompts[i] = s.At(i).Problem + "\n" + r1Suffix
+	}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		seed := int64(i)
+		if _, err := t.Complete(ctx, Request{Messages: []Message{{Role: "user", Content: prompts[i%len(prompts)]}}, Seed: &seed}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkSuiteAt(b *testing.B) {
+	s, _ := OpenSuite("builtin:arith", 1)
+	for i := 0; b.Loop(); i++ {
+		s.At(i)
+	}
+}
+
+func TestBuiltinSelfCheck(t *testing.T) {
+	b := NewBuiltin(BuiltinConfig{CheckRate: 1})
+	resp := ask(t, b, "What is 69 + 66 × 3?", 1)
+	if want := "66 × 3 = 198\n69 + 198 = 267\nCheck: 267 - 198 = 69."; resp.Reasoning != want {
+		t.Errorf("reasoning %q, want %q", resp.Reasoning, want)
+	}
+}

@@ -118,7 +118,7 @@ func (s *Suite) At(i int) Problem {
 
 // word is a level-5 problem: start + boxes × each - away.
 type word struct {
-	name, pron, item, box  string
+	name, pron, item, box    string
 	start, boxes, each, away int64
 }
 

@@ -51,9 +51,9 @@ type Teacher interface {
 // (429, 5xx, timeouts, cut streams, malformed bodies) may succeed when sent
 // again; the others (400, 401, 402, 422, ...) will not.
 type Error struct {
-	Status     int           // HTTP status, 0 for transport and parse failures
-	Kind       string        // short class for counting: "rate_limit", "server", "timeout", "parse", "stream", "client", ...
-	Message    string        // the server's message
+	Status     int    // HTTP status, 0 for transport and parse failures
+	Kind       string // short class for counting: "rate_limit", "server", "timeout", "parse", "stream", "client", ...
+	Message    string // the server's message
 	Retryable  bool
 	RetryAfter time.Duration // from Retry-After / Retry-After-Ms, 0 if absent
 	Usage      Usage         // tokens billed despite the failure, if known

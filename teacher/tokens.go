@@ -30,8 +30,8 @@ func CountTokens(s string) int {
 			n += (j - i + 5) / 6
 			i = j
 		case c == ' ':
-			if i+1 < len(s) && isWordByte(s[i+1]) {
-				i++ // merged with the word that follows
+			if i+1 < len(s) && s[i+1] != ' ' && s[i+1] != '\n' {
+				i++ // merged with the word or symbol that follows
 				continue
 			}
 			n++
@@ -51,8 +51,4 @@ func CountTokens(s string) int {
 		}
 	}
 	return n
-}
-
-func isWordByte(c byte) bool {
-	return c >= '0' && c <= '9' || c|0x20 >= 'a' && c|0x20 <= 'z'
 }
