@@ -23,6 +23,7 @@ func Normalize(s string) string {
 	s = stripTextMacros(s)
 	s = stripUnitWords(s)
 	s = stripVarPrefix(s)
+	s = stripMembership(s)
 	s = strings.Map(func(r rune) rune {
 		switch r {
 		case ' ', '\t', '\n', '\r', '~':
@@ -40,6 +41,7 @@ func Normalize(s string) string {
 // normReplacer does the plain substitutions, in one pass over the string.
 var normReplacer = strings.NewReplacer(
 	"\n", " ",
+	`\\`, `\\`, // a LaTeX line break stays; "\\ " is not "\ "
 	`\!`, "", `\,`, "", `\;`, "", `\:`, "", `\ `, " ",
 	`\qquad`, " ", `\quad`, " ",
 	`\displaystyle`, "",
@@ -193,18 +195,66 @@ func stripUnitWords(s string) string {
 	return s[:i]
 }
 
-// stripVarPrefix turns "x = 5" or "k=3" into the right-hand side when the
-// left-hand side is a single variable, as Hendrycks' grader does.
+// stripVarPrefix turns "x = 5", "k=3", "a_1 = 2" or "\theta = 1" into the
+// right-hand side when the left-hand side is a single variable, as Hendrycks'
+// grader does (it allows any left side of up to two characters).
 func stripVarPrefix(s string) string {
 	i := strings.IndexByte(s, '=')
 	if i < 0 || strings.IndexByte(s[i+1:], '=') >= 0 {
 		return s
 	}
-	lhs := strings.TrimSpace(s[:i])
-	if len(lhs) <= 2 && lhs != "" && isLetter(lhs[0]) && (len(lhs) == 1 || isLetter(lhs[1]) || isDigit(lhs[1])) {
+	if isVariable(strings.TrimSpace(s[:i])) {
 		return strings.TrimSpace(s[i+1:])
 	}
 	return s
+}
+
+// stripMembership turns "x \in [-2,7]" into the set or interval.
+func stripMembership(s string) string {
+	i := strings.Index(s, `\in`)
+	if i < 0 || (i+3 < len(s) && isLetter(s[i+3])) {
+		return s
+	}
+	if isVariable(strings.TrimSpace(s[:i])) {
+		return strings.TrimSpace(s[i+3:])
+	}
+	return s
+}
+
+func isVariable(v string) bool {
+	if v == "" {
+		return false
+	}
+	if v[0] == '\\' {
+		for j := 1; j < len(v); j++ {
+			if !isLetter(v[j]) {
+				return false
+			}
+		}
+		return len(v) > 1
+	}
+	if !isLetter(v[0]) {
+		return false
+	}
+	switch rest := v[1:]; {
+	case rest == "":
+		return true
+	case len(rest) == 1:
+		return isLetter(rest[0]) || isDigit(rest[0])
+	case rest[0] == '_':
+		sub := strings.TrimSuffix(strings.TrimPrefix(rest[1:], "{"), "}")
+		return sub != "" && len(sub) <= 3 && allAlnum(sub)
+	}
+	return false
+}
+
+func allAlnum(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !isLetter(s[i]) && !isDigit(s[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 // fixSqrtFrac braces the short forms \sqrt3, \frac12 and \frac1{2}.

@@ -8,7 +8,8 @@ import "strings"
 func equivStruct(a, b string) (eq, ok bool) {
 	pa, pb := splitTop(a, `\cup`), splitTop(b, `\cup`)
 	if len(pa) > 1 || len(pb) > 1 {
-		return equalOrdered(pa, pb, equivGroup), true
+		// A union is a set of intervals: their order does not matter.
+		return equalUnordered(pa, pb), true
 	}
 	ga, okA := parseGroup(a)
 	gb, okB := parseGroup(b)
