@@ -122,31 +122,36 @@ func extractHashes(text string) (string, bool) {
 	return a, a != ""
 }
 
-// answerPhrases introduce a final answer in prose. Matched case-insensitively;
-// the last occurrence of any of them wins.
-var answerPhrases = []string{
-	"the answer is",
-	"the final answer is",
-	"final answer:",
-	"answer:",
-}
-
+// extractPhrase finds the last "answer is …" or "answer: …" in prose ("The
+// answer is 5.", "Final answer: 5", "**Final Answer**: 5", "the correct
+// answer is 5"), matched case-insensitively in one backward pass so that a
+// long chain of thought costs one scan.
 func extractPhrase(text string) (string, bool) {
-	best, bestLen := -1, 0
-	for _, p := range answerPhrases {
-		if i := lastIndexFold(text, p); i > best || (i == best && i >= 0 && len(p) > bestLen) {
-			best, bestLen = i, len(p)
+	end := len(text)
+	for {
+		i := lastIndexFold(text[:end], "answer")
+		if i < 0 {
+			return "", false
 		}
+		end = i
+		if i > 0 && isLetter(text[i-1]) {
+			continue // "reanswer", not a phrase
+		}
+		rest := strings.TrimLeft(text[i+len("answer"):], " *")
+		switch {
+		case strings.HasPrefix(rest, ":"):
+			rest = rest[1:]
+		case len(rest) >= 2 && lower(rest[0]) == 'i' && lower(rest[1]) == 's' && (len(rest) == 2 || !isLetter(rest[2])):
+			rest = strings.TrimPrefix(rest[2:], ":")
+		default:
+			continue
+		}
+		if j := strings.IndexByte(rest, '\n'); j >= 0 {
+			rest = rest[:j]
+		}
+		a := cleanPhrase(rest)
+		return a, a != ""
 	}
-	if best < 0 {
-		return "", false
-	}
-	a := text[best+bestLen:]
-	if j := strings.IndexByte(a, '\n'); j >= 0 {
-		a = a[:j]
-	}
-	a = cleanPhrase(a)
-	return a, a != ""
 }
 
 // cleanPhrase trims the decoration around an answer written in prose:

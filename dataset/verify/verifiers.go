@@ -33,7 +33,30 @@ type mathVerifier struct{}
 func (mathVerifier) Name() string { return "math" }
 
 func (v mathVerifier) Verify(response, ref string) Result {
-	return verifyWith(v.Name(), response, ref, Extract, func(s string) bool { return Normalize(s) != "" }, Equivalent)
+	return verifyWith(v.Name(), response, ref, Extract, mathReferenceOK, Equivalent)
+}
+
+// mathReferenceOK rejects references that cannot be judged: nothing left
+// after normalisation, or unbalanced braces (a truncated LaTeX answer).
+func mathReferenceOK(s string) bool {
+	n := Normalize(s)
+	if n == "" {
+		return false
+	}
+	depth := 0
+	for i := 0; i < len(n); i++ {
+		switch n[i] {
+		case '\\':
+			i++
+		case '{':
+			depth++
+		case '}':
+			if depth--; depth < 0 {
+				return false
+			}
+		}
+	}
+	return depth == 0
 }
 
 // numberVerifier is for tasks whose answer is one number (GSM8K, the builtin
