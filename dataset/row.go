@@ -1,0 +1,51 @@
+// Package dataset turns raw teacher traces into a training set: it parses
+// traces, verifies answers (through dataset/verify), filters, deduplicates,
+// decontaminates and selects them, and writes and reads Parquet shards.
+package dataset
+
+// Message is one chat turn in the `messages` column.
+type Message struct {
+	Role    string `parquet:"role" json:"role"`
+	Content string `parquet:"content" json:"content"`
+}
+
+// Row is one dataset row as written to train/test shards. The `messages`
+// column is a 3-level Parquet LIST of struct<role, content>, which is what
+// `datasets`, pandas and DuckDB read as list<struct>.
+type Row struct {
+	Messages  []Message `parquet:"messages,list"`
+	Prompt    string    `parquet:"prompt"`
+	Reasoning string    `parquet:"reasoning"`
+	Answer    string    `parquet:"answer"`
+	Reference string    `parquet:"reference"`
+	Correct   bool      `parquet:"correct"`
+	Verifier  string    `parquet:"verifier"`
+	NumTokens int64     `parquet:"num_tokens"`
+	Source    string    `parquet:"source"`
+	Teacher   string    `parquet:"teacher"`
+	PromptID  string    `parquet:"prompt_id"`
+	Sample    int64     `parquet:"sample"`
+}
+
+// RejectRow is a row that did not make it into the dataset, kept for audit
+// with the reason it was dropped.
+type RejectRow struct {
+	Messages     []Message `parquet:"messages,list"`
+	Prompt       string    `parquet:"prompt"`
+	Reasoning    string    `parquet:"reasoning"`
+	Answer       string    `parquet:"answer"`
+	Reference    string    `parquet:"reference"`
+	Correct      bool      `parquet:"correct"`
+	Verifier     string    `parquet:"verifier"`
+	NumTokens    int64     `parquet:"num_tokens"`
+	Source       string    `parquet:"source"`
+	Teacher      string    `parquet:"teacher"`
+	PromptID     string    `parquet:"prompt_id"`
+	Sample       int64     `parquet:"sample"`
+	RejectReason string    `parquet:"reject_reason"`
+}
+
+// R1Assistant formats an assistant reply the way DeepSeek-R1 emits it.
+func R1Assistant(reasoning, answer string) string {
+	return "<think>\n" + reasoning + "\n</think>\n\n" + answer
+}

@@ -1,0 +1,208 @@
+package dataset
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/compress/zstd"
+)
+
+// Defaults for shard writing. Row groups are bounded by uncompressed bytes so
+// memory stays bounded whatever the length of the traces.
+const (
+	DefaultShardBytes    = 256 << 20
+	DefaultRowGroupBytes = 32 << 20
+	DefaultRowGroupRows  = 8192
+)
+
+
+func (r *Row) size() int {
+	n := len(r.Prompt) + len(r.Reasoning) + len(r.Answer) + len(r.Reference) + len(r.Verifier) +
+		len(r.Source) + len(r.Teacher) + len(r.PromptID) + 32
+	for _, m := range r.Messages {
+		n += len(m.Role) + len(m.Content)
+	}
+	return n
+}
+
+func (r *RejectRow) size() int {
+	n := len(r.Prompt) + len(r.Reasoning) + len(r.Answer) + len(r.Reference) + len(r.Verifier) +
+		len(r.Source) + len(r.Teacher) + len(r.PromptID) + len(r.RejectReason) + 32
+	for _, m := range r.Messages {
+		n += len(m.Role) + len(m.Content)
+	}
+	return n
+}
+
+// ShardWriter writes rows of type T into Hugging Face style shards
+// DIR/PREFIX-00000-of-000NN.parquet. The total NN is known only at the end, so
+// shards are written under hidden temporary names and renamed by Close: a
+// crash never leaves a file that looks like a complete shard.
+type ShardWriter[T any] struct {
+	dir, prefix   string
+	shardBytes    int64
+	rowGroupBytes int
+	rowGroupRows  int
+
+	f        *os.File
+	cw       *countWriter
+	w        *parquet.GenericWriter[T]
+	buf      []T
+	bufBytes int
+	tmp      []string // temporary names of the shards written so far
+	rows     int64
+	sizeOf   func(*T) int
+}
+
+// ShardOptions configure a ShardWriter; zero values take the defaults.
+type ShardOptions struct {
+	ShardBytes    int64
+	RowGroupBytes int
+	RowGroupRows  int
+}
+
+// NewShardWriter returns a writer of PREFIX shards in dir. sizeOf estimates the
+// uncompressed bytes of a row.
+func NewShardWriter[T any](dir, prefix string, opts ShardOptions, sizeOf func(*T) int) *ShardWriter[T] {
+	if opts.ShardBytes <= 0 {
+		opts.ShardBytes = DefaultShardBytes
+	}
+	if opts.RowGroupBytes <= 0 {
+		opts.RowGroupBytes = DefaultRowGroupBytes
+	}
+	if opts.RowGroupRows <= 0 {
+		opts.RowGroupRows = DefaultRowGroupRows
+	}
+	return &ShardWriter[T]{dir: dir, prefix: prefix, shardBytes: opts.ShardBytes,
+		rowGroupBytes: opts.RowGroupBytes, rowGroupRows: opts.RowGroupRows, sizeOf: sizeOf}
+}
+
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// Write buffers one row, flushing a row group and starting a new shard when
+// their sizes are reached.
+func (s *ShardWriter[T]) Write(row T) error {
+	s.buf = append(s.buf, row)
+	s.bufBytes += s.sizeOf(&s.buf[len(s.buf)-1])
+	s.rows++
+	if s.bufBytes >= s.rowGroupBytes || len(s.buf) >= s.rowGroupRows {
+		return s.flush()
+	}
+	return nil
+}
+
+// Rows is the number of rows written so far.
+func (s *ShardWriter[T]) Rows() int64 { return s.rows }
+
+func (s *ShardWriter[T]) flush() error {
+	if len(s.buf) == 0 {
+		return nil
+	}
+	if s.w == nil {
+		if err := s.open(); err != nil {
+			return err
+		}
+	}
+	if _, err := s.w.Write(s.buf); err != nil {
+		return fmt.Errorf("write %s: %w", s.f.Name(), err)
+	}
+	if err := s.w.Flush(); err != nil {
+		return fmt.Errorf("write %s: %w", s.f.Name(), err)
+	}
+	clear(s.buf)
+	s.buf = s.buf[:0]
+	s.bufBytes = 0
+	if s.cw.n >= s.shardBytes {
+		return s.closeShard()
+	}
+	return nil
+}
+
+func (s *ShardWriter[T]) open() error {
+	name := filepath.Join(s.dir, fmt.Sprintf(".%s-%05d.parquet.tmp", s.prefix, len(s.tmp)))
+	f, err := os.Create(name)
+	if err != nil {
+		return fmt.Errorf("create shard: %w", err)
+	}
+	s.f = f
+	s.cw = &countWriter{w: f}
+	s.w = parquet.NewGenericWriter[T](s.cw,
+		parquet.Compression(&zstd.Codec{Level: zstd.SpeedDefault}),
+		// A fixed creator string: the version of parquet-go must not make two
+		// runs over the same input differ.
+		parquet.CreatedBy("distill", "0", "0"),
+		parquet.PageBufferSize(1<<20),
+	)
+	s.tmp = append(s.tmp, name)
+	return nil
+}
+
+func (s *ShardWriter[T]) closeShard() error {
+	if s.w == nil {
+		return nil
+	}
+	err := s.w.Close()
+	if err == nil {
+		err = s.f.Sync()
+	}
+	if cerr := s.f.Close(); err == nil {
+		err = cerr
+	}
+	s.w, s.f, s.cw = nil, nil, nil
+	if err != nil {
+		return fmt.Errorf("close shard: %w", err)
+	}
+	return nil
+}
+
+// Close flushes the last rows and renames the temporary shards to their final
+// names. A writer that got no rows writes one empty shard, so readers always
+// find the split with its schema. It returns the final paths.
+func (s *ShardWriter[T]) Close() ([]string, error) {
+	if err := s.flush(); err != nil {
+		return nil, err
+	}
+	if len(s.tmp) == 0 || s.w != nil {
+		if s.w == nil {
+			if err := s.open(); err != nil {
+				return nil, err
+			}
+		}
+		if err := s.closeShard(); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]string, len(s.tmp))
+	for i, t := range s.tmp {
+		out[i] = filepath.Join(s.dir, fmt.Sprintf("%s-%05d-of-%05d.parquet", s.prefix, i, len(s.tmp)))
+		if err := os.Rename(t, out[i]); err != nil {
+			return nil, fmt.Errorf("rename shard: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// Abort removes the temporary shards: used when a run fails.
+func (s *ShardWriter[T]) Abort() {
+	if s.f != nil {
+		s.f.Close()
+	}
+	for _, t := range s.tmp {
+		if err := os.Remove(t); err != nil && !errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+	}
+}
