@@ -19,7 +19,6 @@ const (
 	DefaultRowGroupRows  = 8192
 )
 
-
 func (r *Row) size() int {
 	n := len(r.Prompt) + len(r.Reasoning) + len(r.Answer) + len(r.Reference) + len(r.Verifier) +
 		len(r.Source) + len(r.Teacher) + len(r.PromptID) + 32
