@@ -1,0 +1,98 @@
+package distill
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"strconv"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/distill-dev/distill/student/checkpoint"
+)
+
+// LogitsOptions configure `distill logits`.
+type LogitsOptions struct {
+	Model string    // checkpoint directory: config.json and safetensors
+	In    io.Reader // one JSON array of token ids per line
+	Out   io.Writer // one JSON array of last-position logits per line
+}
+
+func init() {
+	register(&cli.Command{
+		Name:  "logits",
+		Usage: "print the last position's logits for token id sequences (for parity checks against other implementations)",
+		Description: "Reads one JSON array of token ids per line on stdin and prints one JSON array of\n" +
+			"float32 logits per line. Needs only config.json and the safetensors, no tokenizer.",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "model", Usage: "checkpoint `DIR` (config.json + model.safetensors)", Required: true},
+		},
+		Action: func(c *cli.Context) error {
+			return runLogits(c.Context, LogitsOptions{Model: c.String("model"), In: os.Stdin, Out: os.Stdout})
+		},
+	})
+}
+
+func runLogits(ctx context.Context, opts LogitsOptions) error {
+	w, err := checkpoint.Load(opts.Model)
+	if err != nil {
+		return fmt.Errorf("logits: %w", err)
+	}
+	in := bufio.NewReaderSize(opts.In, 1<<16)
+	out := bufio.NewWriter(opts.Out)
+	var buf []byte
+	for line := 1; ; line++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		b, rerr := in.ReadBytes('\n')
+		if rerr != nil && !errors.Is(rerr, io.EOF) {
+			return fmt.Errorf("logits: stdin: %w", rerr)
+		}
+		if b = bytes.TrimSpace(b); len(b) > 0 {
+			var ids []int32
+			if err := json.Unmarshal(b, &ids); err != nil {
+				return fmt.Errorf("logits: stdin line %d: want a JSON array of token ids: %w", line, err)
+			}
+			if err := w.CheckTokens(ids); err != nil {
+				return fmt.Errorf("logits: stdin line %d: %w", line, err)
+			}
+			lg := w.Logits(ids)
+			for _, x := range lg {
+				if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+					return fmt.Errorf("logits: stdin line %d: the model produced a non-finite logit (check the weights)", line)
+				}
+			}
+			buf = logitsAppendJSON(buf[:0], lg)
+			if _, err := out.Write(buf); err != nil {
+				return err
+			}
+			// Flush per line so that a caller can use it as a co-process.
+			if err := out.Flush(); err != nil {
+				return err
+			}
+		}
+		if rerr != nil {
+			return nil
+		}
+	}
+}
+
+// logitsAppendJSON writes xs as a JSON array line with the shortest decimal
+// of each float32 that reads back to the same value.
+func logitsAppendJSON(b []byte, xs []float32) []byte {
+	b = append(b, '[')
+	for i, x := range xs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendFloat(b, float64(x), 'g', -1, 32)
+	}
+	return append(b, ']', '\n')
+}
