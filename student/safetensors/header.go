@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/bits"
 	"sort"
 	"unicode/utf8"
 )
@@ -143,20 +144,18 @@ func checkEntry(name string, e rawEntry, dataLen int64) (TensorInfo, error) {
 	if begin < 0 || end < begin || end > dataLen {
 		return TensorInfo{}, invalidf("tensor %q: data_offsets [%d, %d] outside the %d-byte data section", name, begin, end, dataLen)
 	}
-	// The byte count is bounded by dataLen, so stop multiplying as soon as
-	// the product passes it: no overflow is possible.
 	shape := make([]int, len(e.Shape))
 	n := size
 	for i, d := range e.Shape {
-		if d < 0 || d > math.MaxInt32 {
+		if d < 0 || int64(int(d)) != d {
 			return TensorInfo{}, invalidf("tensor %q: dimension %d is %d", name, i, d)
 		}
 		shape[i] = int(d)
-		if n > 0 && d > 0 && n > dataLen/d+1 {
-			n = dataLen + 1 // too big; the comparison below reports it
-			continue
+		hi, lo := bits.Mul64(uint64(n), uint64(d))
+		if hi != 0 || lo > math.MaxInt64 {
+			return TensorInfo{}, invalidf("tensor %q: %s %v overflows 64 bits", name, e.Dtype, e.Shape)
 		}
-		n *= d
+		n = int64(lo)
 	}
 	if n != end-begin {
 		return TensorInfo{}, invalidf("tensor %q: %s %v needs %d bytes, data_offsets give %d", name, e.Dtype, e.Shape, n, end-begin)
