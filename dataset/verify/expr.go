@@ -155,8 +155,11 @@ func (n *node) vars(seen map[string]int) {
 func (n *node) eval(env map[string]complex128) complex128 {
 	switch n.op {
 	case 'n':
-		f, _ := n.num.Float64()
-		return complex(f, 0)
+		if n.c == 0 && n.num.Sign() != 0 {
+			f, _ := n.num.Float64()
+			n.c = complex(f, 0) // cached: trees are evaluated at several points
+		}
+		return n.c
 	case 'c':
 		return n.c
 	case 'v':

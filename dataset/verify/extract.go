@@ -30,9 +30,9 @@ func extractBoxed(text string) (string, bool) {
 	end := len(text)
 	for end > 0 {
 		s := text[:end]
-		i := strings.LastIndex(s, `\boxed`)
+		i := lastIndex(s, `\boxed`)
 		n := len(`\boxed`)
-		if j := strings.LastIndex(s, `\fbox`); j > i {
+		if j := lastIndex(s, `\fbox`); j > i {
 			i, n = j, len(`\fbox`)
 		}
 		if i < 0 {
@@ -97,11 +97,11 @@ func braced(s string) (string, bool) {
 }
 
 func extractTag(text string) (string, bool) {
-	j := strings.LastIndex(text, "</answer>")
+	j := lastIndex(text, "</answer>")
 	if j < 0 {
 		return "", false
 	}
-	i := strings.LastIndex(text[:j], "<answer>")
+	i := lastIndex(text[:j], "<answer>")
 	if i < 0 {
 		return "", false
 	}
@@ -110,7 +110,7 @@ func extractTag(text string) (string, bool) {
 }
 
 func extractHashes(text string) (string, bool) {
-	i := strings.LastIndex(text, "####")
+	i := lastIndex(text, "####")
 	if i < 0 {
 		return "", false
 	}
@@ -124,34 +124,51 @@ func extractHashes(text string) (string, bool) {
 
 // extractPhrase finds the last "answer is …" or "answer: …" in prose ("The
 // answer is 5.", "Final answer: 5", "**Final Answer**: 5", "the correct
-// answer is 5"), matched case-insensitively in one backward pass so that a
-// long chain of thought costs one scan.
+// answer is 5"). "answer" is matched as "?nswer" and "?NSWER" by forward,
+// vectorised search, so a long chain of thought costs little.
 func extractPhrase(text string) (string, bool) {
-	end := len(text)
-	for {
-		i := lastIndexFold(text[:end], "answer")
-		if i < 0 {
-			return "", false
+	best := -1
+	for _, pat := range [...]string{"nswer", "NSWER"} {
+		for off := 0; ; {
+			i := strings.Index(text[off:], pat)
+			if i < 0 {
+				break
+			}
+			i += off
+			off = i + 1
+			if i == 0 || lower(text[i-1]) != 'a' || i-1 <= best {
+				continue
+			}
+			if i >= 2 && isLetter(text[i-2]) {
+				continue // "reanswer", not a phrase
+			}
+			if _, ok := phraseRest(text[i+len(pat):]); ok {
+				best = i - 1
+			}
 		}
-		end = i
-		if i > 0 && isLetter(text[i-1]) {
-			continue // "reanswer", not a phrase
-		}
-		rest := strings.TrimLeft(text[i+len("answer"):], " *")
-		switch {
-		case strings.HasPrefix(rest, ":"):
-			rest = rest[1:]
-		case len(rest) >= 2 && lower(rest[0]) == 'i' && lower(rest[1]) == 's' && (len(rest) == 2 || !isLetter(rest[2])):
-			rest = strings.TrimPrefix(rest[2:], ":")
-		default:
-			continue
-		}
-		if j := strings.IndexByte(rest, '\n'); j >= 0 {
-			rest = rest[:j]
-		}
-		a := cleanPhrase(rest)
-		return a, a != ""
 	}
+	if best < 0 {
+		return "", false
+	}
+	rest, _ := phraseRest(text[best+len("answer"):])
+	if j := strings.IndexByte(rest, '\n'); j >= 0 {
+		rest = rest[:j]
+	}
+	a := cleanPhrase(rest)
+	return a, a != ""
+}
+
+// phraseRest checks what follows "answer": optional spaces and markdown
+// bold, then ":" or "is"; it returns the text after that.
+func phraseRest(rest string) (string, bool) {
+	rest = strings.TrimLeft(rest, " *")
+	switch {
+	case strings.HasPrefix(rest, ":"):
+		return rest[1:], true
+	case len(rest) >= 2 && lower(rest[0]) == 'i' && lower(rest[1]) == 's' && (len(rest) == 2 || !isLetter(rest[2])):
+		return strings.TrimPrefix(rest[2:], ":"), true
+	}
+	return "", false
 }
 
 // cleanPhrase trims the decoration around an answer written in prose:
@@ -180,23 +197,19 @@ func cleanPhrase(a string) string {
 	}
 }
 
-// lastIndexFold is strings.LastIndex for an ASCII lower-case pattern,
-// ignoring ASCII case in s, without allocating a lowered copy.
-func lastIndexFold(s, lowerPat string) int {
-	n := len(lowerPat)
-	for i := len(s) - n; i >= 0; i-- {
-		if lower(s[i]) != lowerPat[0] {
-			continue
+// lastIndex is strings.LastIndex by repeated forward search: the standard
+// LastIndex hashes byte by byte and is several times slower on long traces,
+// where the patterns we look for occur a few times at most.
+func lastIndex(s, sub string) int {
+	last := -1
+	for off := 0; ; {
+		i := strings.Index(s[off:], sub)
+		if i < 0 {
+			return last
 		}
-		j := 1
-		for j < n && lower(s[i+j]) == lowerPat[j] {
-			j++
-		}
-		if j == n {
-			return i
-		}
+		last = off + i
+		off = last + 1
 	}
-	return -1
 }
 
 func lower(c byte) byte {
