@@ -24,6 +24,23 @@ func equivNorm(a, b string) bool {
 	if isWords(a) && isWords(b) {
 		return strings.EqualFold(a, b)
 	}
+	if eq, ok := equivMatrix(a, b); ok {
+		return eq
+	}
+	pa, okA := expandPM(a)
+	pb, okB := expandPM(b)
+	if okA || okB {
+		if okA {
+			a = pa
+		}
+		if okB {
+			b = pb
+		}
+		return equivNorm(a, b)
+	}
+	if eq, ok := equivEquation(a, b); ok {
+		return eq
+	}
 	if eq, ok := equivStruct(a, b); ok {
 		return eq
 	}

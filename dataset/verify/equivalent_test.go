@@ -82,6 +82,22 @@ func TestEquivalent(t *testing.T) {
 		{"a_1 + a_2", "a_1+a_3", false},
 		{"52_8", "52_8", true},
 		{"52_8", "42", false},
+		// matrices
+		{`\begin{pmatrix} -1/3 \\ 2/3 \end{pmatrix}`, `\begin{bmatrix}-\frac13\\ \frac{2}{3}\end{bmatrix}`, true},
+		{`\begin{pmatrix} 1 & 0 \\ 0 & 1 \end{pmatrix}`, `\begin{pmatrix}1&0\\0&1\end{pmatrix}`, true},
+		{`\begin{pmatrix} 1 & 0 \\ 0 & 1 \end{pmatrix}`, `\begin{pmatrix}1&0&0\\0&1&0\end{pmatrix}`, false},
+		{`\begin{pmatrix} 1 \\ 2 \end{pmatrix}`, "(1,2)", false},
+		// plus-minus
+		{`1 \pm \sqrt{19}`, `1+\sqrt{19}, 1-\sqrt{19}`, true},
+		{`1 \pm \sqrt{19}`, `1-\sqrt{19},1+\sqrt{19}`, true},
+		{`1 \pm \sqrt{19}`, `1+\sqrt{19}`, false},
+		{`3 \pm 2\sqrt{2}`, `3\mp2\sqrt2`, true},
+		// equations
+		{"5x - 7y + 11z + 4 = 0", "10x-14y+22z=-8", true},
+		{"5x - 7y + 11z + 4 = 0", "5x-7y+11z-4=0", false},
+		{"x^2 = 4", "x = 2", false},
+		{"x+y=1", "x+y", false},
+		{"2=2", "3=3", false},
 		// never correct on nothing
 		{"", "", false},
 		{"5", "", false},

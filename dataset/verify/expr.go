@@ -42,10 +42,7 @@ func equivExpr(a, b string) bool {
 	ea.vars(vars)
 	eb.vars(vars)
 	for _, pt := range samplePoints {
-		env := make(map[string]complex128, len(vars))
-		for name, k := range vars {
-			env[name] = pt[k%len(pt)] + complex(float64(k/len(pt))*0.173, 0)
-		}
+		env := pointEnv(vars, pt)
 		va, vb := ea.eval(env), eb.eval(env)
 		if !finite(va) || !finite(vb) {
 			return false
@@ -66,6 +63,16 @@ var samplePoints = [][]complex128{
 	{1.3183, 2.0417, 0.7271, 1.6653, 2.4391, 0.9113},
 	{0.6217, 1.7329, 2.2861, 1.1491, 0.8359, 1.9937},
 	{2.7713, 0.5531, 1.4467, 2.1127, 1.2803, 0.6949},
+}
+
+// pointEnv gives the k-th variable the k-th value of the point (shifted for
+// answers with more variables than the point has values).
+func pointEnv(vars map[string]int, pt []complex128) map[string]complex128 {
+	env := make(map[string]complex128, len(vars))
+	for name, k := range vars {
+		env[name] = pt[k%len(pt)] + complex(float64(k/len(pt))*0.173, 0)
+	}
+	return env
 }
 
 func finite(z complex128) bool {

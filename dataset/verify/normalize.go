@@ -257,30 +257,40 @@ func allAlnum(s string) bool {
 	return true
 }
 
-// fixSqrtFrac braces the short forms \sqrt3, \frac12 and \frac1{2}.
+// fixSqrtFrac braces the short forms \sqrt3, \frac12, \frac1{2} and
+// \frac{270}7.
 func fixSqrtFrac(s string) string {
 	if !strings.Contains(s, `\sqrt`) && !strings.Contains(s, `\frac`) {
 		return s
 	}
 	var b strings.Builder
+	// arg copies one argument at s[i:], bracing a lone character.
+	arg := func(i int) int {
+		if i >= len(s) {
+			return i
+		}
+		if s[i] == '{' {
+			if inner, ok := braced(s[i:]); ok {
+				b.WriteString(s[i : i+len(inner)+2])
+				return i + len(inner) + 2
+			}
+		}
+		if s[i] == '\\' {
+			return i // a command argument such as \frac\pi2: left alone
+		}
+		b.WriteByte('{')
+		b.WriteByte(s[i])
+		b.WriteByte('}')
+		return i + 1
+	}
 	for i := 0; i < len(s); {
 		switch {
-		case strings.HasPrefix(s[i:], `\sqrt`) && i+5 < len(s) && s[i+5] != '{' && s[i+5] != '[' && s[i+5] != '\\':
-			b.WriteString(`\sqrt{`)
-			b.WriteByte(s[i+5])
-			b.WriteByte('}')
-			i += 6
-		case strings.HasPrefix(s[i:], `\frac`) && i+5 < len(s) && s[i+5] != '{' && s[i+5] != '\\':
-			b.WriteString(`\frac{`)
-			b.WriteByte(s[i+5])
-			b.WriteByte('}')
-			i += 6
-			if i < len(s) && s[i] != '{' && s[i] != '\\' {
-				b.WriteByte('{')
-				b.WriteByte(s[i])
-				b.WriteByte('}')
-				i++
-			}
+		case strings.HasPrefix(s[i:], `\sqrt`) && i+5 < len(s) && s[i+5] != '[' && !isLetter(s[i+5]):
+			b.WriteString(`\sqrt`)
+			i = arg(i + 5)
+		case strings.HasPrefix(s[i:], `\frac`) && i+5 < len(s) && !isLetter(s[i+5]):
+			b.WriteString(`\frac`)
+			i = arg(arg(i + 5))
 		default:
 			b.WriteByte(s[i])
 			i++
