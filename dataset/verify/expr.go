@@ -121,6 +121,12 @@ func (n *node) rat() (*big.Rat, bool) {
 			r.Quo(x, y)
 		}
 		return r, true
+	case '!':
+		x, ok := n.kids[0].rat()
+		if !ok || !x.IsInt() || x.Sign() < 0 || x.Num().Cmp(big.NewInt(1000)) > 0 {
+			return nil, false
+		}
+		return new(big.Rat).SetInt(new(big.Int).MulRange(1, x.Num().Int64())), true
 	case '^':
 		x, ok1 := n.kids[0].rat()
 		y, ok2 := n.kids[1].rat()
@@ -195,6 +201,12 @@ func (n *node) eval(env map[string]complex128) complex128 {
 			return cmplx.NaN()
 		}
 		return cmplx.Pow(x, y)
+	case '!':
+		x := n.kids[0].eval(env)
+		if imag(x) != 0 || real(x) < 0 {
+			return cmplx.NaN()
+		}
+		return complex(math.Gamma(real(x)+1), 0)
 	case 'f':
 		x := n.kids[0].eval(env)
 		if f, ok := funcs[n.name]; ok {
@@ -226,7 +238,7 @@ var funcs = map[string]func(complex128) complex128{
 	`\sec`:    func(z complex128) complex128 { return 1 / cmplx.Cos(z) },
 	`\csc`:    func(z complex128) complex128 { return 1 / cmplx.Sin(z) },
 	`\arcsin`: cmplx.Asin, `\arccos`: cmplx.Acos, `\arctan`: cmplx.Atan,
-	`\ln`: cmplx.Log, `\log`: cmplx.Log, `\exp`: cmplx.Exp,
+	`\ln`: cmplx.Log, `\log`: cmplx.Log10, // \log without a base is base 10 in MATH `\exp`: cmplx.Exp,
 }
 
 // commands the parser knows, longest first so that "\sinx" (spaces were
@@ -343,7 +355,7 @@ func (p *parser) startsPrimary() bool {
 		return true
 	case c == '\\':
 		cmd := p.command()
-		return cmd != "" && cmd != `\cdot` && cmd != `\times` && cmd != `\div`
+		return cmd != "" && cmd != `\cdot` && cmd != `\times` && cmd != `\div` || p.greek() != ""
 	}
 	return false
 }
@@ -368,6 +380,10 @@ func (p *parser) power() (*node, error) {
 	n, err := p.primary()
 	if err != nil {
 		return nil, err
+	}
+	for p.peek() == '!' {
+		p.i++
+		n = &node{op: '!', kids: []*node{n}}
 	}
 	if p.peek() != '^' {
 		return n, nil
@@ -487,6 +503,10 @@ func (p *parser) primary() (*node, error) {
 			}
 			return &node{op: 'f', name: cmd, kids: []*node{arg}}, nil
 		case "", `\cdot`, `\times`, `\div`:
+			if name := p.greek(); name != "" {
+				p.i += len(name)
+				return &node{op: 'v', name: name}, nil
+			}
 			return nil, errSyntax
 		default: // a function: \sin x, \ln(2), \cos{\theta}
 			p.i += len(cmd)
@@ -501,6 +521,18 @@ func (p *parser) primary() (*node, error) {
 		}
 	}
 	return nil, errSyntax
+}
+
+// greekVars are the Greek letters read as variables (\pi is the constant).
+var greekVars = []string{`\alpha`, `\beta`, `\gamma`, `\delta`, `\epsilon`, `\theta`, `\lambda`, `\mu`, `\phi`, `\psi`, `\omega`, `\sigma`, `\tau`, `\rho`}
+
+func (p *parser) greek() string {
+	for _, g := range greekVars {
+		if strings.HasPrefix(p.s[p.i:], g) && (p.i+len(g) == len(p.s) || !isLetter(p.s[p.i+len(g)])) {
+			return g
+		}
+	}
+	return ""
 }
 
 func (p *parser) subscriptFollows() bool {

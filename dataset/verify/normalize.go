@@ -117,12 +117,13 @@ func stripTextMacros(s string) string {
 				if j < len(s) && s[j] == '{' {
 					if inner, ok := braced(s[j:]); ok {
 						prev := strings.TrimRight(b.String(), " ")
-						if isUnitText(inner) && prev != "" && (isDigit(prev[len(prev)-1]) || prev[len(prev)-1] == '}') {
-							// A unit after a number: drop it and a following ^2/^3.
-							k := j + len(inner) + 2
-							if k+1 < len(s) && s[k] == '^' && isDigit(s[k+1]) {
-								k += 2
-							}
+						k := j + len(inner) + 2
+						if k+1 < len(s) && s[k] == '^' && isDigit(s[k+1]) {
+							k += 2
+						}
+						// A unit is words after a number at the end of the
+						// answer; "2\text{ and }3" is not a unit.
+						if isUnitText(inner) && prev != "" && (isDigit(prev[len(prev)-1]) || prev[len(prev)-1] == '}') && strings.Trim(s[k:], " .") == "" {
 							i = k
 							continue
 						}

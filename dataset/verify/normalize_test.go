@@ -20,6 +20,8 @@ func TestNormalize(t *testing.T) {
 		{"mbox unit", `5 \mbox{ cm}`, "5"},
 		{"text choice", `\text{(C)}`, "(C)"},
 		{"textbf", `\textbf{yes}`, "yes"},
+		{"text between numbers kept", `2\text{ and }3`, "2and3"},
+		{"theta prefix", `\theta = 1`, "1"},
 		{"unit word", "12 apples", "12"},
 		{"unit word squared", "5 cm^2", "5"},
 		{"not a unit", "5 x", "5x"},
