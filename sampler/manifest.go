@@ -1,0 +1,112 @@
+package sampler
+
+import (
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/distill-dev/distill/record"
+)
+
+// Summary is the outcome of one Run.
+type Summary struct {
+	Stats
+	Stopped        string           // "complete", "budget", "interrupted" or "error"
+	Journal        string           // the file this run wrote, "" if it wrote nothing
+	Manifest       string           // path of the manifest
+	FailuresByKind map[string]int64 // this run's failed records by kind
+	LatencyMS      map[string]int64 // p50, p90, p99, max of successful requests
+}
+
+// Remaining is how many pairs are still to do.
+func (s Summary) Remaining() int64 { return s.Total - s.Done() }
+
+// manifestName is per shard, so the jobs of an array can share DIR.
+func manifestName(s Shard) string {
+	if s.Count <= 1 {
+		return "manifest.json"
+	}
+	return fmt.Sprintf("manifest-s%05dof%05d.json", s.Index, s.Count)
+}
+
+type manifest struct {
+	Version   int           `json:"version"`
+	Config    any           `json:"config,omitempty"`
+	Teacher   string        `json:"teacher"`
+	Model     string        `json:"model"`
+	Template  fingerprint   `json:"template"`
+	Prompts   string        `json:"prompts"`
+	Shard     string        `json:"shard"`
+	Samples   int           `json:"samples"`
+	Params    record.Params `json:"params"`
+	Budget    Budget        `json:"budget"`
+	StartedAt time.Time     `json:"started_at"`
+	EndedAt   time.Time     `json:"ended_at"`
+	Seconds   float64       `json:"seconds"`
+	Stopped   string        `json:"stopped"`
+	Journal   string        `json:"journal,omitempty"`
+
+	Counts struct {
+		Planned       int64 `json:"planned"`
+		DoneBefore    int64 `json:"done_before"`
+		Written       int64 `json:"written"`
+		Succeeded     int64 `json:"succeeded"`
+		Failed        int64 `json:"failed"`
+		Remaining     int64 `json:"remaining"`
+		Requests      int64 `json:"requests"`
+		Retries       int64 `json:"retries"`
+		RetriedFailed int64 `json:"retried_failed,omitempty"`
+	} `json:"counts"`
+	Tokens struct {
+		Prompt           int64 `json:"prompt"`
+		Completion       int64 `json:"completion"`
+		Reasoning        int64 `json:"reasoning"`
+		PromptBefore     int64 `json:"prompt_before"`
+		CompletionBefore int64 `json:"completion_before"`
+	} `json:"tokens"`
+	Cost           float64          `json:"cost"`
+	LatencyMS      map[string]int64 `json:"latency_ms"`
+	FailuresByKind map[string]int64 `json:"failures_by_kind"`
+	PerSecond      struct {
+		Completions float64 `json:"completions"`
+		Tokens      float64 `json:"tokens"`
+	} `json:"per_second"`
+}
+
+func (j *Job) summary(stopped, journal string, started time.Time) Summary {
+	return Summary{
+		Stats:          j.Stats(),
+		Stopped:        stopped,
+		Journal:        journal,
+		Manifest:       filepath.Join(j.cfg.Out, manifestName(j.cfg.Shard)),
+		FailuresByKind: j.c.failuresByKind(),
+		LatencyMS:      j.c.latencies(),
+	}
+}
+
+func (j *Job) writeManifest(s Summary) error {
+	m := manifest{
+		Version: 1, Config: j.cfg.Settings, Teacher: j.cfg.TeacherName, Model: j.cfg.Model, Template: j.fp,
+		Prompts: j.cfg.Prompts.Name(), Shard: j.cfg.Shard.String(), Samples: j.cfg.Samples, Params: j.cfg.Params,
+		Budget: j.cfg.Budget, StartedAt: j.start.UTC(), EndedAt: time.Now().UTC(), Seconds: s.Elapsed.Seconds(),
+		Stopped: s.Stopped, Journal: s.Journal, Cost: s.Cost, LatencyMS: s.LatencyMS, FailuresByKind: s.FailuresByKind,
+	}
+	m.Counts.Planned, m.Counts.DoneBefore, m.Counts.Written = s.Total, s.DoneBefore, s.Written
+	m.Counts.Succeeded, m.Counts.Failed, m.Counts.Remaining = s.Succeeded, s.Failed, s.Remaining()
+	m.Counts.Requests, m.Counts.Retries, m.Counts.RetriedFailed = s.Requests, s.Retries, j.before.retried
+	m.Tokens.Prompt, m.Tokens.Completion, m.Tokens.Reasoning = s.PromptTokens, s.CompletionTokens, s.ReasoningTokens
+	m.Tokens.PromptBefore, m.Tokens.CompletionBefore = s.PromptTokensBefore, s.CompletionTokensBefore
+	if sec := s.Elapsed.Seconds(); sec > 0 {
+		m.PerSecond.Completions = float64(s.Written) / sec
+		m.PerSecond.Tokens = float64(s.PromptTokens+s.CompletionTokens) / sec
+	}
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := writeFileAtomic(s.Manifest, append(b, '\n')); err != nil {
+		return fmt.Errorf("sampler: manifest: %w", err)
+	}
+	return nil
+}
