@@ -1,0 +1,67 @@
+package graph
+
+import (
+	"math"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/gonum"
+
+	sblas "github.com/distill-dev/distill/student/blas"
+)
+
+// Float is the element type of the kernels: float32 for training, float64
+// for the finite-difference checks, from the same code.
+type Float interface{ ~float32 | ~float64 }
+
+// gemm computes C = alpha*op(A)*op(B) + beta*C (row-major). float32 goes to
+// student/blas (OpenBLAS or gonum); float64 exists for gradient checks and
+// uses gonum.
+func gemm[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
+	if m == 0 || n == 0 {
+		return
+	}
+	switch a := any(a).(type) {
+	case []float32:
+		sblas.Gemm(transA, transB, m, n, k, float32(alpha), a, lda, any(b).([]float32), ldb, float32(beta), any(c).([]float32), ldc)
+	case []float64:
+		gonum.Implementation{}.Dgemm(trans(transA), trans(transB), m, n, k, float64(alpha), a, lda, any(b).([]float64), ldb, float64(beta), any(c).([]float64), ldc)
+	}
+}
+
+func trans(t bool) blas.Transpose {
+	if t {
+		return blas.Trans
+	}
+	return blas.NoTrans
+}
+
+func exp[T Float](x T) T { return T(math.Exp(float64(x))) }
+
+func sqrt[T Float](x T) T { return T(math.Sqrt(float64(x))) }
+
+func log[T Float](x T) T { return T(math.Log(float64(x))) }
+
+// dot is a plain inner product for short vectors (head dimension).
+func dot[T Float](x, y []T) T {
+	var s0, s1, s2, s3 T
+	y = y[:len(x)]
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		s0 += x[i] * y[i]
+		s1 += x[i+1] * y[i+1]
+		s2 += x[i+2] * y[i+2]
+		s3 += x[i+3] * y[i+3]
+	}
+	for ; i < len(x); i++ {
+		s0 += x[i] * y[i]
+	}
+	return s0 + s1 + s2 + s3
+}
+
+// axpy computes y += a*x.
+func axpy[T Float](a T, x, y []T) {
+	y = y[:len(x)]
+	for i, v := range x {
+		y[i] += a * v
+	}
+}

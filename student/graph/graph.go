@@ -1,0 +1,85 @@
+// Package graph is the training compute graph of the student decoders
+// (Qwen2, Llama 3): a gorgonia ExprGraph of fused ops (embedding, RMSNorm,
+// linear, RoPE, causal grouped-query attention with segment masking, SwiGLU,
+// LM head with log-softmax) whose kernels work on raw slices with buffers
+// allocated once, and call student/blas for every matrix product.
+package graph
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/distill-dev/distill/student/model"
+)
+
+// Graph is the training graph of one model for micro-batches of batch×seq
+// tokens.
+type Graph struct {
+	// Grads has the same layout and names as the weights; Backward adds to it.
+	Grads *model.Weights
+
+	net      *net[float32]
+	forwards bool // a Forward ran since the last Backward
+}
+
+// ErrNoForward is returned by Backward without a Forward before it.
+var ErrNoForward = errors.New("graph: Backward needs a Forward first (one Backward per Forward)")
+
+// New builds the training graph of w for micro-batches of batch×seq tokens.
+// The graph uses w's Data slices in place (no copy): an optimiser updating
+// w.Params() in place is seen by the next Forward.
+func New(w *model.Weights, batch, seq int) (*Graph, error) {
+	if w == nil || w.Config == nil {
+		return nil, errors.New("graph: weights without a config")
+	}
+	grads := model.NewWeights(w.Config)
+	net, err := newNet(w.Config, paramsOf[float32](w), paramsOf[float32](grads), batch, seq)
+	if err != nil {
+		return nil, err
+	}
+	return &Graph{Grads: grads, net: net}, nil
+}
+
+// Forward runs the model on tokens [batch*seq] (row-major, batch rows of
+// seq) and returns logp [batch*seq]: log p(targets[i] | tokens of row up to
+// i) under the model, 0 where targets[i] < 0. segments [batch*seq] (nil =
+// one segment per row) makes packing exact: a token attends only to earlier
+// tokens of the same segment id in its row, and positions restart at 0 for
+// each segment. The returned slice is the caller's (a copy).
+func (g *Graph) Forward(tokens, targets, segments []int32) ([]float32, error) {
+	lp, err := g.net.forward(tokens, targets, segments)
+	if err != nil {
+		g.forwards = false
+		return nil, err
+	}
+	g.forwards = true
+	out := make([]float32, len(lp))
+	copy(out, lp)
+	return out, nil
+}
+
+// Backward accumulates (adds) into g.Grads the gradient of -Σ_i coef[i] ·
+// logp[i] for the last Forward. SFT passes coef[i] = 1/N for counted targets
+// (mean cross-entropy); GRPO passes per-token coefficients computed from the
+// returned logp.
+func (g *Graph) Backward(coef []float32) error {
+	if !g.forwards {
+		return ErrNoForward
+	}
+	g.forwards = false
+	if err := g.net.backward(coef); err != nil {
+		return fmt.Errorf("graph: %w", err)
+	}
+	return nil
+}
+
+// ZeroGrads sets every gradient to zero.
+func (g *Graph) ZeroGrads() {
+	for _, p := range g.Grads.Params() {
+		clear(p.Tensor.Data)
+	}
+}
+
+// Batch and Seq are the micro-batch shape the graph was built for.
+func (g *Graph) Batch() int { return g.net.batch }
+func (g *Graph) Seq() int   { return g.net.seq }

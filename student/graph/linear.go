@@ -1,0 +1,52 @@
+package graph
+
+// linearForward is a linear layer with HF's [out, in] weight layout:
+//
+//	x [n,in], W [out,in], b [out] or nil -> y [n,out] = x·Wᵀ + b
+func linearForward[T Float](y, x, w, b []T, n, in, out int) {
+	gemm(false, true, n, out, in, 1, x, in, w, in, 0, y, out)
+	if b != nil {
+		for r := range n {
+			yr := y[r*out : (r+1)*out]
+			for i := range yr {
+				yr[i] += b[i]
+			}
+		}
+	}
+}
+
+// linearBackward accumulates the gradients of linearForward:
+//
+//	dy [n,out] -> dx [n,in] += dy·W,  dW [out,in] += dyᵀ·x,  db [out] += Σ_n dy
+//
+// dx may be nil when x needs no gradient.
+func linearBackward[T Float](dx, dw, db, dy, x, w []T, n, in, out int) {
+	if dx != nil {
+		gemm(false, false, n, in, out, 1, dy, out, w, in, 1, dx, in)
+	}
+	gemm(true, false, out, in, n, 1, dy, out, x, in, 1, dw, in)
+	if db != nil {
+		for r := range n {
+			axpy(1, dy[r*out:(r+1)*out], db)
+		}
+	}
+}
+
+// linearOp: x [n,in], W [out,in] (, b [out]) -> y [n,out].
+type linearOp[T Float] struct{ n, in, out int }
+
+func (o *linearOp[T]) name() string { return "Linear" }
+func (o *linearOp[T]) fwd(in [][]T, out []T) {
+	var b []T
+	if len(in) == 3 {
+		b = in[2]
+	}
+	linearForward(out, in[0], in[1], b, o.n, o.in, o.out)
+}
+func (o *linearOp[T]) bwd(in, dIn [][]T, _, dOut []T) {
+	var db []T
+	if len(in) == 3 {
+		db = dIn[2]
+	}
+	linearBackward(dIn[0], dIn[1], db, dOut, in[0], in[1], o.n, o.in, o.out)
+}

@@ -1,0 +1,247 @@
+package graph
+
+import (
+	"errors"
+	"fmt"
+
+	G "gorgonia.org/gorgonia"
+
+	"github.com/distill-dev/distill/student/model"
+)
+
+// params views a model.Weights as slices of T: the same memory for float32,
+// a converted copy for float64 (gradient checks).
+type params[T Float] struct {
+	embed, norm, head []T
+	layers            []layerParams[T]
+}
+
+type layerParams[T Float] struct {
+	inNorm, q, k, v, o, qb, kb, vb, postNorm, gate, up, down []T
+}
+
+func slicesOf[T Float](t *model.Tensor) []T {
+	if len(t.Data) == 0 {
+		return nil
+	}
+	if d, ok := any(t.Data).([]T); ok {
+		return d
+	}
+	d := make([]T, len(t.Data))
+	for i, x := range t.Data {
+		d[i] = T(x)
+	}
+	return d
+}
+
+func paramsOf[T Float](w *model.Weights) *params[T] {
+	p := &params[T]{embed: slicesOf[T](&w.Embed), norm: slicesOf[T](&w.Norm), head: slicesOf[T](&w.LMHead)}
+	for l := range w.Layers {
+		L := &w.Layers[l]
+		p.layers = append(p.layers, layerParams[T]{
+			inNorm: slicesOf[T](&L.InputNorm), q: slicesOf[T](&L.Q), k: slicesOf[T](&L.K), v: slicesOf[T](&L.V),
+			o: slicesOf[T](&L.O), qb: slicesOf[T](&L.QBias), kb: slicesOf[T](&L.KBias), vb: slicesOf[T](&L.VBias),
+			postNorm: slicesOf[T](&L.PostNorm), gate: slicesOf[T](&L.Gate), up: slicesOf[T](&L.Up), down: slicesOf[T](&L.Down),
+		})
+	}
+	return p
+}
+
+// net is the decoder as a gorgonia graph of fused ops, with its own
+// executor: forward in topological order, backward in reverse.
+type net[T Float] struct {
+	cfg        *model.Config
+	batch, seq int
+	g          *G.ExprGraph
+	order      []*fusedOp[T]
+	acts       []*value[T]
+	logp       *value[T]
+
+	// bound inputs, refilled by each forward
+	tokens, targets, seg, pos, rows []int32
+	rowsBuf                         []int32
+}
+
+// ErrShape reports inputs whose length does not match the graph's batch×seq.
+var ErrShape = errors.New("graph: input length does not match batch×seq")
+
+func newNet[T Float](cfg *model.Config, w, dw *params[T], batch, seq int) (*net[T], error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("graph: %w", err)
+	}
+	if batch <= 0 || seq <= 0 {
+		return nil, fmt.Errorf("graph: batch %d and seq %d must be positive", batch, seq)
+	}
+	n := batch * seq
+	h, vocab, inter := cfg.HiddenSize, cfg.VocabSize, cfg.IntermediateSize
+	d := cfg.HeadDimension()
+	nh, nkv := cfg.NumAttentionHeads, cfg.NumKeyValueHeads
+	nt := &net[T]{cfg: cfg, batch: batch, seq: seq,
+		tokens: make([]int32, n), targets: make([]int32, n), seg: make([]int32, n), pos: make([]int32, n), rowsBuf: make([]int32, n)}
+	b := newBuilder[T]()
+	nt.g = b.g
+	wk := workers()
+	cos, sin := ropeTables[T](cfg, seq)
+
+	headW, headG := w.head, dw.head
+	if headW == nil {
+		headW, headG = w.embed, dw.embed
+	}
+	embed := b.param("model.embed_tokens.weight", w.embed, dw.embed, vocab, h)
+	head := embed
+	if w.head != nil {
+		head = b.param("lm_head.weight", headW, headG, vocab, h)
+	}
+	x, err := b.apply(&embedOp[T]{tokens: &nt.tokens, h: h}, []int{n, h}, embed)
+	if err != nil {
+		return nil, err
+	}
+	var errs []error
+	must := func(v *value[T], err error) *value[T] {
+		errs = append(errs, err)
+		return v
+	}
+	linear := func(x *value[T], in, out int, ws ...*value[T]) *value[T] {
+		return must(b.apply(&linearOp[T]{n: n, in: in, out: out}, []int{n, out}, append([]*value[T]{x}, ws...)...))
+	}
+	for l := range cfg.NumHiddenLayers {
+		L, D := &w.layers[l], &dw.layers[l]
+		p := fmt.Sprintf("model.layers.%d.", l)
+		par := func(name string, data, grad []T, shape ...int) *value[T] {
+			return b.param(p+name, data, grad, shape...)
+		}
+		h1 := must(b.apply(&rmsnormOp[T]{n: n, h: h, eps: T(cfg.RMSNormEps), rstd: make([]T, n)}, []int{n, h},
+			x, par("input_layernorm.weight", L.inNorm, D.inNorm, h)))
+		qw := []*value[T]{par("self_attn.q_proj.weight", L.q, D.q, nh*d, h)}
+		kw := []*value[T]{par("self_attn.k_proj.weight", L.k, D.k, nkv*d, h)}
+		vw := []*value[T]{par("self_attn.v_proj.weight", L.v, D.v, nkv*d, h)}
+		if L.qb != nil {
+			qw = append(qw, par("self_attn.q_proj.bias", L.qb, D.qb, nh*d))
+			kw = append(kw, par("self_attn.k_proj.bias", L.kb, D.kb, nkv*d))
+			vw = append(vw, par("self_attn.v_proj.bias", L.vb, D.vb, nkv*d))
+		}
+		q := linear(h1, h, nh*d, qw...)
+		k := linear(h1, h, nkv*d, kw...)
+		v := linear(h1, h, nkv*d, vw...)
+		qr := must(b.apply(&ropeOp[T]{heads: nh, d: d, cos: cos, sin: sin, pos: &nt.pos}, []int{n, nh * d}, q))
+		kr := must(b.apply(&ropeOp[T]{heads: nkv, d: d, cos: cos, sin: sin, pos: &nt.pos}, []int{n, nkv * d}, k))
+		scratch := make([][]T, wk)
+		for i := range scratch {
+			scratch[i] = make([]T, seq*seq)
+		}
+		att := must(b.apply(&attentionOp[T]{dims: attnDims{batch, seq, nh, nkv, d}, seg: &nt.seg,
+			p: make([]T, batch*nh*seq*seq), scratch: scratch}, []int{n, nh * d}, qr, kr, v))
+		a := linear(att, nh*d, h, par("self_attn.o_proj.weight", L.o, D.o, h, nh*d))
+		x2 := must(b.apply(&addOp[T]{}, []int{n, h}, x, a))
+		h2 := must(b.apply(&rmsnormOp[T]{n: n, h: h, eps: T(cfg.RMSNormEps), rstd: make([]T, n)}, []int{n, h},
+			x2, par("post_attention_layernorm.weight", L.postNorm, D.postNorm, h)))
+		gt := linear(h2, h, inter, par("mlp.gate_proj.weight", L.gate, D.gate, inter, h))
+		up := linear(h2, h, inter, par("mlp.up_proj.weight", L.up, D.up, inter, h))
+		m := must(b.apply(&swigluOp[T]{}, []int{n, inter}, gt, up))
+		dn := linear(m, inter, h, par("mlp.down_proj.weight", L.down, D.down, h, inter))
+		x = must(b.apply(&addOp[T]{}, []int{n, h}, x2, dn))
+		if err := errors.Join(errs...); err != nil {
+			return nil, err
+		}
+	}
+	hn, err := b.apply(&rmsnormOp[T]{n: n, h: h, eps: T(cfg.RMSNormEps), rstd: make([]T, n)}, []int{n, h},
+		x, b.param("model.norm.weight", w.norm, dw.norm, h))
+	if err != nil {
+		return nil, err
+	}
+	nt.logp, err = b.apply(&lossOp[T]{h: h, vocab: vocab, workers: wk, targets: &nt.targets, rows: &nt.rows,
+		probs: make([]T, n*vocab), hc: make([]T, n*h), dhc: make([]T, n*h)}, []int{n}, hn, head)
+	if err != nil {
+		return nil, err
+	}
+
+	// Execution order from gorgonia's topological sort (outputs first).
+	sorted, err := G.Sort(nt.g)
+	if err != nil {
+		return nil, fmt.Errorf("graph: %w", err)
+	}
+	for i := len(sorted) - 1; i >= 0; i-- {
+		if op, ok := sorted[i].Op().(*fusedOp[T]); ok {
+			nt.order = append(nt.order, op)
+		}
+	}
+	if len(nt.order) != len(b.ops) {
+		return nil, fmt.Errorf("graph: sorted %d ops, built %d", len(nt.order), len(b.ops))
+	}
+	nt.acts = b.acts
+	return nt, nil
+}
+
+// bind checks and copies the inputs of one forward pass and derives the
+// positions (restarting at 0 in each segment) and the rows with a target.
+func (nt *net[T]) bind(tokens, targets, segments []int32) error {
+	n, vocab := nt.batch*nt.seq, int32(nt.cfg.VocabSize)
+	if len(tokens) != n || len(targets) != n || (segments != nil && len(segments) != n) {
+		return fmt.Errorf("%w: tokens %d, targets %d, segments %d, want %d×%d", ErrShape, len(tokens), len(targets), len(segments), nt.batch, nt.seq)
+	}
+	nt.rows = nt.rowsBuf[:0]
+	for i, t := range tokens {
+		if t < 0 || t >= vocab {
+			return fmt.Errorf("graph: token %d at position %d is outside the vocabulary [0,%d)", t, i, vocab)
+		}
+		switch tg := targets[i]; {
+		case tg >= vocab:
+			return fmt.Errorf("graph: target %d at position %d is outside the vocabulary [0,%d)", tg, i, vocab)
+		case tg >= 0:
+			nt.rows = append(nt.rows, int32(i))
+		}
+	}
+	copy(nt.tokens, tokens)
+	copy(nt.targets, targets)
+	if segments == nil {
+		clear(nt.seg)
+	} else {
+		copy(nt.seg, segments)
+	}
+	// position = number of earlier tokens of the same segment in the row;
+	// segments are contiguous in practice, so look back to the segment start.
+	for r := range nt.batch {
+		row := nt.seg[r*nt.seq : (r+1)*nt.seq]
+		pos := nt.pos[r*nt.seq : (r+1)*nt.seq]
+		for i := range row {
+			if i > 0 && row[i] == row[i-1] {
+				pos[i] = pos[i-1] + 1
+				continue
+			}
+			pos[i] = 0
+			for j := range i {
+				if row[j] == row[i] {
+					pos[i]++
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func (nt *net[T]) forward(tokens, targets, segments []int32) ([]T, error) {
+	if err := nt.bind(tokens, targets, segments); err != nil {
+		return nil, err
+	}
+	for _, op := range nt.order {
+		op.forward()
+	}
+	return nt.logp.data, nil
+}
+
+// backward accumulates the parameter gradients of -Σ coef·logp.
+func (nt *net[T]) backward(coef []T) error {
+	if len(coef) != len(nt.logp.data) {
+		return fmt.Errorf("%w: coef %d, want %d", ErrShape, len(coef), len(nt.logp.data))
+	}
+	for _, a := range nt.acts {
+		clear(a.grad)
+	}
+	for i, c := range coef {
+		nt.logp.grad[i] = -c
+	}
+	for i := len(nt.order) - 1; i >= 0; i-- {
+		nt.order[i].backward()
+	}
+	return nil
+}

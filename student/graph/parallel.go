@@ -1,0 +1,30 @@
+package graph
+
+import (
+	"runtime"
+	"sync"
+)
+
+// workers is how many goroutines the kernels split rows over.
+func workers() int { return runtime.GOMAXPROCS(0) }
+
+// parallelFor runs f(worker, lo, hi) over [0, n) split into at most w
+// contiguous chunks, so that each worker owns its rows (and its scratch
+// buffer, by worker index) and nothing is shared between them.
+func parallelFor(w, n int, f func(worker, lo, hi int)) {
+	w = min(w, n)
+	if w <= 1 {
+		f(0, 0, n)
+		return
+	}
+	var wg sync.WaitGroup
+	for i := range w {
+		lo, hi := i*n/w, (i+1)*n/w
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f(i, lo, hi)
+		}()
+	}
+	wg.Wait()
+}

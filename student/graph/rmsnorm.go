@@ -1,0 +1,52 @@
+package graph
+
+// rmsnormForward normalises rows as HF's Qwen2RMSNorm/LlamaRMSNorm:
+//
+//	x [n,h], w [h] -> y [n,h] = x·rstd·w,  rstd [n] = 1/sqrt(mean(x²)+eps)
+//
+// rstd is kept for the backward pass.
+func rmsnormForward[T Float](y, rstd, x, w []T, n, h int, eps T) {
+	for r := range n {
+		xr, yr := x[r*h:(r+1)*h], y[r*h:(r+1)*h]
+		rs := 1 / sqrt(dot(xr, xr)/T(h)+eps)
+		rstd[r] = rs
+		for i, v := range xr {
+			yr[i] = v * rs * w[i]
+		}
+	}
+}
+
+// rmsnormBackward accumulates the gradients of rmsnormForward:
+//
+//	dy [n,h] -> dx [n,h] += rstd·(g - x·rstd²·mean(g·x)),  g = dy·w
+//	            dw [h]   += Σ_n dy·x·rstd
+func rmsnormBackward[T Float](dx, dw, dy, x, w, rstd []T, n, h int) {
+	for r := range n {
+		xr, dyr, dxr := x[r*h:(r+1)*h], dy[r*h:(r+1)*h], dx[r*h:(r+1)*h]
+		rs := rstd[r]
+		var gx T
+		for i, v := range xr {
+			gx += dyr[i] * w[i] * v
+		}
+		c := rs * rs * rs * gx / T(h)
+		for i, v := range xr {
+			dxr[i] += rs*dyr[i]*w[i] - c*v
+			dw[i] += dyr[i] * v * rs
+		}
+	}
+}
+
+// rmsnormOp: x [n,h], w [h] -> y [n,h].
+type rmsnormOp[T Float] struct {
+	n, h int
+	eps  T
+	rstd []T // [n]
+}
+
+func (o *rmsnormOp[T]) name() string { return "RMSNorm" }
+func (o *rmsnormOp[T]) fwd(in [][]T, out []T) {
+	rmsnormForward(out, o.rstd, in[0], in[1], o.n, o.h, o.eps)
+}
+func (o *rmsnormOp[T]) bwd(in, dIn [][]T, _, dOut []T) {
+	rmsnormBackward(dIn[0], dIn[1], dOut, in[0], in[1], o.rstd, o.n, o.h)
+}
