@@ -28,7 +28,9 @@ func OpenSuitePrompts(name string, n int, seed uint64) (*SuitePrompts, error) {
 	return &SuitePrompts{suite: s, n: n, seed: seed}, nil
 }
 
-func (p *SuitePrompts) Name() string { return fmt.Sprintf("%s (n=%d, seed=%d)", p.suite.Name(), p.n, p.seed) }
+func (p *SuitePrompts) Name() string {
+	return fmt.Sprintf("%s (n=%d, seed=%d)", p.suite.Name(), p.n, p.seed)
+}
 
 func (p *SuitePrompts) Each(ctx context.Context, fn func(record.Prompt) error) error {
 	for i := 0; i < p.n; i++ {

@@ -120,4 +120,3 @@ func frameLen(br *bufio.Reader) (int64, error) {
 	}
 	return n, nil
 }
-
