@@ -1,6 +1,9 @@
 package verify
 
-import "testing"
+import (
+	"strconv"
+	"testing"
+)
 
 func TestEquivalent(t *testing.T) {
 	tests := []struct {
@@ -117,6 +120,34 @@ func TestEquivalent(t *testing.T) {
 		}
 		if got := Equivalent(tt.b, tt.a); got != tt.want {
 			t.Errorf("Equivalent(%q, %q) = %v, want %v (swapped)", tt.b, tt.a, got, tt.want)
+		}
+	}
+}
+
+func TestEquivalentLongAnswers(t *testing.T) {
+	list := func(n, shift int) string {
+		var b []byte
+		for i := range n {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, []byte(strconv.Itoa((i+shift)%n))...)
+		}
+		return string(b)
+	}
+	tests := []struct {
+		name string
+		a, b string
+		want bool
+	}{
+		{"short list reordered", list(50, 0), list(50, 7), true},
+		{"long list identical", list(2000, 0), list(2000, 0), true},
+		{"long list reordered is not analysed", list(2000, 0), list(2000, 7), false},
+		{"huge power", `(999^{4000})^{4000}`, `(999^{4000})^{4001}`, false},
+	}
+	for _, tt := range tests {
+		if got := Equivalent(tt.a, tt.b); got != tt.want {
+			t.Errorf("%s: got %v, want %v", tt.name, got, tt.want)
 		}
 	}
 }

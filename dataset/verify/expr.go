@@ -137,6 +137,11 @@ func (n *node) rat() (*big.Rat, bool) {
 		if x.Sign() == 0 && e < 0 {
 			return nil, false
 		}
+		// Bound the size of the exact result: (999^{4000})^{4000} would
+		// take seconds and gigabytes; float evaluation decides those.
+		if int64(max(x.Num().BitLen(), x.Denom().BitLen()))*abs64(e) > 1<<16 {
+			return nil, false
+		}
 		num := new(big.Int).Exp(x.Num(), big.NewInt(abs64(e)), nil)
 		den := new(big.Int).Exp(x.Denom(), big.NewInt(abs64(e)), nil)
 		if e < 0 {

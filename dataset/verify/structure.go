@@ -89,7 +89,7 @@ func equalOrdered(a, b []string, eq func(a, b string) bool) bool {
 
 // equalUnordered matches every item of a with a distinct item of b.
 func equalUnordered(a, b []string) bool {
-	if len(a) != len(b) {
+	if len(a) != len(b) || len(a) > 64 { // quadratic matching: keep it small
 		return false
 	}
 	used := make([]bool, len(b))
