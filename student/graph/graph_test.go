@@ -1,0 +1,288 @@
+package graph
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	G "gorgonia.org/gorgonia"
+
+	"github.com/distill-dev/distill/student/model"
+)
+
+// tinyConfig is a Qwen2 (q/k/v bias, tied head) or Llama 3 (no bias,
+// untied head, llama3 rope scaling with every frequency band in use) shape
+// small enough for finite differences over the whole model.
+func tinyConfig(kind string) *model.Config {
+	c := &model.Config{ModelType: kind, VocabSize: 32, HiddenSize: 16, IntermediateSize: 24, NumHiddenLayers: 2,
+		NumAttentionHeads: 4, NumKeyValueHeads: 2, HiddenAct: "silu", MaxPositionEmbeddings: 64,
+		RMSNormEps: 1e-6, RopeTheta: 10000, TieWordEmbeddings: kind == "qwen2", InitializerRange: 0.3}
+	if kind == "llama" {
+		c.RMSNormEps = 1e-5
+		c.RopeScaling = &model.RopeScaling{RopeType: "llama3", Factor: 8, LowFreqFactor: 1, HighFreqFactor: 4, OriginalMaxPositionEmbeddings: 8}
+	}
+	return c
+}
+
+// randomWeights are weights with non-trivial norms and biases, so that
+// their gradients are checked too.
+func randomWeights(cfg *model.Config, seed uint64) *model.Weights {
+	w := model.NewWeights(cfg)
+	w.Init(seed)
+	rng := rand.New(rand.NewPCG(seed, 3))
+	for _, p := range w.Params() {
+		if len(p.Tensor.Shape) == 1 {
+			for i := range p.Tensor.Data {
+				p.Tensor.Data[i] += float32(0.2 * rng.NormFloat64())
+			}
+		}
+	}
+	return w
+}
+
+type batchInput struct {
+	tokens, targets, segments []int32
+	coef                      []float64
+}
+
+// randomBatch fills batch rows of seq tokens; the last row packs two
+// segments and every third target is masked out.
+func randomBatch(cfg *model.Config, batch, seq int, seed uint64) batchInput {
+	rng := rand.New(rand.NewPCG(seed, 5))
+	n := batch * seq
+	in := batchInput{tokens: make([]int32, n), targets: make([]int32, n), segments: make([]int32, n), coef: make([]float64, n)}
+	for i := range n {
+		in.tokens[i] = int32(rng.IntN(cfg.VocabSize))
+		in.targets[i] = int32(rng.IntN(cfg.VocabSize))
+		if i%3 == 1 {
+			in.targets[i] = -1
+		}
+		in.coef[i] = rng.Float64() - 0.3
+		if r := i / seq; r == batch-1 && i%seq >= seq/2 {
+			in.segments[i] = 1
+		}
+	}
+	return in
+}
+
+type paramRef struct {
+	name       string
+	data, grad []float64
+}
+
+func paramRefs(w, g *params[float64]) []paramRef {
+	refs := []paramRef{{"embed", w.embed, g.embed}, {"norm", w.norm, g.norm}}
+	if w.head != nil {
+		refs = append(refs, paramRef{"lm_head", w.head, g.head})
+	}
+	for l := range w.layers {
+		a, b := &w.layers[l], &g.layers[l]
+		refs = append(refs, paramRef{"in_norm", a.inNorm, b.inNorm}, paramRef{"q", a.q, b.q}, paramRef{"k", a.k, b.k},
+			paramRef{"v", a.v, b.v}, paramRef{"o", a.o, b.o}, paramRef{"post_norm", a.postNorm, b.postNorm},
+			paramRef{"gate", a.gate, b.gate}, paramRef{"up", a.up, b.up}, paramRef{"down", a.down, b.down})
+		if a.qb != nil {
+			refs = append(refs, paramRef{"q_bias", a.qb, b.qb}, paramRef{"k_bias", a.kb, b.kb}, paramRef{"v_bias", a.vb, b.vb})
+		}
+	}
+	return refs
+}
+
+// TestModelGradient checks the gradient of -Σ coef·logp with respect to
+// every parameter tensor of the whole model by central finite differences
+// in float64.
+func TestModelGradient(t *testing.T) {
+	for _, kind := range []string{"qwen2", "llama"} {
+		t.Run(kind, func(t *testing.T) {
+			cfg := tinyConfig(kind)
+			w32 := randomWeights(cfg, 11)
+			w, dw := paramsOf[float64](w32), paramsOf[float64](model.NewWeights(cfg))
+			const batch, seq = 2, 6
+			nt, err := newNet(cfg, w, dw, batch, seq)
+			if err != nil {
+				t.Fatal(err)
+			}
+			in := randomBatch(cfg, batch, seq, 1)
+			loss := func() float64 {
+				lp, err := nt.forward(in.tokens, in.targets, in.segments)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var s float64
+				for i, x := range lp {
+					s -= in.coef[i] * x
+				}
+				return s
+			}
+			loss()
+			if err := nt.backward(in.coef); err != nil {
+				t.Fatal(err)
+			}
+			rng := rand.New(rand.NewPCG(9, 9))
+			const eps = 1e-6
+			var worst float64
+			for _, p := range paramRefs(w, dw) {
+				for range 8 {
+					j := rng.IntN(len(p.data))
+					x0 := p.data[j]
+					p.data[j] = x0 + eps
+					lp := loss()
+					p.data[j] = x0 - eps
+					lm := loss()
+					p.data[j] = x0
+					num := (lp - lm) / (2 * eps)
+					err := math.Abs(num-p.grad[j]) / math.Max(1e-3, math.Abs(num))
+					worst = max(worst, err)
+					if err > 1e-5 {
+						t.Errorf("%s[%d]: backward %.9g, finite difference %.9g", p.name, j, p.grad[j], num)
+					}
+				}
+			}
+			t.Logf("worst relative error %.2g", worst)
+		})
+	}
+}
+
+func logSoftmaxAt(logits []float32, t int32) float64 {
+	mx := math.Inf(-1)
+	for _, x := range logits {
+		mx = max(mx, float64(x))
+	}
+	var s float64
+	for _, x := range logits {
+		s += math.Exp(float64(x) - mx)
+	}
+	return float64(logits[t]) - mx - math.Log(s)
+}
+
+// TestForwardMatchesInference compares Forward's logp with the log-softmax
+// of student/model's inference logits (which are checked against PyTorch).
+func TestForwardMatchesInference(t *testing.T) {
+	for _, kind := range []string{"qwen2", "llama"} {
+		t.Run(kind, func(t *testing.T) {
+			cfg := tinyConfig(kind)
+			w := randomWeights(cfg, 21)
+			const batch, seq = 2, 9
+			g, err := New(w, batch, seq)
+			if err != nil {
+				t.Fatal(err)
+			}
+			in := randomBatch(cfg, batch, seq, 2)
+			lp, err := g.Forward(in.tokens, in.targets, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for r := range batch {
+				logits := w.Forward(in.tokens[r*seq : (r+1)*seq])
+				for i := range seq {
+					k := r*seq + i
+					want := 0.0
+					if in.targets[k] >= 0 {
+						want = logSoftmaxAt(logits[i*cfg.VocabSize:(i+1)*cfg.VocabSize], in.targets[k])
+					}
+					if math.Abs(float64(lp[k])-want) > 1e-4 {
+						t.Errorf("row %d position %d: logp %g, inference %g", r, i, lp[k], want)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestPackingMatchesSeparate runs two sequences packed into one row with
+// segment ids and each alone at the start of its own row: logp must agree.
+func TestPackingMatchesSeparate(t *testing.T) {
+	cfg := tinyConfig("qwen2")
+	w := randomWeights(cfg, 31)
+	const seq, la = 12, 5
+	in := randomBatch(cfg, 1, seq, 3)
+	seg := make([]int32, seq)
+	for i := la; i < seq; i++ {
+		seg[i] = 7
+	}
+	packed, err := New(w, 1, seq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lpPacked, err := packed.Forward(in.tokens, in.targets, seg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// row 0: A then padding; row 1: B then padding (padding has no target,
+	// and causal attention keeps it from affecting what precedes it)
+	sep, err := New(w, 2, seq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, tgt := make([]int32, 2*seq), make([]int32, 2*seq)
+	for i := range tgt {
+		tgt[i] = -1
+	}
+	copy(tok, in.tokens[:la])
+	copy(tgt, in.targets[:la])
+	copy(tok[seq:], in.tokens[la:])
+	copy(tgt[seq:], in.targets[la:])
+	lpSep, err := sep.Forward(tok, tgt, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := append(append([]float32(nil), lpSep[:la]...), lpSep[seq:2*seq-la]...)
+	for i := range seq {
+		if math.Abs(float64(lpPacked[i]-want[i])) > 1e-5 {
+			t.Errorf("position %d: packed %g, separate %g", i, lpPacked[i], want[i])
+		}
+	}
+}
+
+// TestGorgoniaMachine runs the same graph with gorgonia's TapeMachine,
+// which calls the fused ops' Do, and compares with the trainer's executor.
+func TestGorgoniaMachine(t *testing.T) {
+	cfg := tinyConfig("llama")
+	w := randomWeights(cfg, 41)
+	g, err := New(w, 2, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := randomBatch(cfg, 2, 7, 4)
+	want, err := g.Forward(in.tokens, in.targets, in.segments)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clear(g.net.logp.data)
+	m := G.NewTapeMachine(g.net.g)
+	defer m.Close()
+	if err := m.RunAll(); err != nil {
+		t.Fatal(err)
+	}
+	got := g.net.logp.node.Value().Data().([]float32)
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("position %d: TapeMachine %g, executor %g", i, got[i], want[i])
+		}
+	}
+}
+
+func TestInputErrors(t *testing.T) {
+	cfg := tinyConfig("qwen2")
+	g, err := New(randomWeights(cfg, 1), 1, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ok := []int32{1, 2, 3, 4}
+	for _, c := range []struct {
+		name          string
+		tok, tgt, seg []int32
+	}{
+		{"short tokens", ok[:3], ok, nil},
+		{"short segments", ok, ok, ok[:2]},
+		{"token out of vocab", []int32{1, 2, 32, 4}, ok, nil},
+		{"negative token", []int32{1, -2, 3, 4}, ok, nil},
+		{"target out of vocab", ok, []int32{1, 2, 3, 99}, nil},
+	} {
+		if _, err := g.Forward(c.tok, c.tgt, c.seg); err == nil {
+			t.Errorf("%s: no error", c.name)
+		}
+	}
+	if err := g.Backward(make([]float32, 4)); err == nil {
+		t.Error("Backward without Forward: no error")
+	}
+}

@@ -1,0 +1,102 @@
+package graph
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+func randSlice(rng *rand.Rand, n int, std float64) []float64 {
+	x := make([]float64, n)
+	for i := range x {
+		x[i] = rng.NormFloat64() * std
+	}
+	return x
+}
+
+// checkGrad compares the backward pass of impl with central finite
+// differences of L = Σ r·out, in float64, for every input element.
+func checkGrad(t *testing.T, impl kernelImpl[float64], ins [][]float64, outLen int, tol float64) {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(7, 7))
+	out := make([]float64, outLen)
+	impl.fwd(ins, out)
+	r := randSlice(rng, outLen, 1)
+	dIns := make([][]float64, len(ins))
+	for i, x := range ins {
+		dIns[i] = make([]float64, len(x))
+	}
+	impl.bwd(ins, dIns, out, r)
+	loss := func() float64 {
+		impl.fwd(ins, out)
+		var s float64
+		for i, o := range out {
+			s += r[i] * o
+		}
+		return s
+	}
+	const eps = 1e-6
+	var worst float64
+	for i, x := range ins {
+		for j := range x {
+			x0 := x[j]
+			x[j] = x0 + eps
+			lp := loss()
+			x[j] = x0 - eps
+			lm := loss()
+			x[j] = x0
+			num := (lp - lm) / (2 * eps)
+			err := math.Abs(num-dIns[i][j]) / math.Max(1, math.Abs(num))
+			worst = max(worst, err)
+			if err > tol {
+				t.Fatalf("%s: input %d element %d: backward %.9g, finite difference %.9g", impl.name(), i, j, dIns[i][j], num)
+			}
+		}
+	}
+	t.Logf("%s: worst relative error %.2g", impl.name(), worst)
+}
+
+func TestOpGradients(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	const n, h = 6, 8
+	// two rows of 3 tokens, the second row packing two segments
+	pos := []int32{0, 1, 2, 0, 0, 1}
+	seg := []int32{0, 0, 0, 3, 4, 4}
+	tokens := []int32{3, 1, 3, 0, 4, 2}
+	targets := []int32{1, -1, 4, 2, 0, 3}
+	rows := []int32{0, 2, 3, 4, 5}
+	cos, sin := make([]float64, 3*2), make([]float64, 3*2)
+	for p := range 3 {
+		for i := range 2 {
+			a := float64(p) * math.Pow(100, -float64(i)/2)
+			cos[p*2+i], sin[p*2+i] = math.Cos(a), math.Sin(a)
+		}
+	}
+	ad := attnDims{b: 2, s: 3, nh: 4, nkv: 2, d: 4}
+	scratch := [][]float64{make([]float64, 9), make([]float64, 9)}
+	cases := []struct {
+		impl   kernelImpl[float64]
+		ins    []int
+		outLen int
+	}{
+		{&rmsnormOp[float64]{n: n, h: h, eps: 1e-6, rstd: make([]float64, n)}, []int{n * h, h}, n * h},
+		{&linearOp[float64]{n: n, in: h, out: 5}, []int{n * h, 5 * h}, n * 5},
+		{&linearOp[float64]{n: n, in: h, out: 5}, []int{n * h, 5 * h, 5}, n * 5},
+		{&ropeOp[float64]{heads: 2, d: 4, cos: cos, sin: sin, pos: &pos}, []int{n * 8}, n * 8},
+		{&attentionOp[float64]{dims: ad, seg: &seg, p: make([]float64, 2*4*9), scratch: scratch}, []int{n * 16, n * 8, n * 8}, n * 16},
+		{&swigluOp[float64]{}, []int{n * h, n * h}, n * h},
+		{&addOp[float64]{}, []int{n * h, n * h}, n * h},
+		{&embedOp[float64]{tokens: &tokens, h: h}, []int{5 * h}, n * h},
+		{&lossOp[float64]{h: h, vocab: 5, workers: 2, targets: &targets, rows: &rows,
+			probs: make([]float64, n*5), hc: make([]float64, n*h), dhc: make([]float64, n*h)}, []int{n * h, 5 * h}, n},
+	}
+	for _, c := range cases {
+		t.Run(c.impl.name(), func(t *testing.T) {
+			ins := make([][]float64, len(c.ins))
+			for i, l := range c.ins {
+				ins[i] = randSlice(rng, l, 1)
+			}
+			checkGrad(t, c.impl, ins, c.outLen, 1e-6)
+		})
+	}
+}
