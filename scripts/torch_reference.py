@@ -92,8 +92,11 @@ def repeat_kv(x, n_rep):
 class Model:
     """Decoder weights as a dict of HF tensor names; forward(ids, cache)."""
 
-    def __init__(self, cfg, params):
-        self.cfg, self.p = cfg, params
+    def __init__(self, cfg, params, grouped=False):
+        # grouped: attention without repeat_kv's copies (the query heads of a
+        # KV head become rows of one matmul), for a stronger benchmark
+        # baseline; same result as HF's eager path (checked by fixtures).
+        self.cfg, self.p, self.grouped = cfg, params, grouped
         self.d = cfg.get("head_dim") or cfg["hidden_size"] // cfg["num_attention_heads"]
         self.inv_freq = rope_inv_freq(cfg)
         self.bias = cfg["model_type"] == "qwen2" or cfg.get("attention_bias", False)
@@ -127,10 +130,17 @@ class Model:
                 ck[:, :, start:total] = k
                 cv[:, :, start:total] = v
                 k, v = ck[:, :, :total], cv[:, :, :total]
-            k, v = repeat_kv(k, nh // nkv), repeat_kv(v, nh // nkv)
-            w = torch.matmul(q, k.transpose(2, 3)) * d ** -0.5 + mask
-            w = F.softmax(w, dim=-1, dtype=torch.float32).to(q.dtype)
-            a = torch.matmul(w, v).transpose(1, 2).reshape(b, t, nh * d)
+            if self.grouped:
+                g = nh // nkv
+                qg = q.reshape(b, nkv, g * t, d)  # head h = kv*g + j, as repeat_kv
+                w = torch.matmul(qg, k.transpose(2, 3)) * d ** -0.5 + mask.repeat(g, 1)
+                w = F.softmax(w, dim=-1, dtype=torch.float32)
+                a = torch.matmul(w, v).view(b, nh, t, d).transpose(1, 2).reshape(b, t, nh * d)
+            else:
+                k, v = repeat_kv(k, nh // nkv), repeat_kv(v, nh // nkv)
+                w = torch.matmul(q, k.transpose(2, 3)) * d ** -0.5 + mask
+                w = F.softmax(w, dim=-1, dtype=torch.float32).to(q.dtype)
+                a = torch.matmul(w, v).transpose(1, 2).reshape(b, t, nh * d)
             h = residual + self.lin(a, pre + "self_attn.o_proj")
             residual = h
             x = rms_norm(h, p[pre + "post_attention_layernorm.weight"], eps)
@@ -294,6 +304,8 @@ def fixture(outdir, name, cfg, seed, dtype="F32"):
                 assert torch.equal(seq[n:], cont), f"{name}: cached and uncached greedy differ"
                 if margin > 0.01:
                     break
+            fast = Model(cfg, params, grouped=True).forward(ids[None])[0]
+            assert torch.allclose(fast, full, rtol=1e-5, atol=1e-5), f"{name}: grouped attention differs"
             case = {
                 "tokens": ids.tolist(),
                 "last_logits": f32list(full[-1]),
@@ -331,15 +343,26 @@ def cmd_fixtures(a):
 
 # ---------------------------------------------------------------- bench
 
+# The CPU presets of student/model/presets.go: (family, vocab, hidden,
+# intermediate, layers, heads, kv heads), all tied, rope theta 1e4.
+PRESETS = {
+    "qwen-nano": ("qwen2", 512, 128, 384, 2, 4, 2),
+    "qwen-tiny": ("qwen2", 8192, 256, 768, 4, 8, 2),
+    "llama-tiny": ("llama", 8192, 256, 768, 4, 8, 2),
+    "qwen-small": ("qwen2", 8192, 512, 1536, 8, 8, 2),
+}
+
+
 def cmd_bench(a):
     torch.set_num_threads(a.threads)
-    fam = FAMILIES["qwen2-tiny" if a.family == "qwen2" else "llama3-tiny"]
-    cfg = dict(fam, vocab_size=a.vocab, hidden_size=a.hidden, intermediate_size=a.inter,
-               num_hidden_layers=a.layers, num_attention_heads=a.heads, num_key_value_heads=a.kv_heads,
-               tie_word_embeddings=True, max_position_embeddings=a.prompt + a.new)
+    fam, v, h, inter, layers, heads, kv = PRESETS[a.preset]
+    cfg = dict(FAMILIES["qwen2-tiny" if fam == "qwen2" else "llama3-tiny"],
+               vocab_size=v, hidden_size=h, intermediate_size=inter, num_hidden_layers=layers,
+               num_attention_heads=heads, num_key_value_heads=kv, tie_word_embeddings=True,
+               rope_theta=10000.0, rope_scaling=None, max_position_embeddings=a.prompt + a.new)
     gen = torch.Generator().manual_seed(0)
-    m = Model(cfg, random_params(cfg, gen, std=0.02))
-    prompts = torch.randint(0, a.vocab, (a.batch, a.prompt), generator=gen)
+    m = Model(cfg, random_params(cfg, gen, std=0.02), grouped=not a.hf_attention)
+    prompts = torch.randint(0, v, (a.batch, a.prompt), generator=gen)
     best = float("inf")
     with torch.no_grad():
         m.greedy(prompts, 2)  # warm-up
@@ -347,7 +370,7 @@ def cmd_bench(a):
             t0 = time.perf_counter()
             m.greedy(prompts, a.new)
             best = min(best, time.perf_counter() - t0)
-    print(json.dumps({"impl": "torch", "torch": torch.__version__, "threads": a.threads,
+    print(json.dumps({"impl": "torch", "torch": torch.__version__, "preset": a.preset, "threads": a.threads,
                       "batch": a.batch, "prompt": a.prompt, "new": a.new, "seconds": best,
                       "tokens_per_s": a.batch * a.new / best}))
 
@@ -359,10 +382,10 @@ def main():
     f.add_argument("outdir", nargs="?", default=os.path.join(os.path.dirname(__file__), "..", "student", "model", "testdata"))
     f.set_defaults(fn=cmd_fixtures)
     b = sub.add_parser("bench")
-    for k, v in [("vocab", 8192), ("hidden", 256), ("inter", 768), ("layers", 4), ("heads", 8),
-                 ("kv-heads", 2), ("batch", 16), ("prompt", 32), ("new", 64), ("threads", 2), ("reps", 3)]:
+    for k, v in [("batch", 16), ("prompt", 32), ("new", 64), ("threads", 2), ("reps", 3)]:
         b.add_argument("--" + k, type=int, default=v)
-    b.add_argument("--family", choices=["qwen2", "llama"], default="qwen2")
+    b.add_argument("--preset", choices=sorted(PRESETS), default="qwen-tiny")
+    b.add_argument("--hf-attention", action="store_true", help="HF's repeat_kv attention instead of the grouped one")
     b.set_defaults(fn=cmd_bench)
     a = ap.parse_args()
     a.fn(a)
