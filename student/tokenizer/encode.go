@@ -1,6 +1,20 @@
 package tokenizer
 
-// Encode returns the ids of text. Added tokens in text (<|im_start|>,
+import (
+	"strings"
+	"unicode/utf8"
+)
+
+// validUTF8 replaces invalid bytes by U+FFFD: HF only ever sees valid text
+// (Rust &str, JS strings), and the splitters count in runes.
+func validUTF8(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
+}
+
+// Encode returns the ids of text (invalid UTF-8 is read as U+FFFD). Added tokens in text (<|im_start|>,
 // <think>, ...) become their ids, as HF does with split_special_tokens=False;
 // no BOS/EOS is added (chat templates add what they need).
 func (t *Tokenizer) Encode(text string) []int32 {
@@ -16,6 +30,7 @@ func (t *Tokenizer) encodeSpans(text string) ([]int32, [][2]int) {
 }
 
 func (t *Tokenizer) encode(text string, wantSpans bool) ([]int32, [][2]int) {
+	text = validUTF8(text)
 	ids := make([]int32, 0, len(text)/3+1)
 	var spans [][2]int
 	var segs []segment

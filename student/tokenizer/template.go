@@ -108,7 +108,7 @@ func (t *Template) Render(tok *Tokenizer, msgs []Message, addGenerationPrompt bo
 	norm := make([]Message, len(msgs))
 	for i, m := range msgs {
 		// Normalize first so that token spans are spans of the text we built.
-		norm[i] = Message{Role: m.Role, Content: tok.norm.apply(m.Content)}
+		norm[i] = Message{Role: m.Role, Content: tok.norm.apply(validUTF8(m.Content))}
 	}
 	parts, err := t.render(norm, addGenerationPrompt)
 	if err != nil {
