@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/compress/zstd"
@@ -185,8 +186,14 @@ func (s *ShardWriter[T]) Close() ([]string, error) {
 		}
 	}
 	out := make([]string, len(s.tmp))
-	for i, t := range s.tmp {
+	for i := range s.tmp {
 		out[i] = filepath.Join(s.dir, fmt.Sprintf("%s-%05d-of-%05d.parquet", s.prefix, i, len(s.tmp)))
+	}
+	// Shards of an earlier run with another count would mix with ours.
+	if err := removeShards(s.dir, s.prefix, out); err != nil {
+		return nil, err
+	}
+	for i, t := range s.tmp {
 		if err := os.Rename(t, out[i]); err != nil {
 			return nil, fmt.Errorf("rename shard: %w", err)
 		}
@@ -204,4 +211,21 @@ func (s *ShardWriter[T]) Abort() {
 			continue
 		}
 	}
+}
+
+// removeShards deletes the PREFIX-*-of-*.parquet files of dir not in keep.
+func removeShards(dir, prefix string, keep []string) error {
+	old, err := filepath.Glob(filepath.Join(dir, prefix+"-[0-9]*-of-[0-9]*.parquet"))
+	if err != nil {
+		return err
+	}
+	for _, p := range old {
+		if slices.Contains(keep, p) {
+			continue
+		}
+		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("remove old shard: %w", err)
+		}
+	}
+	return nil
 }

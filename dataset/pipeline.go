@@ -1,0 +1,498 @@
+package dataset
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"sync/atomic"
+
+	"github.com/distill-dev/distill/dataset/verify"
+)
+
+// Options are the inputs of one filter run.
+type Options struct {
+	Inputs []string // files or directories of raw traces (see InputFiles)
+	OutDir string
+	Config Config
+	// Progress, when set, is called from time to time with the pass (1 or
+	// 2) and the input bytes that pass has read so far.
+	Progress func(pass int, bytes int64)
+}
+
+// The filter stage runs in two passes over the input, so that per-prompt
+// policies can look at all the samples of a prompt while memory stays
+// bounded:
+//
+//  1. Parse, verify and filter every trace, decontaminate, and deduplicate in
+//     input order against a Bloom filter (fixed size). Keep one decision byte
+//     per input line (reason and verdict), and per prompt its sample and
+//     correct counts and, for max_per_prompt/shortest, the k shortest
+//     surviving candidates.
+//  2. Read the same lines again, parse them, apply the pass-rate band and the
+//     selection from the per-prompt state, and write every row to train, test
+//     or rejects in input order.
+//
+// Memory is the Bloom filter (dedup.memory_mb), the in-flight batches
+// (workers × 4 MB), the row groups being written (output.row_group_mb per
+// split), one byte per input line and a small record per prompt: about 16 MB
+// and 10 MB for 800,000 traces of 200,000 prompts.
+
+// Reason codes of the decision bytes; 0 is a candidate still in the running.
+var reasonNames = []string{"", "bad_input", FilterTeacherError, FilterTruncated, FilterFormat,
+	FilterLanguage, FilterReadability, FilterLength, FilterRepetition,
+	ReasonWrong, ReasonUnverifiable, ReasonContaminated, ReasonExactDup, ReasonNearDup}
+
+// Reasons for dropping a parsed trace besides the filter names.
+const (
+	ReasonWrong        = "wrong"
+	ReasonUnverifiable = "unverifiable"
+	ReasonContaminated = "contaminated"
+	ReasonExactDup     = "exact_duplicate"
+	ReasonNearDup      = "near_duplicate"
+	ReasonPassRate     = "pass_rate"
+	ReasonNotSelected  = "not_selected"
+)
+
+const (
+	codeCandidate = 0
+	codeBad       = 1
+	verdictNone   = 3 // not verified: teacher errors
+)
+
+var reasonCode = func() map[string]uint8 {
+	m := map[string]uint8{}
+	for i, n := range reasonNames {
+		m[n] = uint8(i)
+	}
+	return m
+}()
+
+func decision(code, verdict uint8) uint8 { return code | verdict<<5 }
+func decisionCode(d uint8) uint8         { return d & 31 }
+func decisionVerdict(d uint8) uint8      { return d >> 5 }
+
+// promptState is all that is kept per prompt between the passes.
+type promptState struct {
+	samples, correct int32
+	best             []selected // the k shortest candidates, by (tokens, seq)
+}
+
+type selected struct {
+	tokens int32
+	seq    int64
+}
+
+func (p *promptState) offer(c selected, k int) {
+	i := len(p.best)
+	for i > 0 && (c.tokens < p.best[i-1].tokens || c.tokens == p.best[i-1].tokens && c.seq < p.best[i-1].seq) {
+		i--
+	}
+	if i >= k {
+		return
+	}
+	if len(p.best) < k {
+		p.best = append(p.best, selected{})
+	}
+	copy(p.best[i+1:], p.best[i:])
+	p.best[i] = c
+}
+
+func (p *promptState) has(seq int64) bool {
+	for _, s := range p.best {
+		if s.seq == seq {
+			return true
+		}
+	}
+	return false
+}
+
+func (p *promptState) passRate() float64 {
+	if p.samples == 0 {
+		return 0
+	}
+	return float64(p.correct) / float64(p.samples)
+}
+
+// run is the state of one filter run.
+type run struct {
+	opts    Options
+	cfg     *Config
+	files   []string
+	workers int
+	filters []Filter
+	fnames  []string
+	forced  verify.Verifier
+	decon   *Decontaminator
+	stats   *Stats
+
+	decisions []uint8
+	prompts   map[string]*promptState
+	seen      *bloom
+	bands     int
+	lineCount []int
+}
+
+// Run filters the traces of opts.Inputs into Parquet shards, stats.json and
+// a dataset card in opts.OutDir, and returns the stats.
+func Run(ctx context.Context, opts Options) (*Stats, error) {
+	cfg := opts.Config
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	files, err := InputFiles(opts.Inputs)
+	if err != nil {
+		return nil, err
+	}
+	r := &run{opts: opts, cfg: &cfg, files: files, stats: newStats(), prompts: map[string]*promptState{},
+		lineCount: make([]int, len(files))}
+	r.workers = cfg.Output.Workers
+	if r.workers <= 0 {
+		r.workers = runtime.GOMAXPROCS(0)
+	}
+	for _, n := range cfg.Filters {
+		f, _ := LookupFilter(n)
+		r.filters = append(r.filters, f)
+		r.fnames = append(r.fnames, n)
+	}
+	if cfg.Verifier != "" {
+		if r.forced, err = verify.Lookup(cfg.Verifier); err != nil {
+			return nil, fmt.Errorf("--verifier: %w", err)
+		}
+	}
+	if r.decon, err = NewDecontaminator(cfg.Decontam.Files, cfg.Decontam.NGram); err != nil {
+		return nil, err
+	}
+	if cfg.Dedup.Exact || cfg.Dedup.Near {
+		r.seen = newBloom(cfg.Dedup.MemoryMB << 20)
+		r.stats.Dedup.BloomBytes = len(r.seen.bits) * 8
+	}
+	if err := os.MkdirAll(opts.OutDir, 0o755); err != nil {
+		return nil, fmt.Errorf("output: %w", err)
+	}
+	if err := r.pass1(ctx); err != nil {
+		return nil, err
+	}
+	r.seen = nil // the Bloom filter is not needed any more
+	r.passRates()
+	if err := r.pass2(ctx); err != nil {
+		return nil, err
+	}
+	r.finishStats()
+	if err := writeStats(opts.OutDir, r.stats); err != nil {
+		return nil, err
+	}
+	if err := writeCard(opts.OutDir, r.stats); err != nil {
+		return nil, err
+	}
+	return r.stats, nil
+}
+
+func (r *run) verifierFor(task string) verify.Verifier {
+	if r.forced != nil {
+		return r.forced
+	}
+	return verify.ForTask(task)
+}
+
+// numTokens is the teacher's own count when it reported one (its real
+// tokenizer), else an estimate of the R1-format reply.
+func numTokens(t *Trace) int {
+	if t.Usage.CompletionTokens > 0 {
+		return t.Usage.CompletionTokens
+	}
+	return EstimateTokens(t.Assistant())
+}
+
+// read starts the reader of one pass and returns its batches; the reader
+// stops when ctx ends.
+func (r *run) read(ctx context.Context, limits []int, counts []int, pass int) (<-chan *batch, <-chan error) {
+	raw := make(chan *batch, r.workers)
+	out := make(chan *batch, r.workers)
+	errc := make(chan error, 1)
+	go func() {
+		defer close(raw)
+		errc <- readInputs(ctx, r.files, r.cfg.Output.MaxLineMB<<20, limits, counts, raw)
+	}()
+	var done atomic.Int64
+	go func() {
+		defer close(out)
+		for b := range raw {
+			n := done.Add(b.bytes)
+			if r.opts.Progress != nil {
+				r.opts.Progress(pass, n)
+			}
+			out <- b
+		}
+	}()
+	return out, errc
+}
+
+// drain lets a reader blocked on a full channel finish after an error.
+func drain(c <-chan *batch) {
+	go func() {
+		for range c {
+		}
+	}()
+}
+
+// p1 is what pass 1 learns about one input item.
+type p1 struct {
+	bad, detail   string
+	line, file    int
+	promptID      string
+	source        string
+	code, verdict uint8
+	tokens        int32
+	exact         uint64
+	bands         []uint64
+}
+
+type p1batch struct {
+	recs  []p1
+	bytes int64
+}
+
+// worker state: verification, filters and hashing are per goroutine.
+type p1worker struct {
+	mh    *MinHasher
+	decon *Decontaminator
+	keys  []uint64
+}
+
+func (r *run) pass1(parent context.Context) error {
+	ctx, cancel := context.WithCancel(parent)
+	defer cancel()
+	ws := make([]*p1worker, r.workers)
+	for i := range ws {
+		ws[i] = &p1worker{mh: NewMinHasher(r.cfg.Dedup.NumPerm, r.cfg.Dedup.Shingle, r.cfg.Dedup.Threshold),
+			decon: r.decon.clone()}
+	}
+	r.bands, r.stats.Dedup.Rows = ws[0].mh.Bands()
+	r.stats.Dedup.Bands = r.bands
+	in, errc := r.read(ctx, nil, r.lineCount, 1)
+	err := orderedMap(ctx, in, r.workers, func(w int, b *batch) p1batch {
+		return r.examine(ws[w], b)
+	}, r.decide)
+	cancel()
+	drain(in)
+	if rerr := <-errc; err == nil && rerr != nil && !errors.Is(rerr, context.Canceled) {
+		err = rerr
+	}
+	if err != nil {
+		return err
+	}
+	for i, f := range r.files {
+		r.stats.Inputs = append(r.stats.Inputs, InputStats{Path: f, Lines: r.lineCount[i]})
+	}
+	return parent.Err()
+}
+
+// examine runs everything of pass 1 that does not depend on other traces.
+func (r *run) examine(w *p1worker, b *batch) p1batch {
+	out := p1batch{recs: make([]p1, len(b.items)), bytes: b.bytes}
+	w.keys = w.keys[:0]
+	for i, it := range b.items {
+		rec := &out.recs[i]
+		rec.file, rec.line = it.file, it.line
+		if it.bad != "" {
+			rec.bad, rec.detail, rec.code = it.bad, it.detail, codeBad
+			continue
+		}
+		t, bad, detail := parseTrace(it.data)
+		if bad != "" {
+			rec.bad, rec.detail, rec.code = bad, detail, codeBad
+			continue
+		}
+		rec.promptID, rec.source = t.PromptID, t.Source
+		r.judge(w, &t, rec)
+	}
+	return out
+}
+
+func (r *run) judge(w *p1worker, t *Trace, rec *p1) {
+	rec.verdict = verdictNone
+	if t.Error == "" {
+		rec.verdict = uint8(r.verifierFor(t.Task).Verify(t.Answer, t.Reference).Verdict)
+	}
+	n := numTokens(t)
+	rec.tokens = int32(min(n, 1<<31-1))
+	for i, f := range r.filters {
+		if f(t, n, r.cfg) {
+			rec.code = reasonCode[r.fnames[i]]
+			return
+		}
+	}
+	switch verify.Verdict(rec.verdict) {
+	case verify.Wrong:
+		if !r.cfg.KeepWrong {
+			rec.code = reasonCode[ReasonWrong]
+			return
+		}
+	case verify.Unverifiable:
+		if !r.cfg.KeepUnverifiable {
+			rec.code = reasonCode[ReasonUnverifiable]
+			return
+		}
+	}
+	if w.decon.Match(t.Prompt, t.ThinkReasoning, t.Answer) != "" {
+		rec.code = reasonCode[ReasonContaminated]
+		return
+	}
+	resp := t.ThinkReasoning + "\n" + t.Answer
+	if r.cfg.Dedup.Exact {
+		rec.exact = exactKey(t.Prompt, resp)
+	}
+	if r.cfg.Dedup.Near {
+		start := len(w.keys)
+		w.keys = w.mh.BandKeys(w.keys, resp)
+		// Keys live in the worker's buffer until decide has used them: copy
+		// so the next batch can reuse it.
+		rec.bands = append([]uint64(nil), w.keys[start:]...)
+	}
+}
+
+// exactKey hashes prompt and response with whitespace runs collapsed, so
+// that reflowed copies of a trace are still duplicates.
+func exactKey(prompt, resp string) uint64 {
+	h := uint64(fnvOffset)
+	space := false
+	for _, s := range [2]string{prompt, resp} {
+		for i := 0; i < len(s); i++ {
+			c := s[i]
+			if c == ' ' || c == '\n' || c == '\t' || c == '\r' {
+				space = true
+				continue
+			}
+			if space {
+				h = (h ^ ' ') * fnvPrime
+				space = false
+			}
+			h = (h ^ uint64(c)) * fnvPrime
+		}
+		h = (h ^ 0xff) * fnvPrime // separator: no byte of UTF-8 text is 0xff
+	}
+	return mix64(h ^ 0xe7037ed1a0b428db)
+}
+
+// decide applies, in input order, what depends on earlier traces: dedup and
+// the per-prompt counts.
+func (r *run) decide(b p1batch) error {
+	st := r.stats
+	for i := range b.recs {
+		rec := &b.recs[i]
+		seq := int64(len(r.decisions))
+		st.LinesIn++
+		if rec.code == codeBad {
+			st.Reasons[rec.bad]++
+			st.Rejected++
+			if len(st.BadInput) < r.cfg.Output.MaxBadExample {
+				st.BadInput = append(st.BadInput, BadLine{File: r.files[rec.file], Line: rec.line,
+					Reason: rec.bad, Detail: rec.detail})
+			}
+			r.decisions = append(r.decisions, decision(codeBad, verdictNone))
+			continue
+		}
+		st.Traces++
+		src := st.source(rec.source)
+		src.Traces++
+		if rec.verdict != verdictNone {
+			v := verify.Verdict(rec.verdict)
+			st.Verdicts[v.String()]++
+			switch v {
+			case verify.Correct:
+				src.Correct++
+			case verify.Wrong:
+				src.Wrong++
+			default:
+				src.Unverifiable++
+			}
+			p := r.prompts[rec.promptID]
+			if p == nil {
+				p = &promptState{}
+				r.prompts[rec.promptID] = p
+			}
+			p.samples++
+			if v == verify.Correct {
+				p.correct++
+			}
+		}
+		if rec.code == codeCandidate && r.seen != nil {
+			switch {
+			case r.cfg.Dedup.Exact && r.seen.has(rec.exact):
+				rec.code = reasonCode[ReasonExactDup]
+			case r.cfg.Dedup.Near && r.anyBand(rec.bands):
+				rec.code = reasonCode[ReasonNearDup]
+			default:
+				if r.cfg.Dedup.Exact {
+					r.seen.add(rec.exact)
+				}
+				for _, k := range rec.bands {
+					r.seen.add(k)
+				}
+			}
+		}
+		if rec.code == codeCandidate {
+			if k := r.cfg.keepPerPrompt(); k > 0 {
+				p := r.prompts[rec.promptID]
+				if p == nil { // teacher errors are never candidates, so this is defensive
+					p = &promptState{}
+					r.prompts[rec.promptID] = p
+				}
+				p.offer(selected{tokens: rec.tokens, seq: seq}, k)
+			}
+		} else {
+			st.Reasons[reasonNames[rec.code]]++
+			st.Rejected++
+		}
+		r.decisions = append(r.decisions, decision(rec.code, rec.verdict))
+	}
+	return nil
+}
+
+func (r *run) anyBand(keys []uint64) bool {
+	for _, k := range keys {
+		// Band keys are salted apart from exact keys by construction (the
+		// band index is hashed in), so one filter serves both.
+		if r.seen.has(k) {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *run) inBand(p *promptState) bool {
+	lo, hi := r.cfg.Select.PassRateMin, r.cfg.Select.PassRateMax
+	if lo <= 0 && hi >= 1 {
+		return true
+	}
+	rate := p.passRate()
+	return rate >= lo && rate <= hi
+}
+
+func (r *run) passRates() {
+	ps := &r.stats.PassRates
+	sum := 0.0
+	for _, p := range r.prompts {
+		if p.samples == 0 {
+			continue
+		}
+		ps.Prompts++
+		rate := p.passRate()
+		sum += rate
+		ps.Histogram[min(int(rate*10), 9)]++
+		switch p.correct {
+		case 0:
+			ps.NeverSolved++
+		case p.samples:
+			ps.AlwaysSolved++
+		}
+		if r.inBand(p) {
+			ps.InBand++
+		}
+	}
+	if ps.Prompts > 0 {
+		ps.Mean = sum / float64(ps.Prompts)
+	}
+}

@@ -1,0 +1,99 @@
+package dataset
+
+import (
+	"encoding/json"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/distill-dev/distill/record"
+)
+
+// Reasons for bad input lines: they never become rows, only counts and
+// examples (file and line) in stats.json.
+const (
+	BadJSON        = "malformed_json"
+	BadUTF8        = "invalid_utf8"
+	BadMissing     = "missing_field"
+	BadLineTooLong = "line_too_long"
+	BadEmptyFile   = "empty_file"
+	BadTruncated   = "truncated_file" // a compressed file cut off mid-stream
+	BadRead        = "read_error"
+)
+
+// Trace is a parsed raw trace with its reply split into reasoning and answer.
+type Trace struct {
+	record.Trace
+	// ThinkReasoning and Answer are the chain of thought and the final
+	// answer, taken from the reasoning field or from <think> tags in content.
+	ThinkReasoning, Answer string
+	// Opened and Closed count the think tags seen; a well-formed reply has
+	// at most one of each and, when it has reasoning, its closing tag.
+	Opened, Closed int
+	// Unclosed is true when the reasoning started but never ended.
+	Unclosed bool
+}
+
+// parseTrace decodes one JSONL line. It returns a bad-input reason and
+// detail when the line cannot be a trace.
+func parseTrace(line []byte) (t Trace, bad, detail string) {
+	if !utf8.Valid(line) {
+		return t, BadUTF8, ""
+	}
+	if err := json.Unmarshal(line, &t.Trace); err != nil {
+		return t, BadJSON, err.Error()
+	}
+	switch {
+	case t.PromptID == "":
+		return t, BadMissing, "prompt_id"
+	case t.Prompt == "":
+		return t, BadMissing, "prompt"
+	}
+	t.split()
+	return t, "", ""
+}
+
+const (
+	openTag  = "<think>"
+	closeTag = "</think>"
+)
+
+// split separates the chain of thought from the answer: from the reasoning
+// field when the server gave one, else from think tags in content, in the
+// three shapes teachers write: "<think>…</think>answer", "…</think>answer"
+// (R1, whose opening tag is in the chat template) and "<think>…" cut off.
+func (t *Trace) split() {
+	c := t.Content
+	t.Opened = strings.Count(c, openTag) + strings.Count(t.Reasoning, openTag)
+	t.Closed = strings.Count(c, closeTag) + strings.Count(t.Reasoning, closeTag)
+	if strings.TrimSpace(t.Reasoning) != "" {
+		t.ThinkReasoning = strings.TrimSpace(t.Reasoning)
+		t.Answer = strings.TrimSpace(c)
+		return
+	}
+	trimmed := strings.TrimLeft(c, " \t\r\n")
+	opened := strings.HasPrefix(trimmed, openTag)
+	if end := strings.LastIndex(trimmed, closeTag); end >= 0 {
+		r := trimmed[:end]
+		if opened {
+			r = r[len(openTag):]
+		}
+		t.ThinkReasoning = strings.TrimSpace(r)
+		t.Answer = strings.TrimSpace(trimmed[end+len(closeTag):])
+		return
+	}
+	if opened {
+		t.ThinkReasoning = strings.TrimSpace(trimmed[len(openTag):])
+		t.Unclosed = true
+		return
+	}
+	t.Answer = strings.TrimSpace(c)
+}
+
+// Assistant is the reply in R1 format, or the bare answer when there is no
+// chain of thought.
+func (t *Trace) Assistant() string {
+	if t.ThinkReasoning == "" {
+		return t.Answer
+	}
+	return R1Assistant(t.ThinkReasoning, t.Answer)
+}
