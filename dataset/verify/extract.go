@@ -8,7 +8,14 @@ import "strings"
 // last "The answer is …" / "Final answer: …" phrase. The boxed form wins
 // because R1-style prompts ask for it and a chain of thought often says "the
 // answer is" about intermediate steps.
+//
+// When the text holds a closed chain of thought (R1's "<think>…</think>"),
+// only what follows the last </think> is searched: a box inside the
+// reasoning is a draft, not the answer the model commits to.
 func Extract(text string) (answer string, ok bool) {
+	if i := lastIndex(text, "</think>"); i >= 0 {
+		text = text[i+len("</think>"):]
+	}
 	if a, ok := extractBoxed(text); ok {
 		return a, true
 	}
