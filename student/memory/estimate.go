@@ -97,14 +97,18 @@ func (b Breakdown) Check(available int64) error {
 		return nil
 	}
 	return fmt.Errorf("%w: needs about %s (weights %s, grads %s, AdamW %s, activations %s), %s available; lower --batch or --seq-len, or use LoRA",
-		ErrDoesNotFit, GB(b.Total), GB(b.Weights), GB(b.Grads), GB(b.Optimizer), GB(b.Activations), GB(available))
+		ErrDoesNotFit, Format(b.Total), Format(b.Weights), Format(b.Grads), Format(b.Optimizer), Format(b.Activations), Format(available))
 }
 
-// GB formats bytes in decimal gigabytes (the unit model cards use), with
-// MB below 1 GB.
-func GB(n int64) string {
-	if n < 1e9 {
+// Format writes bytes in decimal units (those model cards use): MB below
+// 1 GB, TB from 1 TB.
+func Format(n int64) string {
+	switch {
+	case n < 1e9:
 		return fmt.Sprintf("%.1f MB", float64(n)/1e6)
+	case n < 1e12:
+		return fmt.Sprintf("%.1f GB", float64(n)/1e9)
+	default:
+		return fmt.Sprintf("%.2f TB", float64(n)/1e12)
 	}
-	return fmt.Sprintf("%.1f GB", float64(n)/1e9)
 }

@@ -1,0 +1,132 @@
+package distill
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"text/tabwriter"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/distill-dev/distill/student/memory"
+	"github.com/distill-dev/distill/student/model"
+)
+
+// ModelsOptions configure `distill models`.
+type ModelsOptions struct {
+	JSON   bool // one JSON array instead of a table
+	Batch  int  // micro-batch of the training estimate
+	SeqLen int  // sequence length of the training estimate
+	Out    io.Writer
+}
+
+func init() {
+	register(&cli.Command{
+		Name:  "models",
+		Usage: "list the student presets with their parameter counts and memory needs",
+		Description: "Parameter counts are computed from each preset's config. Memory: weights in fp32, bf16\n" +
+			"and 4-bit (0.5 byte per parameter, quantisation scales excluded); full fine-tuning with\n" +
+			"AdamW at 16 bytes per parameter (fp32 weights, gradients and two moments; bf16 mixed\n" +
+			"precision with fp32 master weights needs the same); and the native trainer's whole\n" +
+			"estimate including activations for --batch × --seq-len tokens.",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "json", Usage: "print JSON instead of a table"},
+			&cli.IntFlag{Name: "batch", Value: 1, Usage: "micro-batch `SEQUENCES` for the training estimate"},
+			&cli.IntFlag{Name: "seq-len", Value: 2048, Usage: "`TOKENS` per sequence for the training estimate"},
+		},
+		Action: func(c *cli.Context) error {
+			return runModels(c.Context, ModelsOptions{JSON: c.Bool("json"), Batch: c.Int("batch"), SeqLen: c.Int("seq-len"), Out: os.Stdout})
+		},
+	})
+}
+
+// modelsRow is one preset; the JSON field names are the output contract.
+type modelsRow struct {
+	Name              string `json:"name"`
+	Published         string `json:"published,omitempty"`
+	ModelType         string `json:"model_type"`
+	Params            int64  `json:"params"`
+	Layers            int    `json:"layers"`
+	Hidden            int    `json:"hidden"`
+	Intermediate      int    `json:"intermediate"`
+	Heads             int    `json:"heads"`
+	KVHeads           int    `json:"kv_heads"`
+	Vocab             int    `json:"vocab"`
+	TieWordEmbeddings bool   `json:"tie_word_embeddings"`
+	FP32Bytes         int64  `json:"fp32_bytes"`
+	BF16Bytes         int64  `json:"bf16_bytes"`
+	Int4Bytes         int64  `json:"int4_bytes"`
+	FullFTBytes       int64  `json:"full_ft_adamw_bytes"`
+	TrainBytes        int64  `json:"train_bytes"`
+	TrainBatch        int    `json:"train_batch"`
+	TrainSeqLen       int    `json:"train_seq_len"`
+}
+
+func modelsRows(batch, seqLen int) []modelsRow {
+	var rows []modelsRow
+	for _, name := range model.PresetNames() {
+		p := model.Presets[name]
+		c := p.Config
+		n := c.NumParams()
+		rows = append(rows, modelsRow{
+			Name: name, Published: p.Published, ModelType: c.ModelType, Params: n,
+			Layers: c.NumHiddenLayers, Hidden: c.HiddenSize, Intermediate: c.IntermediateSize,
+			Heads: c.NumAttentionHeads, KVHeads: c.NumKeyValueHeads, Vocab: c.VocabSize,
+			TieWordEmbeddings: c.TieWordEmbeddings,
+			FP32Bytes:         4 * n, BF16Bytes: 2 * n, Int4Bytes: (n + 1) / 2, FullFTBytes: 16 * n,
+			TrainBytes: memory.Estimate(&c, batch, seqLen, memory.Options{}).Total,
+			TrainBatch: batch, TrainSeqLen: seqLen,
+		})
+	}
+	return rows
+}
+
+func runModels(ctx context.Context, opts ModelsOptions) error {
+	if opts.Batch <= 0 || opts.SeqLen <= 0 {
+		return fmt.Errorf("models: --batch and --seq-len must be positive, got %d and %d", opts.Batch, opts.SeqLen)
+	}
+	rows := modelsRows(opts.Batch, opts.SeqLen)
+	if opts.JSON {
+		enc := json.NewEncoder(opts.Out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rows)
+	}
+	tw := tabwriter.NewWriter(opts.Out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	w := len("PRESET")
+	for _, r := range rows {
+		w = max(w, len(r.Name))
+	}
+	// Right-aligned numbers; the names either side stay left-aligned.
+	fmt.Fprintf(tw, "%-*s\tPARAMS\tLAYERS\tHIDDEN\tHEADS\tFP32\tBF16\t4-BIT\tFULL FT\tTRAIN %d×%d\t  BASE MODEL\n", w, "PRESET", opts.Batch, opts.SeqLen)
+	for _, r := range rows {
+		base := r.Published
+		if base == "" {
+			base = "-"
+		}
+		fmt.Fprintf(tw, "%-*s\t%s\t%d\t%d\t%d/%d\t%s\t%s\t%s\t%s\t%s\t  %s\n", w, r.Name, modelsCount(r.Params), r.Layers, r.Hidden,
+			r.Heads, r.KVHeads, memory.Format(r.FP32Bytes), memory.Format(r.BF16Bytes), memory.Format(r.Int4Bytes),
+			memory.Format(r.FullFTBytes), memory.Format(r.TrainBytes), base)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintf(opts.Out, "\nHEADS: query/key-value. 4-BIT: 0.5 byte per parameter, scales excluded. FULL FT: AdamW at\n"+
+		"16 bytes per parameter (fp32 weights, grads, 2 moments; bf16 mixed precision with fp32 master\n"+
+		"weights is the same), activations excluded. TRAIN: the native fp32 trainer's estimate for a\n"+
+		"micro-batch of %d × %d tokens, activations included (no activation checkpointing).\n", opts.Batch, opts.SeqLen)
+	return err
+}
+
+// modelsCount writes a parameter count as model cards do: 7.62B, 5.0M.
+func modelsCount(n int64) string {
+	switch {
+	case n >= 1e9:
+		return fmt.Sprintf("%.2fB", float64(n)/1e9)
+	case n >= 1e6:
+		return fmt.Sprintf("%.1fM", float64(n)/1e6)
+	default:
+		return fmt.Sprintf("%.0fK", float64(n)/1e3)
+	}
+}
