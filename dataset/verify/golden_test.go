@@ -20,12 +20,48 @@ func TestNormalizeGolden(t *testing.T) {
 	for _, r := range rows {
 		fmt.Fprintf(&b, "%s\t%q\t%q\n", r.ID, r.Answer, Normalize(r.Answer))
 	}
-	path := filepath.Join("testdata", "math500_normalized.golden")
+	checkGolden(t, "math500_normalized.golden", b.Bytes())
+}
+
+// TestMATH500AllPairs is the false-positive guard: of all 249,500 ordered
+// pairs of MATH-500 problems, those whose answers normalise differently yet
+// are judged equivalent are listed in testdata/math500_equivalent_pairs.golden,
+// where a reviewer can see that each is a true equivalence (today only the
+// unordered solution list "1,-2" / "-2,1").
+func TestMATH500AllPairs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("all pairs: about 2 s")
+	}
+	rows := readJSONL[math500Row](t, sharedData(t, "math500_test.jsonl"))
+	norm := make([]string, len(rows))
+	for i, r := range rows {
+		norm[i] = Normalize(r.Answer)
+	}
+	seen := map[[2]string]bool{}
+	var b bytes.Buffer
+	for i := range rows {
+		for j := range rows {
+			if i == j || norm[i] == norm[j] || !Equivalent(rows[i].Answer, rows[j].Answer) {
+				continue
+			}
+			if k := [2]string{rows[i].Answer, rows[j].Answer}; !seen[k] {
+				seen[k] = true
+				fmt.Fprintf(&b, "%q\t%q\n", k[0], k[1])
+			}
+		}
+	}
+	t.Logf("MATH-500 all pairs: %d distinct pairs of differently normalised answers judged equivalent", len(seen))
+	checkGolden(t, "math500_equivalent_pairs.golden", b.Bytes())
+}
+
+func checkGolden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
 	if *update {
 		if err := os.MkdirAll("testdata", 0o755); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -33,13 +69,20 @@ func TestNormalizeGolden(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v (run go test -update to create it)", err)
 	}
-	if !bytes.Equal(b.Bytes(), want) {
-		got := bytes.Split(b.Bytes(), []byte("\n"))
-		for i, w := range bytes.Split(want, []byte("\n")) {
-			if i >= len(got) || !bytes.Equal(got[i], w) {
-				t.Fatalf("%s line %d differs (run go test -update and review the diff):\n got %s\nwant %s", path, i+1, got[min(i, len(got)-1)], w)
-			}
+	if bytes.Equal(got, want) {
+		return
+	}
+	g, w := bytes.Split(got, []byte("\n")), bytes.Split(want, []byte("\n"))
+	for i := 0; i < max(len(g), len(w)); i++ {
+		var gl, wl []byte
+		if i < len(g) {
+			gl = g[i]
 		}
-		t.Fatalf("%s differs in length (run go test -update)", path)
+		if i < len(w) {
+			wl = w[i]
+		}
+		if !bytes.Equal(gl, wl) {
+			t.Fatalf("%s line %d differs (run go test -update and review the diff):\n got %s\nwant %s", path, i+1, gl, wl)
+		}
 	}
 }

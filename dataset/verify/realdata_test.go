@@ -3,8 +3,11 @@ package verify
 import (
 	"bufio"
 	"encoding/json"
+	"math/big"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -120,6 +123,31 @@ func TestMATH500(t *testing.T) {
 			t.Logf("mismatch judged %s: %s vs %s: %q vs %q", res.Verdict, r.ID, o.ID, res.Answer, o.Answer)
 		}
 	}
+	// The other way round: the answer written in prose as a response, the
+	// full solution as reference (extracted through its \boxed), and the
+	// answer rewritten into an equivalent form a model might give.
+	prose, rewritten, changed := 0, 0, 0
+	for _, r := range rows {
+		if v.Verify("The final answer is $"+r.Answer+"$.", r.Solution).Verdict == Correct {
+			prose++
+		} else {
+			t.Logf("prose not verified: %s: %q", r.ID, r.Answer)
+		}
+		alt := rewriteAnswer(r.Answer)
+		if v.Verify(`<think>...</think>\boxed{`+alt+`}`, r.Answer).Verdict == Correct {
+			rewritten++
+		} else {
+			t.Logf("rewrite not verified: %s: %q as %q", r.ID, r.Answer, alt)
+		}
+		if alt != r.Answer {
+			changed++
+		}
+	}
+	t.Logf("MATH-500: answer in prose against the solution %d/%d = %.1f%%; rewritten answers (%d changed) %d/%d = %.1f%%",
+		prose, len(rows), 100*float64(prose)/float64(len(rows)), changed, rewritten, len(rows), 100*float64(rewritten)/float64(len(rows)))
+	if prose < len(rows)*99/100 || rewritten < len(rows)*99/100 {
+		t.Errorf("MATH-500 prose/rewritten below 99%%")
+	}
 	pOK, pWrong := 100*float64(ok)/float64(len(rows)), 100*float64(wrong)/float64(pairs)
 	t.Logf("MATH-500: solution verifies against answer %d/%d = %.1f%%; shuffled pairs judged wrong %d/%d = %.1f%% (%d pairs with identical answers skipped)",
 		ok, len(rows), pOK, wrong, pairs, pWrong, len(rows)-pairs)
@@ -158,6 +186,15 @@ func TestGSM8K(t *testing.T) {
 			t.Logf("not verified: row %d: %q vs %q (%s)", i+1, res.Answer, a, res.Reason)
 		}
 	}
+	prose := 0
+	for i, r := range rows {
+		// The final number in prose as the response, the solution as reference.
+		if v.Verify("So the answer is "+final[i]+".", r.Answer).Verdict == Correct {
+			prose++
+		} else {
+			t.Logf("prose not verified: row %d: %q", i+1, final[i])
+		}
+	}
 	perm := derangement(len(rows))
 	wrong, pairs := 0, 0
 	for i, r := range rows {
@@ -176,7 +213,38 @@ func TestGSM8K(t *testing.T) {
 	}
 	t.Logf("GSM8K: solution verifies %d/%d = %.2f%%; shuffled pairs judged wrong %d/%d = %.2f%% (%d pairs with equal answers skipped)",
 		ok, len(rows), 100*float64(ok)/float64(len(rows)), wrong, pairs, 100*float64(wrong)/float64(pairs), len(rows)-pairs)
-	if ok != len(rows) || wrong != pairs {
+	t.Logf("GSM8K: answer in prose against the solution %d/%d", prose, len(rows))
+	if ok != len(rows) || wrong != pairs || prose != len(rows) {
 		t.Errorf("GSM8K must be 100%% both ways")
 	}
+}
+
+// rewriteAnswer writes a MATH answer the way a model might: a rational as a
+// decimal or "a/b", \frac as \dfrac, spaced and \left/\right-wrapped
+// tuples, lists in reverse order.
+func rewriteAnswer(a string) string {
+	n := Normalize(a)
+	if r, ok := parseRat(n); ok {
+		if !r.IsInt() {
+			if f := r.FloatString(12); strings.TrimRight(f, "0") != "" {
+				if back, _ := new(big.Rat).SetString(f); back.Cmp(r) == 0 {
+					return strings.TrimRight(f, "0")
+				}
+			}
+			return r.RatString()
+		}
+		return r.RatString() + ".0"
+	}
+	if g, ok := parseGroup(n); ok && len(g.items) > 1 {
+		items := slices.Clone(g.items)
+		if g.open == "" || g.open == `\{` {
+			slices.Reverse(items)
+		}
+		open, close := g.open, g.close
+		if open == "(" || open == "[" {
+			open, close = `\left`+open, `\right`+close
+		}
+		return open + " " + strings.Join(items, " , ") + " " + close
+	}
+	return strings.ReplaceAll(a, `\frac`, `\dfrac`)
 }
