@@ -16,57 +16,44 @@ type row struct {
 
 // attend computes grouped-query causal attention for each row against the
 // keys and values of its own sequence at positions 0..pos (already written
-// to the cache for this layer).
+// to the cache for this layer): softmax(q·kᵀ/√D)·v per query head, query
+// head h reading KV head h/(nH/nKV) as HF's repeat_kv does.
 //
 //	q: [n, nH*D] (rotated); out: [n, nH*D]; cache k, v of layer l: [cap, nKV*D]
 func attend(out, q []float32, rows []row, l int, c *Config) {
 	nH, nKV, d := c.NumAttentionHeads, c.NumKeyValueHeads, c.HeadDimension()
 	group := nH / nKV
 	scale := float32(1 / math.Sqrt(float64(d)))
-	n := len(rows)
-	jobs := n * nH
+	stride := nKV * d
+	jobs := len(rows) * nKV
 
-	one := func(lo, hi int, scores []float32) []float32 {
-		for j := lo; j < hi; j++ {
-			r, h := j/nH, j%nH
-			rw := rows[r]
-			t := rw.pos + 1
-			if cap(scores) < t {
-				scores = make([]float32, t, 2*t)
+	// one handles the query heads of one KV head for one row, so each key
+	// and value vector is loaded once for the whole group.
+	one := func(j int, scores []float32) []float32 {
+		r, g := j/nKV, j%nKV
+		rw := rows[r]
+		t := rw.pos + 1
+		if cap(scores) < group*t {
+			scores = make([]float32, group*t, 2*group*t)
+		}
+		scores = scores[:group*t] // [group, t]
+		qg := q[r*nH*d+g*group*d : r*nH*d+(g+1)*group*d]
+		kc, vc := rw.cache.k[l][g*d:], rw.cache.v[l][g*d:]
+		for p := 0; p < t; p++ {
+			kp := kc[p*stride : p*stride+d]
+			for i := 0; i < group; i++ {
+				scores[i*t+p] = dot(qg[i*d:(i+1)*d], kp) * scale
 			}
-			scores = scores[:t]
-			qh := q[r*nH*d+h*d : r*nH*d+(h+1)*d]
-			off := (h / group) * d
-			kc, vc := rw.cache.k[l], rw.cache.v[l]
-			stride := nKV * d
-			maxS := float32(math.Inf(-1))
-			for p := 0; p < t; p++ {
-				kp := kc[p*stride+off : p*stride+off+d]
-				var s float32
-				for i, x := range qh {
-					s += x * kp[i]
-				}
-				s *= scale
-				scores[p] = s
-				if s > maxS {
-					maxS = s
-				}
-			}
-			var sum float32
-			for p := range scores {
-				e := float32(math.Exp(float64(scores[p] - maxS)))
-				scores[p] = e
-				sum += e
-			}
-			oh := out[r*nH*d+h*d : r*nH*d+(h+1)*d]
-			clear(oh)
-			inv := 1 / sum
-			for p, e := range scores {
-				wgt := e * inv
-				vp := vc[p*stride+off : p*stride+off+d]
-				for i, x := range vp {
-					oh[i] += wgt * x
-				}
+		}
+		for i := 0; i < group; i++ {
+			softmax(scores[i*t : (i+1)*t])
+		}
+		og := out[r*nH*d+g*group*d : r*nH*d+(g+1)*group*d]
+		clear(og)
+		for p := 0; p < t; p++ {
+			vp := vc[p*stride : p*stride+d]
+			for i := 0; i < group; i++ {
+				axpy(scores[i*t+p], vp, og[i*d:(i+1)*d])
 			}
 		}
 		return scores
@@ -78,13 +65,13 @@ func attend(out, q []float32, rows []row, l int, c *Config) {
 	for _, rw := range rows {
 		work += (rw.pos + 1) * nH * d
 	}
-	workers := runtime.GOMAXPROCS(0)
-	if workers < 2 || work < 1<<16 || jobs < 2 {
-		one(0, jobs, nil)
+	workers := min(runtime.GOMAXPROCS(0), jobs)
+	if workers < 2 || work < 1<<15 {
+		var scores []float32
+		for j := range jobs {
+			scores = one(j, scores)
+		}
 		return
-	}
-	if workers > jobs {
-		workers = jobs
 	}
 	// Rows differ in length (prefill), so workers take small chunks from a
 	// shared counter rather than fixed halves.
@@ -101,9 +88,62 @@ func attend(out, q []float32, rows []row, l int, c *Config) {
 				if lo >= jobs {
 					return
 				}
-				scores = one(lo, min(lo+chunk, jobs), scores)
+				for j := lo; j < min(lo+chunk, jobs); j++ {
+					scores = one(j, scores)
+				}
 			}
 		}()
 	}
 	wg.Wait()
+}
+
+// dot is x·y with four accumulators (the compiler does not vectorise; this
+// keeps the FMA units busy).
+func dot(x, y []float32) float32 {
+	y = y[:len(x)]
+	var s0, s1, s2, s3 float32
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		s0 += x[i] * y[i]
+		s1 += x[i+1] * y[i+1]
+		s2 += x[i+2] * y[i+2]
+		s3 += x[i+3] * y[i+3]
+	}
+	for ; i < len(x); i++ {
+		s0 += x[i] * y[i]
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+// axpy computes y += a·x.
+func axpy(a float32, x, y []float32) {
+	y = y[:len(x)]
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		y[i] += a * x[i]
+		y[i+1] += a * x[i+1]
+		y[i+2] += a * x[i+2]
+		y[i+3] += a * x[i+3]
+	}
+	for ; i < len(x); i++ {
+		y[i] += a * x[i]
+	}
+}
+
+// softmax normalises x in place, in float32 as HF's eager attention does.
+func softmax(x []float32) {
+	m := x[0]
+	for _, v := range x[1:] {
+		m = max(m, v)
+	}
+	var sum float32
+	for i, v := range x {
+		e := float32(math.Exp(float64(v - m)))
+		x[i] = e
+		sum += e
+	}
+	inv := 1 / sum
+	for i := range x {
+		x[i] *= inv
+	}
 }
