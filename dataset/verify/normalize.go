@@ -15,6 +15,9 @@ func Normalize(s string) string {
 	if s == "" {
 		return ""
 	}
+	if plainNumber(s) { // the common case, GSM8K and arithmetic: skip the LaTeX rules
+		return fixDecimal(stripThousands(strings.TrimRight(s, ".")))
+	}
 	if a, ok := extractBoxed(s); ok && strings.HasPrefix(strings.TrimLeft(s, "$ "), `\boxed`) {
 		s = a
 	}
@@ -67,7 +70,13 @@ func stripLeftRight(s string) string {
 		return s
 	}
 	var b strings.Builder
+	b.Grow(len(s))
 	for i := 0; i < len(s); {
+		if s[i] != '\\' {
+			b.WriteByte(s[i])
+			i++
+			continue
+		}
 		matched := false
 		for _, m := range sizeMacros {
 			if strings.HasPrefix(s[i:], m) {
@@ -93,6 +102,16 @@ func stripLeftRight(s string) string {
 }
 
 var sizeMacros = []string{`\left`, `\right`, `\bigl`, `\bigr`, `\Bigl`, `\Bigr`, `\big`, `\Big`}
+
+// plainNumber reports whether s has only digits, signs, dots and commas.
+func plainNumber(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !isDigit(c) && c != '.' && c != ',' && c != '-' {
+			return false
+		}
+	}
+	return true
+}
 
 func isLetter(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
 func isDigit(c byte) bool  { return '0' <= c && c <= '9' }
