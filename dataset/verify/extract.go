@@ -161,8 +161,27 @@ func extractPhrase(text string) (string, bool) {
 	if j := strings.IndexByte(rest, '\n'); j >= 0 {
 		rest = rest[:j]
 	}
-	a := cleanPhrase(rest)
+	a := cleanPhrase(firstSentence(rest))
 	return a, a != ""
+}
+
+// firstSentence keeps the answer of a phrase and drops the prose after it:
+// a leading math span ("$5$. I hope it is correct." as in Minerva's format)
+// or the text up to the first ". ".
+func firstSentence(s string) string {
+	s = strings.TrimLeft(s, " :*")
+	for _, d := range [...][2]string{{"$$", "$$"}, {"$", "$"}, {`\(`, `\)`}, {`\[`, `\]`}} {
+		if strings.HasPrefix(s, d[0]) {
+			if j := strings.Index(s[len(d[0]):], d[1]); j >= 0 {
+				return s[len(d[0]) : len(d[0])+j]
+			}
+			return s
+		}
+	}
+	if j := strings.Index(s, ". "); j >= 0 {
+		return s[:j]
+	}
+	return s
 }
 
 // phraseRest checks what follows "answer": optional spaces and markdown

@@ -61,6 +61,9 @@ var normReplacer = strings.NewReplacer(
 	`\times`, `\times`,
 	`\lbrace`, `\{`, `\rbrace`, `\}`,
 	`\lvert`, "|", `\rvert`, "|",
+	// Unicode a model may write instead of LaTeX.
+	"−", "-", "–", "-", "π", `\pi`, "×", `\times`, "·", `\cdot`, "÷", `\div`,
+	"∞", `\infty`, "√", `\sqrt`, "±", `\pm`, "∪", `\cup`, "\u00a0", " ", "\u202f", " ",
 )
 
 // stripLeftRight drops the sizing commands \left, \right, \bigl … and the

@@ -52,6 +52,9 @@ func TestNormalize(t *testing.T) {
 		{"displaystyle", `\displaystyle\frac{1}{2}`, `\frac{1}{2}`},
 		{"boxed", `\boxed{4}`, "4"},
 		{"varnothing", `\varnothing`, `\emptyset`},
+		{"unicode minus", "−5", "-5"},
+		{"unicode pi and root", "2π√3", `2\pi\sqrt{3}`},
+		{"no-break space thousands", "1\u00a0000", "1000"},
 		{"empty", "   ", ""},
 	}
 	for _, tt := range tests {
