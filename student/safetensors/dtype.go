@@ -22,10 +22,20 @@ var convertible = map[string]bool{"F32": true, "F16": true, "BF16": true, "F64":
 func decode(dst []float32, src []byte, dtype string) {
 	switch dtype {
 	case "F32":
+		if littleEndian {
+			copy(bytesOf(dst), src)
+			return
+		}
 		for i := range dst {
 			dst[i] = math.Float32frombits(binary.LittleEndian.Uint32(src[4*i:]))
 		}
 	case "BF16":
+		if u, ok := uint16sOf(src); ok && littleEndian {
+			for i, x := range u[:len(dst)] {
+				dst[i] = math.Float32frombits(uint32(x) << 16)
+			}
+			return
+		}
 		for i := range dst {
 			dst[i] = math.Float32frombits(uint32(binary.LittleEndian.Uint16(src[2*i:])) << 16)
 		}

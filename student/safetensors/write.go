@@ -45,18 +45,28 @@ func Write(path string, tensors []NamedTensor, metadata map[string]string) (err 
 	binary.LittleEndian.PutUint64(lb[:], uint64(len(hdr)))
 	bw.Write(lb[:])
 	bw.Write(hdr)
-	var buf [4]byte
+	buf := make([]byte, 0, 64<<10)
 	for _, t := range tensors {
 		switch t.Dtype {
 		case "", "F32":
-			for _, x := range t.Data {
-				binary.LittleEndian.PutUint32(buf[:], math.Float32bits(x))
-				bw.Write(buf[:4])
+			if littleEndian {
+				bw.Write(bytesOf(t.Data))
+				continue
+			}
+			for i := 0; i < len(t.Data); i += cap(buf) / 4 {
+				buf = buf[:0]
+				for _, x := range t.Data[i:min(i+cap(buf)/4, len(t.Data))] {
+					buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(x))
+				}
+				bw.Write(buf)
 			}
 		case "BF16":
-			for _, x := range t.Data {
-				binary.LittleEndian.PutUint16(buf[:], f32ToBF16(x))
-				bw.Write(buf[:2])
+			for i := 0; i < len(t.Data); i += cap(buf) / 2 {
+				buf = buf[:0]
+				for _, x := range t.Data[i:min(i+cap(buf)/2, len(t.Data))] {
+					buf = binary.LittleEndian.AppendUint16(buf, f32ToBF16(x))
+				}
+				bw.Write(buf)
 			}
 		}
 	}
