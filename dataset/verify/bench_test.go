@@ -1,8 +1,10 @@
 package verify
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 )
 
 // benchTrace builds an R1-shaped response of about n bytes: a chain of
@@ -43,4 +45,42 @@ func BenchmarkVerify(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkVerifyVsJSON reports verification cost as a ratio to decoding the
+// same trace from its JSON line, which the dataset stage does for every trace
+// anyway: a ratio well under 1 means verification is not the bottleneck.
+// Both are timed in the same run, so machine load cancels out.
+func BenchmarkVerifyVsJSON(b *testing.B) {
+	type trace struct {
+		PromptID  string `json:"prompt_id"`
+		Reasoning string `json:"reasoning"`
+		Content   string `json:"content"`
+		Reference string `json:"reference"`
+	}
+	reasoning := benchTrace(1_000, "")
+	content := `The answer is $\boxed{\left( 3, \frac{\pi}{2} \right)}$.`
+	line, err := json.Marshal(trace{"p1", reasoning, content, `\left( 3, \frac{\pi}{2} \right)`})
+	if err != nil {
+		b.Fatal(err)
+	}
+	v := ForTask("math")
+	var tVerify, tJSON time.Duration
+	b.SetBytes(int64(len(line)))
+	for b.Loop() {
+		t0 := time.Now()
+		var tr trace
+		if err := json.Unmarshal(line, &tr); err != nil {
+			b.Fatal(err)
+		}
+		t1 := time.Now()
+		if v.Verify(tr.Content, tr.Reference).Verdict != Correct {
+			b.Fatal("not verified")
+		}
+		t2 := time.Now()
+		tJSON += t1.Sub(t0)
+		tVerify += t2.Sub(t1)
+	}
+	b.ReportMetric(float64(tVerify)/float64(tJSON), "verify/json")
+	b.ReportMetric(float64(tVerify.Nanoseconds())/float64(b.N), "verify-ns/op")
 }

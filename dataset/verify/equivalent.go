@@ -5,7 +5,12 @@ import "strings"
 // Equivalent reports whether two final answers mean the same thing. It is
 // conservative: an answer that normalises to nothing equals nothing.
 func Equivalent(a, b string) bool {
-	na, nb := Normalize(a), Normalize(b)
+	return equivalentNormalized(Normalize(a), Normalize(b))
+}
+
+// equivalentNormalized is Equivalent on answers already normalised, so a
+// verifier normalises its reference once.
+func equivalentNormalized(na, nb string) bool {
 	if na == "" || nb == "" {
 		return false
 	}

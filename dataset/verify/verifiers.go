@@ -33,13 +33,12 @@ type mathVerifier struct{}
 func (mathVerifier) Name() string { return "math" }
 
 func (v mathVerifier) Verify(response, ref string) Result {
-	return verifyWith(v.Name(), response, ref, Extract, mathReferenceOK, Equivalent)
+	return verifyWith(v.Name(), response, ref, mathReferenceOK, equivalentNormalized)
 }
 
 // mathReferenceOK rejects references that cannot be judged: nothing left
 // after normalisation, or unbalanced braces (a truncated LaTeX answer).
-func mathReferenceOK(s string) bool {
-	n := Normalize(s)
+func mathReferenceOK(n string) bool {
 	if n == "" {
 		return false
 	}
@@ -66,15 +65,15 @@ type numberVerifier struct{}
 func (numberVerifier) Name() string { return "number" }
 
 func (v numberVerifier) Verify(response, ref string) Result {
-	return verifyWith(v.Name(), response, ref, Extract, isNumber, func(a, b string) bool {
-		ra, okA := parseRat(Normalize(a))
-		rb, okB := parseRat(Normalize(b))
+	return verifyWith(v.Name(), response, ref, isNumber, func(a, b string) bool {
+		ra, okA := parseRat(a)
+		rb, okB := parseRat(b)
 		return okA && okB && ra.Cmp(rb) == 0
 	})
 }
 
-func isNumber(s string) bool {
-	_, ok := parseRat(Normalize(s))
+func isNumber(n string) bool {
+	_, ok := parseRat(n)
 	return ok
 }
 
@@ -101,19 +100,22 @@ func (v choiceVerifier) Verify(response, ref string) Result {
 	return Result{Verdict: Correct, Verifier: v.Name(), Answer: got}
 }
 
-func verifyWith(name, response, ref string, extract func(string) (string, bool), refOK func(string) bool, equal func(a, b string) bool) Result {
+// verifyWith runs the common steps. refOK and equal see normalised answers:
+// the reference is normalised once per call.
+func verifyWith(name, response, ref string, refOK func(norm string) bool, equal func(normAnswer, normRef string) bool) Result {
 	r := reference(ref)
 	if isBlank(r) {
 		return Result{Verdict: Unverifiable, Verifier: name, Reason: ReasonNoReference}
 	}
-	if !refOK(r) {
+	nr := Normalize(r)
+	if !refOK(nr) {
 		return Result{Verdict: Unverifiable, Verifier: name, Reason: ReasonBadReference}
 	}
-	got, ok := extract(response)
+	got, ok := Extract(response)
 	if !ok {
 		return Result{Verdict: Wrong, Verifier: name, Reason: ReasonNoAnswer}
 	}
-	if !equal(got, r) {
+	if !equal(Normalize(got), nr) {
 		return Result{Verdict: Wrong, Verifier: name, Answer: got, Reason: ReasonMismatch}
 	}
 	return Result{Verdict: Correct, Verifier: name, Answer: got}
