@@ -93,6 +93,9 @@ func TestSaveLoad(t *testing.T) {
 			if err := json.Unmarshal(b, &g); err != nil || g["temperature"] != 0.6 || g["do_sample"] != true || len(g["eos_token_id"].([]any)) != 2 {
 				t.Errorf("generation_config.json = %s (%v)", b, err)
 			}
+			if g2, err := LoadGenerationConfig(dir); err != nil || g2.TopP != 0.95 || !slices.Equal(g2.EOSTokenID, gen.EOSTokenID) {
+				t.Errorf("LoadGenerationConfig = %+v, %v", g2, err)
+			}
 			f, err := safetensors.Open(filepath.Join(dir, safetensors.SingleName))
 			if err != nil {
 				t.Fatal(err)
@@ -158,6 +161,9 @@ func TestSaveReplaces(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, TokenizerName)); err == nil {
 		t.Error("tokenizer.json written without a tokenizer")
+	}
+	if g, err := LoadGenerationConfig(t.TempDir()); err != nil || g.Temperature != 0 {
+		t.Errorf("no generation_config.json: %+v, %v", g, err)
 	}
 
 	other := filepath.Join(root, "data")
@@ -256,4 +262,16 @@ func TestLoadRejects(t *testing.T) {
 			t.Errorf("err %v, want one naming config.json", err)
 		}
 	})
+}
+
+func TestGenerationDefaultsFromConfig(t *testing.T) {
+	w := tinyWeights(t, "qwen-1.5b", 1) // config eos/bos 151643
+	dir := filepath.Join(t.TempDir(), "c")
+	if err := Save(dir, w, nil, GenerationConfig{Temperature: 0.6}); err != nil {
+		t.Fatal(err)
+	}
+	g, err := LoadGenerationConfig(dir)
+	if err != nil || !slices.Equal(g.EOSTokenID, model.TokenIDs{151643}) || !slices.Equal(g.BOSTokenID, model.TokenIDs{151643}) {
+		t.Errorf("generation config %+v, %v: want the config's token ids", g, err)
+	}
 }

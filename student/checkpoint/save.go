@@ -37,7 +37,11 @@ func BF16() SaveOption { return func(o *saveOptions) { o.dtype = "BF16" } }
 // leaves a half-written directory under dir's name. An existing dir is
 // replaced only if it is empty or holds a config.json (a checkpoint), never
 // another kind of directory. tokenizerJSON may be nil (no tokenizer.json).
+// gen's token ids default to the config's.
 func Save(dir string, w *model.Weights, tokenizerJSON []byte, gen GenerationConfig, opts ...SaveOption) (err error) {
+	if w == nil || w.Config == nil {
+		return fmt.Errorf("save %s: weights without a config", dir)
+	}
 	o := saveOptions{dtype: "F32"}
 	for _, opt := range opts {
 		opt(&o)
@@ -67,6 +71,16 @@ func Save(dir string, w *model.Weights, tokenizerJSON []byte, gen GenerationConf
 	cfg.TorchDtype = map[string]string{"F32": "float32", "BF16": "bfloat16"}[o.dtype]
 	if err := cfg.Save(filepath.Join(tmp, ConfigName)); err != nil {
 		return fmt.Errorf("save %s: %w", dir, err)
+	}
+	if err := syncPath(filepath.Join(tmp, ConfigName)); err != nil {
+		return err
+	}
+	// HF's generation_config.json repeats the special token ids.
+	if len(gen.BOSTokenID) == 0 {
+		gen.BOSTokenID = cfg.BOSTokenID
+	}
+	if len(gen.EOSTokenID) == 0 {
+		gen.EOSTokenID = cfg.EOSTokenID
 	}
 	gb, err := json.MarshalIndent(gen, "", "  ")
 	if err != nil {
