@@ -44,7 +44,7 @@ func nodeDir(t testing.TB) string {
 var families = []string{"qwen3", "llama3"}
 
 var (
-	loadOnce  sync.Map // family → *loaded
+	loadOnce sync.Map // family → *loaded
 )
 
 type loaded struct {
