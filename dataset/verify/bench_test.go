@@ -34,6 +34,9 @@ func BenchmarkVerify(b *testing.B) {
 		{"long/boxed", "math", benchTrace(20_000, `\boxed{42}`), "42"},
 		{"long/phrase", "math", benchTrace(20_000, "The answer is 42."), "42"},
 		{"long/no-answer", "math", benchTrace(20_000, "I could not finish."), "42"},
+		// Without a closed </think> the whole text is searched.
+		{"long-unclosed/phrase", "math", strings.Replace(benchTrace(20_000, "The answer is 42."), "</think>", "", 1), "42"},
+		{"long-unclosed/no-answer", "math", strings.Replace(benchTrace(20_000, "I could not finish."), "</think>", "", 1), "42"},
 	}
 	for _, c := range cases {
 		v := ForTask(c.task)
