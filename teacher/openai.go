@@ -1,0 +1,352 @@
+package teacher
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// OpenAIConfig configures a client for an OpenAI-compatible server.
+type OpenAIConfig struct {
+	BaseURL string // e.g. http://127.0.0.1:8000/v1 or https://api.deepseek.com/v1
+	Model   string // used when a Request names none
+	APIKey  string // sent as a bearer token; never logged or put in errors
+	Stream  bool   // ask for server-sent events
+	// ReasoningFormat, when set, is sent as "reasoning_format" (llama.cpp,
+	// distill serve): "deepseek", "reasoning" or "none" (inline <think>).
+	ReasoningFormat string
+	// Timeout bounds one request from sending to the last byte of the
+	// answer; 0 means 10 minutes (long reasoning takes that long).
+	Timeout time.Duration
+	// MaxConns caps connections to the server; 0 means 1024. It should be
+	// at least the caller's concurrency, or requests queue for a connection.
+	MaxConns int
+	// HTTPClient replaces the tuned default client (tests, proxies).
+	HTTPClient *http.Client
+}
+
+// OpenAI is a Teacher behind an OpenAI-compatible chat-completions API. It
+// is hand-written rather than built on openai-go because its failure modes
+// are the point: openai-go ends a stream cut before [DONE] without an error,
+// caps SSE lines at 64 KiB, keeps reasoning fields only as raw extra JSON, and
+// hides Retry-After inside its own retry loop, while the sampler owns retries.
+type OpenAI struct {
+	cfg    OpenAIConfig
+	url    string
+	client *http.Client
+}
+
+// NewOpenAI checks cfg and returns a client.
+func NewOpenAI(cfg OpenAIConfig) (*OpenAI, error) {
+	u, err := url.Parse(strings.TrimRight(cfg.BaseURL, "/"))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("teacher: base URL %q: want http(s)://HOST[:PORT]/v1", cfg.BaseURL)
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 10 * time.Minute
+	}
+	if cfg.MaxConns <= 0 {
+		cfg.MaxConns = 1024
+	}
+	c := &OpenAI{cfg: cfg, url: u.String() + "/chat/completions", client: cfg.HTTPClient}
+	if c.client == nil {
+		c.client = &http.Client{Transport: &http.Transport{
+			Proxy:       http.ProxyFromEnvironment,
+			DialContext: (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			// Keep a connection per concurrent request alive: the default of
+			// 2 idle per host makes a 256-way pool redial constantly.
+			MaxIdleConns:          cfg.MaxConns,
+			MaxIdleConnsPerHost:   cfg.MaxConns,
+			MaxConnsPerHost:       cfg.MaxConns,
+			IdleConnTimeout:       90 * time.Second,
+			TLSHandshakeTimeout:   15 * time.Second,
+			ExpectContinueTimeout: time.Second,
+			ForceAttemptHTTP2:     true,
+		}}
+	}
+	return c, nil
+}
+
+// errTimeout is the cause of the per-request deadline, to tell it from the
+// caller's own.
+var errTimeout = errors.New("request timed out")
+
+// maxBody bounds what is read of one answer (a 64k-token trace is ~300 KB).
+const maxBody = 64 << 20
+
+// Complete sends req and returns the answer with reasoning separated. Errors
+// from the server or the wire are *Error; a cancelled ctx returns ctx's error.
+func (c *OpenAI) Complete(ctx context.Context, req Request) (Response, error) {
+	body, err := c.encode(req)
+	if err != nil {
+		return Response{}, err
+	}
+	rctx, cancel := context.WithTimeoutCause(ctx, c.cfg.Timeout, errTimeout)
+	defer cancel()
+	hreq, err := http.NewRequestWithContext(rctx, http.MethodPost, c.url, bytes.NewReader(body))
+	if err != nil {
+		return Response{}, fmt.Errorf("teacher: %w", err)
+	}
+	hreq.Header.Set("Content-Type", "application/json")
+	if c.cfg.Stream {
+		hreq.Header.Set("Accept", "text/event-stream")
+	}
+	if c.cfg.APIKey != "" {
+		hreq.Header.Set("Authorization", "Bearer "+c.cfg.APIKey)
+	}
+	hresp, err := c.client.Do(hreq)
+	if err != nil {
+		return Response{}, c.transportError(ctx, rctx, "network", err)
+	}
+	defer hresp.Body.Close()
+	if hresp.StatusCode/100 != 2 {
+		return Response{}, c.statusError(hresp)
+	}
+	var resp Response
+	if isEventStream(hresp.Header.Get("Content-Type")) {
+		resp, err = c.readStream(hresp.Body)
+	} else {
+		resp, err = c.readJSON(hresp.Body)
+	}
+	if err != nil {
+		var te *Error
+		if !errors.As(err, &te) {
+			err = c.transportError(ctx, rctx, "stream", err)
+		}
+		return Response{}, err
+	}
+	resp.normalize()
+	return resp, nil
+}
+
+func (c *OpenAI) encode(req Request) ([]byte, error) {
+	w := wireRequest{Model: req.Model, Seed: req.Seed, Stream: c.cfg.Stream, ReasoningFormat: c.cfg.ReasoningFormat}
+	if w.Model == "" {
+		w.Model = c.cfg.Model
+	}
+	w.Messages = make([]wireMessage, len(req.Messages))
+	for i, m := range req.Messages {
+		w.Messages[i] = wireMessage{Role: m.Role, Content: wireContent(m.Content)}
+	}
+	temp := req.Temperature
+	w.Temperature = &temp
+	if req.TopP > 0 {
+		w.TopP = &req.TopP
+	}
+	if req.MaxTokens > 0 {
+		w.MaxTokens = &req.MaxTokens
+	}
+	if c.cfg.Stream {
+		w.StreamOptions = &streamOptions{IncludeUsage: true}
+	}
+	b, err := json.Marshal(w)
+	if err != nil {
+		return nil, fmt.Errorf("teacher: encode request: %w", err)
+	}
+	return b, nil
+}
+
+func isEventStream(contentType string) bool {
+	mt, _, _ := mime.ParseMediaType(contentType)
+	return mt == "text/event-stream"
+}
+
+// transportError classifies a failure to send or read: the caller's own
+// cancellation passes through, our deadline is a retryable timeout, anything
+// else (refused, reset, cut) is retryable too.
+func (c *OpenAI) transportError(parent, rctx context.Context, kind string, err error) error {
+	if parent.Err() != nil {
+		return parent.Err()
+	}
+	if errors.Is(context.Cause(rctx), errTimeout) {
+		return &Error{Kind: "timeout", Message: fmt.Sprintf("no complete answer within %s", c.cfg.Timeout), Retryable: true}
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		kind = "timeout"
+	}
+	return &Error{Kind: kind, Message: c.redact(err.Error()), Retryable: true}
+}
+
+// statusError maps a non-2xx answer to *Error with the server's message.
+func (c *OpenAI) statusError(resp *http.Response) error {
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	e := &Error{Status: resp.StatusCode, Message: c.redact(errorMessage(body)), RetryAfter: retryAfter(resp.Header)}
+	switch s := resp.StatusCode; {
+	case s == 429:
+		e.Kind, e.Retryable = "rate_limit", true
+	case s == 408 || s == 504:
+		e.Kind, e.Retryable = "timeout", true
+	case s == 409 || s >= 500:
+		e.Kind, e.Retryable = "server", true
+	case s == 401 || s == 403:
+		e.Kind = "auth"
+	case s == 402:
+		e.Kind = "billing"
+	default:
+		e.Kind = "client"
+	}
+	return e
+}
+
+// retryAfter reads Retry-After-Ms (OpenAI, milliseconds) or Retry-After
+// (seconds or an HTTP date).
+func retryAfter(h http.Header) time.Duration {
+	if v := h.Get("Retry-After-Ms"); v != "" {
+		if ms, err := strconv.ParseFloat(v, 64); err == nil && ms > 0 {
+			return time.Duration(ms * float64(time.Millisecond))
+		}
+	}
+	v := h.Get("Retry-After")
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.ParseFloat(v, 64); err == nil && s > 0 {
+		return time.Duration(s * float64(time.Second))
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		if d := time.Until(t); d > 0 {
+			return d
+		}
+	}
+	return 0
+}
+
+// redact keeps the API key out of messages that servers may echo.
+func (c *OpenAI) redact(s string) string {
+	if len(c.cfg.APIKey) >= 4 {
+		s = strings.ReplaceAll(s, c.cfg.APIKey, "[redacted]")
+	}
+	if len(s) > 2000 {
+		s = s[:2000] + "…"
+	}
+	return s
+}
+
+func parseError(format string, args ...any) *Error {
+	return &Error{Kind: "parse", Message: fmt.Sprintf(format, args...), Retryable: true}
+}
+
+// readJSON reads a whole chat.completion. DeepSeek sends blank lines while a
+// non-streaming answer is being generated; JSON allows leading whitespace.
+func (c *OpenAI) readJSON(r io.Reader) (Response, error) {
+	body, err := io.ReadAll(io.LimitReader(r, maxBody))
+	if err != nil {
+		return Response{}, err
+	}
+	body = bytes.TrimSpace(body)
+	if len(body) == 0 {
+		return Response{}, parseError("empty 200 response body")
+	}
+	var w wireResponse
+	if err := json.Unmarshal(body, &w); err != nil {
+		return Response{}, parseError("malformed JSON body (%d bytes): %v", len(body), err)
+	}
+	if w.Error != nil {
+		return Response{}, &Error{Kind: "server", Message: c.redact(w.Error.Message), Retryable: true}
+	}
+	if len(w.Choices) == 0 || w.Choices[0].Message == nil {
+		return Response{}, parseError("response has no choices[0].message")
+	}
+	ch := w.Choices[0]
+	resp := Response{Model: w.Model, Reasoning: ch.Message.reasoning(), Content: ch.Message.content()}
+	if ch.FinishReason != nil {
+		resp.FinishReason = *ch.FinishReason
+	}
+	if w.Usage != nil {
+		resp.Usage = w.Usage.usage()
+	}
+	return resp, nil
+}
+
+// readStream reads server-sent chat.completion.chunk events up to [DONE].
+// Comments (": keep-alive") and blank lines are skipped; a stream that ends
+// before [DONE] is a retryable "stream" error, whatever it carried.
+func (c *OpenAI) readStream(r io.Reader) (Response, error) {
+	br := bufio.NewReaderSize(r, 16<<10)
+	var (
+		resp               Response
+		reasoning, content strings.Builder
+		data               []byte
+		chunks             int
+	)
+	handle := func() (done bool, err error) {
+		defer func() { data = data[:0] }()
+		d := bytes.TrimSpace(data)
+		if len(d) == 0 {
+			return false, nil
+		}
+		if bytes.Equal(d, []byte("[DONE]")) {
+			return true, nil
+		}
+		chunks++
+		var w wireResponse
+		if err := json.Unmarshal(d, &w); err != nil {
+			return false, parseError("malformed stream chunk %d: %v", chunks, err)
+		}
+		if w.Error != nil {
+			return false, &Error{Kind: "stream", Message: c.redact(w.Error.Message), Retryable: true}
+		}
+		if w.Model != "" {
+			resp.Model = w.Model
+		}
+		if w.Usage != nil {
+			resp.Usage = w.Usage.usage()
+		}
+		for _, ch := range w.Choices {
+			if ch.Delta != nil {
+				reasoning.WriteString(ch.Delta.reasoning())
+				content.WriteString(ch.Delta.content())
+			}
+			if ch.FinishReason != nil && *ch.FinishReason != "" {
+				resp.FinishReason = *ch.FinishReason
+			}
+		}
+		return false, nil
+	}
+	for {
+		line, err := br.ReadSlice('\n')
+		if err == bufio.ErrBufferFull {
+			// A long line: gather it whole.
+			rest, err2 := br.ReadBytes('\n')
+			line = append(append([]byte(nil), line...), rest...)
+			err = err2
+		}
+		line = bytes.TrimRight(line, "\r\n")
+		switch {
+		case len(line) == 0: // end of an event
+			if done, herr := handle(); herr != nil || done {
+				resp.Reasoning, resp.Content = reasoning.String(), content.String()
+				return resp, herr
+			}
+		case line[0] == ':': // comment, e.g. keep-alive
+		case bytes.HasPrefix(line, []byte("data:")):
+			v := bytes.TrimPrefix(line[len("data:"):], []byte(" "))
+			if len(data) > 0 {
+				data = append(data, '\n')
+			}
+			data = append(data, v...)
+		}
+		if err != nil {
+			if err == io.EOF {
+				if done, herr := handle(); herr != nil || done {
+					resp.Reasoning, resp.Content = reasoning.String(), content.String()
+					return resp, herr
+				}
+				return Response{}, &Error{Kind: "stream", Message: fmt.Sprintf("stream ended before [DONE] after %d chunks", chunks), Retryable: true}
+			}
+			return Response{}, err
+		}
+	}
+}
