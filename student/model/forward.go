@@ -2,8 +2,6 @@ package model
 
 import (
 	"fmt"
-
-	"github.com/distill-dev/distill/student/blas"
 )
 
 // runner evaluates the decoder on a set of rows (tokens of one or more
@@ -73,14 +71,14 @@ func (r *runner) forward(tokens []int32, rows []row, out []int, logits []float32
 			copy(rw.cache.v[l][rw.pos*kvDim:(rw.pos+1)*kvDim], r.v[i*kvDim:(i+1)*kvDim])
 		}
 		attend(r.att, r.q, rows, l, c)
-		blas.MatMulBT(r.x, r.att, L.O.Data, n, qDim, h, true) // residual add via beta=1
+		matMulBT(r.x, r.att, L.O.Data, n, qDim, h, true) // residual add via beta=1
 
 		// MLP block: x += down(silu(gate(norm(x))) * up(norm(x)))
 		rmsNorm(r.xn, r.x, L.PostNorm.Data, eps)
-		blas.MatMulBT(r.gate, r.xn, L.Gate.Data, n, h, inter, false)
-		blas.MatMulBT(r.up, r.xn, L.Up.Data, n, h, inter, false)
+		matMulBT(r.gate, r.xn, L.Gate.Data, n, h, inter, false)
+		matMulBT(r.up, r.xn, L.Up.Data, n, h, inter, false)
 		swiglu(r.gate, r.up)
-		blas.MatMulBT(r.x, r.gate, L.Down.Data, n, inter, h, true)
+		matMulBT(r.x, r.gate, L.Down.Data, n, inter, h, true)
 	}
 	for _, rw := range rows {
 		if rw.pos+1 > rw.cache.len {
@@ -96,14 +94,14 @@ func (r *runner) forward(tokens []int32, rows []row, out []int, logits []float32
 	for j, i := range out {
 		rmsNorm(sel[j*h:(j+1)*h], r.x[i*h:(i+1)*h], w.Norm.Data, eps)
 	}
-	blas.MatMulBT(logits, sel, w.Head().Data, m, h, c.VocabSize, false)
+	matMulBT(logits, sel, w.Head().Data, m, h, c.VocabSize, false)
 }
 
 // linear computes y = x·Wᵀ + b with HF's [out, in] weight layout.
 //
 //	x: [n, in]; W: [out, in]; b: [out] or empty; y: [n, out]
 func linear(y, x []float32, W, b *Tensor, n, in, out int) {
-	blas.MatMulBT(y, x, W.Data, n, in, out, false)
+	matMulBT(y, x, W.Data, n, in, out, false)
 	if len(b.Data) == 0 {
 		return
 	}
