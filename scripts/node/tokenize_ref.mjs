@@ -5,6 +5,10 @@
 //   node tokenize_ref.mjs qwen3|llama3 --decode < ids.jsonl > strings.jsonl
 //   node tokenize_ref.mjs qwen3|llama3 --bench N < strings.jsonl
 //   node tokenize_ref.mjs path/to/tokenizer.json [...]   (any tokenizer file)
+//   node tokenize_ref.mjs path/to/tokenizer.json --chat < chats.jsonl > texts.jsonl
+//
+// --chat renders {"messages": [...], "add_generation_prompt": bool} lines
+// with the chat_template of the tokenizer_config.json next to the file.
 //
 // Input and output have one JSON value per line: a string to encode, or an
 // array of ids to decode. No BOS/EOS is added and decoding keeps special
@@ -26,7 +30,7 @@ if (packages[family]) {
     : { tokenizer_class: "PreTrainedTokenizerFast" };
   tok = TokenizerLoader.fromPreTrained({ tokenizerJSON: JSON.parse(readFileSync(family, "utf8")), tokenizerConfig });
 } else {
-  console.error(`usage: node tokenize_ref.mjs qwen3|llama3|FILE.json [--decode | --bench N] < input`);
+  console.error(`usage: node tokenize_ref.mjs qwen3|llama3|FILE.json [--decode | --chat | --bench N] < input`);
   process.exit(2);
 }
 
@@ -43,7 +47,11 @@ const values = lines.map((l, i) => {
 
 const encode = (s) => tok.encode(s, { add_special_tokens: false });
 const out = [];
-if (mode === "--decode") {
+if (mode === "--chat") {
+  for (const { messages, add_generation_prompt } of values) {
+    out.push(JSON.stringify(tok.apply_chat_template(messages, { tokenize: false, add_generation_prompt })));
+  }
+} else if (mode === "--decode") {
   for (const ids of values) {
     out.push(JSON.stringify(tok.decode(ids, { skip_special_tokens: false, clean_up_tokenization_spaces: false })));
   }

@@ -29,7 +29,11 @@ func runReference(t *testing.T, family string, args []string, inputs []any) []js
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("node tokenize_ref.mjs %s: %v\n%s", family, err, stderr.String())
+		msg := stderr.String()
+		if len(msg) > 2000 { // node prints the minified source line of a throw
+			msg = "..." + msg[len(msg)-2000:]
+		}
+		t.Fatalf("node tokenize_ref.mjs %s: %v\n%s", family, err, msg)
 	}
 	var lines []json.RawMessage
 	sc := bufio.NewScanner(bytes.NewReader(out))

@@ -30,6 +30,9 @@ type Template struct {
 	// Tokens are the added tokens the template writes; Render checks the
 	// tokenizer has them.
 	Tokens []string
+	// Jinja is the same template as a Hugging Face chat_template, written to
+	// tokenizer_config.json so that transformers renders what Render does.
+	Jinja  string
 	render func(msgs []Message, addGenerationPrompt bool) ([]part, error)
 }
 
@@ -276,21 +279,25 @@ func init() {
 	registerTemplate(&Template{
 		Name: "chatml", EndOfTurn: "<|im_end|>",
 		Tokens: []string{"<|im_start|>", "<|im_end|>"},
+		Jinja:  jinjaChatML,
 		render: chatML("chatml", ""),
 	})
 	registerTemplate(&Template{
 		Name: "qwen2.5", EndOfTurn: "<|im_end|>",
 		Tokens: []string{"<|im_start|>", "<|im_end|>"},
+		Jinja:  jinjaQwen25,
 		render: chatML("qwen2.5", qwenDefaultSystem),
 	}, "qwen", "qwen2")
 	registerTemplate(&Template{
 		Name: "llama3", EndOfTurn: "<|eot_id|>",
 		Tokens: []string{"<|begin_of_text|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"},
+		Jinja:  jinjaLlama3,
 		render: llama3,
 	}, "llama", "llama3.1", "llama-3")
 	registerTemplate(&Template{
 		Name: "deepseek-r1", EndOfTurn: "<｜end▁of▁sentence｜>",
 		Tokens: []string{"<｜begin▁of▁sentence｜>", "<｜User｜>", "<｜Assistant｜>", "<｜end▁of▁sentence｜>"},
+		Jinja:  jinjaDeepSeekR1,
 		render: deepseekR1,
 	}, "r1", "deepseek")
 }

@@ -1,6 +1,7 @@
 package tokenizer
 
 import (
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -150,5 +151,66 @@ func TestRenderErrors(t *testing.T) {
 	chatml, _ := TemplateFor("chatml")
 	if _, _, err := chatml.Render(tok, []Message{{"tool", "{}"}}, false); err == nil || !strings.Contains(err.Error(), `"tool"`) {
 		t.Errorf("role tool: err = %v, want an error naming the role", err)
+	}
+}
+
+// The Jinja written to tokenizer_config.json renders, in the reference
+// engine (transformers.js), the same text as Format.
+func TestJinjaMatchesFormat(t *testing.T) {
+	tok := NewByteLevel([]string{"<|begin_of_text|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>",
+		"<｜begin▁of▁sentence｜>", "<｜User｜>", "<｜Assistant｜>", "<｜end▁of▁sentence｜>"})
+	convs := [][]Message{
+		{{"user", "What is 2+2?"}},
+		{{"user", "What is 2+2?"}, {"assistant", "<think>\n2 + 2 = 4\n</think>\n\n\\boxed{4}"}},
+		{{"system", "Be brief."}, {"user", " 12*3? "}, {"assistant", "36\n"}},
+		{{"user", "a"}, {"assistant", "<think>\nx\n</think>\n\nA"}, {"user", "b"}, {"assistant", "<think>y</think>B"}},
+		{{"user", "first"}, {"system", "late system"}, {"user", "你好 🤗"}},
+	}
+	for _, name := range TemplateNames() {
+		t.Run(name, func(t *testing.T) {
+			tmpl, _ := TemplateFor(name)
+			dir := t.TempDir()
+			if err := tok.Save(dir + "/tokenizer.json"); err != nil {
+				t.Fatal(err)
+			}
+			if err := tok.SaveConfig(dir+"/tokenizer_config.json", tmpl); err != nil {
+				t.Fatal(err)
+			}
+			var inputs []any
+			var want []string
+			for i, msgs := range convs {
+				if name == "deepseek-r1" && i == 3 {
+					// Dropping history reasoning calls str.split, which the
+					// reference engine lacks; TestTemplateFormat covers it.
+					continue
+				}
+				for _, gen := range []bool{false, true} {
+					text, err := tmpl.Format(msgs, gen)
+					if err != nil {
+						t.Fatal(err)
+					}
+					inputs = append(inputs, map[string]any{"messages": msgs, "add_generation_prompt": gen})
+					want = append(want, text)
+				}
+			}
+			ref := runReference(t, dir+"/tokenizer.json", []string{"--chat"}, inputs)
+			for i := range want {
+				var got string
+				if err := json.Unmarshal(ref[i], &got); err != nil {
+					t.Fatal(err)
+				}
+				if got != want[i] {
+					t.Errorf("%v:\nJinja  %q\nFormat %q", inputs[i], got, want[i])
+				}
+			}
+			// tokenizer_config.json also sets EOS to the end-of-turn token.
+			back, err := Load(dir + "/tokenizer.json")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if eos, _ := back.EOS(); back.Decode([]int32{eos}) != tmpl.EndOfTurn {
+				t.Errorf("EOS after SaveConfig = %q, want %q", back.Decode([]int32{eos}), tmpl.EndOfTurn)
+			}
+		})
 	}
 }
