@@ -36,6 +36,17 @@ func equivNorm(a, b string) bool {
 	if isWords(a) && isWords(b) {
 		return strings.EqualFold(a, b)
 	}
+	ia, okA := inequalityInterval(a)
+	ib, okB := inequalityInterval(b)
+	if okA || okB {
+		if okA {
+			a = ia
+		}
+		if okB {
+			b = ib
+		}
+		return equivNorm(a, b)
+	}
 	if eq, ok := equivMatrix(a, b); ok {
 		return eq
 	}

@@ -109,6 +109,17 @@ func TestEquivalent(t *testing.T) {
 		{`\log 100`, "2", true},
 		{`\ln x`, `\log x`, false},
 		{`1.5\times10^{3}`, "1500", true},
+		// inequalities as intervals
+		{`x \le 3`, `(-\infty,3]`, true},
+		{`x \leq 3`, `(-\infty, 3)`, false},
+		{"x<3", `(-\infty,3)`, true},
+		{`x \geq -1`, `[-1,\infty)`, true},
+		{"3>x", `(-\infty,3)`, true},
+		{`-1 < x \leq 2`, "(-1,2]", true},
+		{`2 \geq x > -1`, "(-1,2]", true},
+		{`-1 < x \leq 2`, "[-1,2]", false},
+		{`x \le 3`, `y \le 3`, true}, // the same set, whatever the variable is called
+		{"x<3", "x>3", false},
 		// never correct on nothing
 		{"", "", false},
 		{"5", "", false},

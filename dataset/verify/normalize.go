@@ -35,6 +35,7 @@ func Normalize(s string) string {
 		return r
 	}, s)
 	s = fixSqrtFrac(s)
+	s = unbraceScripts(s)
 	s = strings.TrimRight(s, ".")
 	s = stripThousands(s)
 	s = fixDecimal(s)
@@ -320,6 +321,25 @@ func fixSqrtFrac(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// unbraceScripts writes one-character exponents and subscripts bare:
+// "x^{2}" as "x^2", "52_{8}" as "52_8".
+func unbraceScripts(s string) string {
+	if !strings.Contains(s, "^{") && !strings.Contains(s, "_{") {
+		return s
+	}
+	b := []byte(s)
+	out := b[:0]
+	for i := 0; i < len(b); i++ {
+		if (b[i] == '^' || b[i] == '_') && i+3 < len(b) && b[i+1] == '{' && b[i+3] == '}' && b[i+2] != '\\' && b[i+2] != '{' && b[i+2] != '}' {
+			out = append(out, b[i], b[i+2])
+			i += 3
+			continue
+		}
+		out = append(out, b[i])
+	}
+	return string(out)
 }
 
 // stripThousands removes the commas of "1,234,567" (and "-1,234.5") when the

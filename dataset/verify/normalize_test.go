@@ -55,6 +55,9 @@ func TestNormalize(t *testing.T) {
 		{"unicode minus", "−5", "-5"},
 		{"unicode pi and root", "2π√3", `2\pi\sqrt{3}`},
 		{"no-break space thousands", "1\u00a0000", "1000"},
+		{"braced exponent", "x^{2}+y_{1}", "x^2+y_1"},
+		{"long exponent kept", "2^{10}", "2^{10}"},
+		{"base subscript", "52_{8}", "52_8"},
 		{"empty", "   ", ""},
 	}
 	for _, tt := range tests {
