@@ -1,0 +1,89 @@
+package train
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os"
+)
+
+// Metric is one line of metrics.jsonl.
+type Metric struct {
+	Step      int      `json:"step"`
+	Epoch     int      `json:"epoch"`
+	Loss      float64  `json:"loss"`
+	EvalLoss  *float64 `json:"eval_loss,omitempty"`
+	LR        float64  `json:"lr"`
+	GradNorm  float64  `json:"grad_norm"`
+	Tokens    int64    `json:"tokens"` // tokens processed so far, padding excluded
+	TokensSec float64  `json:"tokens_per_sec"`
+	Elapsed   float64  `json:"elapsed_sec"`
+}
+
+// metricsLog appends JSON lines and flushes each, so a crash loses at most
+// the line being written.
+type metricsLog struct {
+	f *os.File
+	w *bufio.Writer
+}
+
+// openMetrics opens path for appending after dropping the lines past step:
+// a resumed run redoes those updates and must not log them twice, and a
+// fresh run (step 0) starts an empty log.
+func openMetrics(path string, step int) (*metricsLog, error) {
+	if err := truncateMetrics(path, step); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	return &metricsLog{f: f, w: bufio.NewWriter(f)}, nil
+}
+
+func truncateMetrics(path string, step int) error {
+	b, err := os.ReadFile(path)
+	if os.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var keep []byte
+	for len(b) > 0 {
+		i := 0
+		for i < len(b) && b[i] != '\n' {
+			i++
+		}
+		line := b[:i]
+		if i < len(b) {
+			i++
+		}
+		b = b[i:]
+		var m Metric
+		if json.Unmarshal(line, &m) == nil && m.Step <= step {
+			keep = append(keep, line...)
+			keep = append(keep, '\n')
+		}
+	}
+	return os.WriteFile(path, keep, 0o644)
+}
+
+func (l *metricsLog) Write(m Metric) error {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	if _, err := l.w.Write(append(b, '\n')); err != nil {
+		return fmt.Errorf("metrics: %w", err)
+	}
+	return l.w.Flush()
+}
+
+func (l *metricsLog) Close() error {
+	if err := l.w.Flush(); err != nil {
+		l.f.Close()
+		return err
+	}
+	return l.f.Close()
+}

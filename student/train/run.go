@@ -1,0 +1,511 @@
+package train
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/distill-dev/distill/dataset"
+	"github.com/distill-dev/distill/student"
+	"github.com/distill-dev/distill/student/checkpoint"
+	"github.com/distill-dev/distill/student/graph"
+	"github.com/distill-dev/distill/student/model"
+	"github.com/distill-dev/distill/student/tokenizer"
+)
+
+// Options configure one SFT run. Zero values take the defaults in Defaults.
+type Options struct {
+	Student         string // preset name, or an HF checkpoint directory
+	Init            string // HF checkpoint directory to start from (weights and tokenizer)
+	Data            string // dataset directory with train-*.parquet (and test-*.parquet)
+	Out             string
+	Epochs          int
+	MaxSteps        int // 0: as many as the epochs give
+	LR              float64
+	MinLRRatio      float64
+	WarmupSteps     int
+	Schedule        string
+	MicroBatch      int
+	GradAccum       int
+	SeqLen          int
+	Packing         bool
+	DropLong        bool
+	WeightDecay     float64
+	MaxGradNorm     float64
+	Seed            uint64
+	EvalEvery       int
+	SaveEvery       int
+	KeepCheckpoints int
+	Resume          bool
+	Template        string // chat template for a fresh student (default chatml)
+
+	// Step is called after every update; nil for none.
+	Step func(m Metric, total int)
+	// Logf receives one-line messages; nil for none.
+	Logf func(format string, args ...any)
+}
+
+// Defaults are the settings a run without flags gets: those of the
+// quickstart's tiny student.
+var Defaults = Options{
+	Epochs: 1, LR: 2e-3, MinLRRatio: 0.1, WarmupSteps: 20, Schedule: "cosine",
+	MicroBatch: 8, GradAccum: 1, SeqLen: 256, Packing: true, WeightDecay: 0.1,
+	MaxGradNorm: 1, Seed: 1, EvalEvery: 50, SaveEvery: 200, KeepCheckpoints: 2,
+}
+
+// Result summarises a run.
+type Result struct {
+	Steps          int
+	Loss           float64 // last update's training loss
+	FirstEvalLoss  float64 // held-out loss before training (NaN without test data)
+	EvalLoss       float64 // held-out loss at the end
+	Examples       int
+	Truncated      int
+	Dropped        int
+	Skipped        int
+	TokensPerSec   float64
+	CheckpointPath string
+}
+
+// ErrNonFinite stops a run whose loss became NaN or Inf.
+var ErrNonFinite = errors.New("loss is not finite")
+
+func (o *Options) fill() error {
+	d := Defaults
+	setI := func(v *int, def int) {
+		if *v == 0 {
+			*v = def
+		}
+	}
+	setF := func(v *float64, def float64) {
+		if *v == 0 {
+			*v = def
+		}
+	}
+	setI(&o.Epochs, d.Epochs)
+	setF(&o.LR, d.LR)
+	setI(&o.MicroBatch, d.MicroBatch)
+	setI(&o.GradAccum, d.GradAccum)
+	setI(&o.SeqLen, d.SeqLen)
+	setI(&o.KeepCheckpoints, d.KeepCheckpoints)
+	if o.Schedule == "" {
+		o.Schedule = d.Schedule
+	}
+	if o.Seed == 0 {
+		o.Seed = d.Seed
+	}
+	if o.Template == "" {
+		o.Template = "chatml"
+	}
+	if err := ParseScheduleKind(o.Schedule); err != nil {
+		return err
+	}
+	switch {
+	case o.Student == "" && o.Init == "":
+		return errors.New("--student: a preset name or an HF checkpoint directory is required")
+	case o.Data == "":
+		return errors.New("--data: the dataset directory is required")
+	case o.Out == "":
+		return errors.New("--out: the output directory is required")
+	case o.MicroBatch < 0 || o.GradAccum < 0 || o.SeqLen < 2:
+		return errors.New("--micro-batch, --grad-accum and --seq-len must be positive (seq-len ≥ 2)")
+	case o.LR < 0 || o.WeightDecay < 0 || o.MaxGradNorm < 0:
+		return errors.New("--lr, --weight-decay and --max-grad-norm must not be negative")
+	}
+	return nil
+}
+
+func (o *Options) logf(format string, args ...any) {
+	if o.Logf != nil {
+		o.Logf(format, args...)
+	}
+}
+
+// buildStudent returns the student to train, after checking that the run
+// fits in memory (before the weights are allocated).
+func buildStudent(o *Options, resumeDir string) (*student.Student, error) {
+	src := resumeDir
+	if src == "" {
+		src = o.Init
+	}
+	if src == "" {
+		if _, err := os.Stat(filepath.Join(o.Student, "config.json")); err == nil {
+			src = o.Student
+		}
+	}
+	if src != "" {
+		cfg, err := checkpoint.LoadConfig(src)
+		if err != nil {
+			return nil, err
+		}
+		if err := CheckMemory(cfg, o.MicroBatch, o.SeqLen); err != nil {
+			return nil, err
+		}
+		return student.Open(src)
+	}
+	cfg, err := model.LookupPreset(o.Student)
+	if err != nil {
+		return nil, fmt.Errorf("--student: %w", err)
+	}
+	tmpl, err := tokenizer.TemplateFor(o.Template)
+	if err != nil {
+		return nil, fmt.Errorf("--template: %w", err)
+	}
+	// A fresh student gets a byte-level tokenizer: it needs no training and
+	// suits the short traces tiny students learn from. The preset's vocab
+	// size gives way to the tokenizer's.
+	tok := tokenizer.NewByteLevel(nil)
+	cfg.VocabSize = tok.VocabSize()
+	if eos, ok := tok.EOS(); ok {
+		cfg.EOSTokenID = model.TokenIDs{int(eos)}
+	}
+	if err := CheckMemory(cfg, o.MicroBatch, o.SeqLen); err != nil {
+		return nil, err
+	}
+	w := model.NewWeights(cfg)
+	w.Init(o.Seed)
+	return &student.Student{Weights: w, Tok: tok, Template: tmpl}, nil
+}
+
+// rowsFor packs the examples in the order of the given epoch.
+func rowsFor(exs []Example, p *Packer, seed uint64, epoch int) (tok, tgt, seg [][]int32) {
+	order := make([]Example, len(exs))
+	copy(order, exs)
+	rng := rand.New(rand.NewPCG(seed, uint64(epoch)+1))
+	rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+	q := *p // counts are taken once, from epoch 0
+	return q.Pack(order)
+}
+
+// Run trains. It stops cleanly when ctx is cancelled, after saving a
+// checkpoint of the last finished update.
+func Run(ctx context.Context, o Options) (*Result, error) {
+	if err := o.fill(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(o.Out, 0o755); err != nil {
+		return nil, err
+	}
+	var resumeDir string
+	if o.Resume {
+		dirs, err := checkpointDirs(o.Out)
+		if err != nil {
+			return nil, err
+		}
+		if len(dirs) > 0 {
+			resumeDir = dirs[len(dirs)-1]
+		} else {
+			o.logf("--resume: no checkpoint in %s, starting from the beginning", o.Out)
+		}
+	}
+	st, err := buildStudent(&o, resumeDir)
+	if err != nil {
+		return nil, err
+	}
+	w := st.Weights
+
+	trainFiles, err := dataset.ListShards(o.Data, "train")
+	if err != nil {
+		return nil, err
+	}
+	if len(trainFiles) == 0 {
+		return nil, fmt.Errorf("--data %s: no train-*.parquet shards", o.Data)
+	}
+	testFiles, err := dataset.ListShards(o.Data, "test")
+	if err != nil {
+		return nil, err
+	}
+	exs, skipped, err := LoadExamples(ctx, trainFiles, st.Tok, st.Template)
+	if err != nil {
+		return nil, err
+	}
+	if len(exs) == 0 {
+		return nil, fmt.Errorf("--data %s: no conversation with an assistant turn", o.Data)
+	}
+	testExs, _, err := LoadExamples(ctx, testFiles, st.Tok, st.Template)
+	if err != nil {
+		return nil, err
+	}
+	packer := &Packer{Seq: o.SeqLen, Packing: o.Packing, DropLong: o.DropLong}
+	tok0, _, _ := packer.Pack(exs) // counts truncations and drops once
+	rowsPerEpoch := len(tok0)
+	rowsPerStep := o.MicroBatch * o.GradAccum
+	stepsPerEpoch := (rowsPerEpoch + rowsPerStep - 1) / rowsPerStep
+	total := stepsPerEpoch * o.Epochs
+	if o.MaxSteps > 0 {
+		total = o.MaxSteps
+	}
+	res := &Result{Examples: len(exs), Truncated: packer.Truncated, Dropped: packer.Dropped, Skipped: skipped,
+		FirstEvalLoss: math.NaN(), EvalLoss: math.NaN()}
+	o.logf("train: %d examples (%d rows of %d tokens, %d truncated, %d dropped, %d without an assistant turn), %d test examples; %d updates of %d×%d rows",
+		len(exs), rowsPerEpoch, o.SeqLen, packer.Truncated, packer.Dropped, skipped, len(testExs), total, o.MicroBatch, o.GradAccum)
+
+	g, err := graph.New(w, o.MicroBatch, o.SeqLen)
+	if err != nil {
+		return nil, err
+	}
+	params, grads := w.Params(), g.Grads.Params()
+	opt := NewAdamW(params, 0.9, 0.95, 1e-8, o.WeightDecay)
+	state := State{Seed: o.Seed}
+	if resumeDir != "" {
+		if state, err = loadState(resumeDir, opt, params); err != nil {
+			return nil, fmt.Errorf("--resume %s: %w", resumeDir, err)
+		}
+		if state.Seed != o.Seed {
+			return nil, fmt.Errorf("--resume: checkpoint %s was trained with --seed %d, not %d", resumeDir, state.Seed, o.Seed)
+		}
+		o.logf("resuming from %s at update %d", resumeDir, state.Step)
+	}
+	ml, err := openMetrics(filepath.Join(o.Out, "metrics.jsonl"), state.Step)
+	if err != nil {
+		return nil, err
+	}
+	defer ml.Close()
+
+	sched := Schedule{Kind: o.Schedule, Peak: o.LR, Warmup: o.WarmupSteps, Total: total, MinRatio: o.MinLRRatio}
+	var testRows [3][][]int32
+	if len(testExs) > 0 {
+		tp := &Packer{Seq: o.SeqLen, Packing: o.Packing, DropLong: o.DropLong}
+		testRows[0], testRows[1], testRows[2] = tp.Pack(testExs)
+		if l, err := evalLoss(g, testRows, o.MicroBatch, o.SeqLen); err == nil {
+			res.FirstEvalLoss = l
+			o.logf("held-out loss before this run: %.4f", l)
+		} else {
+			return nil, err
+		}
+	}
+
+	epochRows := func(e int) [3][][]int32 {
+		a, b, c := rowsFor(exs, packer, o.Seed, e)
+		return [3][][]int32{a, b, c}
+	}
+	cur := epochRows(state.Epoch)
+	start := time.Now()
+	tokensAtStart := state.Tokens
+	lastGood := resumeDir
+	batch := newBatch(o.MicroBatch, o.SeqLen)
+	for state.Step < total {
+		if err := ctx.Err(); err != nil {
+			break
+		}
+		// Gather this update's rows, crossing into the next epoch as needed.
+		var rows [][3][]int32
+		for len(rows) < rowsPerStep {
+			if state.Row >= len(cur[0]) {
+				state.Epoch++
+				state.Row = 0
+				cur = epochRows(state.Epoch)
+			}
+			rows = append(rows, [3][]int32{cur[0][state.Row], cur[1][state.Row], cur[2][state.Row]})
+			state.Row++
+		}
+		n := 0
+		for _, r := range rows {
+			for _, t := range r[1] {
+				if t >= 0 {
+					n++
+				}
+			}
+		}
+		g.ZeroGrads()
+		var lossSum float64
+		for mb := 0; mb < o.GradAccum; mb++ {
+			batch.fill(rows[mb*o.MicroBatch : (mb+1)*o.MicroBatch])
+			lp, err := g.Forward(batch.tokens, batch.targets, batch.segments)
+			if err != nil {
+				return nil, err
+			}
+			for i, t := range batch.targets {
+				if t >= 0 {
+					lossSum -= float64(lp[i])
+					batch.coef[i] = 1 / float32(max(n, 1))
+				} else {
+					batch.coef[i] = 0
+				}
+			}
+			if err := g.Backward(batch.coef); err != nil {
+				return nil, err
+			}
+			state.Tokens += int64(batch.real)
+		}
+		loss := lossSum / float64(max(n, 1))
+		if math.IsNaN(loss) || math.IsInf(loss, 0) {
+			where := "no checkpoint was written yet"
+			if lastGood != "" {
+				where = "the last good checkpoint is " + lastGood
+			}
+			return nil, fmt.Errorf("update %d: %w (%v); %s; try a lower --lr", state.Step+1, ErrNonFinite, loss, where)
+		}
+		norm := ClipGradNorm(grads, o.MaxGradNorm)
+		lr := sched.LR(state.Step)
+		opt.Update(params, grads, lr)
+		state.Step++
+		state.LastLoss = loss
+		el := time.Since(start).Seconds()
+		m := Metric{Step: state.Step, Epoch: state.Epoch, Loss: loss, LR: lr, GradNorm: norm, Tokens: state.Tokens,
+			TokensSec: float64(state.Tokens-tokensAtStart) / math.Max(el, 1e-9), Elapsed: el}
+		if o.EvalEvery > 0 && len(testRows[0]) > 0 && (state.Step%o.EvalEvery == 0 || state.Step == total) {
+			l, err := evalLoss(g, testRows, o.MicroBatch, o.SeqLen)
+			if err != nil {
+				return nil, err
+			}
+			m.EvalLoss = &l
+			res.EvalLoss = l
+		}
+		if err := ml.Write(m); err != nil {
+			return nil, err
+		}
+		if o.Step != nil {
+			o.Step(m, total)
+		}
+		res.Loss, res.TokensPerSec = loss, m.TokensSec
+		if o.SaveEvery > 0 && state.Step%o.SaveEvery == 0 && state.Step < total {
+			if lastGood, err = saveCheckpoint(st, &o, state, opt, params); err != nil {
+				return nil, err
+			}
+		}
+	}
+	res.Steps = state.Step
+	if state.Step == 0 {
+		return res, ctx.Err()
+	}
+	// The final (or interrupted) state: a resumable checkpoint, and the
+	// model itself in OUT, where eval, rl and transformers look for it.
+	if lastGood, err = saveCheckpoint(st, &o, state, opt, params); err != nil {
+		return nil, err
+	}
+	res.CheckpointPath = lastGood
+	if err := publish(lastGood, o.Out); err != nil {
+		return nil, err
+	}
+	if len(testRows[0]) > 0 && math.IsNaN(res.EvalLoss) {
+		if res.EvalLoss, err = evalLoss(g, testRows, o.MicroBatch, o.SeqLen); err != nil {
+			return nil, err
+		}
+	}
+	return res, ctx.Err()
+}
+
+func saveCheckpoint(st *student.Student, o *Options, state State, opt *AdamW, params []model.Named) (string, error) {
+	dir := filepath.Join(o.Out, "checkpoints", fmt.Sprintf("step-%08d", state.Step))
+	if err := st.Save(dir, generationConfig(st)); err != nil {
+		return "", fmt.Errorf("checkpoint %s: %w", dir, err)
+	}
+	if err := saveState(dir, state, opt, params); err != nil {
+		return "", fmt.Errorf("checkpoint %s: %w", dir, err)
+	}
+	dirs, err := checkpointDirs(o.Out)
+	if err != nil {
+		return "", err
+	}
+	for len(dirs) > o.KeepCheckpoints {
+		if err := os.RemoveAll(dirs[0]); err != nil {
+			return "", err
+		}
+		dirs = dirs[1:]
+	}
+	return dir, nil
+}
+
+func generationConfig(st *student.Student) checkpoint.GenerationConfig {
+	gc := checkpoint.GenerationConfig{DoSample: true, Temperature: 0.6, TopP: 0.95}
+	for _, id := range st.Template.StopTokens(st.Tok) {
+		gc.EOSTokenID = append(gc.EOSTokenID, int(id))
+	}
+	return gc
+}
+
+// publish copies the model files of a checkpoint into out, each renamed into
+// place, leaving out's other files (metrics, checkpoints) alone.
+func publish(ckpt, out string) error {
+	ents, err := os.ReadDir(ckpt)
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		name := e.Name()
+		if e.IsDir() || name == stateFile || name == optimizerFile {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(ckpt, name))
+		if err != nil {
+			return err
+		}
+		tmp := filepath.Join(out, "."+name+".tmp")
+		if err := os.WriteFile(tmp, b, 0o644); err != nil {
+			return err
+		}
+		if err := os.Rename(tmp, filepath.Join(out, name)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// microBatch holds one micro-batch in the graph's flat layout.
+type microBatch struct {
+	rows, seq                 int
+	tokens, targets, segments []int32
+	coef                      []float32
+	real                      int // non-padding tokens
+}
+
+func newBatch(rows, seq int) *microBatch {
+	return &microBatch{rows: rows, seq: seq, tokens: make([]int32, rows*seq), targets: make([]int32, rows*seq),
+		segments: make([]int32, rows*seq), coef: make([]float32, rows*seq)}
+}
+
+// fill copies rows in; missing rows (the tail of the test set) are padding.
+func (b *microBatch) fill(rows [][3][]int32) {
+	b.real = 0
+	for r := 0; r < b.rows; r++ {
+		dst := r * b.seq
+		if r >= len(rows) {
+			for i := dst; i < dst+b.seq; i++ {
+				b.tokens[i], b.targets[i], b.segments[i] = 0, -1, -1
+			}
+			continue
+		}
+		copy(b.tokens[dst:dst+b.seq], rows[r][0])
+		copy(b.targets[dst:dst+b.seq], rows[r][1])
+		copy(b.segments[dst:dst+b.seq], rows[r][2])
+		for _, s := range rows[r][2] {
+			if s >= 0 {
+				b.real++
+			}
+		}
+	}
+}
+
+// evalLoss is the mean cross-entropy over the counted targets of rows.
+func evalLoss(g *graph.Graph, rows [3][][]int32, microBatch, seq int) (float64, error) {
+	b := newBatch(microBatch, seq)
+	var sum float64
+	n := 0
+	for i := 0; i < len(rows[0]); i += microBatch {
+		var rs [][3][]int32
+		for j := i; j < min(i+microBatch, len(rows[0])); j++ {
+			rs = append(rs, [3][]int32{rows[0][j], rows[1][j], rows[2][j]})
+		}
+		b.fill(rs)
+		lp, err := g.Forward(b.tokens, b.targets, b.segments)
+		if err != nil {
+			return 0, err
+		}
+		for k, t := range b.targets {
+			if t >= 0 {
+				sum -= float64(lp[k])
+				n++
+			}
+		}
+	}
+	if n == 0 {
+		return math.NaN(), nil
+	}
+	return sum / float64(n), nil
+}

@@ -1,0 +1,124 @@
+package train
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/distill-dev/distill/dataset"
+)
+
+// writeArith writes train and test shards of R1-shaped a + b traces.
+func writeArith(t *testing.T, dir string, nTrain, nTest int) {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(7, 7))
+	for _, split := range []struct {
+		name string
+		n    int
+	}{{"train", nTrain}, {"test", nTest}} {
+		w := dataset.NewShardWriter[dataset.Row](dir, split.name, dataset.ShardOptions{}, func(r *dataset.Row) int { return 100 })
+		for i := 0; i < split.n; i++ {
+			a, b := rng.IntN(90)+10, rng.IntN(90)+10
+			q := fmt.Sprintf("What is %d + %d?", a, b)
+			reasoning := fmt.Sprintf("%d + %d = %d", a, b, a+b)
+			ans := fmt.Sprintf("\\boxed{%d}", a+b)
+			row := dataset.Row{Messages: []dataset.Message{{Role: "user", Content: q}, {Role: "assistant", Content: dataset.R1Assistant(reasoning, ans)}},
+				Prompt: q, Reasoning: reasoning, Answer: ans, PromptID: fmt.Sprint(i)}
+			if err := w.Write(row); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func readLosses(t *testing.T, path string) []float64 {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []float64
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var m Metric
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		if m.Step != len(out)+1 {
+			t.Fatalf("%s: step %d after %d lines", path, m.Step, len(out))
+		}
+		out = append(out, m.Loss)
+	}
+	return out
+}
+
+func nanoOpts(data, out string) Options {
+	return Options{Student: "qwen-nano", Data: data, Out: out, Epochs: 2, LR: 3e-3, WarmupSteps: 5,
+		MicroBatch: 4, GradAccum: 2, SeqLen: 128, Packing: true, Seed: 3, EvalEvery: 1000, SaveEvery: 1000}
+}
+
+// A tiny student must learn: the held-out loss falls well below its start.
+func TestTrainLearnsAndResumesExactly(t *testing.T) {
+	data := t.TempDir()
+	writeArith(t, data, 400, 40)
+
+	full := filepath.Join(t.TempDir(), "full")
+	res, err := Run(context.Background(), nanoOpts(data, full))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d updates, held-out loss %.3f -> %.3f, %.0f tokens/s", res.Steps, res.FirstEvalLoss, res.EvalLoss, res.TokensPerSec)
+	if !(res.EvalLoss < 0.6*res.FirstEvalLoss) {
+		t.Errorf("held-out loss %.3f -> %.3f: did not fall below 60%% of its start", res.FirstEvalLoss, res.EvalLoss)
+	}
+	for _, f := range []string{"config.json", "model.safetensors", "tokenizer.json", "generation_config.json", "metrics.jsonl"} {
+		if _, err := os.Stat(filepath.Join(full, f)); err != nil {
+			t.Errorf("output lacks %s", f)
+		}
+	}
+
+	// Interrupt after 7 updates, resume: the same losses as the run above.
+	cut := filepath.Join(t.TempDir(), "cut")
+	ctx, cancel := context.WithCancel(context.Background())
+	o := nanoOpts(data, cut)
+	o.Step = func(m Metric, total int) {
+		if m.Step == 7 {
+			cancel()
+		}
+	}
+	if _, err := Run(ctx, o); err != context.Canceled {
+		t.Fatalf("interrupted run: err %v, want context.Canceled", err)
+	}
+	o = nanoOpts(data, cut)
+	o.Resume = true
+	if _, err := Run(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	a, b := readLosses(t, filepath.Join(full, "metrics.jsonl")), readLosses(t, filepath.Join(cut, "metrics.jsonl"))
+	if len(a) != len(b) {
+		t.Fatalf("uninterrupted run logged %d updates, interrupted+resumed %d", len(a), len(b))
+	}
+	for i := range a {
+		if math.Abs(a[i]-b[i]) > 1e-5*math.Max(1, math.Abs(a[i])) {
+			t.Errorf("update %d: loss %.7f uninterrupted, %.7f after resume", i+1, a[i], b[i])
+		}
+	}
+}
+
+func TestTrainRefusesWhatDoesNotFit(t *testing.T) {
+	data := t.TempDir()
+	writeArith(t, data, 4, 0)
+	_, err := Run(context.Background(), Options{Student: "qwen-7b", Data: data, Out: t.TempDir()})
+	if err == nil || !strings.Contains(err.Error(), "does not fit") || !strings.Contains(err.Error(), "available") {
+		t.Fatalf("qwen-7b on this machine: err = %v, want a does-not-fit error with both numbers", err)
+	}
+	t.Log(err)
+}
