@@ -2,7 +2,9 @@ package verify
 
 import (
 	"errors"
+	"fmt"
 	"slices"
+	"sync"
 	"testing"
 )
 
@@ -91,5 +93,42 @@ func TestVerify(t *testing.T) {
 				t.Errorf("Verify(%q, %q) = %+v, want %+v", tt.response, tt.reference, got, want)
 			}
 		})
+	}
+}
+
+// TestVerifyConcurrent runs the verifiers from several goroutines, as the
+// dataset stage does, and checks the results match a sequential run (and,
+// under -race, that nothing is shared).
+func TestVerifyConcurrent(t *testing.T) {
+	cases := [][3]string{
+		{"math", `\boxed{2\sqrt{3}}`, `\sqrt{12}`},
+		{"math", `\boxed{(1,2)}`, `(2,1)`},
+		{"math", `\boxed{x^2+2x+1}`, `(x+1)^2`},
+		{"number", "#### 1,600", "1600"},
+		{"choice", "Answer: B", "C"},
+	}
+	want := make([]Result, len(cases))
+	for i, c := range cases {
+		v, _ := Lookup(c[0])
+		want[i] = v.Verify(c[1], c[2])
+	}
+	var wg sync.WaitGroup
+	errs := make(chan string, 8*len(cases))
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i, c := range cases {
+				v := ForTask(map[string]string{"math": "math", "number": "gsm8k", "choice": "choice"}[c[0]])
+				if got := v.Verify(c[1], c[2]); got != want[i] {
+					errs <- fmt.Sprintf("case %d: %+v, want %+v", i, got, want[i])
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
 	}
 }
