@@ -216,6 +216,11 @@ func stripUnitWords(s string) string {
 	if !isLetter(rest[0]) || len(rest) < 2 || !isLetter(rest[1]) {
 		return s
 	}
+	// Words that are mathematics, not units: "2 pi" is not 2.
+	w := strings.ToLower(strings.Fields(rest)[0])
+	if w == "pi" || w == "sqrt" || w == "root" || w == "times" || w == "over" || w == "plus" || w == "minus" {
+		return s
+	}
 	return s[:i]
 }
 

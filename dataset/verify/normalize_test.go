@@ -25,6 +25,8 @@ func TestNormalize(t *testing.T) {
 		{"unit word", "12 apples", "12"},
 		{"unit word squared", "5 cm^2", "5"},
 		{"not a unit", "5 x", "5x"},
+		{"pi is not a unit", "2 pi", "2pi"},
+		{"times is not a unit", "3 times 4", "3times4"},
 		{"degrees braced", `90^{\circ}`, "90"},
 		{"degrees", `90^\circ`, "90"},
 		{"degree sign", "45°", "45"},
