@@ -380,6 +380,7 @@ func exactKey(prompt, resp string) uint64 {
 // the per-prompt counts.
 func (r *run) decide(b p1batch) error {
 	st := r.stats
+	st.BytesIn += b.bytes
 	for i := range b.recs {
 		rec := &b.recs[i]
 		seq := int64(len(r.decisions))

@@ -47,10 +47,18 @@ func scriptOf(r rune) script {
 	return scriptNone
 }
 
-// scriptCounts counts the letters of s per script.
+// scriptCounts counts the letters of s per script. LaTeX command names
+// (\frac, \boxed) are markup, not language, and are not counted.
 func scriptCounts(s string) (n [numScripts]int) {
 	for i := 0; i < len(s); {
 		c := s[i]
+		if c == '\\' {
+			i++
+			for i < len(s) && s[i]|0x20 >= 'a' && s[i]|0x20 <= 'z' {
+				i++
+			}
+			continue
+		}
 		if c < utf8.RuneSelf {
 			if c|0x20 >= 'a' && c|0x20 <= 'z' {
 				n[scriptLatin]++

@@ -1,7 +1,6 @@
 package dataset
 
 import (
-	"encoding/json"
 	"strings"
 	"unicode/utf8"
 
@@ -39,7 +38,7 @@ func parseTrace(line []byte) (t Trace, bad, detail string) {
 	if !utf8.Valid(line) {
 		return t, BadUTF8, ""
 	}
-	if err := json.Unmarshal(line, &t.Trace); err != nil {
+	if err := decodeTrace(line, &t.Trace); err != nil {
 		return t, BadJSON, err.Error()
 	}
 	switch {

@@ -1,0 +1,452 @@
+package dataset
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+	"unicode/utf16"
+	"unicode/utf8"
+
+	"github.com/distill-dev/distill/record"
+)
+
+// decodeTrace is a JSON decoder for record.Trace. encoding/json spent more
+// than half of the filter's time in reflection and a separate validation
+// scan; this decoder does one pass, allocates only the strings it keeps, and
+// is as strict about syntax. Unknown fields are skipped (other tools add
+// their own), like encoding/json does.
+func decodeTrace(data []byte, t *record.Trace) error {
+	d := jdec{b: data}
+	d.ws()
+	if err := d.object(func(key []byte) error { return d.traceField(key, t) }); err != nil {
+		return err
+	}
+	d.ws()
+	if d.i != len(d.b) {
+		return d.errf("unexpected data after the object")
+	}
+	return nil
+}
+
+type jdec struct {
+	b   []byte
+	i   int
+	buf []byte
+}
+
+var errEnd = errors.New("unexpected end of JSON input")
+
+func (d *jdec) errf(format string, a ...any) error {
+	return fmt.Errorf("offset %d: "+format, append([]any{d.i}, a...)...)
+}
+
+func (d *jdec) ws() {
+	for d.i < len(d.b) {
+		switch d.b[d.i] {
+		case ' ', '\t', '\n', '\r':
+			d.i++
+		default:
+			return
+		}
+	}
+}
+
+// object calls field for every key, with d positioned at its value.
+func (d *jdec) object(field func(key []byte) error) error {
+	if d.i >= len(d.b) {
+		return errEnd
+	}
+	if d.b[d.i] != '{' {
+		return d.errf("want an object")
+	}
+	d.i++
+	d.ws()
+	if d.i < len(d.b) && d.b[d.i] == '}' {
+		d.i++
+		return nil
+	}
+	for {
+		d.ws()
+		key, err := d.rawString()
+		if err != nil {
+			return err
+		}
+		d.ws()
+		if d.i >= len(d.b) {
+			return errEnd
+		}
+		if d.b[d.i] != ':' {
+			return d.errf("want ':' after a key")
+		}
+		d.i++
+		d.ws()
+		if err := field(key); err != nil {
+			return err
+		}
+		d.ws()
+		if d.i >= len(d.b) {
+			return errEnd
+		}
+		switch d.b[d.i] {
+		case ',':
+			d.i++
+		case '}':
+			d.i++
+			return nil
+		default:
+			return d.errf("want ',' or '}' in an object")
+		}
+	}
+}
+
+func (d *jdec) traceField(key []byte, t *record.Trace) error {
+	var err error
+	switch string(key) {
+	case "prompt_id":
+		t.PromptID, err = d.str("prompt_id")
+	case "sample":
+		t.Sample, err = d.integer("sample")
+	case "prompt":
+		t.Prompt, err = d.str("prompt")
+	case "reference":
+		t.Reference, err = d.str("reference")
+	case "task":
+		t.Task, err = d.str("task")
+	case "source":
+		t.Source, err = d.str("source")
+	case "teacher":
+		t.Teacher, err = d.str("teacher")
+	case "model":
+		t.Model, err = d.str("model")
+	case "reasoning":
+		t.Reasoning, err = d.str("reasoning")
+	case "content":
+		t.Content, err = d.str("content")
+	case "finish_reason":
+		t.FinishReason, err = d.str("finish_reason")
+	case "error":
+		t.Error, err = d.str("error")
+	case "latency_ms":
+		var v int
+		v, err = d.integer("latency_ms")
+		t.LatencyMS = int64(v)
+	case "attempts":
+		t.Attempts, err = d.integer("attempts")
+	case "created_at":
+		var s string
+		if s, err = d.str("created_at"); err == nil && s != "" {
+			if t.CreatedAt, err = time.Parse(time.RFC3339Nano, s); err != nil {
+				err = fmt.Errorf("created_at: %w", err)
+			}
+		}
+	case "usage":
+		err = d.objectOrNull("usage", func(k []byte) error {
+			var err error
+			switch string(k) {
+			case "prompt_tokens":
+				t.Usage.PromptTokens, err = d.integer("usage.prompt_tokens")
+			case "completion_tokens":
+				t.Usage.CompletionTokens, err = d.integer("usage.completion_tokens")
+			case "reasoning_tokens":
+				t.Usage.ReasoningTokens, err = d.integer("usage.reasoning_tokens")
+			default:
+				err = d.skip(0)
+			}
+			return err
+		})
+	case "params":
+		err = d.objectOrNull("params", func(k []byte) error {
+			var err error
+			switch string(k) {
+			case "temperature":
+				t.Params.Temperature, err = d.float("params.temperature")
+			case "top_p":
+				t.Params.TopP, err = d.float("params.top_p")
+			case "max_tokens":
+				t.Params.MaxTokens, err = d.integer("params.max_tokens")
+			case "seed":
+				if d.null() {
+					return nil
+				}
+				var v int
+				v, err = d.integer("params.seed")
+				s := int64(v)
+				t.Params.Seed = &s
+			default:
+				err = d.skip(0)
+			}
+			return err
+		})
+	default:
+		err = d.skip(0)
+	}
+	return err
+}
+
+func (d *jdec) null() bool {
+	if len(d.b)-d.i >= 4 && string(d.b[d.i:d.i+4]) == "null" {
+		d.i += 4
+		return true
+	}
+	return false
+}
+
+func (d *jdec) objectOrNull(name string, field func(key []byte) error) error {
+	if d.null() {
+		return nil
+	}
+	if d.i < len(d.b) && d.b[d.i] != '{' {
+		return d.errf("%s: want an object", name)
+	}
+	return d.object(field)
+}
+
+// str reads a string (or null, as "") into a new Go string.
+func (d *jdec) str(name string) (string, error) {
+	if d.null() {
+		return "", nil
+	}
+	if d.i < len(d.b) && d.b[d.i] != '"' {
+		return "", d.errf("%s: want a string", name)
+	}
+	b, err := d.rawString()
+	if err != nil {
+		return "", err
+	}
+	return string(b), nil
+}
+
+// rawString reads a string and returns its unescaped bytes, valid until the
+// next call.
+func (d *jdec) rawString() ([]byte, error) {
+	if d.i >= len(d.b) {
+		return nil, errEnd
+	}
+	if d.b[d.i] != '"' {
+		return nil, d.errf("want a string")
+	}
+	d.i++
+	start := d.i
+	// Fast path: no escapes.
+	for d.i < len(d.b) {
+		c := d.b[d.i]
+		if c == '"' {
+			d.i++
+			return d.b[start : d.i-1], nil
+		}
+		if c == '\\' {
+			break
+		}
+		if c < 0x20 {
+			return nil, d.errf("control character in a string")
+		}
+		d.i++
+	}
+	d.buf = append(d.buf[:0], d.b[start:d.i]...)
+	for d.i < len(d.b) {
+		c := d.b[d.i]
+		switch {
+		case c == '"':
+			d.i++
+			return d.buf, nil
+		case c < 0x20:
+			return nil, d.errf("control character in a string")
+		case c != '\\':
+			// Copy the run up to the next special byte at once.
+			j := d.i + 1
+			for j < len(d.b) && d.b[j] != '"' && d.b[j] != '\\' && d.b[j] >= 0x20 {
+				j++
+			}
+			d.buf = append(d.buf, d.b[d.i:j]...)
+			d.i = j
+			continue
+		}
+		if d.i+1 >= len(d.b) {
+			return nil, errEnd
+		}
+		e := d.b[d.i+1]
+		d.i += 2
+		switch e {
+		case '"', '\\', '/':
+			d.buf = append(d.buf, e)
+		case 'n':
+			d.buf = append(d.buf, '\n')
+		case 't':
+			d.buf = append(d.buf, '\t')
+		case 'r':
+			d.buf = append(d.buf, '\r')
+		case 'b':
+			d.buf = append(d.buf, '\b')
+		case 'f':
+			d.buf = append(d.buf, '\f')
+		case 'u':
+			r, ok := d.hex4()
+			if !ok {
+				return nil, d.errf("bad \\u escape")
+			}
+			if utf16.IsSurrogate(r) {
+				r2 := rune(-1)
+				if len(d.b)-d.i >= 6 && d.b[d.i] == '\\' && d.b[d.i+1] == 'u' {
+					save := d.i
+					d.i += 2
+					if v, ok := d.hex4(); ok {
+						r2 = v
+					} else {
+						d.i = save
+					}
+				}
+				if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
+					r = dec
+				} else {
+					// A lone surrogate becomes U+FFFD, as in encoding/json;
+					// a following escape that was not its pair is kept.
+					r = utf8.RuneError
+					if r2 >= 0 {
+						d.i -= 6
+					}
+				}
+			}
+			d.buf = utf8.AppendRune(d.buf, r)
+		default:
+			return nil, d.errf("bad escape \\%c", e)
+		}
+	}
+	return nil, errEnd
+}
+
+func (d *jdec) hex4() (rune, bool) {
+	if len(d.b)-d.i < 4 {
+		return 0, false
+	}
+	var r rune
+	for _, c := range d.b[d.i : d.i+4] {
+		r <<= 4
+		switch {
+		case c >= '0' && c <= '9':
+			r |= rune(c - '0')
+		case c >= 'a' && c <= 'f':
+			r |= rune(c - 'a' + 10)
+		case c >= 'A' && c <= 'F':
+			r |= rune(c - 'A' + 10)
+		default:
+			return 0, false
+		}
+	}
+	d.i += 4
+	return r, true
+}
+
+// number returns the bytes of a JSON number.
+func (d *jdec) number() ([]byte, error) {
+	start := d.i
+	if d.i < len(d.b) && d.b[d.i] == '-' {
+		d.i++
+	}
+	digits := func() int {
+		n := 0
+		for d.i < len(d.b) && d.b[d.i] >= '0' && d.b[d.i] <= '9' {
+			d.i++
+			n++
+		}
+		return n
+	}
+	if n := digits(); n == 0 || (n > 1 && d.b[d.i-n] == '0') {
+		return nil, d.errf("bad number")
+	}
+	if d.i < len(d.b) && d.b[d.i] == '.' {
+		d.i++
+		if digits() == 0 {
+			return nil, d.errf("bad number")
+		}
+	}
+	if d.i < len(d.b) && (d.b[d.i] == 'e' || d.b[d.i] == 'E') {
+		d.i++
+		if d.i < len(d.b) && (d.b[d.i] == '+' || d.b[d.i] == '-') {
+			d.i++
+		}
+		if digits() == 0 {
+			return nil, d.errf("bad number")
+		}
+	}
+	return d.b[start:d.i], nil
+}
+
+func (d *jdec) integer(name string) (int, error) {
+	if d.null() {
+		return 0, nil
+	}
+	b, err := d.number()
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", name, err)
+	}
+	v, err := strconv.Atoi(string(b))
+	if err != nil {
+		return 0, fmt.Errorf("%s: not an integer: %s", name, b)
+	}
+	return v, nil
+}
+
+func (d *jdec) float(name string) (float64, error) {
+	if d.null() {
+		return 0, nil
+	}
+	b, err := d.number()
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", name, err)
+	}
+	return strconv.ParseFloat(string(b), 64)
+}
+
+// skip passes over any JSON value, checking its syntax.
+func (d *jdec) skip(depth int) error {
+	if depth > 1000 {
+		return d.errf("nesting too deep")
+	}
+	if d.i >= len(d.b) {
+		return errEnd
+	}
+	switch c := d.b[d.i]; {
+	case c == '"':
+		_, err := d.rawString()
+		return err
+	case c == '{':
+		return d.object(func([]byte) error { return d.skip(depth + 1) })
+	case c == '[':
+		d.i++
+		d.ws()
+		if d.i < len(d.b) && d.b[d.i] == ']' {
+			d.i++
+			return nil
+		}
+		for {
+			d.ws()
+			if err := d.skip(depth + 1); err != nil {
+				return err
+			}
+			d.ws()
+			if d.i >= len(d.b) {
+				return errEnd
+			}
+			switch d.b[d.i] {
+			case ',':
+				d.i++
+			case ']':
+				d.i++
+				return nil
+			default:
+				return d.errf("want ',' or ']' in an array")
+			}
+		}
+	case c == '-' || c >= '0' && c <= '9':
+		_, err := d.number()
+		return err
+	}
+	for _, lit := range [...]string{"true", "false", "null"} {
+		if len(d.b)-d.i >= len(lit) && string(d.b[d.i:d.i+len(lit)]) == lit {
+			d.i += len(lit)
+			return nil
+		}
+	}
+	return d.errf("invalid value")
+}

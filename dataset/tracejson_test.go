@@ -1,0 +1,66 @@
+package dataset
+
+import (
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/distill-dev/distill/record"
+)
+
+// decodeTrace must agree with encoding/json on what it accepts and what it
+// reads.
+func TestDecodeTraceMatchesEncodingJSON(t *testing.T) {
+	lines := []string{
+		`{"prompt_id":"p1","sample":2,"prompt":"What is 1 + 1?","reference":"2","task":"builtin:arith","source":"s","teacher":"t","model":"m","params":{"temperature":0.6,"top_p":0.95,"max_tokens":100,"seed":3},"reasoning":"1 + 1 = 2","content":"\\boxed{2}","finish_reason":"stop","usage":{"prompt_tokens":5,"completion_tokens":9,"reasoning_tokens":4},"latency_ms":12,"attempts":1,"error":"","created_at":"2026-01-02T03:04:05.123Z"}`,
+		`{"prompt_id":"p\u00e9\ud83d\ude00","prompt":"a\nb\t\"c\"\\ \/ \b\f\r","content":"<think>x</think>y","extra":{"a":[1,2,{"b":null}],"c":true,"d":-1.5e3}}`,
+		`{"prompt_id":"lone \ud800 x \udc00 y \ud800\u0041","prompt":"p","params":{"seed":null},"usage":null}`,
+		` { "prompt_id" : "p" , "prompt" : "q" , "sample" : 0 } `,
+		`{"prompt_id":"p","prompt":"q","reasoning":null}`,
+		`{}`,
+		`{"prompt_id":"p","prompt":"q","prompt":"dup key: last wins"}`,
+		// malformed
+		``, `{`, `[]`, `{"prompt_id":"p",}`, `{"prompt_id":"p" "prompt":"q"}`, `{"prompt_id":p}`,
+		`{"prompt_id":"p","sample":"3"}`, `{"prompt_id":"p","sample":1.5}`, `{"prompt_id":"p","sample":01}`,
+		`{"prompt_id":"a` + "\x01" + `"}`, `{"prompt_id":"\x"}`, `{"prompt_id":"\u12"}`, `{"prompt_id":"p"} x`,
+		`{"prompt_id":"p","usage":{"completion_tokens":"9"}}`, `{"prompt_id":"p","usage":[1]}`,
+		`{"prompt_id":"p","x":tru}`, `{"prompt_id":"p","x":[1,]}`, `{"prompt_id":"p","created_at":"yesterday"}`,
+		`{"prompt_id":"p","x":-}`, `{"prompt_id":"p","x":1.}`, `{"prompt_id":"p","x":1e}`,
+	}
+	for _, tr := range builtinTraces(t, 20, 2) {
+		b, _ := json.Marshal(tr)
+		lines = append(lines, string(b))
+	}
+	for _, line := range lines {
+		var want, got record.Trace
+		werr := json.Unmarshal([]byte(line), &want)
+		gerr := decodeTrace([]byte(line), &got)
+		if (werr == nil) != (gerr == nil) {
+			t.Errorf("%q: encoding/json error %v, decodeTrace error %v", line, werr, gerr)
+			continue
+		}
+		if werr == nil && !reflect.DeepEqual(want, got) {
+			t.Errorf("%q:\n got %+v\nwant %+v", line, got, want)
+		}
+	}
+}
+
+func FuzzDecodeTrace(f *testing.F) {
+	f.Add(`{"prompt_id":"p","sample":1,"prompt":"q\u00e9\n","usage":{"completion_tokens":3},"x":[1,{"y":null}]}`)
+	f.Add(`{"prompt_id":"\ud800\udc00"}`)
+	f.Fuzz(func(t *testing.T, line string) {
+		if strings.Contains(line, `"created_at"`) {
+			return // time layouts differ in corner cases we do not care about
+		}
+		var want, got record.Trace
+		werr := json.Unmarshal([]byte(line), &want)
+		gerr := decodeTrace([]byte(line), &got)
+		if (werr == nil) != (gerr == nil) {
+			t.Fatalf("%q: encoding/json error %v, decodeTrace error %v", line, werr, gerr)
+		}
+		if werr == nil && !reflect.DeepEqual(want, got) {
+			t.Fatalf("%q:\n got %+v\nwant %+v", line, got, want)
+		}
+	})
+}
