@@ -172,7 +172,7 @@ func firstSentence(s string) string {
 	s = strings.TrimLeft(s, " :*")
 	for _, d := range [...][2]string{{"$$", "$$"}, {"$", "$"}, {`\(`, `\)`}, {`\[`, `\]`}} {
 		if strings.HasPrefix(s, d[0]) {
-			if j := strings.Index(s[len(d[0]):], d[1]); j >= 0 {
+			if j := indexUnescaped(s[len(d[0]):], d[1]); j >= 0 {
 				return s[len(d[0]) : len(d[0])+j]
 			}
 			return s
@@ -220,6 +220,23 @@ func cleanPhrase(a string) string {
 			return a
 		}
 		a = b
+	}
+}
+
+// indexUnescaped is strings.Index skipping matches right after a backslash,
+// so the closing "$" of "$\$18$" is found, not the escaped one.
+func indexUnescaped(s, sub string) int {
+	for off := 0; ; {
+		i := strings.Index(s[off:], sub)
+		if i < 0 {
+			return -1
+		}
+		i += off
+		if sub[0] == '$' && i > 0 && s[i-1] == '\\' {
+			off = i + 1
+			continue
+		}
+		return i
 	}
 }
 

@@ -35,6 +35,7 @@ func TestExtract(t *testing.T) {
 		{"correct answer is", "the correct answer is $-2$.", "-2", true},
 		{"answer as a verb is not a phrase", "We answer this by counting.", "", false},
 		{"minerva format", "Final Answer: The final answer is $5$. I hope it is correct.", "5", true},
+		{"escaped dollar inside math", "The answer is $\\$18.90$. Done.", `\$18.90`, true},
 		{"sentence after answer", "The answer is 12. That was fun.", "12", true},
 		{"decimal answer kept", "The answer is 3.5 apples.", "3.5 apples", true},
 		{"last phrase wins", "the answer is 3\nthe answer is 4", "4", true},
