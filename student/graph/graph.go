@@ -28,10 +28,14 @@ var ErrNoForward = errors.New("graph: Backward needs a Forward first (one Backwa
 // New builds the training graph of w for micro-batches of batch×seq tokens.
 // The graph uses w's Data slices in place (no copy): an optimiser updating
 // w.Params() in place is seen by the next Forward.
+//
+// New sets OpenBLAS to one thread for the whole process: the graph splits
+// its products over GOMAXPROCS goroutines instead (see SetThreads).
 func New(w *model.Weights, batch, seq int) (*Graph, error) {
 	if w == nil || w.Config == nil {
 		return nil, errors.New("graph: weights without a config")
 	}
+	singleThreadBLAS()
 	grads := model.NewWeights(w.Config)
 	net, err := newNet(w.Config, paramsOf[float32](w), paramsOf[float32](grads), batch, seq)
 	if err != nil {

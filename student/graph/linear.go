@@ -4,7 +4,7 @@ package graph
 //
 //	x [n,in], W [out,in], b [out] or nil -> y [n,out] = x·Wᵀ + b
 func linearForward[T Float](y, x, w, b []T, n, in, out int) {
-	gemm(false, true, n, out, in, 1, x, in, w, in, 0, y, out)
+	pgemm(false, true, n, out, in, 1, x, in, w, in, 0, y, out)
 	if b != nil {
 		for r := range n {
 			yr := y[r*out : (r+1)*out]
@@ -22,9 +22,9 @@ func linearForward[T Float](y, x, w, b []T, n, in, out int) {
 // dx may be nil when x needs no gradient.
 func linearBackward[T Float](dx, dw, db, dy, x, w []T, n, in, out int) {
 	if dx != nil {
-		gemm(false, false, n, in, out, 1, dy, out, w, in, 1, dx, in)
+		pgemm(false, false, n, in, out, 1, dy, out, w, in, 1, dx, in)
 	}
-	gemm(true, false, out, in, n, 1, dy, out, x, in, 1, dw, in)
+	pgemm(true, false, out, in, n, 1, dy, out, x, in, 1, dw, in)
 	if db != nil {
 		for r := range n {
 			axpy(1, dy[r*out:(r+1)*out], db)

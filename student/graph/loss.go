@@ -16,7 +16,7 @@ func lossForward[T Float](logp, probs, hc, hn, w []T, targets, rows []int32, h, 
 	for c, r := range rows {
 		copy(hc[c*h:(c+1)*h], hn[int(r)*h:(int(r)+1)*h])
 	}
-	gemm(false, true, m, vocab, h, 1, hc, h, w, h, 0, probs, vocab)
+	pgemm(false, true, m, vocab, h, 1, hc, h, w, h, 0, probs, vocab)
 	parallelFor(workers, m, func(_, lo, hi int) {
 		for c := lo; c < hi; c++ {
 			row := probs[c*vocab : (c+1)*vocab]
@@ -60,11 +60,11 @@ func lossBackward[T Float](dhn, dw, dhc, probs, hc, w, dlogp []T, targets, rows 
 			row[targets[r]] -= k
 		}
 	})
-	gemm(false, false, m, h, vocab, 1, probs, vocab, w, h, 0, dhc, h)
+	pgemm(false, false, m, h, vocab, 1, probs, vocab, w, h, 0, dhc, h)
 	for c, r := range rows {
 		axpy(1, dhc[c*h:(c+1)*h], dhn[int(r)*h:(int(r)+1)*h])
 	}
-	gemm(true, false, vocab, h, m, 1, probs, vocab, hc, h, 1, dw, h)
+	pgemm(true, false, vocab, h, m, 1, probs, vocab, hc, h, 1, dw, h)
 }
 
 // lossOp: hn [n,h], W [V,h] and the bound targets -> logp [n].
