@@ -180,7 +180,7 @@ func readExpr(text string) (solution, bool) {
 			}
 			start -= size
 		}
-		if hasDigit(text[start:end]) {
+		if hasDigit(text[start:end]) && exprContext(text, start, end) {
 			if s, ok := parseExpr(text[start:end]); ok {
 				return s, true
 			}
@@ -188,6 +188,27 @@ func readExpr(text string) (solution, bool) {
 		end = start
 	}
 	return solution{}, false
+}
+
+// exprContext tells a question ("What is 12 + 30?", "Compute: 7 × 6.")
+// from numbers that merely look like arithmetic inside prose ("waits
+// 10-15 minutes"): the run must follow a question word, a colon or the start
+// of a line, and be followed by the end of a line or sentence.
+func exprContext(text string, start, end int) bool {
+	after := strings.TrimLeft(text[end:], " ")
+	if after != "" && !strings.ContainsRune("?.!=,;:\n\r", rune(after[0])) {
+		return false
+	}
+	before := strings.TrimRight(text[:start], " ")
+	if before == "" || strings.HasSuffix(before, "\n") || strings.HasSuffix(before, ":") {
+		return true
+	}
+	word := before[strings.LastIndexAny(before, " \n\t")+1:]
+	switch strings.ToLower(strings.TrimRight(word, ",")) {
+	case "is", "what's", "compute", "calculate", "evaluate", "simplify", "of", "solve", "find":
+		return true
+	}
+	return false
 }
 
 // hasDigit screens runs cheaply: most runs are the spaces between words.

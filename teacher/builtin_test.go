@@ -31,6 +31,9 @@ func TestBuiltinTraces(t *testing.T) {
 		{"What is 512 - 128 + 907?", "512 - 128 = 384\n384 + 907 = 1291", `\boxed{1291}`},
 		{"Compute (2 + 3) * 4 − 30 ÷ 6.", "2 + 3 = 5\n5 × 4 = 20\n30 ÷ 6 = 5\n20 - 5 = 15", `\boxed{15}`},
 		{"What is 5 - -3?", "5 - -3 = 8", `\boxed{8}`},
+		{"Calculate 7*6.", "7 × 6 = 42", `\boxed{42}`},
+		{"Problem: 100 / 4 - 5\nAnswer:", "100 ÷ 4 = 25\n25 - 5 = 20", `\boxed{20}`},
+		{"What's 2+2? " + r1Suffix, "2 + 2 = 4", `\boxed{4}`},
 		{"Sam has 23 apples. He buys 4 bags of 12 apples each, then gives away 17 apples. How many apples does Sam have now? " + r1Suffix,
 			"New apples: 4 × 12 = 48\nAfter buying: 23 + 48 = 71\nAfter giving away: 71 - 17 = 54", `Sam has \boxed{54} apples now.`},
 	}
@@ -47,7 +50,9 @@ func TestBuiltinTraces(t *testing.T) {
 
 func TestBuiltinRejects(t *testing.T) {
 	b := NewBuiltin(DefaultBuiltinConfig())
-	for _, prompt := range []string{"Write a poem about the sea.", "What is 7 ÷ 2?", "What is 5 ÷ 0?", "What is 12?", ""} {
+	for _, prompt := range []string{"Write a poem about the sea.", "What is 7 ÷ 2?", "What is 5 ÷ 0?", "What is 12?", "",
+		"Weng earns $12 an hour for babysitting. Yesterday, she just did 50 minutes of babysitting. How much did she earn?",
+		"A bus ride takes 10-15 minutes. How long is the ride?", "Between 10-15. Which?"} {
 		_, err := b.Complete(context.Background(), Request{Messages: []Message{{Role: "user", Content: prompt}}})
 		var te *Error
 		if !errors.As(err, &te) || te.Status != 422 || te.Retryable || te.Kind != "client" {
