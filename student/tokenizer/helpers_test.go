@@ -121,6 +121,8 @@ var edgeCases = []string{
 	"<|reserved_special_token_5|>", "<|begin_of_text|><|begin_of_text|>", "<s></s><unk>",
 	"<｜begin▁of▁sentence｜><｜User｜>hi<｜Assistant｜>", "def f(x):\n    return x + 1\n\n\nprint(f(2))",
 	"{\"json\": [1, 2, 3], \"ok\": true}", "https://example.com/path?q=1&r=2#frag", "C:\\Windows\\System32",
+	strings.Repeat("a", 1000), strings.Repeat("ab", 500), strings.Repeat("=", 200), strings.Repeat("🤗", 50),
+	strings.Repeat("\\frac", 60), "supercalifragilisticexpialidocious" + strings.Repeat("ness", 20),
 	"ALLCAPS WORDS HERE", "camelCaseIdentifier snake_case_name kebab-case-name", "x_1 + y_2 = z_{12}",
 }
 
