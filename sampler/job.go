@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/distill-dev/distill/record"
@@ -56,7 +57,7 @@ type Job struct {
 	total   int64
 	c       counters
 	limiter *Limiter
-	start   time.Time
+	start   atomic.Int64 // unix nanoseconds when Run began; read by Stats from other goroutines
 	fp      fingerprint
 
 	estMu     sync.Mutex
@@ -280,8 +281,8 @@ func (j *Job) Stats() Stats {
 		CompletionTokensBefore: j.before.completionTokens,
 	}
 	s.Cost = j.cfg.Budget.Cost(s.PromptTokens+s.PromptTokensBefore, s.CompletionTokens+s.CompletionTokensBefore)
-	if !j.start.IsZero() {
-		s.Elapsed = time.Since(j.start)
+	if t := j.start.Load(); t != 0 {
+		s.Elapsed = time.Since(time.Unix(0, t))
 	}
 	return s
 }
@@ -349,8 +350,8 @@ var errStop = errors.New("budget reached")
 // error), or ctx is cancelled (the context's error): in every case all
 // finished traces are on disk and the manifest is written.
 func (j *Job) Run(ctx context.Context) (Summary, error) {
-	j.start = time.Now()
-	started := j.start.UTC()
+	started := time.Now()
+	j.start.Store(started.UnixNano())
 	w := newJournalWriter(j.cfg)
 	go w.run()
 

@@ -89,7 +89,7 @@ func (j *Job) writeManifest(s Summary) error {
 	m := manifest{
 		Version: 1, Config: j.cfg.Settings, Teacher: j.cfg.TeacherName, Model: j.cfg.Model, Template: j.fp,
 		Prompts: j.cfg.Prompts.Name(), Shard: j.cfg.Shard.String(), Samples: j.cfg.Samples, Params: j.cfg.Params,
-		Budget: j.cfg.Budget, StartedAt: j.start.UTC(), EndedAt: time.Now().UTC(), Seconds: s.Elapsed.Seconds(),
+		Budget: j.cfg.Budget, StartedAt: time.Unix(0, j.start.Load()).UTC(), EndedAt: time.Now().UTC(), Seconds: s.Elapsed.Seconds(),
 		Stopped: s.Stopped, Journal: s.Journal, Cost: s.Cost, LatencyMS: s.LatencyMS, FailuresByKind: s.FailuresByKind,
 	}
 	m.Counts.Planned, m.Counts.DoneBefore, m.Counts.Written = s.Total, s.DoneBefore, s.Written

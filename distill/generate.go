@@ -1,0 +1,411 @@
+package distill
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/distill-dev/distill/record"
+	"github.com/distill-dev/distill/sampler"
+	"github.com/distill-dev/distill/teacher"
+	"github.com/urfave/cli/v2"
+)
+
+// localTeacher builds a teacher from a student checkpoint directory
+// (--teacher local:DIR). The student package provides it; until it is wired
+// in, local teachers are reported as unavailable.
+var localTeacher func(dir string) (teacher.Teacher, error)
+
+// GenerateOptions are the options of `distill generate`; the yaml names
+// are those of configs/generate-*.yaml.
+type GenerateOptions struct {
+	Teacher   string        `yaml:"teacher"` // builtin, http(s)://HOST/v1, local:DIR
+	Model     string        `yaml:"model"`
+	Stream    bool          `yaml:"stream"`
+	APIKeyEnv string        `yaml:"api_key_env"`
+	Timeout   time.Duration `yaml:"timeout"`
+	Builtin   BuiltinRates  `yaml:"builtin"`
+
+	Prompts     string            `yaml:"prompts"` // a .jsonl/.parquet file or builtin:SUITE
+	NumPrompts  int               `yaml:"num_prompts"`
+	IDField     string            `yaml:"id_field"`
+	PromptField string            `yaml:"prompt_field"`
+	AnswerField string            `yaml:"answer_field"`
+	Task        string            `yaml:"task"`
+	Template    string            `yaml:"template"`
+	Templates   map[string]string `yaml:"templates"` // custom templates by name, "{problem}" marks the problem
+
+	Samples     int     `yaml:"samples"`
+	Temperature float64 `yaml:"temperature"`
+	TopP        float64 `yaml:"top_p"`
+	MaxTokens   int     `yaml:"max_tokens"`
+	Seed        int64   `yaml:"seed"`
+
+	Concurrency int     `yaml:"concurrency"`
+	RPM         float64 `yaml:"rpm"`
+	TPM         float64 `yaml:"tpm"`
+	MaxRetries  int     `yaml:"max_retries"`
+	RetryFailed bool    `yaml:"retry_failed"`
+
+	MaxCost        float64 `yaml:"max_cost"`
+	MaxTotalTokens int64   `yaml:"max_total_tokens"`
+	PriceInput     float64 `yaml:"price_input"`  // per million prompt tokens
+	PriceOutput    float64 `yaml:"price_output"` // per million completion tokens
+
+	Shard      string `yaml:"shard"`       // i/N; default from the Slurm or Kubernetes environment
+	ShardCount int    `yaml:"shard_count"` // N for a Kubernetes Indexed Job (its completions)
+
+	Out      string `yaml:"out"`
+	Compress bool   `yaml:"compress"`
+	Quiet    bool   `yaml:"quiet"`
+}
+
+// BuiltinRates configure the builtin teacher's imperfections.
+type BuiltinRates struct {
+	Seed            uint64  `yaml:"seed"`
+	WrongRate       float64 `yaml:"wrong_rate"`
+	TruncateRate    float64 `yaml:"truncate_rate"`
+	LanguageMixRate float64 `yaml:"language_mix_rate"`
+	RepeatRate      float64 `yaml:"repeat_rate"`
+	MissingTagsRate float64 `yaml:"missing_tags_rate"`
+	CheckRate       float64 `yaml:"check_rate"`
+}
+
+// DefaultGenerateOptions are R1's sampling settings on the builtin suite.
+func DefaultGenerateOptions() GenerateOptions {
+	d := teacher.DefaultBuiltinConfig()
+	return GenerateOptions{
+		Teacher:   "builtin",
+		APIKeyEnv: "DISTILL_API_KEY",
+		Timeout:   10 * time.Minute,
+		Builtin: BuiltinRates{Seed: d.Seed, WrongRate: d.WrongRate, TruncateRate: d.TruncateRate, LanguageMixRate: d.LanguageMixRate,
+			RepeatRate: d.RepeatRate, MissingTagsRate: d.MissingTagsRate, CheckRate: d.CheckRate},
+		Prompts:     "builtin:arith",
+		NumPrompts:  1000,
+		Template:    "r1",
+		Samples:     1,
+		Temperature: 0.6,
+		TopP:        0.95,
+		MaxTokens:   32768,
+		Concurrency: 16,
+		MaxRetries:  sampler.DefaultRetry.MaxRetries,
+	}
+}
+
+func init() {
+	d := DefaultGenerateOptions()
+	register(&cli.Command{
+		Name:  "generate",
+		Usage: "sample chain-of-thought traces from a teacher into a crash-safe, resumable run directory",
+		Description: "With no flags, the builtin teacher answers " + fmt.Sprint(d.NumPrompts) + " builtin:arith problems into ./runs/.\n" +
+			"Rerunning the same command resumes: finished (prompt, sample) pairs are never sampled twice.",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "config", Usage: "YAML `FILE` with any of these options (flags override it)"},
+			&cli.StringFlag{Name: "teacher", Value: d.Teacher, Usage: "builtin, an OpenAI-compatible base URL (http://HOST:PORT/v1), or local:CKPT_DIR"},
+			&cli.StringFlag{Name: "model", Usage: "model name sent to an HTTP teacher"},
+			&cli.BoolFlag{Name: "stream", Usage: "stream answers (server-sent events) from an HTTP teacher"},
+			&cli.StringFlag{Name: "api-key-env", Value: d.APIKeyEnv, Usage: "environment variable holding the API key (falls back to OPENAI_API_KEY)"},
+			&cli.DurationFlag{Name: "timeout", Value: d.Timeout, Usage: "limit for one request"},
+			&cli.StringFlag{Name: "prompts", Value: d.Prompts, Usage: "prompt `FILE` (.jsonl or .parquet) or builtin:SUITE"},
+			&cli.IntFlag{Name: "num-prompts", Value: d.NumPrompts, Usage: "problems to generate from a builtin suite"},
+			&cli.StringFlag{Name: "id-field", Usage: "prompt id column (default: id, unique_id, ...; else FILE:LINE)"},
+			&cli.StringFlag{Name: "prompt-field", Usage: "problem text column (default: problem, question, prompt, input)"},
+			&cli.StringFlag{Name: "answer-field", Usage: "reference answer column (default: answer, ...; GSM8K's '#### N' is understood)"},
+			&cli.StringFlag{Name: "task", Usage: "task of every prompt (default: a task column, else gsm8k or math)"},
+			&cli.StringFlag{Name: "template", Value: d.Template, Usage: "prompt template: r1, r1-zero, plain, or one from the config's templates"},
+			&cli.IntFlag{Name: "samples", Value: d.Samples, Usage: "samples per prompt"},
+			&cli.Float64Flag{Name: "temperature", Value: d.Temperature},
+			&cli.Float64Flag{Name: "top-p", Value: d.TopP},
+			&cli.IntFlag{Name: "max-tokens", Value: d.MaxTokens},
+			&cli.Int64Flag{Name: "seed", Value: d.Seed, Usage: "seed for builtin suites and per-request seeds"},
+			&cli.IntFlag{Name: "concurrency", Aliases: []string{"c"}, Value: d.Concurrency, Usage: "requests in flight"},
+			&cli.Float64Flag{Name: "rpm", Usage: "requests per minute limit (0: none)"},
+			&cli.Float64Flag{Name: "tpm", Usage: "tokens per minute limit (0: none)"},
+			&cli.IntFlag{Name: "max-retries", Value: d.MaxRetries, Usage: "retries of a retryable failure"},
+			&cli.BoolFlag{Name: "retry-failed", Usage: "sample again the pairs recorded as failed"},
+			&cli.Float64Flag{Name: "max-cost", Usage: "stop when the run directory's cost reaches this (needs prices)"},
+			&cli.Int64Flag{Name: "max-total-tokens", Usage: "stop when the run directory's tokens reach this"},
+			&cli.Float64Flag{Name: "price-input", Usage: "price per million prompt tokens"},
+			&cli.Float64Flag{Name: "price-output", Usage: "price per million completion tokens"},
+			&cli.StringFlag{Name: "shard", Usage: "`i/N`: this job's part of the prompts (default from SLURM_ARRAY_TASK_ID/COUNT or JOB_COMPLETION_INDEX)"},
+			&cli.IntFlag{Name: "shard-count", Usage: "N for JOB_COMPLETION_INDEX (a Kubernetes Indexed Job's completions; or DISTILL_SHARD_COUNT)"},
+			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "run `DIR` (default ./runs/PROMPTS-MODEL)"},
+			&cli.BoolFlag{Name: "compress", Usage: "write traces as .jsonl.zst"},
+			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress output"},
+		},
+		Action: func(c *cli.Context) error {
+			opts := DefaultGenerateOptions()
+			if p := c.String("config"); p != "" {
+				if err := loadConfig(p, &opts); err != nil {
+					return err
+				}
+			}
+			setIf(c, "teacher", &opts.Teacher, c.String)
+			setIf(c, "model", &opts.Model, c.String)
+			setIf(c, "stream", &opts.Stream, c.Bool)
+			setIf(c, "api-key-env", &opts.APIKeyEnv, c.String)
+			setIf(c, "timeout", &opts.Timeout, c.Duration)
+			setIf(c, "prompts", &opts.Prompts, c.String)
+			setIf(c, "num-prompts", &opts.NumPrompts, c.Int)
+			setIf(c, "id-field", &opts.IDField, c.String)
+			setIf(c, "prompt-field", &opts.PromptField, c.String)
+			setIf(c, "answer-field", &opts.AnswerField, c.String)
+			setIf(c, "task", &opts.Task, c.String)
+			setIf(c, "template", &opts.Template, c.String)
+			setIf(c, "samples", &opts.Samples, c.Int)
+			setIf(c, "temperature", &opts.Temperature, c.Float64)
+			setIf(c, "top-p", &opts.TopP, c.Float64)
+			setIf(c, "max-tokens", &opts.MaxTokens, c.Int)
+			setIf(c, "seed", &opts.Seed, c.Int64)
+			setIf(c, "concurrency", &opts.Concurrency, c.Int)
+			setIf(c, "rpm", &opts.RPM, c.Float64)
+			setIf(c, "tpm", &opts.TPM, c.Float64)
+			setIf(c, "max-retries", &opts.MaxRetries, c.Int)
+			setIf(c, "retry-failed", &opts.RetryFailed, c.Bool)
+			setIf(c, "max-cost", &opts.MaxCost, c.Float64)
+			setIf(c, "max-total-tokens", &opts.MaxTotalTokens, c.Int64)
+			setIf(c, "price-input", &opts.PriceInput, c.Float64)
+			setIf(c, "price-output", &opts.PriceOutput, c.Float64)
+			setIf(c, "shard", &opts.Shard, c.String)
+			setIf(c, "shard-count", &opts.ShardCount, c.Int)
+			setIf(c, "out", &opts.Out, c.String)
+			setIf(c, "compress", &opts.Compress, c.Bool)
+			setIf(c, "quiet", &opts.Quiet, c.Bool)
+			return runGenerate(c.Context, opts)
+		},
+	})
+}
+
+// runGenerate samples traces as opts say and reports where they went.
+func runGenerate(ctx context.Context, opts GenerateOptions) error {
+	job, out, err := genOpen(ctx, opts)
+	if err != nil {
+		return err
+	}
+	st := job.Stats()
+	todo := st.Total - st.DoneBefore
+	if !opts.Quiet {
+		fmt.Fprintf(os.Stderr, "generate: %d of %d traces to do (%d already in %s)\n", todo, st.Total, st.DoneBefore, out)
+	}
+	var stopProgress func()
+	if !opts.Quiet && todo > 0 {
+		stopProgress = genProgress(job, todo)
+	}
+	sum, err := job.Run(ctx)
+	if stopProgress != nil {
+		stopProgress()
+	}
+	genReport(os.Stdout, sum, out)
+	switch {
+	case errors.Is(err, context.Canceled):
+		return fmt.Errorf("interrupted: %d traces kept in %s; rerun the same command to resume", sum.Done(), out)
+	case err != nil:
+		return err
+	case sum.Stopped == "budget":
+		fmt.Fprintf(os.Stdout, "stopped: budget reached (cost %.4f, %d tokens); raise --max-cost/--max-total-tokens and rerun to resume\n",
+			sum.Cost, sum.PromptTokens+sum.CompletionTokens+sum.PromptTokensBefore+sum.CompletionTokensBefore)
+	}
+	return nil
+}
+
+// genOpen builds the teacher and prompt source and opens the run directory.
+func genOpen(ctx context.Context, opts GenerateOptions) (*sampler.Job, string, error) {
+	if opts.Samples < 1 {
+		return nil, "", fmt.Errorf("--samples must be at least 1, got %d", opts.Samples)
+	}
+	if opts.Concurrency < 1 {
+		return nil, "", fmt.Errorf("--concurrency must be at least 1, got %d", opts.Concurrency)
+	}
+	if opts.MaxCost > 0 && opts.PriceInput == 0 && opts.PriceOutput == 0 {
+		return nil, "", errors.New("--max-cost needs --price-input and/or --price-output (per million tokens)")
+	}
+	t, teacherName, model, err := genTeacher(opts)
+	if err != nil {
+		return nil, "", err
+	}
+	prompts, err := genPrompts(opts)
+	if err != nil {
+		return nil, "", err
+	}
+	tmpl, err := sampler.ResolveTemplate(opts.Template, opts.Templates)
+	if err != nil {
+		return nil, "", fmt.Errorf("--template: %w", err)
+	}
+	shard := sampler.All
+	if opts.Shard != "" {
+		if shard, err = sampler.ParseShard(opts.Shard); err != nil {
+			return nil, "", fmt.Errorf("--shard: %w", err)
+		}
+	} else if shard, _, err = sampler.ShardFromEnv(os.Getenv, opts.ShardCount); err != nil {
+		return nil, "", err
+	}
+	out := opts.Out
+	if out == "" {
+		out = filepath.Join("runs", genSlug(opts.Prompts)+"-"+genSlug(model))
+	}
+	seed := opts.Seed
+	settings := opts
+	settings.Out = out
+	settings.Shard = shard.String()
+	job, err := sampler.Open(ctx, sampler.Config{
+		Teacher: t, TeacherName: teacherName, Model: model,
+		Prompts: prompts, Template: tmpl, Samples: opts.Samples,
+		Params:      record.Params{Temperature: opts.Temperature, TopP: opts.TopP, MaxTokens: opts.MaxTokens, Seed: &seed},
+		Concurrency: opts.Concurrency, RPM: opts.RPM, TPM: opts.TPM,
+		Retry:       sampler.RetryPolicy{MaxRetries: opts.MaxRetries, Base: sampler.DefaultRetry.Base, Max: sampler.DefaultRetry.Max},
+		RetryFailed: opts.RetryFailed,
+		Budget:      sampler.Budget{MaxCost: opts.MaxCost, MaxTotalTokens: opts.MaxTotalTokens, PriceInput: opts.PriceInput, PriceOutput: opts.PriceOutput},
+		Shard:       shard, Out: out, Compress: opts.Compress,
+		Settings: settings, // holds the key's variable name, never the key
+		Logf: func(format string, args ...any) {
+			fmt.Fprintf(os.Stderr, "generate: "+format+"\n", args...)
+		},
+	})
+	return job, out, err
+}
+
+// genTeacher returns the teacher, its name for the traces, and the model.
+func genTeacher(opts GenerateOptions) (teacher.Teacher, string, string, error) {
+	switch spec := opts.Teacher; {
+	case spec == "" || spec == "builtin":
+		b := opts.Builtin
+		t := teacher.NewBuiltin(teacher.BuiltinConfig{Seed: b.Seed, WrongRate: b.WrongRate, TruncateRate: b.TruncateRate,
+			LanguageMixRate: b.LanguageMixRate, RepeatRate: b.RepeatRate, MissingTagsRate: b.MissingTagsRate, CheckRate: b.CheckRate})
+		model := opts.Model
+		if model == "" {
+			model = "builtin"
+		}
+		return t, "builtin", model, nil
+	case strings.HasPrefix(spec, "http://") || strings.HasPrefix(spec, "https://"):
+		if opts.Model == "" {
+			return nil, "", "", fmt.Errorf("--model is required with --teacher %s", genRedactURL(spec))
+		}
+		key := os.Getenv(opts.APIKeyEnv)
+		if key == "" && opts.APIKeyEnv == "DISTILL_API_KEY" {
+			key = os.Getenv("OPENAI_API_KEY")
+		}
+		t, err := teacher.NewOpenAI(teacher.OpenAIConfig{BaseURL: spec, Model: opts.Model, APIKey: key, Stream: opts.Stream,
+			Timeout: opts.Timeout, MaxConns: opts.Concurrency})
+		if err != nil {
+			return nil, "", "", err
+		}
+		return t, genRedactURL(spec), opts.Model, nil
+	case strings.HasPrefix(spec, "local:"):
+		dir := strings.TrimPrefix(spec, "local:")
+		if localTeacher == nil {
+			return nil, "", "", fmt.Errorf("--teacher %s: local checkpoint teachers are not available in this build", spec)
+		}
+		t, err := localTeacher(dir)
+		if err != nil {
+			return nil, "", "", fmt.Errorf("--teacher %s: %w", spec, err)
+		}
+		model := opts.Model
+		if model == "" {
+			model = filepath.Base(filepath.Clean(dir))
+		}
+		return t, spec, model, nil
+	default:
+		return nil, "", "", fmt.Errorf("--teacher %q: want builtin, http(s)://HOST[:PORT]/v1 or local:DIR", spec)
+	}
+}
+
+// genRedactURL drops credentials and query strings from a base URL before
+// it is recorded in traces and manifests.
+func genRedactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "<invalid url>"
+	}
+	u.User = nil
+	u.RawQuery = ""
+	u.Fragment = ""
+	return u.String()
+}
+
+func genPrompts(opts GenerateOptions) (sampler.Prompts, error) {
+	f := sampler.Fields{ID: opts.IDField, Prompt: opts.PromptField, Answer: opts.AnswerField, Task: opts.Task}
+	switch p := opts.Prompts; {
+	case strings.HasPrefix(p, "builtin:"):
+		return sampler.OpenSuitePrompts(p, opts.NumPrompts, uint64(opts.Seed))
+	case strings.HasSuffix(p, ".parquet"):
+		if _, err := os.Stat(p); err != nil {
+			return nil, fmt.Errorf("--prompts: %w", err)
+		}
+		return &sampler.ParquetPrompts{Path: p, Fields: f}, nil
+	case strings.HasSuffix(p, ".jsonl") || strings.HasSuffix(p, ".json"):
+		if _, err := os.Stat(p); err != nil {
+			return nil, fmt.Errorf("--prompts: %w", err)
+		}
+		return &sampler.JSONLPrompts{Path: p, Fields: f}, nil
+	case p == "":
+		return nil, errors.New("--prompts is empty")
+	default:
+		return nil, fmt.Errorf("--prompts %s: want a .jsonl or .parquet file, or builtin:SUITE", p)
+	}
+}
+
+var genSlugRE = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+
+// genSlug makes a directory name out of a prompt set or model name.
+func genSlug(s string) string {
+	s = filepath.Base(s)
+	if i := strings.Index(s, ".json"); i > 0 {
+		s = s[:i]
+	}
+	s = strings.TrimSuffix(s, ".parquet")
+	return strings.Trim(genSlugRE.ReplaceAllString(s, "-"), "-")
+}
+
+// genProgress polls the job's counters into a progress display until the
+// returned stop function is called.
+func genProgress(job *sampler.Job, todo int64) (stop func()) {
+	p := newProgress(todo, "generate")
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(250 * time.Millisecond)
+		defer t.Stop()
+		var shown int64
+		update := func() {
+			s := job.Stats()
+			p.Add(s.Written - shown)
+			shown = s.Written
+			sec := max(s.Elapsed.Seconds(), 1e-9)
+			p.SetStatus(fmt.Sprintf("%.0f req/s %.0f tok/s failed %d retries %d cost %.4f",
+				float64(s.Requests)/sec, float64(s.PromptTokens+s.CompletionTokens)/sec, s.Failed, s.Retries, s.Cost))
+		}
+		for {
+			select {
+			case <-done:
+				update()
+				p.Finish()
+				return
+			case <-t.C:
+				update()
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
+}
+
+// genReport prints the end-of-run summary.
+func genReport(w *os.File, s sampler.Summary, out string) {
+	sec := max(s.Elapsed.Seconds(), 1e-9)
+	fmt.Fprintf(w, "wrote %d traces (%d ok, %d failed) to %s in %s: %.0f traces/s, %.0f tokens/s\n",
+		s.Written, s.Succeeded, s.Failed, out, s.Elapsed.Round(time.Millisecond), float64(s.Written)/sec, float64(s.PromptTokens+s.CompletionTokens)/sec)
+	fmt.Fprintf(w, "done %d/%d; tokens in %d out %d (reasoning %d); cost %.4f; latency ms p50 %d p90 %d p99 %d\n",
+		s.Done(), s.Total, s.PromptTokens, s.CompletionTokens, s.ReasoningTokens, s.Cost, s.LatencyMS["p50"], s.LatencyMS["p90"], s.LatencyMS["p99"])
+	if len(s.FailuresByKind) > 0 {
+		fmt.Fprintf(w, "failures by kind: %v\n", s.FailuresByKind)
+	}
+	fmt.Fprintf(w, "manifest: %s\n", s.Manifest)
+	_ = runtime.NumCPU
+}
