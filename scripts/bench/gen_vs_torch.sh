@@ -8,25 +8,30 @@
 #   THREADS="1 2" (default) runs each thread count; PYTHON picks the
 #   interpreter that has torch (default /usr/bin/python3, Debian's torch).
 #
-# Benchmark on an idle machine: both sides lose half their speed or more
-# when another process shares the cores.
+# Two ratios: tokens per second of wall time (what a user waits for, on an
+# idle machine) and tokens per CPU-second (the work per token; stable when
+# other processes share the cores, where wall time mostly measures them).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 preset=${1:-qwen-tiny} batch=${2:-16} prompt=${3:-32} new=${4:-64}
 py=${PYTHON:-/usr/bin/python3}
 tags=${GO_TAGS:-openblas}
+bin=$(mktemp /tmp/gen_vs_torch.XXXXXX)
+trap 'rm -f "$bin"' EXIT
 
-go test -tags "$tags" -c -o /tmp/gen_vs_torch.model.test ./student/model
-printf '%-10s %-7s %-6s %-6s %-4s %-8s %12s %12s %8s\n' preset threads batch prompt new backend go_tok/s torch_tok/s ratio
+go test -tags "$tags" -c -o "$bin" ./student/model
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
+printf '%-10s %-7s %-5s %-6s %-4s %-8s | %9s %9s %7s | %9s %9s %7s\n' preset threads batch prompt new blas \
+	go_tok/s torch 'ratio' go_tok/cpu-s torch 'ratio'
 for t in ${THREADS:-1 2}; do
-	gots=$(GOMAXPROCS=$t OPENBLAS_NUM_THREADS=$t /tmp/gen_vs_torch.model.test -test.run '^$' \
-		-test.bench '^BenchmarkGenerate$' -test.benchtime 3x \
+	read -r gw gc < <(GOMAXPROCS=$t "$bin" -test.run '^$' -test.bench '^BenchmarkGenerate$' -test.benchtime 3x \
 		-gen.preset "$preset" -gen.batch "$batch" -gen.prompt "$prompt" -gen.new "$new" |
-		awk '/tok\/s/ { for (i = 1; i < NF; i++) if ($(i+1) == "tok/s") print $i }')
-	tts=$(OMP_NUM_THREADS=$t "$py" scripts/torch_reference.py bench --preset "$preset" --threads "$t" \
+		awk '/^BenchmarkGenerate/ { for (i = 1; i < NF; i++) { if ($(i+1) == "tok/s") w = $i; if ($(i+1) == "tok/cpu-s") c = $i } }
+			END { print w, c }')
+	read -r tw tc < <(OMP_NUM_THREADS=$t "$py" scripts/torch_reference.py bench --preset "$preset" --threads "$t" \
 		--batch "$batch" --prompt "$prompt" --new "$new" |
-		"$py" -c 'import json,sys; print(json.load(sys.stdin)["tokens_per_s"])')
-	printf '%-10s %-7s %-6s %-6s %-4s %-8s %12.1f %12.1f %7.2fx\n' "$preset" "$t" "$batch" "$prompt" "$new" "$tags" \
-		"$gots" "$tts" "$(awk -v a="$gots" -v b="$tts" 'BEGIN { print a / b }')"
+		"$py" -c 'import json,sys; r = json.load(sys.stdin); print(r["tokens_per_s"], r["tokens_per_cpu_s"])')
+	awk -v p="$preset" -v t="$t" -v b="$batch" -v pr="$prompt" -v n="$new" -v tags="$tags" \
+		-v gw="$gw" -v tw="$tw" -v gc="$gc" -v tc="$tc" 'BEGIN {
+		printf "%-10s %-7s %-5s %-6s %-4s %-8s | %9.0f %9.0f %6.2fx | %9.0f %9.0f %6.2fx\n", p, t, b, pr, n, tags, gw, tw, gw / tw, gc, tc, gc / tc }'
 done
-rm -f /tmp/gen_vs_torch.model.test
