@@ -10,8 +10,8 @@ import (
 // fakeClock advances only when told, so the limiter tests are exact and fast.
 type fakeClock struct{ t time.Time }
 
-func (c *fakeClock) now() time.Time          { return c.t }
-func (c *fakeClock) add(d time.Duration)     { c.t = c.t.Add(d) }
+func (c *fakeClock) now() time.Time           { return c.t }
+func (c *fakeClock) add(d time.Duration)      { c.t = c.t.Add(d) }
 func newFake() (*fakeClock, func() time.Time) { c := &fakeClock{time.Unix(1000, 0)}; return c, c.now }
 
 func TestLimiterRequests(t *testing.T) {

@@ -1,0 +1,130 @@
+package sampler
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/distill-dev/distill/teacher"
+)
+
+// faultProxy sits between the client and a real teacher server and breaks
+// a fixed share of requests the ways real servers do.
+type faultProxy struct {
+	upstream string
+	n        atomic.Int64
+	faults   atomic.Int64
+}
+
+func (p *faultProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	i := p.n.Add(1)
+	body, _ := io.ReadAll(r.Body)
+	fault := ""
+	switch {
+	case i == 3:
+		fault = "429-seconds" // the only long pause: the whole pool must wait it out
+	case i%13 == 1:
+		fault = "429"
+	case i%13 == 4:
+		fault = "500"
+	case i%13 == 6:
+		fault = "502-empty"
+	case i%13 == 8:
+		fault = "cut"
+	case i%13 == 10:
+		fault = "slow"
+	case i%29 == 12:
+		fault = "timeout"
+	}
+	if fault != "" && fault != "slow" {
+		p.faults.Add(1) // each of these fails one attempt
+	}
+	switch fault {
+	case "429-seconds":
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, `{"error":{"message":"slow down"}}`, http.StatusTooManyRequests)
+		return
+	case "429":
+		w.Header().Set("Retry-After-Ms", "5")
+		http.Error(w, `{"error":{"message":"rate limited"}}`, http.StatusTooManyRequests)
+		return
+	case "500":
+		http.Error(w, `{"error":{"message":"internal"}}`, http.StatusInternalServerError)
+		return
+	case "502-empty":
+		w.WriteHeader(http.StatusBadGateway)
+		return
+	case "slow":
+		time.Sleep(30 * time.Millisecond)
+	case "timeout":
+		time.Sleep(400 * time.Millisecond) // past the client's 250ms timeout
+	}
+	req, _ := http.NewRequestWithContext(r.Context(), r.Method, p.upstream+r.URL.Path, bytes.NewReader(body))
+	req.Header = r.Header.Clone()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	data, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for k, v := range resp.Header {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(resp.StatusCode)
+	if fault == "cut" {
+		// Half the answer, then the connection drops: truncated JSON, or an
+		// event stream without [DONE].
+		w.Write(data[:len(data)/2])
+		w.(http.Flusher).Flush()
+		panic(http.ErrAbortHandler)
+	}
+	w.Write(data)
+}
+
+// Every sample arrives exactly once through a server that rate limits,
+// fails, cuts and stalls, streaming and not.
+func TestThroughFaultyServer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("seconds of waiting on Retry-After")
+	}
+	upstream := httptest.NewServer(teacher.NewHandler(teacher.NewBuiltin(teacher.DefaultBuiltinConfig()), []string{"builtin"}))
+	defer upstream.Close()
+	for _, stream := range []bool{false, true} {
+		t.Run(fmt.Sprint("stream=", stream), func(t *testing.T) {
+			proxy := &faultProxy{upstream: upstream.URL}
+			front := httptest.NewServer(proxy)
+			defer front.Close()
+			client, err := teacher.NewOpenAI(teacher.OpenAIConfig{BaseURL: front.URL + "/v1", Model: "builtin", Stream: stream, Timeout: 250 * time.Millisecond})
+			if err != nil {
+				t.Fatal(err)
+			}
+			dir := t.TempDir()
+			cfg := testConfig(t, dir, 100, 2)
+			cfg.Teacher, cfg.TeacherName = client, front.URL+"/v1"
+			cfg.Concurrency = 16
+			cfg.Retry = RetryPolicy{MaxRetries: 10, Base: 2 * time.Millisecond, Max: 20 * time.Millisecond}
+			start := time.Now()
+			s := run(t, cfg)
+			if s.Succeeded != 200 || s.Failed != 0 {
+				t.Fatalf("summary %+v failures %v", s, s.FailuresByKind)
+			}
+			if s.Retries != proxy.faults.Load() || s.Requests != proxy.n.Load() || proxy.faults.Load() < 20 {
+				t.Fatalf("%d retries for %d injected faults; %d requests sent, %d received", s.Retries, proxy.faults.Load(), s.Requests, proxy.n.Load())
+			}
+			if time.Since(start) < time.Second {
+				t.Fatalf("finished in %v: the pool did not honour Retry-After: 1", time.Since(start))
+			}
+			for _, tr := range checkExactlyOnce(t, dir, 200) {
+				if tr.Content == "" && tr.FinishReason != "length" {
+					t.Fatalf("empty answer %+v", tr)
+				}
+			}
+		})
+	}
+}
