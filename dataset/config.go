@@ -11,98 +11,98 @@ import (
 type Config struct {
 	// Filters are applied in this order; the first that rejects a trace names
 	// the reason. Names are those of FilterNames.
-	Filters []string `yaml:"filters"`
+	Filters []string `yaml:"filters" json:"filters"`
 	// Verifier forces a verifier by name; empty chooses one from each trace's
 	// task (verify.ForTask).
-	Verifier string `yaml:"verifier"`
+	Verifier string `yaml:"verifier" json:"verifier"`
 	// KeepUnverifiable keeps traces whose reference cannot be judged (the
 	// non-reasoning part of an R1-style mix); they are still marked
 	// correct=false.
-	KeepUnverifiable bool `yaml:"keep_unverifiable"`
+	KeepUnverifiable bool `yaml:"keep_unverifiable" json:"keep_unverifiable"`
 	// KeepWrong keeps traces whose answer does not verify (no rejection
 	// sampling): useful for auditing a teacher.
-	KeepWrong bool `yaml:"keep_wrong"`
+	KeepWrong bool `yaml:"keep_wrong" json:"keep_wrong"`
 
-	Format      FormatConfig      `yaml:"format"`
-	Language    LanguageConfig    `yaml:"language"`
-	Readability ReadabilityConfig `yaml:"readability"`
-	Length      LengthConfig      `yaml:"length"`
-	Repetition  RepetitionConfig  `yaml:"repetition"`
-	Dedup       DedupConfig       `yaml:"dedup"`
-	Decontam    DecontamConfig    `yaml:"decontaminate"`
-	Select      SelectConfig      `yaml:"select"`
-	Output      OutputConfig      `yaml:"output"`
+	Format      FormatConfig      `yaml:"format" json:"format"`
+	Language    LanguageConfig    `yaml:"language" json:"language"`
+	Readability ReadabilityConfig `yaml:"readability" json:"readability"`
+	Length      LengthConfig      `yaml:"length" json:"length"`
+	Repetition  RepetitionConfig  `yaml:"repetition" json:"repetition"`
+	Dedup       DedupConfig       `yaml:"dedup" json:"dedup"`
+	Decontam    DecontamConfig    `yaml:"decontaminate" json:"decontaminate"`
+	Select      SelectConfig      `yaml:"select" json:"select"`
+	Output      OutputConfig      `yaml:"output" json:"output"`
 }
 
 // FormatConfig: the R1 shape of a reply.
 type FormatConfig struct {
 	// RequireReasoning rejects replies without a chain of thought.
-	RequireReasoning bool `yaml:"require_reasoning"`
+	RequireReasoning bool `yaml:"require_reasoning" json:"require_reasoning"`
 }
 
 // LanguageConfig: R1 dropped chains of thought that mix languages.
 type LanguageConfig struct {
 	// MaxForeignShare is the largest share of letters of the chain of thought
 	// allowed in a script other than the prompt's main one.
-	MaxForeignShare float64 `yaml:"max_foreign_share"`
+	MaxForeignShare float64 `yaml:"max_foreign_share" json:"max_foreign_share"`
 }
 
 // ReadabilityConfig: R1 dropped long paragraphs and code blocks.
 type ReadabilityConfig struct {
-	MaxParagraphChars int      `yaml:"max_paragraph_chars"`
-	CodeTasks         []string `yaml:"code_tasks"` // tasks where ``` blocks are fine
+	MaxParagraphChars int      `yaml:"max_paragraph_chars" json:"max_paragraph_chars"`
+	CodeTasks         []string `yaml:"code_tasks" json:"code_tasks"` // tasks where ``` blocks are fine
 }
 
 // LengthConfig bounds num_tokens of the assistant reply.
 type LengthConfig struct {
-	MinTokens int `yaml:"min_tokens"`
-	MaxTokens int `yaml:"max_tokens"` // 0: no limit
+	MinTokens int `yaml:"min_tokens" json:"min_tokens"`
+	MaxTokens int `yaml:"max_tokens" json:"max_tokens"` // 0: no limit
 }
 
 // RepetitionConfig catches looping chains of thought.
 type RepetitionConfig struct {
-	NGram int `yaml:"ngram"` // words per n-gram
+	NGram int `yaml:"ngram" json:"ngram"` // words per n-gram
 	// MaxRepeatShare is the largest share of the reasoning's word n-grams that
 	// may be repeats of earlier ones.
-	MaxRepeatShare float64 `yaml:"max_repeat_share"`
-	MinNGrams      int     `yaml:"min_ngrams"` // shorter texts are not judged
+	MaxRepeatShare float64 `yaml:"max_repeat_share" json:"max_repeat_share"`
+	MinNGrams      int     `yaml:"min_ngrams" json:"min_ngrams"` // shorter texts are not judged
 }
 
 // DedupConfig: exact and MinHash LSH near-duplicate removal.
 type DedupConfig struct {
-	Exact     bool    `yaml:"exact"`
-	Near      bool    `yaml:"near"`
-	Threshold float64 `yaml:"threshold"` // Jaccard similarity of response shingles
-	NumPerm   int     `yaml:"num_perm"`
-	Shingle   int     `yaml:"shingle"` // words per shingle
+	Exact     bool    `yaml:"exact" json:"exact"`
+	Near      bool    `yaml:"near" json:"near"`
+	Threshold float64 `yaml:"threshold" json:"threshold"` // Jaccard similarity of response shingles
+	NumPerm   int     `yaml:"num_perm" json:"num_perm"`
+	Shingle   int     `yaml:"shingle" json:"shingle"` // words per shingle
 	// MemoryMB bounds the memory of the dedup state (a Bloom filter of
 	// hashes and LSH band keys), whatever the input size.
-	MemoryMB int `yaml:"memory_mb"`
+	MemoryMB int `yaml:"memory_mb" json:"memory_mb"`
 }
 
 // DecontamConfig: n-gram overlap with benchmarks.
 type DecontamConfig struct {
-	Files []string `yaml:"files"`
-	NGram int      `yaml:"ngram"`
+	Files []string `yaml:"files" json:"files"`
+	NGram int      `yaml:"ngram" json:"ngram"`
 }
 
 // SelectConfig is the rejection-sampling policy.
 type SelectConfig struct {
-	Policy       string  `yaml:"policy"` // all, max_per_prompt, shortest
-	K            int     `yaml:"k"`      // for max_per_prompt
-	PassRateMin  float64 `yaml:"pass_rate_min"`
-	PassRateMax  float64 `yaml:"pass_rate_max"`
-	TestFraction float64 `yaml:"test_fraction"`
+	Policy       string  `yaml:"policy" json:"policy"` // all, max_per_prompt, shortest
+	K            int     `yaml:"k" json:"k"`      // for max_per_prompt
+	PassRateMin  float64 `yaml:"pass_rate_min" json:"pass_rate_min"`
+	PassRateMax  float64 `yaml:"pass_rate_max" json:"pass_rate_max"`
+	TestFraction float64 `yaml:"test_fraction" json:"test_fraction"`
 }
 
 // OutputConfig sizes the Parquet output.
 type OutputConfig struct {
-	ShardSizeMB   int  `yaml:"shard_size_mb"`
-	RowGroupMB    int  `yaml:"row_group_mb"`
-	WriteRejects  bool `yaml:"write_rejects"`
-	Workers       int  `yaml:"workers"` // 0: GOMAXPROCS
-	MaxLineMB     int  `yaml:"max_line_mb"`
-	MaxBadExample int  `yaml:"max_bad_examples"` // bad-input lines named in stats.json
+	ShardSizeMB   int  `yaml:"shard_size_mb" json:"shard_size_mb"`
+	RowGroupMB    int  `yaml:"row_group_mb" json:"row_group_mb"`
+	WriteRejects  bool `yaml:"write_rejects" json:"write_rejects"`
+	Workers       int  `yaml:"workers" json:"-"` // 0: GOMAXPROCS
+	MaxLineMB     int  `yaml:"max_line_mb" json:"max_line_mb"`
+	MaxBadExample int  `yaml:"max_bad_examples" json:"max_bad_examples"` // bad-input lines named in stats.json
 }
 
 // Selection policies.

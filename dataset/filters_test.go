@@ -64,8 +64,14 @@ func TestFilters(t *testing.T) {
 		{FilterLanguage, trace(nil), 10, false},
 		{FilterLanguage, trace(func(r *record.Trace) { r.Reasoning = "First add the tens. 我们先计算这一步。 12 + 30 = 42" }), 10, true},
 		{FilterLanguage, trace(func(r *record.Trace) { r.Reasoning = "Add the tens: α + β, then π is not Chinese." }), 10, false},
-		{FilterLanguage, trace(func(r *record.Trace) { r.Prompt = "12 + 30 等于多少？"; r.Reasoning = "我们先计算：12 + 30 = 42。" }), 10, false},
-		{FilterLanguage, trace(func(r *record.Trace) { r.Prompt = "12 + 30 等于多少？"; r.Reasoning = "Let us first add the numbers together carefully" }), 10, true},
+		{FilterLanguage, trace(func(r *record.Trace) {
+			r.Prompt = "12 + 30 等于多少？"
+			r.Reasoning = "我们先计算：12 + 30 = 42。"
+		}), 10, false},
+		{FilterLanguage, trace(func(r *record.Trace) {
+			r.Prompt = "12 + 30 等于多少？"
+			r.Reasoning = "Let us first add the numbers together carefully"
+		}), 10, true},
 		{FilterReadability, trace(nil), 10, false},
 		{FilterReadability, trace(func(r *record.Trace) { r.Reasoning = long }), 10, true},
 		{FilterReadability, trace(func(r *record.Trace) { r.Reasoning = strings.Repeat(long[:2000]+"\n\n", 5) }), 10, false},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"runtime"
 	"sync/atomic"
@@ -474,14 +475,15 @@ func (r *run) inBand(p *promptState) bool {
 
 func (r *run) passRates() {
 	ps := &r.stats.PassRates
-	sum := 0.0
+	// Fixed point, so that the sum does not depend on map order.
+	var sum int64
 	for _, p := range r.prompts {
 		if p.samples == 0 {
 			continue
 		}
 		ps.Prompts++
 		rate := p.passRate()
-		sum += rate
+		sum += int64(math.Round(rate * 1e9))
 		ps.Histogram[min(int(rate*10), 9)]++
 		switch p.correct {
 		case 0:
@@ -494,6 +496,6 @@ func (r *run) passRates() {
 		}
 	}
 	if ps.Prompts > 0 {
-		ps.Mean = sum / float64(ps.Prompts)
+		ps.Mean = float64(sum) / 1e9 / float64(ps.Prompts)
 	}
 }
