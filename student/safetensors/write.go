@@ -62,9 +62,16 @@ func Write(path string, tensors []NamedTensor, metadata map[string]string) (err 
 			}
 		case "BF16":
 			for i := 0; i < len(t.Data); i += cap(buf) / 2 {
-				buf = buf[:0]
-				for _, x := range t.Data[i:min(i+cap(buf)/2, len(t.Data))] {
-					buf = binary.LittleEndian.AppendUint16(buf, f32ToBF16(x))
+				src := t.Data[i:min(i+cap(buf)/2, len(t.Data))]
+				buf = buf[:2*len(src)]
+				if u, ok := uint16sOf(buf); ok && littleEndian {
+					for j, x := range src {
+						u[j] = f32ToBF16(x)
+					}
+				} else {
+					for j, x := range src {
+						binary.LittleEndian.PutUint16(buf[2*j:], f32ToBF16(x))
+					}
 				}
 				bw.Write(buf)
 			}
