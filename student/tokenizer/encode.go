@@ -50,8 +50,9 @@ func (t *Tokenizer) encode(text string, wantSpans bool) ([]int32, [][2]int) {
 			continue
 		}
 		s := t.norm.apply(text[sg.start:sg.end])
+		base := sg.start // input offset of s[0]
 		if t.pre.addPrefixSpace && s != "" && s[0] != ' ' {
-			s = " " + s
+			s, base = " "+s, base-1 // the added space has no input byte
 		}
 		if len(t.merges) == 0 && !t.ignoreMerges {
 			// Without merges every byte is a token whatever the split.
@@ -68,10 +69,10 @@ func (t *Tokenizer) encode(text string, wantSpans bool) ([]int32, [][2]int) {
 			start := len(ids)
 			ids, buf = t.encodePiece(s[p[0]:p[1]], ids, buf)
 			if wantSpans {
-				pos := sg.start + p[0]
+				pos := base + p[0]
 				for _, id := range ids[start:] {
 					n := len(t.pieces[id])
-					spans = append(spans, [2]int{pos, pos + n})
+					spans = append(spans, [2]int{max(pos, sg.start), pos + n})
 					pos += n
 				}
 			}

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/klauspost/compress/zstd"
 )
 
 func TestNewByteLevel(t *testing.T) {
@@ -99,7 +101,7 @@ func TestSaveRoundTrip(t *testing.T) {
 func TestLoadErrors(t *testing.T) {
 	valid := func(mutate func(m map[string]any)) []byte {
 		var m map[string]any
-		raw, _ := NewByteLevel(nil).MarshalJSON()
+		raw := NewByteLevel(nil).JSON()
 		if err := json.Unmarshal(raw, &m); err != nil {
 			t.Fatal(err)
 		}
@@ -129,5 +131,39 @@ func TestLoadErrors(t *testing.T) {
 	}
 	if _, err := Load(filepath.Join(t.TempDir(), "missing.json")); err == nil || !strings.Contains(err.Error(), "missing.json") {
 		t.Errorf("missing file: err = %v", err)
+	}
+}
+
+// Load reads tokenizer.json.zst as well, and tokenizer_config.json next to
+// it sets the special tokens.
+func TestLoadZstdAndConfig(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "tokenizer.json.zst")
+	enc, err := zstd.NewWriter(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, enc.EncodeAll(NewByteLevel(nil).JSON(), nil), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := `{"bos_token": {"content": "<|im_start|>", "special": true}, "eos_token": "<|im_end|>", "pad_token": null}`
+	if err := os.WriteFile(filepath.Join(dir, "tokenizer_config.json"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bos, okB := tok.BOS()
+	eos, okE := tok.EOS()
+	_, okP := tok.Pad()
+	if !okB || bos != 257 || !okE || eos != 258 || okP {
+		t.Errorf("BOS %d %v, EOS %d %v, pad %v; want 257, 258, none", bos, okB, eos, okE, okP)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "tokenizer_config.json"), []byte(`{"eos_token": "<nope>"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(path); err == nil || !strings.Contains(err.Error(), `eos_token "<nope>" is not in the vocabulary`) {
+		t.Errorf("bad eos_token: err = %v", err)
 	}
 }

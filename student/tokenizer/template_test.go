@@ -106,39 +106,46 @@ func TestRenderMaskByteLevel(t *testing.T) {
 	}
 }
 
-// With the real Qwen3 tokenizer: ids are Encode of the formatted text and
-// the masked tokens are the answer and <|im_end|>.
-func TestRenderQwen(t *testing.T) {
-	tok := realTokenizer(t, "qwen3")
-	tmpl, _ := TemplateFor("qwen2.5")
+// With the real tokenizers: ids are Encode of the formatted text, the masked
+// tokens are the answer and the end-of-turn token, and generation stops at
+// that token.
+func TestRenderReal(t *testing.T) {
 	msgs := []Message{{"user", "Natalia sold clips to 48 of her friends. How many?"}, {"assistant", "<think>\n48 / 2 = 24\n</think>\n\nShe sold \\boxed{72} clips."}}
-	ids, mask, err := tmpl.Render(tok, msgs, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	text, _ := tmpl.Format(msgs, false)
-	if want := tok.Encode(text); !equalIDs(ids, want) {
-		t.Fatalf("Render ids differ from Encode(Format):\n got %v\nwant %v", ids, want)
-	}
-	var masked []int32
-	for i, m := range mask {
-		if m {
-			masked = append(masked, ids[i])
+	for _, tc := range []struct{ family, template, header string }{
+		{"qwen3", "qwen2.5", "<|im_start|>assistant\n"},
+		{"qwen3", "chatml", "<|im_start|>assistant\n"},
+		{"llama3", "llama3", "<|start_header_id|>assistant<|end_header_id|>\n\n"},
+	} {
+		tok := realTokenizer(t, tc.family)
+		tmpl, _ := TemplateFor(tc.template)
+		ids, mask, err := tmpl.Render(tok, msgs, false)
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	if got, want := tok.Decode(masked), msgs[1].Content+"<|im_end|>"; got != want {
-		t.Errorf("masked tokens decode to %q, want %q", got, want)
-	}
-	prompt, err := tmpl.RenderPrompt(tok, msgs[:1])
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := tok.Decode(prompt); !strings.HasSuffix(got, "<|im_start|>assistant\n") {
-		t.Errorf("prompt ends %q", got)
-	}
-	stop := tmpl.StopTokens(tok)
-	if im, _ := tok.TokenID("<|im_end|>"); len(stop) == 0 || stop[0] != im {
-		t.Errorf("StopTokens = %v, want <|im_end|> (%d) first", stop, im)
+		text, _ := tmpl.Format(msgs, false)
+		if want := tok.Encode(text); !equalIDs(ids, want) {
+			t.Fatalf("%s: Render ids differ from Encode(Format):\n got %v\nwant %v", tc.template, ids, want)
+		}
+		var masked []int32
+		for i, m := range mask {
+			if m {
+				masked = append(masked, ids[i])
+			}
+		}
+		if got, want := tok.Decode(masked), msgs[1].Content+tmpl.EndOfTurn; got != want {
+			t.Errorf("%s: masked tokens decode to %q, want %q", tc.template, got, want)
+		}
+		prompt, err := tmpl.RenderPrompt(tok, msgs[:1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := tok.Decode(prompt); !strings.HasSuffix(got, tc.header) {
+			t.Errorf("%s: prompt ends %q", tc.template, got)
+		}
+		stop := tmpl.StopTokens(tok)
+		if eot, _ := tok.TokenID(tmpl.EndOfTurn); len(stop) == 0 || stop[0] != eot {
+			t.Errorf("%s: StopTokens = %v, want %s (%d) first", tc.template, stop, tmpl.EndOfTurn, eot)
+		}
 	}
 }
 

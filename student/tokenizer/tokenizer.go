@@ -253,8 +253,8 @@ func (t *Tokenizer) Save(path string) error {
 	return nil
 }
 
-// MarshalJSON returns the tokenizer.json contents.
-func (t *Tokenizer) MarshalJSON() ([]byte, error) { return t.raw, nil }
+// JSON returns the tokenizer.json contents Save writes.
+func (t *Tokenizer) JSON() []byte { return append([]byte(nil), t.raw...) }
 
 // isAdded reports whether id is an added token (matched verbatim in text).
 func (t *Tokenizer) isAdded(id int32) bool {
