@@ -275,3 +275,32 @@ func TestGenerationDefaultsFromConfig(t *testing.T) {
 		t.Errorf("generation config %+v, %v: want the config's token ids", g, err)
 	}
 }
+
+// TestSaveFailureKeepsOld makes Save fail halfway (a tensor whose data does
+// not match its shape fails in the safetensors writer, after config.json and
+// tokenizer.json are written): the old checkpoint must stay as it was and no
+// temporary directory may remain.
+func TestSaveFailureKeepsOld(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "ckpt")
+	w := tinyWeights(t, "qwen-tiny", 1)
+	if err := Save(dir, w, []byte(`{"old":true}`), GenerationConfig{}); err != nil {
+		t.Fatal(err)
+	}
+	bad := tinyWeights(t, "qwen-tiny", 2)
+	bad.Norm.Data = bad.Norm.Data[:3]
+	if err := Save(dir, bad, []byte(`{"new":true}`), GenerationConfig{}); err == nil || !strings.Contains(err.Error(), "model.norm.weight") {
+		t.Fatalf("err %v, want one naming model.norm.weight", err)
+	}
+	got, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	equalWeights(t, got, w, 0)
+	if b, _ := os.ReadFile(filepath.Join(dir, TokenizerName)); string(b) != `{"old":true}` {
+		t.Errorf("tokenizer.json = %s, want the old one", b)
+	}
+	if ents, _ := os.ReadDir(root); len(ents) != 1 {
+		t.Errorf("parent holds %d entries, want only ckpt", len(ents))
+	}
+}
