@@ -3,8 +3,25 @@ package graph
 import "math"
 
 // attnDims are the shapes of one attention call: b rows of s tokens, nh
-// query heads sharing nkv key/value heads (GQA), head width d.
-type attnDims struct{ b, s, nh, nkv, d int }
+// query heads sharing nkv key/value heads (GQA), head width d. Queries go
+// in blocks of blk rows, each multiplied only with the keys up to its last
+// row, which skips most of the masked upper triangle.
+type attnDims struct{ b, s, nh, nkv, d, blk int }
+
+// attnBlock is the query block of the causal products: small enough to
+// skip most of the triangle, large enough for BLAS to run at speed.
+const attnBlock = 64
+
+// blocks calls f for each query block [i0, i1) of a row.
+func (a attnDims) blocks(f func(i0, i1 int)) {
+	blk := a.blk
+	if blk <= 0 {
+		blk = attnBlock
+	}
+	for i0 := 0; i0 < a.s; i0 += blk {
+		f(i0, min(i0+blk, a.s))
+	}
+}
 
 func (a attnDims) scale() float64 { return 1 / math.Sqrt(float64(a.d)) }
 
@@ -28,13 +45,15 @@ func attentionForward[T Float](out, p, q, k, v []T, seg []int32, a attnDims, w i
 			for h := g * group; h < (g+1)*group; h++ {
 				qb, ob := q[b*s*ldq+h*d:], out[b*s*ldq+h*d:]
 				pb := p[(b*a.nh+h)*s*s : (b*a.nh+h+1)*s*s]
-				// scores [s,s] = scale · Q_h · K_gᵀ
-				gemm(false, true, s, s, d, scale, qb, ldq, kb, ldk, 0, pb, s)
-				for i := range s {
-					maskedSoftmax(pb[i*s:(i+1)*s], sg, i)
-				}
-				// out_h [s,d] = P · V_g
-				gemm(false, false, s, d, s, 1, pb, s, vb, ldk, 0, ob, ldq)
+				a.blocks(func(i0, i1 int) {
+					// scores [i0:i1, :i1] = scale · Q_h[i0:i1] · K_g[:i1]ᵀ
+					gemm(false, true, i1-i0, i1, d, scale, qb[i0*ldq:], ldq, kb, ldk, 0, pb[i0*s:], s)
+					for i := i0; i < i1; i++ {
+						maskedSoftmax(pb[i*s:(i+1)*s], sg, i)
+					}
+					// out_h[i0:i1] = P[i0:i1, :i1] · V_g[:i1]
+					gemm(false, false, i1-i0, d, i1, 1, pb[i0*s:], s, vb, ldk, 0, ob[i0*ldq:], ldq)
+				})
 			}
 		}
 	})
@@ -85,18 +104,22 @@ func attentionBackward[T Float](dq, dk, dv, dout, p, q, k, v []T, a attnDims, sc
 			for h := g * group; h < (g+1)*group; h++ {
 				qb, dqb, dob := q[b*s*ldq+h*d:], dq[b*s*ldq+h*d:], dout[b*s*ldq+h*d:]
 				pb := p[(b*a.nh+h)*s*s : (b*a.nh+h+1)*s*s]
-				gemm(false, true, s, s, d, 1, dob, ldq, vb, ldk, 0, ds, s)
-				gemm(true, false, s, d, s, 1, pb, s, dob, ldq, 1, dvb, ldk)
-				for i := range s {
-					pr, dr := pb[i*s:(i+1)*s], ds[i*s:(i+1)*s]
-					c := dot(pr[:i+1], dr[:i+1])
-					for j := 0; j <= i; j++ {
-						dr[j] = pr[j] * (dr[j] - c)
+				a.blocks(func(i0, i1 int) {
+					m := i1 - i0
+					pr, dr := pb[i0*s:], ds[i0*s:]
+					gemm(false, true, m, i1, d, 1, dob[i0*ldq:], ldq, vb, ldk, 0, dr, s)
+					gemm(true, false, i1, d, m, 1, pr, s, dob[i0*ldq:], ldq, 1, dvb, ldk)
+					for i := i0; i < i1; i++ {
+						pr, dr := pb[i*s:i*s+i+1], ds[i*s:i*s+i1]
+						c := dot(pr, dr[:i+1])
+						for j, p := range pr {
+							dr[j] = p * (dr[j] - c)
+						}
+						clear(dr[i+1:])
 					}
-					clear(dr[i+1:])
-				}
-				gemm(false, false, s, d, s, scale, ds, s, kb, ldk, 1, dqb, ldq)
-				gemm(true, false, s, d, s, scale, ds, s, qb, ldq, 1, dkb, ldk)
+					gemm(false, false, m, d, i1, scale, dr, s, kb, ldk, 1, dqb[i0*ldq:], ldq)
+					gemm(true, false, i1, d, m, scale, dr, s, qb[i0*ldq:], ldq, 1, dkb, ldk)
+				})
 			}
 		}
 	})

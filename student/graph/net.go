@@ -129,7 +129,7 @@ func newNet[T Float](cfg *model.Config, w, dw *params[T], batch, seq int) (*net[
 		for i := range scratch {
 			scratch[i] = make([]T, seq*seq)
 		}
-		att := must(b.apply(&attentionOp[T]{dims: attnDims{batch, seq, nh, nkv, d}, seg: &nt.seg,
+		att := must(b.apply(&attentionOp[T]{dims: attnDims{batch, seq, nh, nkv, d, attnBlock}, seg: &nt.seg,
 			p: make([]T, batch*nh*seq*seq), scratch: scratch}, []int{n, nh * d}, qr, kr, v))
 		a := linear(att, nh*d, h, par("self_attn.o_proj.weight", L.o, D.o, h, nh*d))
 		x2 := must(b.apply(&addOp[T]{}, []int{n, h}, x, a))

@@ -72,7 +72,7 @@ func TestOpGradients(t *testing.T) {
 			cos[p*2+i], sin[p*2+i] = math.Cos(a), math.Sin(a)
 		}
 	}
-	ad := attnDims{b: 2, s: 3, nh: 4, nkv: 2, d: 4}
+	ad := attnDims{b: 2, s: 3, nh: 4, nkv: 2, d: 4, blk: 2}
 	scratch := [][]float64{make([]float64, 9), make([]float64, 9)}
 	cases := []struct {
 		impl   kernelImpl[float64]
