@@ -1,0 +1,74 @@
+package rl
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os"
+
+	"github.com/distill-dev/distill/student/train"
+)
+
+// Stat is a mean and standard deviation over the completions of a step.
+type Stat struct {
+	Mean float64 `json:"mean"`
+	Std  float64 `json:"std"`
+}
+
+// Metric is one line of metrics.jsonl, one per update step.
+type Metric struct {
+	Step          int             `json:"step"`
+	Epoch         int             `json:"epoch"`
+	Loss          float64         `json:"loss"`
+	Reward        Stat            `json:"reward"`  // the weighted sum
+	Rewards       map[string]Stat `json:"rewards"` // per reward function, unweighted
+	ZeroStdGroups float64         `json:"frac_reward_zero_std"`
+	Skipped       int             `json:"skipped_groups"` // prompts skipped for an unverifiable reference
+	ClipFrac      float64         `json:"clip_ratio"`
+	KL            float64         `json:"kl"` // mean k3 over completion tokens
+	CompLen       float64         `json:"completion_length"`
+	Truncated     float64         `json:"frac_truncated"`
+	LR            float64         `json:"lr"`
+	GradNorm      float64         `json:"grad_norm"`
+	Tokens        int64           `json:"tokens"`         // prompt+completion tokens trained on so far
+	TokensSec     float64         `json:"tokens_per_sec"` // of this run: sampled and trained tokens per second
+	GenSec        float64         `json:"generate_sec"`   // this step's sampling time
+	TrainSec      float64         `json:"train_sec"`      // this step's reference, forward and backward time
+	Elapsed       float64         `json:"elapsed_sec"`
+}
+
+// metricsLog appends JSON lines, flushed one by one.
+type metricsLog struct {
+	f *os.File
+	w *bufio.Writer
+}
+
+func openMetrics(path string, step int) (*metricsLog, error) {
+	if err := train.TruncateMetrics(path, step); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	return &metricsLog{f: f, w: bufio.NewWriter(f)}, nil
+}
+
+func (l *metricsLog) Write(m Metric) error {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	if _, err := l.w.Write(append(b, '\n')); err != nil {
+		return fmt.Errorf("metrics: %w", err)
+	}
+	return l.w.Flush()
+}
+
+func (l *metricsLog) Close() error {
+	if err := l.w.Flush(); err != nil {
+		l.f.Close()
+		return err
+	}
+	return l.f.Close()
+}
