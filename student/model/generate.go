@@ -33,28 +33,9 @@ const prefillRows = 1024
 // prompt's index, not on timing or batch composition.
 func Generate(ctx context.Context, w *Weights, prompts [][]int32, opts SampleOptions) ([]Completion, error) {
 	c := w.Config
-	if opts.MaxNewTokens <= 0 {
-		return nil, fmt.Errorf("generate: MaxNewTokens must be positive, got %d", opts.MaxNewTokens)
-	}
-	if opts.Temperature < 0 || opts.TopK < 0 || opts.TopP < 0 {
-		return nil, fmt.Errorf("generate: temperature, top_k and top_p must not be negative")
-	}
-	maxPos := c.MaxPositionEmbeddings
-	if maxPos <= 0 {
-		maxPos = int(^uint(0) >> 1)
-	}
-	for i, p := range prompts {
-		if err := w.CheckTokens(p); err != nil {
-			return nil, fmt.Errorf("generate: prompt %d: %w", i, err)
-		}
-		if len(p) >= maxPos {
-			return nil, fmt.Errorf("generate: prompt %d: %w: %d tokens leave no room under %d", i, ErrContextTooLong, len(p), maxPos)
-		}
-	}
-	for _, t := range opts.StopTokens {
-		if t < 0 || int(t) >= c.VocabSize {
-			return nil, fmt.Errorf("generate: stop token %d is outside the vocabulary [0, %d)", t, c.VocabSize)
-		}
+	maxPos, err := checkGenerate(w, prompts, &opts)
+	if err != nil {
+		return nil, err
 	}
 
 	n, v := len(prompts), c.VocabSize
@@ -121,17 +102,14 @@ func Generate(ctx context.Context, w *Weights, prompts [][]int32, opts SampleOpt
 		for j, i := range live {
 			t := next[j]
 			out[i].Tokens = append(out[i].Tokens, t)
-			switch {
-			case slices.Contains(opts.StopTokens, t):
-				out[i].FinishReason = "stop"
-			case len(out[i].Tokens) >= opts.MaxNewTokens || len(prompts[i])+len(out[i].Tokens) >= maxPos:
-				out[i].FinishReason = "length"
-			default:
-				heads = append(heads, len(toks))
-				toks = append(toks, t)
-				rows = append(rows, row{cache: caches[i], pos: len(prompts[i]) + len(out[i].Tokens) - 1})
-				still = append(still, i)
+			if reason := finishReason(t, len(prompts[i]), len(out[i].Tokens), &opts, maxPos); reason != "" {
+				out[i].FinishReason = reason
+				continue
 			}
+			heads = append(heads, len(toks))
+			toks = append(toks, t)
+			rows = append(rows, row{cache: caches[i], pos: len(prompts[i]) + len(out[i].Tokens) - 1})
+			still = append(still, i)
 		}
 		live = still
 		if len(live) == 0 {
@@ -143,6 +121,48 @@ func Generate(ctx context.Context, w *Weights, prompts [][]int32, opts SampleOpt
 		logits = logits[:len(live)*v]
 		r.forward(toks, rows, heads, logits)
 	}
+}
+
+// checkGenerate validates a generation request and returns the context
+// limit (max_position_embeddings, or no limit when the config has none).
+func checkGenerate(w *Weights, prompts [][]int32, opts *SampleOptions) (maxPos int, err error) {
+	c := w.Config
+	if opts.MaxNewTokens <= 0 {
+		return 0, fmt.Errorf("generate: MaxNewTokens must be positive, got %d", opts.MaxNewTokens)
+	}
+	if opts.Temperature < 0 || opts.TopK < 0 || opts.TopP < 0 {
+		return 0, fmt.Errorf("generate: temperature, top_k and top_p must not be negative")
+	}
+	maxPos = c.MaxPositionEmbeddings
+	if maxPos <= 0 {
+		maxPos = int(^uint(0) >> 1)
+	}
+	for i, p := range prompts {
+		if err := w.CheckTokens(p); err != nil {
+			return 0, fmt.Errorf("generate: prompt %d: %w", i, err)
+		}
+		if len(p) >= maxPos {
+			return 0, fmt.Errorf("generate: prompt %d: %w: %d tokens leave no room under %d", i, ErrContextTooLong, len(p), maxPos)
+		}
+	}
+	for _, t := range opts.StopTokens {
+		if t < 0 || int(t) >= c.VocabSize {
+			return 0, fmt.Errorf("generate: stop token %d is outside the vocabulary [0, %d)", t, c.VocabSize)
+		}
+	}
+	return maxPos, nil
+}
+
+// finishReason says whether a sequence ends after emitting t as its
+// generated-th token: "stop", "length", or "" to go on.
+func finishReason(t int32, promptLen, generated int, opts *SampleOptions, maxPos int) string {
+	switch {
+	case slices.Contains(opts.StopTokens, t):
+		return "stop"
+	case generated >= opts.MaxNewTokens || promptLen+generated >= maxPos:
+		return "length"
+	}
+	return ""
 }
 
 // sampleAll draws the next token of each live sequence from its row of
