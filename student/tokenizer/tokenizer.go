@@ -265,3 +265,7 @@ func (t *Tokenizer) isAdded(id int32) bool {
 	}
 	return false
 }
+
+// MarshalJSON returns the tokenizer.json contents, so a Tokenizer marshals
+// as the file it is.
+func (t *Tokenizer) MarshalJSON() ([]byte, error) { return t.JSON(), nil }
