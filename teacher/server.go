@@ -154,6 +154,8 @@ func (h *handler) chat(w http.ResponseWriter, r *http.Request) {
 		b = appendCompletion(b, id, created, field, resp)
 		w.Header().Set("Content-Type", "application/json")
 	}
+	// A known length spares the client chunked decoding.
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.Write(b)
 	*bp = b
 	bufPool.Put(bp)
@@ -188,8 +190,9 @@ func appendCompletion(b []byte, id string, created int64, field string, resp Res
 }
 
 // appendStream writes the whole answer as SSE chunks: the role, the
-// reasoning and the content a line at a time, the finish reason, usage when
-// asked for, then [DONE].
+// reasoning, the content, the finish reason, usage when asked for, then
+// [DONE]. The teacher answers whole, so one chunk per part keeps the
+// per-chunk cost (a JSON decode on the client) low.
 func appendStream(b []byte, id string, created int64, field string, resp Response, includeUsage bool) []byte {
 	chunk := func(b []byte, delta func([]byte) []byte, finish string) []byte {
 		b = append(b, "data: "...)
@@ -206,19 +209,15 @@ func appendStream(b []byte, id string, created int64, field string, resp Respons
 	}
 	b = chunk(b, func(b []byte) []byte { return append(b, `"role":"assistant","content":""`...) }, "")
 	for _, part := range []struct{ key, text string }{{field, resp.Reasoning}, {"content", resp.Content}} {
-		for rest := part.text; rest != ""; {
-			line := rest
-			if i := strings.IndexByte(rest, '\n'); i >= 0 {
-				line = rest[:i+1]
-			}
-			rest = rest[len(line):]
-			b = chunk(b, func(b []byte) []byte {
-				b = append(b, '"')
-				b = append(b, part.key...)
-				b = append(b, `":`...)
-				return appendJSONString(b, line)
-			}, "")
+		if part.text == "" {
+			continue
 		}
+		b = chunk(b, func(b []byte) []byte {
+			b = append(b, '"')
+			b = append(b, part.key...)
+			b = append(b, `":`...)
+			return appendJSONString(b, part.text)
+		}, "")
 	}
 	b = chunk(b, func(b []byte) []byte { return b }, resp.FinishReason)
 	if includeUsage {

@@ -90,7 +90,7 @@ func TestHandlerWire(t *testing.T) {
 
 	status, h, body := post(`{"model":"builtin","stream":true,"stream_options":{"include_usage":true},` + q + `}`)
 	if status != 200 || h.Get("Content-Type") != "text/event-stream" || !strings.HasSuffix(body, "data: [DONE]\n\n") ||
-		!strings.Contains(body, `"choices":[],"usage":{`) || !strings.Contains(body, `"delta":{"reasoning_content":"66 × 3 = 198\n"}`) {
+		!strings.Contains(body, `"choices":[],"usage":{`) || !strings.Contains(body, `"delta":{"reasoning_content":"66 × 3 = 198\n69 + 198 = 267"}`) {
 		t.Errorf("unexpected stream (%d %s):\n%s", status, h.Get("Content-Type"), body)
 	}
 
