@@ -89,7 +89,7 @@ type DecontamConfig struct {
 // SelectConfig is the rejection-sampling policy.
 type SelectConfig struct {
 	Policy       string  `yaml:"policy" json:"policy"` // all, max_per_prompt, shortest
-	K            int     `yaml:"k" json:"k"`      // for max_per_prompt
+	K            int     `yaml:"k" json:"k"`           // for max_per_prompt
 	PassRateMin  float64 `yaml:"pass_rate_min" json:"pass_rate_min"`
 	PassRateMax  float64 `yaml:"pass_rate_max" json:"pass_rate_max"`
 	TestFraction float64 `yaml:"test_fraction" json:"test_fraction"`
