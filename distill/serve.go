@@ -131,6 +131,9 @@ func runServe(ctx context.Context, opts ServeOptions) error {
 func serveTeacher(opts ServeOptions) (teacher.Teacher, string, error) {
 	switch spec := opts.Teacher; {
 	case spec == "" || spec == "builtin":
+		if err := opts.Builtin.Validate(); err != nil {
+			return nil, "", fmt.Errorf("serve: %w", err)
+		}
 		model := opts.Model
 		if model == "" {
 			model = teacher.BuiltinModel

@@ -76,6 +76,7 @@ func TestServeBadOptions(t *testing.T) {
 	}{
 		{ServeOptions{Teacher: "gpt-5", Addr: "127.0.0.1:0"}, `--teacher "gpt-5"`},
 		{ServeOptions{Teacher: "builtin", Addr: "127.0.0.1:99999"}, "--addr 127.0.0.1:99999"},
+		{ServeOptions{Teacher: "builtin", Addr: "127.0.0.1:0", Builtin: teacher.BuiltinConfig{WrongRate: -0.1}}, "wrong-rate -0.1"},
 	} {
 		err := runServe(context.Background(), tt.opts)
 		if err == nil || !strings.Contains(err.Error(), tt.msg) {

@@ -2,6 +2,7 @@ package teacher
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -44,6 +45,22 @@ func DefaultBuiltinConfig() BuiltinConfig {
 // rate kept).
 func (c BuiltinConfig) Perfect() BuiltinConfig {
 	return BuiltinConfig{Seed: c.Seed, CheckRate: c.CheckRate}
+}
+
+// Validate reports a rate outside [0, 1], naming it as its flag is named.
+func (c BuiltinConfig) Validate() error {
+	for _, r := range []struct {
+		name string
+		v    float64
+	}{
+		{"wrong-rate", c.WrongRate}, {"truncate-rate", c.TruncateRate}, {"language-mix-rate", c.LanguageMixRate},
+		{"repeat-rate", c.RepeatRate}, {"missing-tags-rate", c.MissingTagsRate}, {"check-rate", c.CheckRate},
+	} {
+		if !(r.v >= 0 && r.v <= 1) {
+			return fmt.Errorf("builtin teacher: %s %v: want a probability in [0, 1]", r.name, r.v)
+		}
+	}
+	return nil
 }
 
 // Builtin is the embedded offline teacher. It answers the problems of its own

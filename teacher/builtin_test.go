@@ -245,3 +245,14 @@ func TestBuiltinSelfCheck(t *testing.T) {
 		t.Errorf("reasoning %q, want %q", resp.Reasoning, want)
 	}
 }
+
+func TestBuiltinConfigValidate(t *testing.T) {
+	if err := DefaultBuiltinConfig().Validate(); err != nil {
+		t.Errorf("default config: %v", err)
+	}
+	bad := DefaultBuiltinConfig()
+	bad.RepeatRate = 1.5
+	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), "repeat-rate 1.5") {
+		t.Errorf("got %v, want an error naming repeat-rate", err)
+	}
+}

@@ -319,9 +319,10 @@ func (c *OpenAI) readStream(r io.Reader) (Response, error) {
 		line, err := br.ReadSlice('\n')
 		if err == bufio.ErrBufferFull {
 			// A long line: gather it whole.
-			rest, err2 := br.ReadBytes('\n')
-			line = append(append([]byte(nil), line...), rest...)
-			err = err2
+			long := append([]byte(nil), line...) // ReadSlice's bytes are reused by the next read
+			var rest []byte
+			rest, err = br.ReadBytes('\n')
+			line = append(long, rest...)
 		}
 		line = bytes.TrimRight(line, "\r\n")
 		switch {

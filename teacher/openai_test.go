@@ -283,3 +283,23 @@ func TestSplitThink(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenAILongStreamLine: one SSE line far longer than the read buffer
+// (a whole long trace in one chunk) arrives intact.
+func TestOpenAILongStreamLine(t *testing.T) {
+	long := strings.Repeat("12 + 30 = 42\n", 20000) // 260 KB
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		b, _ := json.Marshal(map[string]any{"choices": []any{map[string]any{"delta": map[string]any{"reasoning_content": long}}}})
+		io.WriteString(w, "data: "+string(b)+"\n\ndata: {\"choices\":[{\"delta\":{\"content\":\"\\\\boxed{42}\"},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n")
+	}))
+	defer srv.Close()
+	c, _ := NewOpenAI(OpenAIConfig{BaseURL: srv.URL + "/v1", Stream: true})
+	resp, err := c.Complete(context.Background(), question())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Reasoning != strings.TrimSpace(long) || resp.Content != `\boxed{42}` || resp.FinishReason != "stop" {
+		t.Errorf("long line garbled: %d bytes of reasoning, content %q", len(resp.Reasoning), resp.Content)
+	}
+}
