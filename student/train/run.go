@@ -20,34 +20,34 @@ import (
 
 // Options configure one SFT run. Zero values take the defaults in Defaults.
 type Options struct {
-	Student         string // preset name, or an HF checkpoint directory
-	Init            string // HF checkpoint directory to start from (weights and tokenizer)
-	Data            string // dataset directory with train-*.parquet (and test-*.parquet)
-	Out             string
-	Epochs          int
-	MaxSteps        int // 0: as many as the epochs give
-	LR              float64
-	MinLRRatio      float64
-	WarmupSteps     int
-	Schedule        string
-	MicroBatch      int
-	GradAccum       int
-	SeqLen          int
-	Packing         bool
-	DropLong        bool
-	WeightDecay     float64
-	MaxGradNorm     float64
-	Seed            uint64
-	EvalEvery       int
-	SaveEvery       int
-	KeepCheckpoints int
-	Resume          bool
-	Template        string // chat template for a fresh student (default chatml)
+	Student         string  `yaml:"student"` // preset name, or an HF checkpoint directory
+	Init            string  `yaml:"init"`    // HF checkpoint directory to start from (weights and tokenizer)
+	Data            string  `yaml:"data"`    // dataset directory with train-*.parquet (and test-*.parquet)
+	Out             string  `yaml:"out"`
+	Epochs          int     `yaml:"epochs"`
+	MaxSteps        int     `yaml:"max_steps"` // 0: as many as the epochs give
+	LR              float64 `yaml:"lr"`
+	MinLRRatio      float64 `yaml:"min_lr_ratio"`
+	WarmupSteps     int     `yaml:"warmup_steps"`
+	Schedule        string  `yaml:"schedule"`
+	MicroBatch      int     `yaml:"micro_batch"`
+	GradAccum       int     `yaml:"grad_accum"`
+	SeqLen          int     `yaml:"seq_len"`
+	Packing         bool    `yaml:"packing"`
+	DropLong        bool    `yaml:"drop_long"`
+	WeightDecay     float64 `yaml:"weight_decay"`
+	MaxGradNorm     float64 `yaml:"max_grad_norm"`
+	Seed            uint64  `yaml:"seed"`
+	EvalEvery       int     `yaml:"eval_every"`
+	SaveEvery       int     `yaml:"save_every"`
+	KeepCheckpoints int     `yaml:"keep_checkpoints"`
+	Resume          bool    `yaml:"resume"`
+	Template        string  `yaml:"template"` // chat template for a fresh student (default chatml)
 
 	// Step is called after every update; nil for none.
-	Step func(m Metric, total int)
+	Step func(m Metric, total int) `yaml:"_"`
 	// Logf receives one-line messages; nil for none.
-	Logf func(format string, args ...any)
+	Logf func(format string, args ...any) `yaml:"_"`
 }
 
 // Defaults are the settings a run without flags gets: those of the

@@ -1,0 +1,331 @@
+package distill
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/distill-dev/distill/record"
+	"github.com/distill-dev/distill/sampler"
+	"github.com/distill-dev/distill/student"
+	"github.com/distill-dev/distill/student/eval"
+	"github.com/distill-dev/distill/teacher"
+)
+
+// EvalOptions configure `distill eval`.
+type EvalOptions struct {
+	Model       string  `yaml:"model"`   // checkpoint directory
+	Teacher     string  `yaml:"teacher"` // or a teacher: builtin, http(s)://HOST/v1, local:DIR
+	TeacherName string  `yaml:"teacher_model"`
+	APIKeyEnv   string  `yaml:"api_key_env"`
+	Prompts     string  `yaml:"prompts"`
+	NumPrompts  int     `yaml:"num_prompts"`
+	Template    string  `yaml:"template"`
+	Samples     int     `yaml:"samples"`
+	Temperature float64 `yaml:"temperature"`
+	TopP        float64 `yaml:"top_p"`
+	MaxTokens   int     `yaml:"max_tokens"`
+	Seed        int64   `yaml:"seed"`
+	Concurrency int     `yaml:"concurrency"` // teacher requests in flight
+	Batch       int     `yaml:"batch"`       // sequences generated together from a checkpoint
+	Out         string  `yaml:"out"`
+	Quiet       bool    `yaml:"quiet"`
+}
+
+// EvalResults is results.json: the scores and how they were obtained.
+type EvalResults struct {
+	eval.Report
+	Subject     string  `json:"subject"`
+	Prompts     string  `json:"prompt_set"`
+	Template    string  `json:"template"`
+	Temperature float64 `json:"temperature"`
+	TopP        float64 `json:"top_p"`
+	MaxTokens   int     `json:"max_tokens"`
+	Seed        int64   `json:"seed"`
+	Seconds     float64 `json:"seconds"`
+}
+
+// DefaultEvalOptions are R1's evaluation settings: temperature 0.6, top-p
+// 0.95, several samples per prompt.
+func DefaultEvalOptions() EvalOptions {
+	return EvalOptions{APIKeyEnv: "DISTILL_API_KEY", Prompts: "builtin:arith", NumPrompts: 200, Template: "r1",
+		Samples: 8, Temperature: 0.6, TopP: 0.95, MaxTokens: 512, Seed: 1234, Concurrency: 16, Batch: 64}
+}
+
+func init() {
+	d := DefaultEvalOptions()
+	register(&cli.Command{
+		Name:      "eval",
+		Usage:     "measure pass@1, pass@k and cons@k of a checkpoint or a teacher",
+		UsageText: "distill eval --model CKPT_DIR | --teacher URL|builtin --prompts FILE|builtin:arith --samples K --out DIR",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "config", Usage: "YAML file with any of these options (flags override it)"},
+			&cli.StringFlag{Name: "model", Usage: "student checkpoint directory (HF layout)"},
+			&cli.StringFlag{Name: "teacher", Usage: "evaluate a teacher instead: builtin, http(s)://HOST:PORT/v1 or local:DIR"},
+			&cli.StringFlag{Name: "teacher-model", Usage: "model name to request from an HTTP teacher"},
+			&cli.StringFlag{Name: "api-key-env", Value: d.APIKeyEnv, Usage: "environment variable holding the teacher's API key"},
+			&cli.StringFlag{Name: "prompts", Value: d.Prompts, Usage: "a .jsonl/.parquet prompt file or builtin:SUITE"},
+			&cli.IntFlag{Name: "num-prompts", Value: d.NumPrompts, Usage: "prompts to use (0: all of a file)"},
+			&cli.StringFlag{Name: "template", Value: d.Template, Usage: "user message template: r1, r1-zero or plain"},
+			&cli.IntFlag{Name: "samples", Aliases: []string{"k"}, Value: d.Samples, Usage: "samples per prompt (k)"},
+			&cli.Float64Flag{Name: "temperature", Value: d.Temperature},
+			&cli.Float64Flag{Name: "top-p", Value: d.TopP},
+			&cli.IntFlag{Name: "max-tokens", Value: d.MaxTokens, Usage: "new tokens per sample"},
+			&cli.Int64Flag{Name: "seed", Value: d.Seed, Usage: "seed of the builtin prompt suite and of sampling"},
+			&cli.IntFlag{Name: "concurrency", Value: d.Concurrency, Usage: "teacher requests in flight"},
+			&cli.IntFlag{Name: "batch", Value: d.Batch, Usage: "sequences a checkpoint generates together"},
+			&cli.StringFlag{Name: "out", Usage: "directory for results.json and samples.jsonl"},
+			&cli.BoolFlag{Name: "quiet", Usage: "no table on stdout"},
+		},
+		Action: func(c *cli.Context) error {
+			opts := DefaultEvalOptions()
+			if p := c.String("config"); p != "" {
+				if err := loadConfig(p, &opts); err != nil {
+					return err
+				}
+			}
+			setIf(c, "model", &opts.Model, c.String)
+			setIf(c, "teacher", &opts.Teacher, c.String)
+			setIf(c, "teacher-model", &opts.TeacherName, c.String)
+			setIf(c, "api-key-env", &opts.APIKeyEnv, c.String)
+			setIf(c, "prompts", &opts.Prompts, c.String)
+			setIf(c, "num-prompts", &opts.NumPrompts, c.Int)
+			setIf(c, "template", &opts.Template, c.String)
+			setIf(c, "samples", &opts.Samples, c.Int)
+			setIf(c, "temperature", &opts.Temperature, c.Float64)
+			setIf(c, "top-p", &opts.TopP, c.Float64)
+			setIf(c, "max-tokens", &opts.MaxTokens, c.Int)
+			setIf(c, "seed", &opts.Seed, c.Int64)
+			setIf(c, "concurrency", &opts.Concurrency, c.Int)
+			setIf(c, "batch", &opts.Batch, c.Int)
+			setIf(c, "out", &opts.Out, c.String)
+			setIf(c, "quiet", &opts.Quiet, c.Bool)
+			res, err := runEval(c.Context, opts)
+			if err != nil {
+				return err
+			}
+			if !opts.Quiet {
+				evalTable(os.Stdout, res)
+			}
+			return nil
+		},
+	})
+}
+
+func runEval(ctx context.Context, opts EvalOptions) (*EvalResults, error) {
+	switch {
+	case (opts.Model == "") == (opts.Teacher == ""):
+		return nil, errors.New("give exactly one of --model CKPT_DIR and --teacher URL|builtin|local:DIR")
+	case opts.Samples < 1:
+		return nil, fmt.Errorf("--samples must be at least 1, got %d", opts.Samples)
+	case opts.MaxTokens < 1:
+		return nil, fmt.Errorf("--max-tokens must be at least 1, got %d", opts.MaxTokens)
+	case opts.Out == "":
+		return nil, errors.New("--out: the results directory is required")
+	}
+	tmpl, err := sampler.ResolveTemplate(opts.Template, nil)
+	if err != nil {
+		return nil, fmt.Errorf("--template: %w", err)
+	}
+	g := DefaultGenerateOptions()
+	g.Prompts, g.NumPrompts, g.Seed = opts.Prompts, opts.NumPrompts, opts.Seed
+	src, err := genPrompts(g)
+	if err != nil {
+		return nil, err
+	}
+	var prompts []record.Prompt
+	if err := src.Each(ctx, func(p record.Prompt) error {
+		if opts.NumPrompts > 0 && len(prompts) >= opts.NumPrompts {
+			return errStopEach
+		}
+		prompts = append(prompts, p)
+		return nil
+	}); err != nil && !errors.Is(err, errStopEach) {
+		return nil, err
+	}
+	if len(prompts) == 0 {
+		return nil, fmt.Errorf("--prompts %s: no prompts", opts.Prompts)
+	}
+	msgs := make([]string, len(prompts))
+	for i, p := range prompts {
+		msgs[i] = tmpl.Render(p.Problem)
+	}
+
+	var gen eval.Generator
+	subject := opts.Model
+	if opts.Model != "" {
+		st, err := student.Open(opts.Model)
+		if err != nil {
+			return nil, fmt.Errorf("--model: %w", err)
+		}
+		gen = &eval.Checkpoint{Student: st, Batch: opts.Batch}
+	} else {
+		g.Teacher, g.Model, g.APIKeyEnv, g.Concurrency = opts.Teacher, opts.TeacherName, opts.APIKeyEnv, opts.Concurrency
+		t, name, model, err := genTeacher(g)
+		if err != nil {
+			return nil, err
+		}
+		subject = name + " " + model
+		gen = &teacherGenerator{t: t, model: model, concurrency: opts.Concurrency}
+	}
+	start := time.Now()
+	fmt.Fprintf(os.Stderr, "eval: %s on %d prompts of %s, %d samples each\n", subject, len(prompts), opts.Prompts, opts.Samples)
+	samples, err := gen.Generate(ctx, msgs, opts.Samples, eval.Params{Temperature: opts.Temperature, TopP: opts.TopP,
+		MaxTokens: opts.MaxTokens, Seed: uint64(opts.Seed)})
+	if err != nil {
+		return nil, err
+	}
+	items := make([]eval.Item, len(prompts))
+	for i, p := range prompts {
+		items[i] = eval.Item{PromptID: p.ID, Source: p.Source, Task: p.Task, Reference: p.Answer, Samples: samples[i]}
+	}
+	rep, scored := eval.Score(items, opts.Samples)
+	res := &EvalResults{Report: rep, Subject: subject, Prompts: opts.Prompts, Template: tmpl.Name, Temperature: opts.Temperature,
+		TopP: opts.TopP, MaxTokens: opts.MaxTokens, Seed: opts.Seed, Seconds: time.Since(start).Seconds()}
+	if err := evalWrite(opts.Out, res, scored); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+var errStopEach = errors.New("enough prompts")
+
+// evalWrite writes samples.jsonl, then results.json, each renamed into place.
+func evalWrite(dir string, res *EvalResults, scored []eval.Scored) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	tmp := filepath.Join(dir, ".samples.jsonl.tmp")
+	f, err := os.Create(tmp)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriter(f)
+	enc := json.NewEncoder(w)
+	for _, s := range scored {
+		if err := enc.Encode(s); err != nil {
+			f.Close()
+			return err
+		}
+	}
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, filepath.Join(dir, "samples.jsonl")); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(res, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp = filepath.Join(dir, ".results.json.tmp")
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, filepath.Join(dir, "results.json"))
+}
+
+func evalTable(w *os.File, r *EvalResults) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "source\tprompts\tpass@1\t95%% CI\tpass@%d\tcons@%d\t95%% CI\ttruncated\tformat fail\n", r.K, r.K)
+	row := func(name string, m eval.Metrics) {
+		fmt.Fprintf(tw, "%s\t%d\t%.3f\t[%.3f, %.3f]\t%.3f\t%.3f\t[%.3f, %.3f]\t%.1f%%\t%.1f%%\n", name, m.Prompts, m.PassAt1,
+			m.PassAt1CI.Low, m.PassAt1CI.High, m.PassAtK, m.ConsAtK, m.ConsAtKCI.Low, m.ConsAtKCI.High,
+			100*m.TruncationRate, 100*m.FormatFailRate)
+	}
+	var names []string
+	for n := range r.BySource {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	if len(names) > 1 {
+		for _, n := range names {
+			row(n, r.BySource[n])
+		}
+	}
+	row("all", r.Metrics)
+	tw.Flush()
+}
+
+// teacherGenerator samples from a Teacher with requests in flight
+// concurrently, retrying what the teacher says may succeed when sent again.
+type teacherGenerator struct {
+	t           teacher.Teacher
+	model       string
+	concurrency int
+}
+
+func (g *teacherGenerator) Generate(ctx context.Context, msgs []string, k int, p eval.Params) ([][]eval.Sample, error) {
+	out := make([][]eval.Sample, len(msgs))
+	for i := range out {
+		out[i] = make([]eval.Sample, k)
+	}
+	type job struct{ i, s int }
+	jobs := make(chan job)
+	var wg sync.WaitGroup
+	for w := 0; w < max(1, g.concurrency); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range jobs {
+				seed := int64(p.Seed) + int64(j.i*k+j.s)
+				req := teacher.Request{Model: g.model, Messages: []teacher.Message{{Role: "user", Content: msgs[j.i]}},
+					Temperature: p.Temperature, TopP: p.TopP, MaxTokens: p.MaxTokens, Seed: &seed}
+				out[j.i][j.s] = completeWithRetry(ctx, g.t, req)
+			}
+		}()
+	}
+feed:
+	for i := range msgs {
+		for s := 0; s < k; s++ {
+			select {
+			case jobs <- job{i, s}:
+			case <-ctx.Done():
+				break feed
+			}
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	return out, ctx.Err()
+}
+
+func completeWithRetry(ctx context.Context, t teacher.Teacher, req teacher.Request) eval.Sample {
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		var resp teacher.Response
+		resp, err = t.Complete(ctx, req)
+		if err == nil {
+			return eval.Sample{Reasoning: resp.Reasoning, Content: resp.Content, FinishReason: resp.FinishReason, Tokens: resp.Usage.CompletionTokens}
+		}
+		var te *teacher.Error
+		if !errors.As(err, &te) || !te.Retryable {
+			break
+		}
+		wait := time.Duration(1<<attempt) * time.Second
+		if te.RetryAfter > 0 {
+			wait = te.RetryAfter
+		}
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return eval.Sample{Error: ctx.Err().Error()}
+		}
+	}
+	return eval.Sample{Error: strings.TrimSpace(err.Error())}
+}

@@ -1,0 +1,131 @@
+package distill
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/distill-dev/distill/student/train"
+)
+
+// TrainOptions configure `distill train`: the trainer's options plus the
+// config file they may come from.
+type TrainOptions struct {
+	train.Options `yaml:",inline"`
+	LoRARank      int     `yaml:"lora_rank"`
+	LoRAAlpha     float64 `yaml:"lora_alpha"`
+}
+
+func init() {
+	d := train.Defaults
+	register(&cli.Command{
+		Name:      "train",
+		Usage:     "fine-tune a student on the dataset's Parquet shards (SFT on teacher traces)",
+		UsageText: "distill train --student PRESET|HF_DIR --data DATA_DIR --out CKPT_DIR [--config FILE]",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "config", Usage: "YAML file with any of these options (flags override it)"},
+			&cli.StringFlag{Name: "student", Usage: "preset (distill models lists them) or HF checkpoint directory"},
+			&cli.StringFlag{Name: "init", Usage: "HF checkpoint directory whose weights and tokenizer to start from"},
+			&cli.StringFlag{Name: "data", Usage: "dataset directory written by distill filter (or any Parquet with a messages column)"},
+			&cli.StringFlag{Name: "out", Usage: "output directory: the model in HF layout, metrics.jsonl, checkpoints/"},
+			&cli.IntFlag{Name: "epochs", Value: d.Epochs},
+			&cli.IntFlag{Name: "max-steps", Usage: "stop after this many updates (0: the epochs decide)"},
+			&cli.Float64Flag{Name: "lr", Value: d.LR, Usage: "peak learning rate"},
+			&cli.Float64Flag{Name: "min-lr-ratio", Value: d.MinLRRatio, Usage: "final learning rate as a fraction of the peak"},
+			&cli.IntFlag{Name: "warmup-steps", Value: d.WarmupSteps},
+			&cli.StringFlag{Name: "schedule", Value: d.Schedule, Usage: "cosine, linear or constant"},
+			&cli.IntFlag{Name: "micro-batch", Value: d.MicroBatch, Usage: "rows of --seq-len tokens per forward pass"},
+			&cli.IntFlag{Name: "grad-accum", Value: d.GradAccum, Usage: "micro-batches per update"},
+			&cli.IntFlag{Name: "batch-tokens", Usage: "tokens per update; sets --grad-accum from --micro-batch and --seq-len"},
+			&cli.IntFlag{Name: "seq-len", Value: d.SeqLen},
+			&cli.BoolFlag{Name: "packing", Value: d.Packing, Usage: "pack several examples per row (exact: no attention across them)"},
+			&cli.BoolFlag{Name: "drop-long", Usage: "drop examples longer than --seq-len instead of truncating them"},
+			&cli.Float64Flag{Name: "weight-decay", Value: d.WeightDecay},
+			&cli.Float64Flag{Name: "max-grad-norm", Value: d.MaxGradNorm, Usage: "clip the global gradient norm (0: off)"},
+			&cli.Uint64Flag{Name: "seed", Value: d.Seed},
+			&cli.IntFlag{Name: "eval-every", Value: d.EvalEvery, Usage: "updates between held-out losses (test shards)"},
+			&cli.IntFlag{Name: "save-every", Value: d.SaveEvery, Usage: "updates between checkpoints"},
+			&cli.BoolFlag{Name: "resume", Usage: "continue from the last checkpoint in --out"},
+			&cli.StringFlag{Name: "template", Value: "chatml", Usage: "chat template of a fresh student"},
+			&cli.IntFlag{Name: "lora-rank", Usage: "LoRA adapters on a frozen base (not available yet)"},
+			&cli.Float64Flag{Name: "lora-alpha"},
+		},
+		Action: func(c *cli.Context) error {
+			opts := TrainOptions{Options: train.Defaults}
+			if p := c.String("config"); p != "" {
+				if err := loadConfig(p, &opts); err != nil {
+					return err
+				}
+			}
+			setIf(c, "student", &opts.Student, c.String)
+			setIf(c, "init", &opts.Init, c.String)
+			setIf(c, "data", &opts.Data, c.String)
+			setIf(c, "out", &opts.Out, c.String)
+			setIf(c, "epochs", &opts.Epochs, c.Int)
+			setIf(c, "max-steps", &opts.MaxSteps, c.Int)
+			setIf(c, "lr", &opts.LR, c.Float64)
+			setIf(c, "min-lr-ratio", &opts.MinLRRatio, c.Float64)
+			setIf(c, "warmup-steps", &opts.WarmupSteps, c.Int)
+			setIf(c, "schedule", &opts.Schedule, c.String)
+			setIf(c, "micro-batch", &opts.MicroBatch, c.Int)
+			setIf(c, "grad-accum", &opts.GradAccum, c.Int)
+			setIf(c, "seq-len", &opts.SeqLen, c.Int)
+			setIf(c, "packing", &opts.Packing, c.Bool)
+			setIf(c, "drop-long", &opts.DropLong, c.Bool)
+			setIf(c, "weight-decay", &opts.WeightDecay, c.Float64)
+			setIf(c, "max-grad-norm", &opts.MaxGradNorm, c.Float64)
+			setIf(c, "seed", &opts.Seed, c.Uint64)
+			setIf(c, "eval-every", &opts.EvalEvery, c.Int)
+			setIf(c, "save-every", &opts.SaveEvery, c.Int)
+			setIf(c, "resume", &opts.Resume, c.Bool)
+			setIf(c, "template", &opts.Template, c.String)
+			setIf(c, "lora-rank", &opts.LoRARank, c.Int)
+			setIf(c, "lora-alpha", &opts.LoRAAlpha, c.Float64)
+			if bt := c.Int("batch-tokens"); bt > 0 {
+				per := opts.MicroBatch * opts.SeqLen
+				opts.GradAccum = max(1, (bt+per-1)/per)
+			}
+			_, err := runTrain(c.Context, opts)
+			return err
+		},
+	})
+}
+
+func runTrain(ctx context.Context, opts TrainOptions) (*train.Result, error) {
+	if opts.LoRARank > 0 {
+		return nil, errors.New("--lora-rank: LoRA adapters are not implemented yet; train the full model (distill models shows what fits)")
+	}
+	logf := func(format string, args ...any) { fmt.Fprintf(os.Stderr, "train: "+format+"\n", args...) }
+	o := opts.Options
+	o.Logf = logf
+	var p *progress
+	o.Step = func(m train.Metric, total int) {
+		if p == nil {
+			p = newProgress(int64(total), "train")
+			p.Add(int64(m.Step - 1)) // a resumed run starts part way
+		}
+		status := fmt.Sprintf("loss %.4f lr %.2e %.0f tok/s", m.Loss, m.LR, m.TokensSec)
+		if m.EvalLoss != nil {
+			status += fmt.Sprintf(" eval %.4f", *m.EvalLoss)
+		}
+		p.SetStatus(status)
+		p.Add(1)
+	}
+	res, err := train.Run(ctx, o)
+	if p != nil {
+		p.Finish()
+	}
+	if errors.Is(err, context.Canceled) && res != nil {
+		logf("interrupted after %d updates; the checkpoint is in %s (rerun with --resume to continue)", res.Steps, res.CheckpointPath)
+		return res, err
+	}
+	if err != nil {
+		return res, err
+	}
+	logf("%d updates, loss %.4f, held-out loss %.4f (%.4f before), %.0f tokens/s; model in %s",
+		res.Steps, res.Loss, res.EvalLoss, res.FirstEvalLoss, res.TokensPerSec, o.Out)
+	return res, nil
+}

@@ -1,0 +1,85 @@
+package eval
+
+import (
+	"context"
+	"strings"
+
+	"github.com/distill-dev/distill/student"
+	"github.com/distill-dev/distill/student/model"
+	"github.com/distill-dev/distill/student/tokenizer"
+)
+
+// Params are the sampling settings of an evaluation (R1: temperature 0.6,
+// top-p 0.95).
+type Params struct {
+	Temperature float64
+	TopP        float64
+	MaxTokens   int
+	Seed        uint64
+}
+
+// Generator samples k answers to each user message.
+type Generator interface {
+	Generate(ctx context.Context, userMessages []string, k int, p Params) ([][]Sample, error)
+}
+
+// Checkpoint samples from a student in-process, batching all samples of
+// many prompts through one KV-cached generation.
+type Checkpoint struct {
+	Student *student.Student
+	Batch   int // sequences generated together (default 64)
+}
+
+// Generate implements Generator. Sequence j of the flattened (message,
+// sample) list draws from its own random stream, so results depend on the
+// seed and the batch size only.
+func (c *Checkpoint) Generate(ctx context.Context, msgs []string, k int, p Params) ([][]Sample, error) {
+	st := c.Student
+	batch := c.Batch
+	if batch <= 0 {
+		batch = 64
+	}
+	prompts := make([][]int32, len(msgs))
+	opened := make([]bool, len(msgs))
+	for i, m := range msgs {
+		ids, err := st.Template.RenderPrompt(st.Tok, []tokenizer.Message{{Role: "user", Content: m}})
+		if err != nil {
+			return nil, err
+		}
+		prompts[i] = ids
+		// Templates that open the reasoning themselves (DeepSeek-R1's) leave
+		// "<think>\n" in the prompt: put it back in front of the answer.
+		text := st.Tok.Decode(ids[max(0, len(ids)-4):])
+		opened[i] = strings.HasSuffix(strings.TrimRight(text, "\n"), "<think>")
+	}
+	stop := st.Template.StopTokens(st.Tok)
+	out := make([][]Sample, len(msgs))
+	total := len(msgs) * k
+	for start, chunk := 0, 0; start < total; start, chunk = start+batch, chunk+1 {
+		end := min(start+batch, total)
+		in := make([][]int32, 0, end-start)
+		for j := start; j < end; j++ {
+			in = append(in, prompts[j/k])
+		}
+		comps, err := model.Generate(ctx, st.Weights, in, model.SampleOptions{
+			Temperature: p.Temperature, TopP: p.TopP, MaxNewTokens: p.MaxTokens, StopTokens: stop,
+			Seed: p.Seed + uint64(chunk)*0x9E3779B97F4A7C15,
+		})
+		if err != nil {
+			return nil, err
+		}
+		for j, cpl := range comps {
+			i := (start + j) / k
+			toks := cpl.Tokens
+			if cpl.FinishReason == "stop" && len(toks) > 0 {
+				toks = toks[:len(toks)-1]
+			}
+			text := st.Tok.Decode(toks)
+			if opened[i] {
+				text = "<think>\n" + text
+			}
+			out[i] = append(out[i], Sample{Content: text, FinishReason: cpl.FinishReason, Tokens: len(cpl.Tokens)})
+		}
+	}
+	return out, nil
+}
