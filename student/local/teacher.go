@@ -23,10 +23,15 @@ import (
 // (the context limit bounds it too).
 const DefaultMaxTokens = 4096
 
+// MaxBatch is the most requests that share one forward pass; more wait.
+const MaxBatch = 64
+
 // Teacher answers chat requests with a student checkpoint. It is safe for
-// concurrent use: the weights are only read.
+// concurrent use: concurrent requests share forward passes (model.Batcher),
+// so a worker pool or a server gets batched matrix products.
 type Teacher struct {
 	st    *student.Student
+	gen   *model.Batcher
 	name  string
 	stop  []int32
 	think int32 // id of "</think>", -1 when the tokenizer has none
@@ -45,7 +50,8 @@ func Open(dir string) (*Teacher, error) {
 // New wraps a loaded student. Its model name is the checkpoint directory's
 // base name.
 func New(st *student.Student) *Teacher {
-	t := &Teacher{st: st, name: filepath.Base(filepath.Clean(st.Dir)), stop: st.Template.StopTokens(st.Tok), think: -1}
+	t := &Teacher{st: st, gen: model.NewBatcher(st.Weights, MaxBatch), name: filepath.Base(filepath.Clean(st.Dir)),
+		stop: st.Template.StopTokens(st.Tok), think: -1}
 	if id, ok := st.Tok.TokenID("</think>"); ok {
 		t.think = id
 	}
@@ -83,7 +89,7 @@ func (t *Teacher) Complete(ctx context.Context, req teacher.Request) (teacher.Re
 		seed = uint64(*req.Seed)
 	}
 	opts := model.SampleOptions{Temperature: req.Temperature, TopP: req.TopP, MaxNewTokens: maxNew, StopTokens: t.stop, Seed: seed}
-	out, err := model.Generate(ctx, t.st.Weights, [][]int32{ids}, opts)
+	out, err := t.gen.Generate(ctx, ids, opts)
 	if err != nil {
 		if ctx.Err() != nil {
 			return teacher.Response{}, ctx.Err()
@@ -93,8 +99,8 @@ func (t *Teacher) Complete(ctx context.Context, req teacher.Request) (teacher.Re
 		}
 		return teacher.Response{}, err
 	}
-	gen := out[0].Tokens
-	if out[0].FinishReason == "stop" {
+	gen := out.Tokens
+	if out.FinishReason == "stop" {
 		gen = gen[:len(gen)-1] // the end-of-turn token is not text
 	}
 	// The R1 template ends the prompt with "<think>\n": the completion then
@@ -105,8 +111,8 @@ func (t *Teacher) Complete(ctx context.Context, req teacher.Request) (teacher.Re
 		Model:        req.Model,
 		Reasoning:    reasoning,
 		Content:      content,
-		FinishReason: out[0].FinishReason,
-		Usage:        teacher.Usage{PromptTokens: len(ids), CompletionTokens: len(out[0].Tokens)},
+		FinishReason: out.FinishReason,
+		Usage:        teacher.Usage{PromptTokens: len(ids), CompletionTokens: len(out.Tokens)},
 	}
 	if resp.Model == "" {
 		resp.Model = t.name
