@@ -103,18 +103,21 @@ def main():
     ids, targets = toks[:, :-1].contiguous(), toks[:, 1:].contiguous()
     print(f"torch train step: {a.student} ({sum(p.numel() for p in model.parameters()) / 1e6:.2f}M parameters), "
           f"batch {a.batch} × seq {a.seq_len}, threads {a.threads}, torch {torch.__version__}")
-    total = 0.0
+    total = cpu = 0.0
     for s in range(a.steps):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         model.zero_grad(set_to_none=True)
         logits = model(ids)
         loss = F.cross_entropy(logits.view(n, vocab), targets.view(n))
         loss.backward()
-        dt = time.perf_counter() - t0
-        print(f"step {s + 1}: {dt * 1e3:.1f} ms, loss {loss.item():.4f}", flush=True)
+        dt, dc = time.perf_counter() - t0, time.process_time() - c0
+        print(f"step {s + 1}: {dt * 1e3:.1f} ms, cpu {dc * 1e3:.1f} ms, loss {loss.item():.4f}", flush=True)
         if s > 0 or a.steps == 1:
             total += dt
+            cpu += dc
     timed = max(a.steps - 1, 1)
+    # OpenMP threads spin while waiting, so CPU time overstates torch's work
+    print(f"tokens/cpu-s: {n * timed / cpu:.1f}")
     print(f"peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e6:.0f} MB")
     print(f"tokens/s: {n * timed / total:.1f}")
 
