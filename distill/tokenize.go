@@ -41,7 +41,7 @@ func init() {
 			"messages and prints {\"ids\": [...], \"assistant_mask\": [0/1...]} per line: the ids\n" +
 			"to train on and the assistant tokens that carry the loss.",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "tokenizer", Usage: "`FILE` tokenizer.json (or a checkpoint directory containing one)", Required: true},
+			&cli.StringFlag{Name: "tokenizer", Usage: "a tokenizer.json `FILE`, or a checkpoint directory holding one", Required: true},
 			&cli.BoolFlag{Name: "decode", Usage: "read JSON arrays of ids and write JSON strings"},
 			&cli.StringFlag{Name: "chat", Usage: "render chats with chat template `NAME` and print ids and assistant mask"},
 			&cli.BoolFlag{Name: "generation-prompt", Usage: "with --chat: end each chat with the assistant header, as for generation"},
