@@ -110,7 +110,9 @@ func (t *Tokenizer) encodePiece(piece string, dst, buf []int32) ([]int32, []int3
 		if len(t.cache) >= cacheMaxEntries {
 			clear(t.cache)
 		}
-		t.cache[piece] = append([]int32(nil), out...)
+		// Clone: the piece points into the caller's text, which the cache
+		// must not keep alive.
+		t.cache[strings.Clone(piece)] = append([]int32(nil), out...)
 		t.cacheMu.Unlock()
 	}
 	return append(dst, out...), buf
