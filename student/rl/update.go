@@ -42,19 +42,62 @@ func (b *rows) fill(seqs []*sequence, seq int) {
 // at is the flat index of sequence r's completion token k.
 func at(s *sequence, r, k, seq int) int { return r*seq + len(s.prompt) - 1 + k }
 
+// batch is a step's sequences with a gradient, and T, the number of
+// completion tokens of all its completions (the loss's denominator).
+type batch struct {
+	seqs []*sequence
+	T    int
+	rows *rows
+}
+
 // update turns the groups into one (or, with NumIterations > 1, several)
 // policy updates and returns the step's metrics.
 func (r *run) update(groups []*group, lr float64) (Metric, error) {
 	o := r.o
-	m := Metric{LR: lr, Rewards: map[string]Stat{}}
+	b, m := r.collect(groups)
+	m.LR = lr
+	if len(b.seqs) == 0 || b.T == 0 {
+		return m, nil // no signal in any group: nothing to update
+	}
+	if err := r.logProbs(b); err != nil {
+		return m, err
+	}
+	var kl float64
+	clipped, counted := 0, 0
+	for it := range o.NumIterations {
+		r.pol.ZeroGrads()
+		res, err := r.objective(b, true)
+		if err != nil {
+			return m, err
+		}
+		if math.IsNaN(res.loss) || math.IsInf(res.loss, 0) {
+			return m, fmt.Errorf("%w (%v)", train.ErrNonFinite, res.loss)
+		}
+		if it == 0 {
+			kl = res.kl
+		}
+		clipped += res.clipped
+		counted += res.tokens
+		m.GradNorm = train.ClipGradNorm(r.grads, o.MaxGradNorm)
+		r.opt.Update(r.params, r.grads, lr)
+		m.Loss = res.loss
+	}
+	m.KL = kl
+	m.ClipFrac = float64(clipped) / float64(max(1, counted))
+	return m, nil
+}
+
+// collect lays out the groups' completions and computes the step's reward
+// metrics. Every completion's tokens count in T (token-level aggregation),
+// but only sequences with a gradient are kept: with Beta 0 a zero advantage
+// (a group whose rewards are all equal) contributes exactly nothing.
+func (r *run) collect(groups []*group) (*batch, Metric) {
+	o := r.o
+	m := Metric{Rewards: map[string]Stat{}}
+	b := &batch{}
 	var all []float64
 	per := make([][]float64, len(r.rs))
 	zero, trunc, compTok := 0, 0, 0
-	// Every completion's tokens count in T (token-level aggregation), but
-	// only sequences with a gradient are run: with Beta 0 a zero advantage
-	// (a group whose rewards are all equal) contributes exactly nothing.
-	var seqs []*sequence
-	T := 0
 	for _, g := range groups {
 		all = append(all, g.total...)
 		for k := range r.rs {
@@ -69,10 +112,10 @@ func (r *run) update(groups []*group, lr float64) (Metric, error) {
 			}
 			compTok += len(c)
 			n := min(len(c), r.seq-len(g.ids))
-			T += n
+			b.T += n
 			r.state.Tokens += int64(len(g.ids) + len(c))
 			if n > 0 && (o.Beta != 0 || g.adv[i] != 0) {
-				seqs = append(seqs, &sequence{prompt: g.ids, comp: c, adv: g.adv[i], n: n})
+				b.seqs = append(b.seqs, &sequence{prompt: g.ids, comp: c, adv: g.adv[i], n: n})
 			}
 		}
 	}
@@ -84,109 +127,100 @@ func (r *run) update(groups []*group, lr float64) (Metric, error) {
 	m.ZeroStdGroups = float64(zero) / float64(max(1, len(groups)))
 	m.Truncated = float64(trunc) / float64(max(1, ncomp))
 	m.CompLen = float64(compTok) / float64(max(1, ncomp))
-	if len(seqs) == 0 || T == 0 {
-		return m, nil // no signal in any group: nothing to update
-	}
-
 	mb, seq := o.MicroBatch, r.seq
-	b := &rows{tokens: make([]int32, mb*seq), targets: make([]int32, mb*seq), coef: make([]float32, mb*seq)}
-	chunks := func(fn func(cs []*sequence) error) error {
-		for i := 0; i < len(seqs); i += mb {
-			cs := seqs[i:min(i+mb, len(seqs))]
-			b.fill(cs, seq)
-			if err := fn(cs); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	// gather copies each sequence's completion log-probabilities out of lp.
-	gather := func(cs []*sequence, lp []float32, dst func(*sequence) *[]float64) {
-		for j, s := range cs {
-			v := make([]float64, s.n)
-			for k := range s.n {
-				v[k] = float64(lp[at(s, j, k, seq)])
-			}
-			*dst(s) = v
-		}
-	}
-	if r.ref != nil {
-		if err := chunks(func(cs []*sequence) error {
-			lp, err := r.ref.Forward(b.tokens, b.targets, nil)
-			if err != nil {
-				return err
-			}
-			gather(cs, lp, func(s *sequence) *[]float64 { return &s.ref })
-			return nil
-		}); err != nil {
-			return m, fmt.Errorf("reference: %w", err)
-		}
-	}
-	if o.NumIterations > 1 {
-		// The sampling policy's log-probabilities, fixed for all iterations.
-		if err := chunks(func(cs []*sequence) error {
-			lp, err := r.pol.Forward(b.tokens, b.targets, nil)
-			if err != nil {
-				return err
-			}
-			gather(cs, lp, func(s *sequence) *[]float64 { return &s.old })
-			return nil
-		}); err != nil {
-			return m, err
-		}
-	}
+	b.rows = &rows{tokens: make([]int32, mb*seq), targets: make([]int32, mb*seq), coef: make([]float32, mb*seq)}
+	return b, m
+}
 
-	invT := 1 / float64(T)
-	var loss, kl float64
-	clipped, counted := 0, 0
-	for it := range o.NumIterations {
-		r.pol.ZeroGrads()
-		var itLoss float64
-		err := chunks(func(cs []*sequence) error {
-			lp, err := r.pol.Forward(b.tokens, b.targets, nil)
+// chunks fills b.rows with each micro-batch of sequences in turn.
+func (r *run) chunks(b *batch, fn func(cs []*sequence) error) error {
+	for i := 0; i < len(b.seqs); i += r.o.MicroBatch {
+		cs := b.seqs[i:min(i+r.o.MicroBatch, len(b.seqs))]
+		b.rows.fill(cs, r.seq)
+		if err := fn(cs); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// logProbs computes the reference's log-probabilities (Beta > 0) and, for
+// several iterations per batch, the sampling policy's, fixed for all of
+// them. With one iteration the sampling policy is the current one.
+func (r *run) logProbs(b *batch) error {
+	gather := func(g interface {
+		Forward(tokens, targets, segments []int32) ([]float32, error)
+	}, dst func(*sequence) *[]float64) error {
+		return r.chunks(b, func(cs []*sequence) error {
+			lp, err := g.Forward(b.rows.tokens, b.rows.targets, nil)
 			if err != nil {
 				return err
 			}
 			for j, s := range cs {
+				v := make([]float64, s.n)
 				for k := range s.n {
-					i := at(s, j, k, seq)
-					t := Token{LogP: float64(lp[i]), Adv: s.adv}
-					t.Old, t.Ref = t.LogP, t.LogP // μ = 1: ratio 1, old = current detached
-					if s.old != nil {
-						t.Old = s.old[k]
-					}
-					if s.ref != nil {
-						t.Ref = s.ref[k]
-					}
-					c, clip := r.obj.Coef(t)
-					l, _ := r.obj.Loss(t)
-					b.coef[i] = float32(c * invT)
-					itLoss += l * invT
-					if clip {
-						clipped++
-					}
-					counted++
-					if it == 0 {
-						kl += k3(t)
-					}
+					v[k] = float64(lp[at(s, j, k, r.seq)])
 				}
+				*dst(s) = v
 			}
-			return r.pol.Backward(b.coef)
+			return nil
 		})
-		if err != nil {
-			return m, err
-		}
-		if math.IsNaN(itLoss) || math.IsInf(itLoss, 0) {
-			return m, fmt.Errorf("%w (%v)", train.ErrNonFinite, itLoss)
-		}
-		m.GradNorm = train.ClipGradNorm(r.grads, o.MaxGradNorm)
-		r.opt.Update(r.params, r.grads, lr)
-		loss = itLoss
 	}
-	m.Loss = loss
-	m.KL = kl * invT
-	m.ClipFrac = float64(clipped) / float64(max(1, counted))
-	return m, nil
+	if r.ref != nil {
+		if err := gather(r.ref, func(s *sequence) *[]float64 { return &s.ref }); err != nil {
+			return fmt.Errorf("reference: %w", err)
+		}
+	}
+	if r.o.NumIterations > 1 {
+		return gather(r.pol, func(s *sequence) *[]float64 { return &s.old })
+	}
+	return nil
+}
+
+type objectiveResult struct {
+	loss, kl        float64
+	clipped, tokens int
+}
+
+// objective runs the policy over the batch and returns the loss
+// Σ_t L_t / T; with backward it also accumulates its gradient into the
+// policy graph's Grads, through coef_t = -dL/dlogp_t (Objective.Coef).
+func (r *run) objective(b *batch, backward bool) (objectiveResult, error) {
+	var res objectiveResult
+	invT := 1 / float64(b.T)
+	err := r.chunks(b, func(cs []*sequence) error {
+		lp, err := r.pol.Forward(b.rows.tokens, b.rows.targets, nil)
+		if err != nil {
+			return err
+		}
+		for j, s := range cs {
+			for k := range s.n {
+				i := at(s, j, k, r.seq)
+				t := Token{LogP: float64(lp[i]), Adv: s.adv}
+				t.Old, t.Ref = t.LogP, t.LogP // one iteration: ratio 1, old = current detached
+				if s.old != nil {
+					t.Old = s.old[k]
+				}
+				if s.ref != nil {
+					t.Ref = s.ref[k]
+				}
+				c, clip := r.obj.Coef(t)
+				l, _ := r.obj.Loss(t)
+				b.rows.coef[i] = float32(c * invT)
+				res.loss += l * invT
+				res.kl += k3(t) * invT
+				if clip {
+					res.clipped++
+				}
+				res.tokens++
+			}
+		}
+		if !backward {
+			return nil
+		}
+		return r.pol.Backward(b.rows.coef)
+	})
+	return res, err
 }
 
 func mean(x []float64) float64 {
