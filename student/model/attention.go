@@ -6,7 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"gonum.org/v1/gonum/blas/gonum"
+	"github.com/distill-dev/distill/student/blas"
+
 )
 
 // row is one token of a forward pass: the cache of its sequence and its
@@ -29,8 +30,9 @@ func attend(out, q []float32, rows []row, l int, c *Config) {
 	stride := nKV * d
 	jobs := len(rows) * nKV
 
-	// one handles the query heads of one KV head for one row, so each key
-	// and value vector is loaded once for the whole group.
+	// one handles the query heads of one KV head for one row as two small
+	// matrix products, so each key and value is loaded once for the group
+	// (about 1.7× less CPU than dot products per head with OpenBLAS).
 	one := func(j int, scores []float32) []float32 {
 		r, g := j/nKV, j%nKV
 		rw := rows[r]
@@ -41,23 +43,14 @@ func attend(out, q []float32, rows []row, l int, c *Config) {
 		scores = scores[:group*t] // [group, t]
 		qg := q[r*nH*d+g*group*d : r*nH*d+(g+1)*group*d]
 		kc, vc := rw.cache.k[l][g*d:], rw.cache.v[l][g*d:]
-		for p := 0; p < t; p++ {
-			kp := kc[p*stride : p*stride+d]
-			for i := 0; i < group; i++ {
-				scores[i*t+p] = dot(qg[i*d:(i+1)*d], kp) * scale
-			}
-		}
+		og := out[r*nH*d+g*group*d : r*nH*d+(g+1)*group*d]
+		// scores[group,t] = q_g[group,D] · K[t,D]ᵀ / √D, then out_g = P · V[t,D];
+		// K and V are strided views of the cache (one KV head of each row).
+		blas.Gemm(false, true, group, t, d, scale, qg, d, kc, stride, 0, scores, t)
 		for i := 0; i < group; i++ {
 			softmax(scores[i*t : (i+1)*t])
 		}
-		og := out[r*nH*d+g*group*d : r*nH*d+(g+1)*group*d]
-		clear(og)
-		for p := 0; p < t; p++ {
-			vp := vc[p*stride : p*stride+d]
-			for i := 0; i < group; i++ {
-				axpy(scores[i*t+p], vp, og[i*d:(i+1)*d])
-			}
-		}
+		blas.Gemm(false, false, group, d, t, 1, scores, t, vc, stride, 0, og, d)
 		return scores
 	}
 
@@ -98,17 +91,6 @@ func attend(out, q []float32, rows []row, l int, c *Config) {
 	}
 	wg.Wait()
 }
-
-// vec is gonum's level-1 BLAS: SIMD assembly on amd64 and no cgo call, so
-// it is the fastest for the short head-sized vectors of attention (about
-// 2× a plain Go loop).
-var vec gonum.Implementation
-
-// dot is x·y.
-func dot(x, y []float32) float32 { return vec.Sdot(len(x), x, 1, y, 1) }
-
-// axpy computes y += a·x.
-func axpy(a float32, x, y []float32) { vec.Saxpy(len(x), a, x, 1, y, 1) }
 
 // softmax normalises x in place, in float32 as HF's eager attention does.
 func softmax(x []float32) {
