@@ -7,7 +7,6 @@ import (
 	"sync/atomic"
 
 	"github.com/distill-dev/distill/student/blas"
-
 )
 
 // row is one token of a forward pass: the cache of its sequence and its
