@@ -191,13 +191,58 @@ func TestAppendJSONString(t *testing.T) {
 }
 
 // BenchmarkServeLoopback measures completions per second through the
-// handler and the client over loopback at concurrency 256, against the
-// builtin teacher called in-process in the same run.
+// handler and the client over loopback at concurrency 256. The "plain"
+// case is the reference for the same run: a bare net/http handler writing a
+// fixed body and a bare http.Post client, i.e. what net/http costs alone.
 func BenchmarkServeLoopback(b *testing.B) {
 	bt := NewBuiltin(DefaultBuiltinConfig())
 	srv := httptest.NewServer(NewHandler(bt, []string{BuiltinModel}))
 	defer srv.Close()
+	fixed := []byte(`{"choices":[{"index":0,"message":{"role":"assistant","content":"\\boxed{267}","reasoning_content":"66 × 3 = 198\n69 + 198 = 267"},"finish_reason":"stop"}]}`)
+	plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(fixed)
+	}))
+	defer plain.Close()
 	s, _ := OpenSuite("builtin:arith", 1)
+	run := func(b *testing.B, do func(i int64) error) {
+		var next atomic.Int64
+		var wg sync.WaitGroup
+		start := time.Now()
+		b.ResetTimer()
+		for range 256 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					i := next.Add(1) - 1
+					if i >= int64(b.N) {
+						return
+					}
+					if err := do(i); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "completions/s")
+	}
+	b.Run("plain", func(b *testing.B) {
+		hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1024}}
+		body := `{"model":"builtin","messages":[{"role":"user","content":"What is 69 + 66 × 3?"}]}`
+		run(b, func(int64) error {
+			resp, err := hc.Post(plain.URL+"/v1/chat/completions", "application/json", strings.NewReader(body))
+			if err != nil {
+				return err
+			}
+			_, err = io.ReadAll(resp.Body)
+			resp.Body.Close()
+			return err
+		})
+	})
 	for _, stream := range []bool{false, true} {
 		name := "json"
 		if stream {
@@ -205,30 +250,10 @@ func BenchmarkServeLoopback(b *testing.B) {
 		}
 		b.Run(name, func(b *testing.B) {
 			c, _ := NewOpenAI(OpenAIConfig{BaseURL: srv.URL + "/v1", Model: BuiltinModel, Stream: stream})
-			var next atomic.Int64
-			var wg sync.WaitGroup
-			start := time.Now()
-			b.ResetTimer()
-			for range 256 {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					for {
-						i := next.Add(1) - 1
-						if i >= int64(b.N) {
-							return
-						}
-						seed := i
-						_, err := c.Complete(context.Background(), Request{Messages: []Message{{Role: "user", Content: s.At(int(i)).Problem + "\n" + r1Suffix}}, Seed: &seed})
-						if err != nil {
-							b.Error(err)
-							return
-						}
-					}
-				}()
-			}
-			wg.Wait()
-			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "completions/s")
+			run(b, func(i int64) error {
+				_, err := c.Complete(context.Background(), Request{Messages: []Message{{Role: "user", Content: s.At(int(i)).Problem + "\n" + r1Suffix}}, Seed: &i})
+				return err
+			})
 		})
 	}
 }
