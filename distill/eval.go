@@ -213,6 +213,7 @@ func evalWrite(dir string, res *EvalResults, scored []eval.Scored) error {
 	}
 	w := bufio.NewWriter(f)
 	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false) // keep <think> readable
 	for _, s := range scored {
 		if err := enc.Encode(s); err != nil {
 			f.Close()

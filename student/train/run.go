@@ -45,9 +45,9 @@ type Options struct {
 	Template        string  `yaml:"template"` // chat template for a fresh student (default chatml)
 
 	// Step is called after every update; nil for none.
-	Step func(m Metric, total int) `yaml:"_"`
+	Step func(m Metric, total int) `yaml:"-"`
 	// Logf receives one-line messages; nil for none.
-	Logf func(format string, args ...any) `yaml:"_"`
+	Logf func(format string, args ...any) `yaml:"-"`
 }
 
 // Defaults are the settings a run without flags gets: those of the
@@ -148,6 +148,16 @@ func buildStudent(o *Options, resumeDir string) (*student.Student, error) {
 		}
 		return student.Open(src)
 	}
+	return NewStudent(o)
+}
+
+// NewStudent builds the fresh, randomly initialised student of a preset
+// (o.Student) with the tokenizer and chat template it is trained with; the
+// pipeline evaluates it as "before training".
+func NewStudent(o *Options) (*student.Student, error) {
+	if o.Template == "" {
+		o.Template = "chatml"
+	}
 	cfg, err := model.LookupPreset(o.Student)
 	if err != nil {
 		return nil, fmt.Errorf("--student: %w", err)
@@ -242,7 +252,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	res := &Result{Examples: len(exs), Truncated: packer.Truncated, Dropped: packer.Dropped, Skipped: skipped,
 		FirstEvalLoss: math.NaN(), EvalLoss: math.NaN()}
-	o.logf("train: %d examples (%d rows of %d tokens, %d truncated, %d dropped, %d without an assistant turn), %d test examples; %d updates of %d×%d rows",
+	o.logf("%d examples (%d rows of %d tokens, %d truncated, %d dropped, %d without an assistant turn), %d test examples; %d updates of %d×%d rows",
 		len(exs), rowsPerEpoch, o.SeqLen, packer.Truncated, packer.Dropped, skipped, len(testExs), total, o.MicroBatch, o.GradAccum)
 
 	g, err := graph.New(w, o.MicroBatch, o.SeqLen)

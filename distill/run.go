@@ -1,0 +1,257 @@
+package distill
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/distill-dev/distill/student/checkpoint"
+	"github.com/distill-dev/distill/student/train"
+)
+
+// RunOptions configure `distill run`: one section per stage, each holding
+// that command's options (the run directory fills in the paths).
+type RunOptions struct {
+	Out      string          `yaml:"out"`
+	Generate GenerateOptions `yaml:"generate"`
+	Filter   FilterOptions   `yaml:"filter"`
+	Train    TrainOptions    `yaml:"train"`
+	Eval     EvalOptions     `yaml:"eval"`
+	// Stages to skip, by name (e.g. [rl-only] for a shorter run).
+	Skip []string `yaml:"skip"`
+}
+
+// DefaultRunOptions are every stage's defaults.
+func DefaultRunOptions() RunOptions {
+	return RunOptions{Out: filepath.Join("runs", "quickstart"), Generate: DefaultGenerateOptions(), Filter: DefaultFilterOptions(),
+		Train: TrainOptions{Options: train.Defaults}, Eval: DefaultEvalOptions()}
+}
+
+// runStage is one step of the pipeline.
+type runStage struct {
+	name    string
+	command string // the equivalent command line, for the record
+	run     func(ctx context.Context) error
+}
+
+// runRecord is RUN_DIR/run.json: what ran, how long, with which settings.
+type runRecord struct {
+	Config  string                 `json:"config"`
+	Started time.Time              `json:"started"`
+	Stages  map[string]stageRecord `json:"stages"`
+	Order   []string               `json:"order"`
+}
+
+type stageRecord struct {
+	Done    bool    `json:"done"`
+	Seconds float64 `json:"seconds"`
+	Command string  `json:"command"`
+}
+
+func init() {
+	register(&cli.Command{
+		Name:      "run",
+		Usage:     "run the whole pipeline (generate, filter, train, rl, eval) into one run directory",
+		UsageText: "distill run --config configs/quickstart.yaml [--out RUN_DIR]",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "config", Value: filepath.Join("configs", "quickstart.yaml"), Usage: "pipeline recipe (YAML)"},
+			&cli.StringFlag{Name: "out", Usage: "run directory (default: the recipe's out)"},
+		},
+		Action: func(c *cli.Context) error {
+			opts := DefaultRunOptions()
+			if err := loadConfig(c.String("config"), &opts); err != nil {
+				return err
+			}
+			setIf(c, "out", &opts.Out, c.String)
+			return runRun(c.Context, c.String("config"), opts)
+		},
+	})
+}
+
+func runStages(o *RunOptions) []runStage {
+	dir := func(parts ...string) string { return filepath.Join(append([]string{o.Out}, parts...)...) }
+	g := o.Generate
+	g.Out = dir("raw")
+	f := o.Filter
+	f.In, f.Out = []string{g.Out}, dir("data")
+	t := o.Train
+	t.Data, t.Out = f.Out, dir("sft")
+	evalOf := func(stage, model, teacherSpec string) runStage {
+		e := o.Eval
+		e.Model, e.Teacher, e.Out, e.Quiet = model, teacherSpec, dir("eval", stage), true
+		subject := "--model " + model
+		if teacherSpec != "" {
+			subject = "--teacher " + teacherSpec
+		}
+		return runStage{"eval-" + stage,
+			fmt.Sprintf("distill eval %s --prompts %s --num-prompts %d --samples %d --temperature %g --top-p %g --max-tokens %d --seed %d --out %s",
+				subject, e.Prompts, e.NumPrompts, e.Samples, e.Temperature, e.TopP, e.MaxTokens, e.Seed, e.Out),
+			func(ctx context.Context) error {
+				if _, err := os.Stat(filepath.Join(e.Out, "results.json")); err == nil {
+					return nil
+				}
+				_, err := runEval(ctx, e)
+				return err
+			}}
+	}
+	stages := []runStage{
+		{"generate", fmt.Sprintf("distill generate --teacher %s --prompts %s --num-prompts %d --samples %d --template %s --seed %d --out %s",
+			g.Teacher, g.Prompts, g.NumPrompts, g.Samples, g.Template, g.Seed, g.Out),
+			func(ctx context.Context) error { return runGenerate(ctx, g) }},
+		{"filter", fmt.Sprintf("distill filter --in %s --out %s --test-fraction %g", g.Out, f.Out, f.Select.TestFraction),
+			func(ctx context.Context) error { return runFilter(ctx, f) }},
+		{"base", "(the fresh " + t.Student + " student, saved untrained)",
+			func(ctx context.Context) error { return runSaveBase(t.Options, dir("base")) }},
+		{"train", fmt.Sprintf("distill train --student %s --data %s --out %s --epochs %d --lr %g --micro-batch %d --seq-len %d --seed %d",
+			t.Student, t.Data, t.Out, t.Epochs, t.LR, t.MicroBatch, t.SeqLen, t.Seed),
+			func(ctx context.Context) error {
+				// A rerun after an interruption continues from the last checkpoint.
+				if _, err := os.Stat(filepath.Join(t.Out, "checkpoints")); err == nil {
+					t.Resume = true
+				}
+				_, err := runTrain(ctx, t)
+				return err
+			}},
+	}
+	stages = append(stages, evalOf("teacher", "", g.Teacher), evalOf("base", dir("base"), ""), evalOf("sft", t.Out, ""))
+	return stages
+}
+
+// runSaveBase writes the untrained student as a checkpoint.
+func runSaveBase(o train.Options, dir string) error {
+	st, err := train.NewStudent(&o)
+	if err != nil {
+		return err
+	}
+	return st.Save(dir, checkpoint.GenerationConfig{})
+}
+
+func runRun(ctx context.Context, configPath string, opts RunOptions) error {
+	if opts.Out == "" {
+		return errors.New("run: --out (or out: in the recipe) is required")
+	}
+	if err := os.MkdirAll(opts.Out, 0o755); err != nil {
+		return err
+	}
+	recPath := filepath.Join(opts.Out, "run.json")
+	rec := runRecord{Config: configPath, Started: time.Now().UTC(), Stages: map[string]stageRecord{}}
+	if b, err := os.ReadFile(recPath); err == nil {
+		if err := json.Unmarshal(b, &rec); err != nil {
+			return fmt.Errorf("%s: %w", recPath, err)
+		}
+	}
+	skip := map[string]bool{}
+	for _, s := range opts.Skip {
+		skip[s] = true
+	}
+	stages := runStages(&opts)
+	rec.Order = nil
+	start := time.Now()
+	for i, s := range stages {
+		rec.Order = append(rec.Order, s.name)
+		if skip[s.name] {
+			continue
+		}
+		if r := rec.Stages[s.name]; r.Done {
+			fmt.Fprintf(os.Stderr, "run: [%d/%d] %s: done in an earlier run, skipped\n", i+1, len(stages), s.name)
+			continue
+		}
+		fmt.Fprintf(os.Stderr, "run: [%d/%d] %s: %s\n", i+1, len(stages), s.name, s.command)
+		t0 := time.Now()
+		err := s.run(ctx)
+		rec.Stages[s.name] = stageRecord{Done: err == nil, Seconds: time.Since(t0).Seconds(), Command: s.command}
+		if werr := writeJSONAtomic(recPath, rec); werr != nil && err == nil {
+			err = werr
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return fmt.Errorf("run: interrupted in %s; rerun the same command to continue: %w", s.name, err)
+			}
+			return fmt.Errorf("run: %s: %w", s.name, err)
+		}
+	}
+	table, err := runSummary(opts, rec)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stdout, "\n%s\nrun directory: %s (%s)\n", table, opts.Out, time.Since(start).Round(time.Second))
+	return nil
+}
+
+// runSummary writes results.md: each stage's pass@1 and cons@k on the
+// held-out prompts, with the seed and the commands that produced them.
+func runSummary(opts RunOptions, rec runRecord) (string, error) {
+	rows := []struct{ stage, label string }{
+		{"teacher", "teacher (" + opts.Generate.Teacher + ")"},
+		{"base", "student before training"},
+		{"sft", "student after SFT (distillation)"},
+		{"rl", "student after SFT + GRPO"},
+		{"rl-only", "student with GRPO alone (no distillation)"},
+	}
+	var b strings.Builder
+	e := opts.Eval
+	fmt.Fprintf(&b, "| model | pass@1 | 95%% CI | cons@%d | 95%% CI | pass@%d |\n|---|---|---|---|---|---|\n", e.Samples, e.Samples)
+	for _, r := range rows {
+		var res EvalResults
+		data, err := os.ReadFile(filepath.Join(opts.Out, "eval", r.stage, "results.json"))
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return "", err
+		}
+		if err := json.Unmarshal(data, &res); err != nil {
+			return "", fmt.Errorf("eval/%s/results.json: %w", r.stage, err)
+		}
+		fmt.Fprintf(&b, "| %s | %.3f | [%.3f, %.3f] | %.3f | [%.3f, %.3f] | %.3f |\n", r.label, res.PassAt1, res.PassAt1CI.Low, res.PassAt1CI.High,
+			res.ConsAtK, res.ConsAtKCI.Low, res.ConsAtKCI.High, res.PassAtK)
+	}
+	table := b.String()
+	fmt.Fprintf(&b, "\nHeld-out prompts: %d of %s (seed %d), %d samples each at temperature %g, top-p %g, at most %d new tokens.\n",
+		e.NumPrompts, e.Prompts, e.Seed, e.Samples, e.Temperature, e.TopP, e.MaxTokens)
+	fmt.Fprintf(&b, "\nCommands (from %s):\n\n", rec.Config)
+	for _, name := range rec.Order {
+		if s, ok := rec.Stages[name]; ok {
+			fmt.Fprintf(&b, "- %s (%.0f s): `%s`\n", name, s.Seconds, s.Command)
+		}
+	}
+	doc := "# Results\n\n" + b.String()
+	if err := writeFileAtomic(filepath.Join(opts.Out, "results.md"), []byte(doc)); err != nil {
+		return "", err
+	}
+	return table, nil
+}
+
+func writeJSONAtomic(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(path, append(b, '\n'))
+}
+
+// writeFileAtomic writes to a temporary name and renames it into place, so
+// readers never see half a file.
+func writeFileAtomic(path string, data []byte) error {
+	tmp := path + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, strings.NewReader(string(data))); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
