@@ -287,3 +287,54 @@ func TestObjectiveGradientFiniteDifference(t *testing.T) {
 		t.Errorf("directional derivative: finite difference %.6f, |grad| %.6f", fd, norm)
 	}
 }
+
+// Ctrl-C keeps a checkpoint, and --resume from it continues as if the run
+// had never stopped: same prompts, same samples, same rewards per step.
+func TestInterruptAndResume(t *testing.T) {
+	init := tinyStudent(t)
+	base := Defaults
+	base.Model = init
+	base.Rewards = map[string]float64{"test_digit_first": 1}
+	base.PromptsPerStep, base.NumGenerations, base.MaxNewTokens = 3, 4, 2
+	base.LR, base.MaxSteps, base.SaveEvery = 1e-2, 4, 0
+
+	whole := base
+	whole.Out = filepath.Join(t.TempDir(), "whole")
+	if _, err := Run(context.Background(), whole, testPrompts(5, 1)); err != nil {
+		t.Fatal(err)
+	}
+
+	parts := base
+	parts.Out = filepath.Join(t.TempDir(), "parts")
+	ctx, cancel := context.WithCancel(context.Background())
+	parts.Step = func(m Metric, _ int) {
+		if m.Step == 2 {
+			cancel()
+		}
+	}
+	res, err := Run(ctx, parts, testPrompts(5, 1))
+	if err != context.Canceled {
+		t.Fatalf("interrupted run: err %v, want context.Canceled", err)
+	}
+	if res.Steps != 2 || !strings.HasSuffix(res.CheckpointPath, "step-00000002") {
+		t.Fatalf("interrupted run: %d steps, checkpoint %q", res.Steps, res.CheckpointPath)
+	}
+	if _, err := os.Stat(filepath.Join(parts.Out, "model.safetensors")); err != nil {
+		t.Fatalf("interrupted run did not publish the model: %v", err)
+	}
+	parts.Step, parts.Resume = nil, true
+	if _, err := Run(context.Background(), parts, testPrompts(5, 1)); err != nil {
+		t.Fatal(err)
+	}
+	a := readMetrics(t, filepath.Join(whole.Out, "metrics.jsonl"))
+	b := readMetrics(t, filepath.Join(parts.Out, "metrics.jsonl"))
+	if len(a) != 4 || len(b) != 4 {
+		t.Fatalf("metrics: %d and %d lines, want 4", len(a), len(b))
+	}
+	for i := range a {
+		if a[i].Step != b[i].Step || a[i].Reward != b[i].Reward || a[i].CompLen != b[i].CompLen ||
+			math.Abs(a[i].Loss-b[i].Loss) > 1e-6 || a[i].Skipped != b[i].Skipped {
+			t.Errorf("step %d: uninterrupted %+v, resumed %+v", i+1, a[i], b[i])
+		}
+	}
+}

@@ -1,0 +1,135 @@
+package distill
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/distill-dev/distill/student"
+	"github.com/distill-dev/distill/student/checkpoint"
+	"github.com/distill-dev/distill/student/model"
+	"github.com/distill-dev/distill/student/rl"
+	"github.com/distill-dev/distill/student/tokenizer"
+)
+
+// rlTinyStudent saves a random Qwen2-shaped student small enough for a test.
+func rlTinyStudent(t *testing.T) string {
+	t.Helper()
+	tok := tokenizer.NewByteLevel(nil)
+	tmpl, err := tokenizer.TemplateFor("chatml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := &model.Config{Architectures: []string{"Qwen2ForCausalLM"}, ModelType: "qwen2",
+		VocabSize: tok.VocabSize(), HiddenSize: 32, IntermediateSize: 64, NumHiddenLayers: 1,
+		NumAttentionHeads: 2, NumKeyValueHeads: 1, HiddenAct: "silu", MaxPositionEmbeddings: 512,
+		RMSNormEps: 1e-6, RopeTheta: 10000, TieWordEmbeddings: true, InitializerRange: 0.02, TorchDtype: "float32"}
+	w := model.NewWeights(cfg)
+	w.Init(1)
+	dir := filepath.Join(t.TempDir(), "init")
+	if err := (&student.Student{Weights: w, Tok: tok, Template: tmpl}).Save(dir, checkpoint.GenerationConfig{}); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// distill rl on builtin:arith with the R1 prompt template, rewards from a
+// config file: metrics per step and a loadable model in OUT.
+func TestRunRL(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "rl.yaml")
+	yaml := "prompts: builtin:arith\nnum_prompts: 6\nrewards:\n  accuracy: 1\n  format: 0.5\n  length: 0.1\n" +
+		"prompts_per_step: 3\nnum_generations: 4\nmax_new_tokens: 8\nmax_steps: 2\nlr: 1e-3\n"
+	if err := os.WriteFile(cfg, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	opts := DefaultRLOptions()
+	if err := loadConfig(cfg, &opts); err != nil {
+		t.Fatal(err)
+	}
+	if opts.Rewards["format"] != 0.5 || opts.PromptsPerStep != 3 || opts.Epsilon != 0.2 {
+		t.Fatalf("config not applied over the defaults: %+v", opts.Options)
+	}
+	opts.Model, opts.Out = rlTinyStudent(t), filepath.Join(dir, "out")
+	res, err := runRL(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Steps != 2 {
+		t.Errorf("%d steps, want 2", res.Steps)
+	}
+	b, err := os.ReadFile(filepath.Join(opts.Out, "metrics.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("metrics.jsonl: %d lines, want 2", len(lines))
+	}
+	var m rl.Metric
+	if err := json.Unmarshal([]byte(lines[1]), &m); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"accuracy", "format", "length"} {
+		if _, ok := m.Rewards[name]; !ok {
+			t.Errorf("metrics: no %s reward in %s", name, lines[1])
+		}
+	}
+	if m.CompLen <= 0 || m.TokensSec <= 0 {
+		t.Errorf("metrics: %s", lines[1])
+	}
+	if _, err := student.Open(opts.Out); err != nil {
+		t.Errorf("the published model does not load: %v", err)
+	}
+}
+
+func TestRLBadInput(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(bad, []byte("rewards:\n  accuracy: 1\nnum_generation: 4\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	opts := DefaultRLOptions()
+	if err := loadConfig(bad, &opts); err == nil || !strings.Contains(err.Error(), "num_generation") {
+		t.Errorf("misspelt config key: err %v", err)
+	}
+	for _, tc := range []struct {
+		flags   []string
+		want    map[string]float64
+		wantErr string
+	}{
+		{[]string{"accuracy=1", "format=0.25"}, map[string]float64{"accuracy": 1, "format": 0.25}, ""},
+		{[]string{"accuracy"}, map[string]float64{"accuracy": 1}, ""},
+		{[]string{"accuracy=lots"}, nil, "want NAME=WEIGHT"},
+		{[]string{"acuracy=1"}, nil, "unknown reward"},
+	} {
+		got, err := rlParseRewards(tc.flags)
+		if tc.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("%v: err %v, want %q", tc.flags, err, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil || len(got) != len(tc.want) {
+			t.Errorf("%v: got %v, %v", tc.flags, got, err)
+		}
+		for k, v := range tc.want {
+			if got[k] != v {
+				t.Errorf("%v: %s = %v, want %v", tc.flags, k, got[k], v)
+			}
+		}
+	}
+	opts = DefaultRLOptions()
+	opts.Model, opts.Out = rlTinyStudent(t), filepath.Join(dir, "out")
+	opts.Prompts = "builtin:nothing"
+	if _, err := runRL(context.Background(), opts); err == nil {
+		t.Error("unknown builtin suite: want an error")
+	}
+	opts.Prompts, opts.Template = "builtin:arith", "r2"
+	if _, err := runRL(context.Background(), opts); err == nil || !strings.Contains(err.Error(), "--template") {
+		t.Errorf("unknown template: err %v", err)
+	}
+}
