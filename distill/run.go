@@ -39,6 +39,7 @@ func DefaultRunOptions() RunOptions {
 type runStage struct {
 	name    string
 	command string // the equivalent command line, for the record
+	output  string // a file the stage writes last: its presence marks it complete
 	run     func(ctx context.Context) error
 }
 
@@ -94,10 +95,8 @@ func runStages(o *RunOptions) []runStage {
 		return runStage{"eval-" + stage,
 			fmt.Sprintf("distill eval %s --prompts %s --num-prompts %d --samples %d --temperature %g --top-p %g --max-tokens %d --seed %d --out %s",
 				subject, e.Prompts, e.NumPrompts, e.Samples, e.Temperature, e.TopP, e.MaxTokens, e.Seed, e.Out),
+			filepath.Join(e.Out, "results.json"),
 			func(ctx context.Context) error {
-				if _, err := os.Stat(filepath.Join(e.Out, "results.json")); err == nil {
-					return nil
-				}
 				_, err := runEval(ctx, e)
 				return err
 			}}
@@ -105,13 +104,17 @@ func runStages(o *RunOptions) []runStage {
 	stages := []runStage{
 		{"generate", fmt.Sprintf("distill generate --teacher %s --prompts %s --num-prompts %d --samples %d --template %s --seed %d --out %s",
 			g.Teacher, g.Prompts, g.NumPrompts, g.Samples, g.Template, g.Seed, g.Out),
+			filepath.Join(g.Out, "manifest.json"),
 			func(ctx context.Context) error { return runGenerate(ctx, g) }},
 		{"filter", fmt.Sprintf("distill filter --in %s --out %s --test-fraction %g", g.Out, f.Out, f.Select.TestFraction),
+			filepath.Join(f.Out, "stats.json"),
 			func(ctx context.Context) error { return runFilter(ctx, f) }},
 		{"base", "(the fresh " + t.Student + " student, saved untrained)",
+			filepath.Join(dir("base"), "model.safetensors"),
 			func(ctx context.Context) error { return runSaveBase(t.Options, dir("base")) }},
 		{"train", fmt.Sprintf("distill train --student %s --data %s --out %s --epochs %d --lr %g --micro-batch %d --seq-len %d --seed %d",
 			t.Student, t.Data, t.Out, t.Epochs, t.LR, t.MicroBatch, t.SeqLen, t.Seed),
+			filepath.Join(t.Out, "model.safetensors"),
 			func(ctx context.Context) error {
 				// A rerun after an interruption continues from the last checkpoint.
 				if _, err := os.Stat(filepath.Join(t.Out, "checkpoints")); err == nil {
@@ -160,7 +163,7 @@ func runRun(ctx context.Context, configPath string, opts RunOptions) error {
 		if skip[s.name] {
 			continue
 		}
-		if r := rec.Stages[s.name]; r.Done {
+		if _, err := os.Stat(s.output); err == nil && rec.Stages[s.name].Done {
 			fmt.Fprintf(os.Stderr, "run: [%d/%d] %s: done in an earlier run, skipped\n", i+1, len(stages), s.name)
 			continue
 		}

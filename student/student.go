@@ -22,16 +22,6 @@ type Student struct {
 	Template *tokenizer.Template
 }
 
-// tokenizerConfig is the part of HF's tokenizer_config.json we write and
-// read. The chat template is recorded by name: our templates are Go code,
-// and a checkpoint from elsewhere falls back to detection from its tokens.
-type tokenizerConfig struct {
-	ChatTemplateName string `json:"distill_chat_template,omitempty"`
-	BOSToken         string `json:"bos_token,omitempty"`
-	EOSToken         string `json:"eos_token,omitempty"`
-	PadToken         string `json:"pad_token,omitempty"`
-}
-
 // Open loads the checkpoint in dir: config.json, safetensors and
 // tokenizer.json are required.
 func Open(dir string) (*Student, error) {
@@ -53,15 +43,23 @@ func Open(dir string) (*Student, error) {
 	return &Student{Dir: dir, Weights: w, Tok: tok, Template: tmpl}, nil
 }
 
+// templateOf finds the chat template a checkpoint was saved with: the one
+// whose Jinja source its tokenizer_config.json holds (written by Save), else
+// the one its special tokens suggest (checkpoints from elsewhere).
 func templateOf(dir string, tok *tokenizer.Tokenizer) (*tokenizer.Template, error) {
-	var tc tokenizerConfig
-	if b, err := os.ReadFile(filepath.Join(dir, "tokenizer_config.json")); err == nil {
-		if err := json.Unmarshal(b, &tc); err != nil {
-			return nil, fmt.Errorf("tokenizer_config.json: %w", err)
-		}
+	var tc struct {
+		ChatTemplate string `json:"chat_template"`
 	}
-	if tc.ChatTemplateName != "" {
-		return tokenizer.TemplateFor(tc.ChatTemplateName)
+	if b, err := os.ReadFile(filepath.Join(dir, "tokenizer_config.json")); err == nil {
+		// chat_template may also be a list of named templates: not ours.
+		_ = json.Unmarshal(b, &tc)
+	}
+	if tc.ChatTemplate != "" {
+		for _, name := range tokenizer.TemplateNames() {
+			if t, err := tokenizer.TemplateFor(name); err == nil && t.Jinja == tc.ChatTemplate {
+				return t, nil
+			}
+		}
 	}
 	return DetectTemplate(tok)
 }
@@ -89,7 +87,8 @@ func DetectTemplate(tok *tokenizer.Tokenizer) (*tokenizer.Template, error) {
 }
 
 // Save writes the student as an HF checkpoint in dir (atomically, see
-// checkpoint.Save) with its tokenizer and the name of its chat template.
+// checkpoint.Save) with its tokenizer, and a tokenizer_config.json holding
+// the chat template's Jinja so transformers renders chats as we do.
 func (s *Student) Save(dir string, gen checkpoint.GenerationConfig) error {
 	tj, err := s.Tok.MarshalJSON()
 	if err != nil {
@@ -98,19 +97,5 @@ func (s *Student) Save(dir string, gen checkpoint.GenerationConfig) error {
 	if err := checkpoint.Save(dir, s.Weights, tj, gen); err != nil {
 		return err
 	}
-	tc := tokenizerConfig{ChatTemplateName: s.Template.Name}
-	if id, ok := s.Tok.EOS(); ok {
-		tc.EOSToken, _ = s.Tok.Token(id)
-	}
-	if id, ok := s.Tok.Pad(); ok {
-		tc.PadToken, _ = s.Tok.Token(id)
-	}
-	if id, ok := s.Tok.BOS(); ok {
-		tc.BOSToken, _ = s.Tok.Token(id)
-	}
-	b, err := json.MarshalIndent(tc, "", "  ")
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(filepath.Join(dir, "tokenizer_config.json"), append(b, '\n'), 0o644)
+	return s.Tok.SaveConfig(filepath.Join(dir, "tokenizer_config.json"), s.Template)
 }
