@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"hash/maphash"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -196,9 +197,6 @@ func (j *Job) scan() error {
 			if !j.cfg.Shard.Contains(rec.PromptID) {
 				return nil
 			}
-			if j.done.has(rec.PromptID, rec.Sample) {
-				j.cfg.Logf("warning: %s:%d repeats prompt %q sample %d", path, n, rec.PromptID, rec.Sample)
-			}
 			j.done.add(rec.PromptID, rec.Sample)
 			j.before.records++
 			if rec.Error != "" {
@@ -210,6 +208,9 @@ func (j *Job) scan() error {
 		if err != nil {
 			return fmt.Errorf("sampler: scanning: %w", err)
 		}
+	}
+	if r := j.done.freeze(); len(r) > 0 {
+		j.cfg.Logf("warning: %d (prompt_id, sample) pairs appear more than once in %s", len(r), j.cfg.Out)
 	}
 	// Failures taken out by --retry-failed were still billed.
 	path := filepath.Join(j.cfg.Out, supersededName)
@@ -243,9 +244,6 @@ func (j *Job) plan(ctx context.Context) error {
 		if !j.cfg.Shard.Contains(p.ID) {
 			return nil
 		}
-		if ids.has(p.ID, 0) {
-			return fmt.Errorf("prompts %s: duplicate id %q (set --id-field to a unique column)", j.cfg.Prompts.Name(), p.ID)
-		}
 		ids.add(p.ID, 0)
 		prompts++
 		for s := 0; s < j.cfg.Samples; s++ {
@@ -258,9 +256,38 @@ func (j *Job) plan(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if r := ids.freeze(); len(r) > 0 {
+		return j.findDuplicate(ctx, ids.seed, r)
+	}
 	j.total = prompts * int64(j.cfg.Samples)
 	j.before.records = done // only pairs of the current plan count as done
 	return nil
+}
+
+// findDuplicate names the first repeated id; it runs only when there is one.
+func (j *Job) findDuplicate(ctx context.Context, seed maphash.Seed, repeated []uint64) error {
+	ks := &keySet{seed: seed}
+	seen := map[uint64]bool{}
+	for _, h := range repeated {
+		seen[h] = false
+	}
+	err := j.cfg.Prompts.Each(ctx, func(p record.Prompt) error {
+		if !j.cfg.Shard.Contains(p.ID) {
+			return nil
+		}
+		h := ks.hash(p.ID, 0)
+		if again, ok := seen[h]; ok {
+			if again {
+				return fmt.Errorf("prompts %s: duplicate id %q (set --id-field to a unique column)", j.cfg.Prompts.Name(), p.ID)
+			}
+			seen[h] = true
+		}
+		return nil
+	})
+	if err == nil {
+		err = fmt.Errorf("prompts %s: duplicate ids", j.cfg.Prompts.Name())
+	}
+	return err
 }
 
 // Stats returns a snapshot; safe to call while Run works.
