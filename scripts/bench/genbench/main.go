@@ -29,6 +29,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -43,6 +44,7 @@ func main() {
 	bin := flag.String("bin", "bin/distill", "distill binary")
 	scale := flag.Float64("scale", 1, "multiply every size by this (0.1 for a quick look)")
 	conc := flag.Int("concurrency", 256, "HTTP concurrency")
+	cases := flag.String("cases", "builtin,http", "which cases to run")
 	flag.Parse()
 	n := func(x int) int { return max(1000, int(float64(x)**scale)) }
 	tmp, err := os.MkdirTemp("", "genbench")
@@ -55,6 +57,9 @@ func main() {
 
 	// In-process builtin teacher.
 	for _, size := range []int{n(200_000), n(800_000)} {
+		if !strings.Contains(*cases, "builtin") {
+			break
+		}
 		ref := inProcessReference(size)
 		res := runGenerate(*bin, filepath.Join(tmp, "builtin-"+strconv.Itoa(size)),
 			"--prompts", "builtin:arith", "--num-prompts", strconv.Itoa(size), "--concurrency", "4")
@@ -62,6 +67,9 @@ func main() {
 		fmt.Printf("%-44s %9d %9.2f %12.0f %10s %8.2f\n", "distill generate --teacher builtin", size, res.wall.Seconds(), float64(size)/res.wall.Seconds(), mb(res.rssKB), res.wall.Seconds()/ref.Seconds())
 	}
 
+	if !strings.Contains(*cases, "http") {
+		return
+	}
 	// distill serve over loopback.
 	addr := freeAddr()
 	serve := exec.Command(*bin, "serve", "--teacher", "builtin", "--addr", addr)
