@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"path/filepath"
 	"runtime"
 	"sync/atomic"
 
@@ -171,6 +172,11 @@ func Run(ctx context.Context, opts Options) (*Stats, error) {
 	}
 	if err := os.MkdirAll(opts.OutDir, 0o755); err != nil {
 		return nil, fmt.Errorf("output: %w", err)
+	}
+	// Temporary shards of a run that crashed are never complete: drop them.
+	stale, _ := filepath.Glob(filepath.Join(opts.OutDir, ".*.parquet.tmp"))
+	for _, p := range stale {
+		os.Remove(p)
 	}
 	if err := r.pass1(ctx); err != nil {
 		return nil, err
