@@ -430,6 +430,8 @@ func (j *Job) Run(ctx context.Context) (Summary, error) {
 		stopped, err = "budget", nil
 	case ctx.Err() != nil:
 		stopped, err = "interrupted", ctx.Err()
+	case err != nil:
+		stopped = "error" // a prompt file that changed under us, say
 	}
 	if w.err != nil {
 		stopped, err = "error", fmt.Errorf("sampler: writing traces: %w", w.err)
