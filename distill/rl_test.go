@@ -133,3 +133,24 @@ func TestRLBadInput(t *testing.T) {
 		t.Errorf("unknown template: err %v", err)
 	}
 }
+
+// The shipped recipes parse (unknown keys are errors) and pass rl's checks.
+func TestRLConfigs(t *testing.T) {
+	files, _ := filepath.Glob("../configs/rl-*.yaml")
+	if len(files) == 0 {
+		t.Fatal("no configs/rl-*.yaml")
+	}
+	for _, f := range files {
+		opts := DefaultRLOptions()
+		if err := loadConfig(f, &opts); err != nil {
+			t.Errorf("%s: %v", f, err)
+			continue
+		}
+		if _, err := rl.LookupReward("accuracy"); err != nil || opts.Rewards["accuracy"] == 0 {
+			t.Errorf("%s: no accuracy reward (%v)", f, opts.Rewards)
+		}
+		if opts.LR > 1e-4 {
+			t.Errorf("%s: lr %g is an SFT learning rate; GRPO collapses tiny students above ~1e-4", f, opts.LR)
+		}
+	}
+}
