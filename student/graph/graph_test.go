@@ -3,6 +3,7 @@ package graph
 import (
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 
 	G "gorgonia.org/gorgonia"
@@ -284,5 +285,40 @@ func TestInputErrors(t *testing.T) {
 	}
 	if err := g.Backward(make([]float32, 4)); err == nil {
 		t.Error("Backward without Forward: no error")
+	}
+}
+
+// TestStepAllocations: every buffer is allocated in New, so a step
+// allocates only the returned logp and the goroutines of the parallel
+// kernels, whatever the model size.
+func TestStepAllocations(t *testing.T) {
+	cfg := tinyConfig("qwen2")
+	const batch, seq = 2, 16
+	g, err := New(randomWeights(cfg, 1), batch, seq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := randomBatch(cfg, batch, seq, 1)
+	coef := make([]float32, batch*seq)
+	var ms0, ms1 runtime.MemStats
+	step := func() {
+		if _, err := g.Forward(in.tokens, in.targets, in.segments); err != nil {
+			t.Fatal(err)
+		}
+		if err := g.Backward(coef); err != nil {
+			t.Fatal(err)
+		}
+	}
+	step()
+	runtime.ReadMemStats(&ms0)
+	const steps = 10
+	for range steps {
+		step()
+	}
+	runtime.ReadMemStats(&ms1)
+	perStep := (ms1.TotalAlloc - ms0.TotalAlloc) / steps
+	t.Logf("%d bytes, %d objects per step", perStep, (ms1.Mallocs-ms0.Mallocs)/steps)
+	if perStep > 64<<10 {
+		t.Errorf("a step allocates %d bytes, want under 64 KiB", perStep)
 	}
 }
