@@ -100,9 +100,26 @@ func (d *jdec) object(field func(key []byte) error) error {
 	}
 }
 
+// foldKey lower-cases ASCII keys: encoding/json matches field names without
+// regard to case, and so must we.
+func foldKey(key []byte) []byte {
+	for i, c := range key {
+		if c >= 'A' && c <= 'Z' {
+			k := append([]byte(nil), key...)
+			for j := i; j < len(k); j++ {
+				if k[j] >= 'A' && k[j] <= 'Z' {
+					k[j] += 'a' - 'A'
+				}
+			}
+			return k
+		}
+	}
+	return key
+}
+
 func (d *jdec) traceField(key []byte, t *record.Trace) error {
 	var err error
-	switch string(key) {
+	switch string(foldKey(key)) {
 	case "prompt_id":
 		t.PromptID, err = d.str("prompt_id")
 	case "sample":
@@ -143,7 +160,7 @@ func (d *jdec) traceField(key []byte, t *record.Trace) error {
 	case "usage":
 		err = d.objectOrNull("usage", func(k []byte) error {
 			var err error
-			switch string(k) {
+			switch string(foldKey(k)) {
 			case "prompt_tokens":
 				t.Usage.PromptTokens, err = d.integer("usage.prompt_tokens")
 			case "completion_tokens":
@@ -158,7 +175,7 @@ func (d *jdec) traceField(key []byte, t *record.Trace) error {
 	case "params":
 		err = d.objectOrNull("params", func(k []byte) error {
 			var err error
-			switch string(k) {
+			switch string(foldKey(k)) {
 			case "temperature":
 				t.Params.Temperature, err = d.float("params.temperature")
 			case "top_p":
