@@ -129,9 +129,7 @@ func (h *handler) chat(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	if resp.Model == "" {
-		resp.Model = model
-	}
+	resp.Model = model // the name it was served under, as a client asked for it
 	if format == formatThink && resp.Reasoning != "" {
 		resp.Content = "<think>\n" + resp.Reasoning + "\n</think>\n\n" + resp.Content
 		resp.Reasoning = ""
