@@ -67,8 +67,7 @@ func (r *runner) forward(tokens []int32, rows []row, out []int, logits []float32
 		r.rope.apply(r.q, r.cos, r.sin, n, c.NumAttentionHeads)
 		r.rope.apply(r.k, r.cos, r.sin, n, c.NumKeyValueHeads)
 		for i, rw := range rows {
-			copy(rw.cache.k[l][rw.pos*kvDim:(rw.pos+1)*kvDim], r.k[i*kvDim:(i+1)*kvDim])
-			copy(rw.cache.v[l][rw.pos*kvDim:(rw.pos+1)*kvDim], r.v[i*kvDim:(i+1)*kvDim])
+			rw.cache.put(l, rw.pos, r.k[i*kvDim:(i+1)*kvDim], r.v[i*kvDim:(i+1)*kvDim])
 		}
 		attend(r.att, r.q, rows, l, c)
 		matMulBT(r.x, r.att, L.O.Data, n, qDim, h, true) // residual add via beta=1

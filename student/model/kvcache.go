@@ -1,9 +1,12 @@
 package model
 
 // kvCache holds the rotated keys and the values of one sequence, per layer,
-// so that each decode step only computes the new token.
+// so that each decode step only computes the new token. Both are stored
+// transposed, [nKV*D, cap]: for one KV head and one feature, the values at
+// all positions are contiguous, so attention works on vectors as long as
+// the context instead of head-sized ones.
 type kvCache struct {
-	k, v [][]float32 // per layer: [cap, nKV*D]
+	k, v [][]float32 // per layer: [nKV*D, cap]
 	len  int         // positions filled
 	cap  int
 }
@@ -20,4 +23,15 @@ func newKVCache(c *Config, capacity int) *kvCache {
 		kc.v[l], buf = buf[:n:n], buf[n:]
 	}
 	return kc
+}
+
+// put stores the key and value of position pos in layer l.
+//
+//	k, v: [nKV*D]
+func (kc *kvCache) put(l, pos int, k, v []float32) {
+	kl, vl := kc.k[l], kc.v[l]
+	for i := range k {
+		kl[i*kc.cap+pos] = k[i]
+		vl[i*kc.cap+pos] = v[i]
+	}
 }
