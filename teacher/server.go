@@ -1,11 +1,11 @@
 package teacher
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -71,11 +71,20 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b 
 
 func (h *handler) chat(w http.ResponseWriter, r *http.Request) {
 	var in wireRequest
-	body := http.MaxBytesReader(w, r.Body, 32<<20)
-	err := json.NewDecoder(body).Decode(&in)
 	// Read to EOF: only then does net/http watch the connection and cancel
 	// r.Context() when the client goes away during a long completion.
-	io.Copy(io.Discard, body)
+	bp := bufPool.Get().(*[]byte)
+	defer func() {
+		if cap(*bp) <= 1<<20 { // let the rare huge buffer go
+			bufPool.Put(bp)
+		}
+	}()
+	buf := bytes.NewBuffer((*bp)[:0])
+	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, 32<<20))
+	*bp = buf.Bytes()
+	if err == nil {
+		err = json.Unmarshal(buf.Bytes(), &in)
+	}
 	if err != nil {
 		writeError(w, &Error{Status: http.StatusBadRequest, Kind: "client", Message: "invalid JSON request body: " + err.Error()})
 		return
@@ -141,7 +150,6 @@ func (h *handler) chat(w http.ResponseWriter, r *http.Request) {
 	id := "chatcmpl-distill-" + strconv.FormatUint(h.seq.Add(1), 10)
 	created := time.Now().Unix()
 
-	bp := bufPool.Get().(*[]byte)
 	b := (*bp)[:0]
 	if in.Stream {
 		includeUsage := in.StreamOptions != nil && in.StreamOptions.IncludeUsage
@@ -156,7 +164,6 @@ func (h *handler) chat(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.Write(b)
 	*bp = b
-	bufPool.Put(bp)
 }
 
 func contains(list []string, s string) bool {
