@@ -79,11 +79,6 @@ func (r *runner) forward(tokens []int32, rows []row, out []int, logits []float32
 		swiglu(r.gate, r.up)
 		matMulBT(r.x, r.gate, L.Down.Data, n, inter, h, true)
 	}
-	for _, rw := range rows {
-		if rw.pos+1 > rw.cache.len {
-			rw.cache.len = rw.pos + 1
-		}
-	}
 	if len(out) == 0 {
 		return
 	}

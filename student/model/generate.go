@@ -29,8 +29,9 @@ const prefillRows = 1024
 // decode steps that run the live sequences together through each matrix
 // product ([B,H]·Wᵀ) against their KV caches. A sequence stops at a stop
 // token, after MaxNewTokens, or when it fills max_position_embeddings
-// ("length"). Results depend only on the weights, the prompts, opts and each
-// prompt's index, not on timing or batch composition.
+// ("length"). Prompt i samples from its own random stream (Seed, i), so its
+// result does not depend on the other prompts of the batch (up to float
+// rounding in the batched products).
 func Generate(ctx context.Context, w *Weights, prompts [][]int32, opts SampleOptions) ([]Completion, error) {
 	c := w.Config
 	maxPos, err := checkGenerate(w, prompts, &opts)

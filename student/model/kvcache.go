@@ -7,7 +7,6 @@ package model
 // the context instead of head-sized ones.
 type kvCache struct {
 	k, v [][]float32 // per layer: [nKV*D, cap]
-	len  int         // positions filled
 	cap  int
 }
 
