@@ -18,7 +18,8 @@ import (
 type DataStats struct {
 	Stats *dataset.Stats // nil when stats.json is missing
 	// Lengths are the kept rows by num_tokens in power-of-two bins, from
-	// stats.json or, when it lacks them, counted in the train shards.
+	// stats.json or, when it lacks them, counted in the train and test
+	// shards (the kept rows, as in stats.json).
 	Lengths     []dataset.LengthBin
 	LengthsFrom string
 }
@@ -43,9 +44,13 @@ func (r *Run) loadData(ctx context.Context) error {
 		}
 	}
 	if d.Lengths == nil {
-		shards, err := dataset.ListShards(dir, "train")
-		if err != nil {
-			r.problem(err)
+		var shards []string
+		for _, split := range []string{"train", "test"} {
+			s, err := dataset.ListShards(dir, split)
+			if err != nil {
+				r.problem(err)
+			}
+			shards = append(shards, s...)
 		}
 		if len(shards) > 0 {
 			bins, err := shardLengths(ctx, shards)
@@ -55,12 +60,12 @@ func (r *Run) loadData(ctx context.Context) error {
 			if err != nil {
 				r.problem(err)
 			} else {
-				d.Lengths, d.LengthsFrom = bins, fmt.Sprintf("%d train shard(s)", len(shards))
+				d.Lengths, d.LengthsFrom = bins, fmt.Sprintf("%d train and test shard(s)", len(shards))
 			}
 		}
 	}
 	if d.Stats == nil && d.Lengths == nil {
-		r.missing("filter: no stats.json and no train shards in %s/", DataDir)
+		r.missing("filter: no stats.json and no train or test shards in %s/", DataDir)
 		return nil
 	}
 	r.Data = d

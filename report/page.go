@@ -192,7 +192,7 @@ func (r *Run) dataSection() *section {
 		}
 	}
 	if r.Data.Lengths == nil {
-		s.Notes = append(s.Notes, "No length histogram: stats.json lacks it and there are no train shards.")
+		s.Notes = append(s.Notes, "No length histogram: stats.json lacks it and there are no train or test shards.")
 	}
 	return s
 }

@@ -34,6 +34,11 @@ func newPlot(title, x, y string) *plot.Plot {
 	return p
 }
 
+// headroom raises the top of the y axis above the data, for the legend.
+func headroom(p *plot.Plot, legendLines int) {
+	p.Y.Max += (p.Y.Max - p.Y.Min) * 0.08 * float64(max(2, legendLines))
+}
+
 // noVerticalGrid drops the grid's vertical lines, which in a bar chart
 // would run through the bars.
 func noVerticalGrid(p *plot.Plot) {
@@ -124,6 +129,7 @@ func lossPlot(s *SFTRun) (*plot.Plot, error) {
 		}
 	}
 	p.Y.Min = 0
+	headroom(p, 2)
 	return p, nil
 }
 
@@ -132,10 +138,13 @@ func lossPlot(s *SFTRun) (*plot.Plot, error) {
 func rewardPlot(runs []*RLRun) (*plot.Plot, error) {
 	p := newPlot("GRPO: reward", "update step", "mean reward of the step's completions")
 	p.Add(plotter.NewGrid())
+	p.Legend.Left = true // rewards rise: the top left is where the lines are not
+	lines := 0
 	for i, r := range runs {
 		if err := addLine(p, r.Stage+": reward", i, false, xys(r.Series("reward", "mean"))); err != nil {
 			return nil, err
 		}
+		lines++
 		names := r.RewardNames()
 		if len(names) < 2 {
 			continue
@@ -148,8 +157,10 @@ func rewardPlot(runs []*RLRun) (*plot.Plot, error) {
 			if err := addLine(p, r.Stage+": "+n, len(runs)+i*len(names)+j, true, xys(xs, ys)); err != nil {
 				return nil, err
 			}
+			lines++
 		}
 	}
+	headroom(p, lines)
 	return p, nil
 }
 
@@ -157,6 +168,7 @@ func rewardPlot(runs []*RLRun) (*plot.Plot, error) {
 func klPlot(runs []*RLRun) (*plot.Plot, error) {
 	p := newPlot("GRPO: KL to the reference policy", "update step", "mean k3 KL per completion token")
 	p.Add(plotter.NewGrid())
+	p.Legend.Left = true // KL grows from 0
 	n := 0
 	for i, r := range runs {
 		xs, ys := r.Series("kl")
@@ -172,6 +184,7 @@ func klPlot(runs []*RLRun) (*plot.Plot, error) {
 		return nil, nil
 	}
 	p.Y.Min = 0
+	headroom(p, n)
 	return p, nil
 }
 
@@ -249,6 +262,7 @@ func accuracyPlot(evals []*EvalStage) (*plot.Plot, vg.Length, error) {
 	p.Y.Tick.Marker = plot.ConstantTicks([]plot.Tick{{Value: 0, Label: "0"}, {Value: 0.2}, {Value: 0.4, Label: "0.4"},
 		{Value: 0.6}, {Value: 0.8, Label: "0.8"}, {Value: 1, Label: "1.0"}})
 	p.Legend.Left = true
+	p.X.Min, p.X.Max = -0.6, float64(n)-0.4
 	return p, width, nil
 }
 

@@ -41,6 +41,7 @@ type Run struct {
 	SFT      *SFTRun      // sft/metrics.jsonl
 	RL       []*RLRun     // rl/ and rl-only/ metrics.jsonl, in RLStages order
 	Evals    []*EvalStage // eval/*/results.json, EvalStages first
+	Loaded   time.Time    // when Load read the directory
 
 	// Missing names the stages (or their files) that are not in Dir.
 	Missing []string
@@ -87,7 +88,7 @@ func Load(ctx context.Context, dir string) (*Run, error) {
 	if !st.IsDir() {
 		return nil, fmt.Errorf("report: %s: %w", dir, ErrNotRunDir)
 	}
-	r := &Run{Dir: dir}
+	r := &Run{Dir: dir, Loaded: time.Now().UTC()}
 	r.loadRecord()
 	r.loadGenerate()
 	if err := r.loadData(ctx); err != nil {

@@ -88,7 +88,7 @@ func (r *Run) Write(out string) ([]Plot, error) {
 			rl.Notes = append(rl.Notes, "No KL logged (beta 0 runs without a reference model).")
 		}
 	}
-	pg := page{Dir: r.Dir, Generated: time.Now().UTC().Format(time.RFC3339), Missing: r.Missing, Problems: r.Problems,
+	pg := page{Dir: r.Dir, Generated: r.Loaded.Format(time.RFC3339), Missing: r.Missing, Problems: r.Problems,
 		Sections: []*section{results, r.generateSection(), data, sft, rl, r.recordSection()}}
 	var buf bytes.Buffer
 	if err := pageTemplate.Execute(&buf, pg); err != nil {
