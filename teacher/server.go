@@ -140,7 +140,12 @@ func (h *handler) chat(w http.ResponseWriter, r *http.Request) {
 	}
 	resp.Model = model // the name it was served under, as a client asked for it
 	if format == formatThink && resp.Reasoning != "" {
-		resp.Content = "<think>\n" + resp.Reasoning + "\n</think>\n\n" + resp.Content
+		if resp.FinishReason == "length" && resp.Content == "" {
+			// Cut off while thinking: the closing tag was never written.
+			resp.Content = "<think>\n" + resp.Reasoning
+		} else {
+			resp.Content = "<think>\n" + resp.Reasoning + "\n</think>\n\n" + resp.Content
+		}
 		resp.Reasoning = ""
 	}
 	field := "reasoning_content"

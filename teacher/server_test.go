@@ -88,6 +88,11 @@ func TestHandlerWire(t *testing.T) {
 		t.Errorf("unexpected completion: %s", body)
 	}
 
+	_, _, body = post(`{"model":"builtin","max_tokens":8,"reasoning_format":"none",` + q + `}`)
+	if !strings.Contains(body, `"content":"<think>\n66 × 3 = 198\n`) || strings.Contains(body, "</think>") || !strings.Contains(body, `"finish_reason":"length"`) {
+		t.Errorf("a trace cut while thinking should have no closing tag: %s", body)
+	}
+
 	status, h, body := post(`{"model":"builtin","stream":true,"stream_options":{"include_usage":true},` + q + `}`)
 	if status != 200 || h.Get("Content-Type") != "text/event-stream" || !strings.HasSuffix(body, "data: [DONE]\n\n") ||
 		!strings.Contains(body, `"choices":[],"usage":{`) || !strings.Contains(body, `"delta":{"reasoning_content":"66 × 3 = 198\n69 + 198 = 267"}`) {
