@@ -89,7 +89,7 @@ func TestHandlerWire(t *testing.T) {
 	}
 
 	_, _, body = post(`{"model":"builtin","max_tokens":8,"reasoning_format":"none",` + q + `}`)
-	if !strings.Contains(body, `"content":"<think>\n66 × 3 = 198\n`) || strings.Contains(body, "</think>") || !strings.Contains(body, `"finish_reason":"length"`) {
+	if !strings.Contains(body, `"content":"<think>\n66 × 3 =`) || strings.Contains(body, "</think>") || !strings.Contains(body, `"finish_reason":"length"`) {
 		t.Errorf("a trace cut while thinking should have no closing tag: %s", body)
 	}
 
