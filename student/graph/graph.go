@@ -3,6 +3,18 @@
 // linear, RoPE, causal grouped-query attention with segment masking, SwiGLU,
 // LM head with log-softmax) whose kernels work on raw slices with buffers
 // allocated once, and call student/blas for every matrix product.
+//
+// Each fused op is a gorgonia Op: the graph is typed, shaped and sorted by
+// gorgonia, and its TapeMachine can run it (through Do; tested). Training
+// does not go through gorgonia's VMs or its differentiation (SymDiff/DoDiff):
+// both allocate a Value per node per run, and SymDiff would add a backward
+// node per op with its own output. The graph's executor instead walks
+// gorgonia's topological order forward and backward, calling each op's
+// forward and backward kernels on preallocated buffers, so a step allocates
+// only its result. Kernels are generic over float32 and float64; the
+// float64 instantiation exists for the finite-difference gradient checks.
+//
+// A Graph is not safe for concurrent use.
 package graph
 
 import (
