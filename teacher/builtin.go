@@ -76,7 +76,7 @@ func NewBuiltin(cfg BuiltinConfig) *Builtin { return &Builtin{cfg: cfg} }
 // Config returns the teacher's configuration.
 func (b *Builtin) Config() BuiltinConfig { return b.cfg }
 
-// ErrNoProblem is the message of the 422 error for prompts the builtin
+// errNoProblem is the message of the 422 error for prompts the builtin
 // teacher cannot read.
 const errNoProblem = "builtin teacher: no arithmetic problem found in the last user message (it answers builtin:arith problems and plain questions such as \"What is 12 + 30?\")"
 

@@ -1,6 +1,7 @@
 package teacher
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -33,7 +34,7 @@ const (
 var arithMix = []int{1, 2, 3}
 
 // ErrUnknownSuite is returned by OpenSuite for names it does not know.
-var ErrUnknownSuite = fmt.Errorf("unknown builtin suite")
+var ErrUnknownSuite = errors.New("unknown builtin suite")
 
 // SuiteNames lists the names OpenSuite accepts.
 func SuiteNames() []string {
