@@ -17,7 +17,7 @@ cd "$(dirname "$0")/../.."
 sizes=("$@")
 [ ${#sizes[@]} -gt 0 ] || sizes=(200000 800000)
 tags=${GO_TAGS:-openblas}
-work=${BENCH_DIR:-$(mktemp -d /tmp/filter-bench.XXXXXX)}
+work=$(mktemp -d "${BENCH_DIR:-/tmp}/filter-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
 if [ -n "${DISTILL_BIN:-}" ]; then cp "$DISTILL_BIN" "$work/distill"; else go build -tags "$tags" -o "$work/distill" .; fi
