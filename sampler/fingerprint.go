@@ -14,6 +14,10 @@ import (
 // model or template: mixing them would silently poison the dataset.
 var ErrMismatch = errors.New("run directory belongs to another configuration")
 
+// ErrBusy is returned when another process is generating the same shard
+// into the same directory.
+var ErrBusy = errors.New("run directory busy")
+
 const fingerprintName = "run.json"
 
 // fingerprint is what must not change between runs into one directory.

@@ -61,6 +61,8 @@ type Job struct {
 	start   atomic.Int64 // unix nanoseconds when Run began; read by Stats from other goroutines
 	fp      fingerprint
 
+	unlock func()
+
 	estMu     sync.Mutex
 	estTokens float64 // running mean of completion tokens, for the tpm estimate
 }
@@ -120,19 +122,34 @@ func Open(ctx context.Context, cfg Config) (*Job, error) {
 	}
 	j := &Job{cfg: cfg, done: newKeySet(), limiter: NewLimiter(cfg.RPM, cfg.TPM)}
 	j.fp = newFingerprint(cfg.TeacherName, cfg.Model, cfg.Template)
-	if err := checkFingerprint(cfg.Out, j.fp); err != nil {
+	unlock, err := lockShard(cfg.Out, cfg.Shard)
+	if err != nil {
 		return nil, err
 	}
-	if err := j.recover(); err != nil {
-		return nil, err
+	j.unlock = unlock
+	err = checkFingerprint(cfg.Out, j.fp)
+	if err == nil {
+		err = j.recover()
 	}
-	if err := j.scan(); err != nil {
-		return nil, err
+	if err == nil {
+		err = j.scan()
 	}
-	if err := j.plan(ctx); err != nil {
+	if err == nil {
+		err = j.plan(ctx)
+	}
+	if err != nil {
+		unlock()
 		return nil, err
 	}
 	return j, nil
+}
+
+// Close releases the run directory without running; Run releases it itself.
+func (j *Job) Close() {
+	if j.unlock != nil {
+		j.unlock()
+		j.unlock = nil
+	}
 }
 
 // recover cuts torn tails of this shard's files (only ours: another shard
@@ -156,6 +173,10 @@ func (j *Job) recover() error {
 	}
 	for _, f := range files {
 		if !strings.HasPrefix(f, prefix) || (j.cfg.Shard.Count <= 1 && strings.HasPrefix(f, "traces-s")) {
+			continue
+		}
+		if st, err := os.Stat(filepath.Join(j.cfg.Out, f)); err == nil && st.Size() == 0 {
+			os.Remove(filepath.Join(j.cfg.Out, f)) // created, then killed before the first batch
 			continue
 		}
 		cut, err := recoverTail(filepath.Join(j.cfg.Out, f))
@@ -377,6 +398,7 @@ var errStop = errors.New("budget reached")
 // error), or ctx is cancelled (the context's error): in every case all
 // finished traces are on disk and the manifest is written.
 func (j *Job) Run(ctx context.Context) (Summary, error) {
+	defer j.Close()
 	started := time.Now()
 	j.start.Store(started.UnixNano())
 	w := newJournalWriter(j.cfg)

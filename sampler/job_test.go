@@ -349,3 +349,25 @@ func TestDuplicatePromptIDs(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+func TestSecondProcessRefused(t *testing.T) {
+	dir := t.TempDir()
+	j, err := Open(context.Background(), testConfig(t, dir, 5, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(context.Background(), testConfig(t, dir, 5, 1)); !errors.Is(err, ErrBusy) {
+		t.Fatalf("second Open: %v", err)
+	}
+	other := testConfig(t, dir, 5, 1)
+	other.Shard = Shard{1, 2}
+	o, err := Open(context.Background(), other)
+	if err != nil {
+		t.Fatalf("another shard: %v", err)
+	}
+	o.Close()
+	if _, err := j.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	run(t, testConfig(t, dir, 5, 1)) // released by Run
+}
