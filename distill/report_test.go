@@ -196,3 +196,21 @@ func TestReportErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestReportCLI(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(t.TempDir(), "page.html")
+	if err := NewApp().RunContext(context.Background(), []string{"distill", "report", "--quiet", "--out", out, dir}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(out); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(out), "plots")); err != nil {
+		t.Fatal(err)
+	}
+	err := NewApp().RunContext(context.Background(), []string{"distill", "report", dir, dir})
+	if err == nil || !strings.Contains(err.Error(), "exactly one RUN_DIR") {
+		t.Fatalf("two directories: %v", err)
+	}
+}
