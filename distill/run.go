@@ -24,6 +24,7 @@ type RunOptions struct {
 	Generate GenerateOptions `yaml:"generate"`
 	Filter   FilterOptions   `yaml:"filter"`
 	Train    TrainOptions    `yaml:"train"`
+	RL       RLOptions       `yaml:"rl"` // GRPO after SFT, and alone from the untrained student
 	Eval     EvalOptions     `yaml:"eval"`
 	// Stages to skip, by name (e.g. [rl-only] for a shorter run).
 	Skip []string `yaml:"skip"`
@@ -32,7 +33,7 @@ type RunOptions struct {
 // DefaultRunOptions are every stage's defaults.
 func DefaultRunOptions() RunOptions {
 	return RunOptions{Out: filepath.Join("runs", "quickstart"), Generate: DefaultGenerateOptions(), Filter: DefaultFilterOptions(),
-		Train: TrainOptions{Options: train.Defaults}, Eval: DefaultEvalOptions()}
+		Train: TrainOptions{Options: train.Defaults}, RL: DefaultRLOptions(), Eval: DefaultEvalOptions()}
 }
 
 // runStage is one step of the pipeline.
@@ -124,7 +125,24 @@ func runStages(o *RunOptions) []runStage {
 				return err
 			}},
 	}
-	stages = append(stages, evalOf("teacher", "", g.Teacher), evalOf("base", dir("base"), ""), evalOf("sft", t.Out, ""))
+	rlFrom := func(name, model string) runStage {
+		r := o.RL
+		r.Model, r.Out = model, dir(name)
+		return runStage{name,
+			fmt.Sprintf("distill rl --model %s --prompts %s --num-prompts %d --template %s --seed %d --lr %g --num-generations %d --prompts-per-step %d --max-steps %d --out %s",
+				r.Model, r.Prompts, r.NumPrompts, r.Template, r.Seed, r.LR, r.NumGenerations, r.PromptsPerStep, r.MaxSteps, r.Out),
+			filepath.Join(r.Out, "model.safetensors"),
+			func(ctx context.Context) error {
+				if _, err := os.Stat(filepath.Join(r.Out, "checkpoints")); err == nil {
+					r.Resume = true
+				}
+				_, err := runRL(ctx, r)
+				return err
+			}}
+	}
+	stages = append(stages, rlFrom("rl", t.Out), rlFrom("rl-only", dir("base")),
+		evalOf("teacher", "", g.Teacher), evalOf("base", dir("base"), ""), evalOf("sft", t.Out, ""),
+		evalOf("rl", dir("rl"), ""), evalOf("rl-only", dir("rl-only"), ""))
 	return stages
 }
 
@@ -160,7 +178,7 @@ func runRun(ctx context.Context, configPath string, opts RunOptions) error {
 	start := time.Now()
 	for i, s := range stages {
 		rec.Order = append(rec.Order, s.name)
-		if skip[s.name] {
+		if skip[s.name] || skip[strings.TrimPrefix(s.name, "eval-")] { // skipping a stage skips its evaluation
 			continue
 		}
 		if _, err := os.Stat(s.output); err == nil && rec.Stages[s.name].Done {
@@ -185,7 +203,11 @@ func runRun(ctx context.Context, configPath string, opts RunOptions) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stdout, "\n%s\nrun directory: %s (%s)\n", table, opts.Out, time.Since(start).Round(time.Second))
+	page, err := runReport(ctx, ReportOptions{Dir: opts.Out, Quiet: true})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stdout, "\n%s\nrun directory: %s (%s); report: %s\n", table, opts.Out, time.Since(start).Round(time.Second), page)
 	return nil
 }
 

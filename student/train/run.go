@@ -364,8 +364,10 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			if err != nil {
 				return nil, err
 			}
-			m.EvalLoss = &l
-			res.EvalLoss = l
+			if !math.IsNaN(l) { // NaN: no held-out row kept an assistant token
+				m.EvalLoss = &l
+				res.EvalLoss = l
+			}
 		}
 		if err := ml.Write(m); err != nil {
 			return nil, err

@@ -1,0 +1,67 @@
+package distill
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The CI smoke recipe end to end: every stage runs, the run directory and
+// the report are complete, and a rerun skips what is done.
+func TestRunSmokeRecipe(t *testing.T) {
+	opts := DefaultRunOptions()
+	if err := loadConfig(filepath.Join("..", "configs", "smoke.yaml"), &opts); err != nil {
+		t.Fatal(err)
+	}
+	opts.Out = filepath.Join(t.TempDir(), "run")
+	opts.Generate.Quiet, opts.Filter.Quiet = true, true
+	if err := runRun(context.Background(), "configs/smoke.yaml", opts); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{
+		"raw/manifest.json", "data/stats.json", "data/README.md", "base/config.json",
+		"sft/model.safetensors", "sft/metrics.jsonl", "rl/model.safetensors", "rl/metrics.jsonl",
+		"rl-only/model.safetensors", "results.md", "run.json", "report.html",
+	} {
+		if _, err := os.Stat(filepath.Join(opts.Out, f)); err != nil {
+			t.Errorf("run directory lacks %s", f)
+		}
+	}
+	for _, stage := range []string{"teacher", "base", "sft", "rl", "rl-only"} {
+		b, err := os.ReadFile(filepath.Join(opts.Out, "eval", stage, "results.json"))
+		if err != nil {
+			t.Errorf("eval of %s: %v", stage, err)
+			continue
+		}
+		var r map[string]any
+		if err := json.Unmarshal(b, &r); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := r["pass@1"]; !ok {
+			t.Errorf("eval/%s/results.json lacks pass@1", stage)
+		}
+	}
+	md, _ := os.ReadFile(filepath.Join(opts.Out, "results.md"))
+	for _, want := range []string{"teacher (builtin)", "student after SFT", "GRPO alone", "distill train --student qwen-nano"} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("results.md lacks %q:\n%s", want, md)
+		}
+	}
+	page, _ := os.ReadFile(filepath.Join(opts.Out, "report.html"))
+	if !strings.Contains(string(page), "plots/") {
+		t.Error("report.html references no plot")
+	}
+
+	// A rerun finds every stage complete.
+	before, _ := os.ReadFile(filepath.Join(opts.Out, "sft", "model.safetensors"))
+	if err := runRun(context.Background(), "configs/smoke.yaml", opts); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := os.ReadFile(filepath.Join(opts.Out, "sft", "model.safetensors"))
+	if string(before) != string(after) {
+		t.Error("a rerun trained again instead of skipping the finished stage")
+	}
+}
