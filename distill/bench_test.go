@@ -1,0 +1,42 @@
+package distill
+
+import (
+	"bytes"
+	"context"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+func TestBenchTrain(t *testing.T) {
+	var out bytes.Buffer
+	err := runBenchTrain(context.Background(), BenchTrain{Student: "qwen-nano", SeqLen: 16, Batch: 2, Steps: 2, Seed: 1, Out: &out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	last := lines[len(lines)-1]
+	v, ok := strings.CutPrefix(last, "tokens/s: ")
+	if !ok {
+		t.Fatalf("last line %q, want tokens/s: X", last)
+	}
+	if x, err := strconv.ParseFloat(v, 64); err != nil || x <= 0 {
+		t.Fatalf("last line %q: want a positive rate", last)
+	}
+	if !strings.Contains(out.String(), "step 2: ") || !strings.Contains(out.String(), "peak RSS: ") {
+		t.Errorf("output lacks per-step times or peak RSS:\n%s", out.String())
+	}
+}
+
+func TestBenchTrainBadOptions(t *testing.T) {
+	for _, o := range []BenchTrain{
+		{Student: "no-such-preset", SeqLen: 8, Batch: 1, Steps: 1},
+		{Student: "qwen-nano", SeqLen: 0, Batch: 1, Steps: 1},
+		{Student: "qwen-nano", SeqLen: 8, Batch: 1, Steps: 0},
+	} {
+		o.Out = &bytes.Buffer{}
+		if err := runBenchTrain(context.Background(), o); err == nil {
+			t.Errorf("%+v: no error", o)
+		}
+	}
+}
