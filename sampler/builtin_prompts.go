@@ -32,6 +32,9 @@ func (p *SuitePrompts) Name() string {
 	return fmt.Sprintf("%s (n=%d, seed=%d)", p.suite.Name(), p.n, p.seed)
 }
 
+// UniqueIDs is true: suite ids carry the seed and the index.
+func (p *SuitePrompts) UniqueIDs() bool { return true }
+
 func (p *SuitePrompts) Each(ctx context.Context, fn func(record.Prompt) error) error {
 	for i := 0; i < p.n; i++ {
 		if i%1024 == 0 && ctx.Err() != nil {

@@ -111,7 +111,12 @@ func TestSuitePrompts(t *testing.T) {
 	if len(a) != 50 {
 		t.Fatalf("got %d prompts", len(a))
 	}
+	ids := map[string]bool{}
 	for i := range a {
+		if ids[a[i].ID] {
+			t.Fatalf("id %s repeats, but the suite claims unique ids", a[i].ID)
+		}
+		ids[a[i].ID] = true
 		if a[i] != b[i] || a[i].ID == "" || a[i].Answer == "" {
 			t.Fatalf("prompt %d not stable or incomplete: %+v vs %+v", i, a[i], b[i])
 		}
