@@ -322,3 +322,36 @@ func TestStepAllocations(t *testing.T) {
 		t.Errorf("a step allocates %d bytes, want under 64 KiB", perStep)
 	}
 }
+
+// TestNoTargets: a micro-batch without any counted target (all padding or
+// prompt) gives logp 0 everywhere and no gradient.
+func TestNoTargets(t *testing.T) {
+	cfg := tinyConfig("llama")
+	g, err := New(randomWeights(cfg, 1), 1, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, tgt, coef := make([]int32, 8), make([]int32, 8), make([]float32, 8)
+	for i := range tgt {
+		tgt[i], coef[i] = -1, 1
+	}
+	lp, err := g.Forward(tok, tgt, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Backward(coef); err != nil {
+		t.Fatal(err)
+	}
+	for i, x := range lp {
+		if x != 0 {
+			t.Errorf("logp[%d] = %g, want 0", i, x)
+		}
+	}
+	for _, p := range g.Grads.Params() {
+		for _, x := range p.Tensor.Data {
+			if x != 0 {
+				t.Fatalf("%s has gradient %g", p.Name, x)
+			}
+		}
+	}
+}
