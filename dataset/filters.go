@@ -3,6 +3,7 @@ package dataset
 import (
 	"slices"
 	"strings"
+	"sync"
 )
 
 // Filter reports whether a trace should be dropped. Filters are plain named
@@ -121,14 +122,21 @@ func repetition(t *Trace, _ int, cfg *Config) bool {
 	return repeatShare(t.ThinkReasoning, cfg.Repetition.NGram, cfg.Repetition.MinNGrams) > cfg.Repetition.MaxRepeatShare
 }
 
+// repeatBufs are reused between calls: the filter runs once per trace.
+var repeatBufs = sync.Pool{New: func() any { return new([2][]uint64) }}
+
 // repeatShare is 1 - distinct/total over the word n-grams of s, 0 for texts
 // with fewer than minNGrams n-grams.
 func repeatShare(s string, n, minNGrams int) float64 {
-	words := wordHashes(nil, s)
+	bufs := repeatBufs.Get().(*[2][]uint64)
+	defer repeatBufs.Put(bufs)
+	words := wordHashes(bufs[0][:0], s)
+	bufs[0] = words
 	if len(words)-n+1 < max(minNGrams, 1) {
 		return 0
 	}
-	grams := ngramHashes(make([]uint64, 0, len(words)), words, n)
+	grams := ngramHashes(bufs[1][:0], words, n)
+	bufs[1] = grams
 	slices.Sort(grams)
 	distinct := 1
 	for i := 1; i < len(grams); i++ {

@@ -33,10 +33,13 @@ func NewMinHasher(numPerm, shingle int, threshold float64) *MinHasher {
 // Bands returns the LSH layout: bands × rows permutations are used.
 func (m *MinHasher) Bands() (bands, rows int) { return m.bands, m.rows }
 
-// BandKeys appends one key per band of the signature of text to dst. Texts
-// sharing any key are candidate near-duplicates.
-func (m *MinHasher) BandKeys(dst []uint64, text string) []uint64 {
-	m.words = wordHashes(m.words[:0], text)
+// BandKeys appends one key per band of the signature of the text made of
+// parts to dst. Texts sharing any key are candidate near-duplicates.
+func (m *MinHasher) BandKeys(dst []uint64, parts ...string) []uint64 {
+	m.words = m.words[:0]
+	for _, p := range parts {
+		m.words = wordHashes(m.words, p)
+	}
 	m.shings = ngramHashes(m.shings[:0], m.words, m.shingle)
 	if len(m.shings) == 0 {
 		return dst

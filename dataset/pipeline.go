@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync/atomic"
 
 	"github.com/distill-dev/distill/dataset/verify"
@@ -347,13 +348,12 @@ func (r *run) judge(w *p1worker, t *Trace, rec *p1) {
 		rec.code = reasonCode[ReasonContaminated]
 		return
 	}
-	resp := t.ThinkReasoning + "\n" + t.Answer
 	if r.cfg.Dedup.Exact {
-		rec.exact = exactKey(t.Prompt, resp)
+		rec.exact = exactKey(t.Prompt, t.ThinkReasoning, t.Answer)
 	}
 	if r.cfg.Dedup.Near {
 		start := len(w.keys)
-		w.keys = w.mh.BandKeys(w.keys, resp)
+		w.keys = w.mh.BandKeys(w.keys, t.ThinkReasoning, t.Answer)
 		// Keys live in the worker's buffer until decide has used them: copy
 		// so the next batch can reuse it.
 		rec.bands = append([]uint64(nil), w.keys[start:]...)
@@ -362,10 +362,10 @@ func (r *run) judge(w *p1worker, t *Trace, rec *p1) {
 
 // exactKey hashes prompt and response with whitespace runs collapsed, so
 // that reflowed copies of a trace are still duplicates.
-func exactKey(prompt, resp string) uint64 {
+func exactKey(prompt, reasoning, answer string) uint64 {
 	h := uint64(fnvOffset)
 	space := false
-	for _, s := range [2]string{prompt, resp} {
+	for _, s := range [3]string{prompt, reasoning, answer} {
 		for i := 0; i < len(s); i++ {
 			c := s[i]
 			if c == ' ' || c == '\n' || c == '\t' || c == '\r' {
@@ -419,7 +419,7 @@ func (r *run) decide(b p1batch) error {
 			p := r.prompts[rec.promptID]
 			if p == nil {
 				p = &promptState{}
-				r.prompts[rec.promptID] = p
+				r.prompts[strings.Clone(rec.promptID)] = p // not a view into the whole trace
 			}
 			p.samples++
 			if v == verify.Correct {
@@ -446,7 +446,7 @@ func (r *run) decide(b p1batch) error {
 				p := r.prompts[rec.promptID]
 				if p == nil { // teacher errors are never candidates, so this is defensive
 					p = &promptState{}
-					r.prompts[rec.promptID] = p
+					r.prompts[strings.Clone(rec.promptID)] = p // not a view into the whole trace
 				}
 				p.offer(selected{tokens: rec.tokens, seq: seq}, k)
 			}

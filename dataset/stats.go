@@ -1,5 +1,7 @@
 package dataset
 
+import "strings"
+
 // Stats is what DATA_DIR/stats.json holds: where every input line went.
 // Maps marshal with sorted keys, so the file is stable across reruns.
 type Stats struct {
@@ -96,7 +98,7 @@ func (s *Stats) source(name string) *SourceStats {
 	st := s.Sources[name]
 	if st == nil {
 		st = &SourceStats{}
-		s.Sources[name] = st
+		s.Sources[strings.Clone(name)] = st // not a view into the whole trace
 	}
 	return st
 }

@@ -1,9 +1,11 @@
 package dataset
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -16,8 +18,15 @@ import (
 // scan; this decoder does one pass, allocates only the strings it keeps, and
 // is as strict about syntax. Unknown fields are skipped (other tools add
 // their own), like encoding/json does.
+//
+// All the strings of a trace share one allocation: they are gathered in a
+// buffer and cut from a single string at the end, which keeps the garbage
+// collector's work per trace small.
 func decodeTrace(data []byte, t *record.Trace) error {
-	d := jdec{b: data}
+	d := decoders.Get().(*jdec)
+	defer decoders.Put(d)
+	d.b, d.i, d.rec, d.pending = data, 0, d.rec[:0], d.pending[:0]
+	defer func() { d.b = nil }()
 	d.ws()
 	if err := d.object(func(key []byte) error { return d.traceField(key, t) }); err != nil {
 		return err
@@ -26,13 +35,28 @@ func decodeTrace(data []byte, t *record.Trace) error {
 	if d.i != len(d.b) {
 		return d.errf("unexpected data after the object")
 	}
+	all := string(d.rec)
+	for _, p := range d.pending {
+		*p.dst = all[p.start:p.end]
+	}
+	clear(d.pending)
 	return nil
 }
 
+var decoders = sync.Pool{New: func() any { return new(jdec) }}
+
 type jdec struct {
-	b   []byte
-	i   int
-	buf []byte
+	b       []byte
+	i       int
+	buf     []byte
+	rec     []byte // the trace's string values, back to back
+	pending []pendingString
+}
+
+// pendingString is a string field to cut from rec once the trace is read.
+type pendingString struct {
+	dst        *string
+	start, end int
 }
 
 var errEnd = errors.New("unexpected end of JSON input")
@@ -121,29 +145,29 @@ func (d *jdec) traceField(key []byte, t *record.Trace) error {
 	var err error
 	switch string(foldKey(key)) {
 	case "prompt_id":
-		t.PromptID, err = d.str("prompt_id")
+		err = d.strField("prompt_id", &t.PromptID)
 	case "sample":
 		t.Sample, err = d.integer("sample")
 	case "prompt":
-		t.Prompt, err = d.str("prompt")
+		err = d.strField("prompt", &t.Prompt)
 	case "reference":
-		t.Reference, err = d.str("reference")
+		err = d.strField("reference", &t.Reference)
 	case "task":
-		t.Task, err = d.str("task")
+		err = d.strField("task", &t.Task)
 	case "source":
-		t.Source, err = d.str("source")
+		err = d.strField("source", &t.Source)
 	case "teacher":
-		t.Teacher, err = d.str("teacher")
+		err = d.strField("teacher", &t.Teacher)
 	case "model":
-		t.Model, err = d.str("model")
+		err = d.strField("model", &t.Model)
 	case "reasoning":
-		t.Reasoning, err = d.str("reasoning")
+		err = d.strField("reasoning", &t.Reasoning)
 	case "content":
-		t.Content, err = d.str("content")
+		err = d.strField("content", &t.Content)
 	case "finish_reason":
-		t.FinishReason, err = d.str("finish_reason")
+		err = d.strField("finish_reason", &t.FinishReason)
 	case "error":
-		t.Error, err = d.str("error")
+		err = d.strField("error", &t.Error)
 	case "latency_ms":
 		var v int
 		v, err = d.integer("latency_ms")
@@ -220,6 +244,25 @@ func (d *jdec) objectOrNull(name string, field func(key []byte) error) error {
 }
 
 // str reads a string (or null, as "") into a new Go string.
+func (d *jdec) strField(name string, dst *string) error {
+	if d.null() {
+		d.pending = append(d.pending, pendingString{dst, 0, 0})
+		return nil
+	}
+	if d.i < len(d.b) && d.b[d.i] != '"' {
+		return d.errf("%s: want a string", name)
+	}
+	b, err := d.rawString()
+	if err != nil {
+		return err
+	}
+	start := len(d.rec)
+	d.rec = append(d.rec, b...)
+	d.pending = append(d.pending, pendingString{dst, start, len(d.rec)})
+	return nil
+}
+
+// str reads a string (or null, as "") into a new Go string.
 func (d *jdec) str(name string) (string, error) {
 	if d.null() {
 		return "", nil
@@ -245,22 +288,29 @@ func (d *jdec) rawString() ([]byte, error) {
 	}
 	d.i++
 	start := d.i
-	// Fast path: no escapes.
-	for d.i < len(d.b) {
-		c := d.b[d.i]
-		if c == '"' {
-			d.i++
-			return d.b[start : d.i-1], nil
-		}
-		if c == '\\' {
-			break
-		}
+	// Fast path: find the closing quote with the vectorised IndexByte, and
+	// take the string as is when it has no escape.
+	q := bytes.IndexByte(d.b[start:], '"')
+	if q < 0 {
+		d.i = len(d.b)
+		return nil, errEnd
+	}
+	seg := d.b[start : start+q]
+	esc := bytes.IndexByte(seg, '\\')
+	if esc >= 0 {
+		seg = seg[:esc]
+	}
+	for _, c := range seg {
 		if c < 0x20 {
 			return nil, d.errf("control character in a string")
 		}
-		d.i++
 	}
-	d.buf = append(d.buf[:0], d.b[start:d.i]...)
+	if esc < 0 {
+		d.i = start + q + 1
+		return seg, nil
+	}
+	d.i = start + esc
+	d.buf = append(d.buf[:0], seg...)
 	for d.i < len(d.b) {
 		c := d.b[d.i]
 		switch {
