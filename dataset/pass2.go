@@ -125,8 +125,8 @@ func (r *run) build(decon *Decontaminator, b *batch) p2batch {
 		seq := b.first + int64(i)
 		d := r.decisions[seq]
 		code := decisionCode(d)
-		if code == codeBad {
-			continue
+		if code == codeBad || (code != codeCandidate && !r.cfg.Output.WriteRejects) {
+			continue // nothing to write: the rejection is counted already
 		}
 		t, bad, _ := parseTrace(it.data)
 		if bad != "" {
@@ -190,9 +190,6 @@ func (r *run) count(x *p2row) {
 		if x.reason == ReasonPassRate || x.reason == ReasonNotSelected {
 			st.Reasons[x.reason]++
 			st.Rejected++
-		}
-		if len(x.reason) > len(ReasonContaminated) && x.reason[:len(ReasonContaminated)+1] == ReasonContaminated+":" {
-			st.Contamination[x.reason[len(ReasonContaminated)+1:]]++
 		}
 		return
 	case splitTrain:

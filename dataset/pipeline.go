@@ -250,6 +250,7 @@ type p1 struct {
 	bad, detail   string
 	line, file    int
 	promptID      string
+	contam        string // the benchmark matched
 	source        string
 	code, verdict uint8
 	tokens        int32
@@ -344,7 +345,7 @@ func (r *run) judge(w *p1worker, t *Trace, rec *p1) {
 			return
 		}
 	}
-	if w.decon.Match(t.Prompt, t.ThinkReasoning, t.Answer) != "" {
+	if rec.contam = w.decon.Match(t.Prompt, t.ThinkReasoning, t.Answer); rec.contam != "" {
 		rec.code = reasonCode[ReasonContaminated]
 		return
 	}
@@ -453,6 +454,9 @@ func (r *run) decide(b p1batch) error {
 		} else {
 			st.Reasons[reasonNames[rec.code]]++
 			st.Rejected++
+			if rec.contam != "" {
+				st.Contamination[rec.contam]++
+			}
 		}
 		r.decisions = append(r.decisions, decision(rec.code, rec.verdict))
 	}
