@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
 	"time"
 
@@ -26,56 +25,56 @@ var localTeacher func(dir string) (teacher.Teacher, error)
 // GenerateOptions are the options of `distill generate`; the yaml names
 // are those of configs/generate-*.yaml.
 type GenerateOptions struct {
-	Teacher   string        `yaml:"teacher"` // builtin, http(s)://HOST/v1, local:DIR
-	Model     string        `yaml:"model"`
-	Stream    bool          `yaml:"stream"`
-	APIKeyEnv string        `yaml:"api_key_env"`
-	Timeout   time.Duration `yaml:"timeout"`
-	Builtin   BuiltinRates  `yaml:"builtin"`
+	Teacher   string        `yaml:"teacher" json:"teacher"` // builtin, http(s)://HOST/v1, local:DIR
+	Model     string        `yaml:"model" json:"model"`
+	Stream    bool          `yaml:"stream" json:"stream"`
+	APIKeyEnv string        `yaml:"api_key_env" json:"api_key_env"`
+	Timeout   time.Duration `yaml:"timeout" json:"timeout_ns"`
+	Builtin   BuiltinRates  `yaml:"builtin" json:"builtin"`
 
-	Prompts     string            `yaml:"prompts"` // a .jsonl/.parquet file or builtin:SUITE
-	NumPrompts  int               `yaml:"num_prompts"`
-	IDField     string            `yaml:"id_field"`
-	PromptField string            `yaml:"prompt_field"`
-	AnswerField string            `yaml:"answer_field"`
-	Task        string            `yaml:"task"`
-	Template    string            `yaml:"template"`
-	Templates   map[string]string `yaml:"templates"` // custom templates by name, "{problem}" marks the problem
+	Prompts     string            `yaml:"prompts" json:"prompts"` // a .jsonl/.parquet file or builtin:SUITE
+	NumPrompts  int               `yaml:"num_prompts" json:"num_prompts"`
+	IDField     string            `yaml:"id_field" json:"id_field"`
+	PromptField string            `yaml:"prompt_field" json:"prompt_field"`
+	AnswerField string            `yaml:"answer_field" json:"answer_field"`
+	Task        string            `yaml:"task" json:"task"`
+	Template    string            `yaml:"template" json:"template"`
+	Templates   map[string]string `yaml:"templates" json:"templates"` // custom templates by name, "{problem}" marks the problem
 
-	Samples     int     `yaml:"samples"`
-	Temperature float64 `yaml:"temperature"`
-	TopP        float64 `yaml:"top_p"`
-	MaxTokens   int     `yaml:"max_tokens"`
-	Seed        int64   `yaml:"seed"`
+	Samples     int     `yaml:"samples" json:"samples"`
+	Temperature float64 `yaml:"temperature" json:"temperature"`
+	TopP        float64 `yaml:"top_p" json:"top_p"`
+	MaxTokens   int     `yaml:"max_tokens" json:"max_tokens"`
+	Seed        int64   `yaml:"seed" json:"seed"`
 
-	Concurrency int     `yaml:"concurrency"`
-	RPM         float64 `yaml:"rpm"`
-	TPM         float64 `yaml:"tpm"`
-	MaxRetries  int     `yaml:"max_retries"`
-	RetryFailed bool    `yaml:"retry_failed"`
+	Concurrency int     `yaml:"concurrency" json:"concurrency"`
+	RPM         float64 `yaml:"rpm" json:"rpm"`
+	TPM         float64 `yaml:"tpm" json:"tpm"`
+	MaxRetries  int     `yaml:"max_retries" json:"max_retries"`
+	RetryFailed bool    `yaml:"retry_failed" json:"retry_failed"`
 
-	MaxCost        float64 `yaml:"max_cost"`
-	MaxTotalTokens int64   `yaml:"max_total_tokens"`
-	PriceInput     float64 `yaml:"price_input"`  // per million prompt tokens
-	PriceOutput    float64 `yaml:"price_output"` // per million completion tokens
+	MaxCost        float64 `yaml:"max_cost" json:"max_cost"`
+	MaxTotalTokens int64   `yaml:"max_total_tokens" json:"max_total_tokens"`
+	PriceInput     float64 `yaml:"price_input" json:"price_input"`   // per million prompt tokens
+	PriceOutput    float64 `yaml:"price_output" json:"price_output"` // per million completion tokens
 
-	Shard      string `yaml:"shard"`       // i/N; default from the Slurm or Kubernetes environment
-	ShardCount int    `yaml:"shard_count"` // N for a Kubernetes Indexed Job (its completions)
+	Shard      string `yaml:"shard" json:"shard"`             // i/N; default from the Slurm or Kubernetes environment
+	ShardCount int    `yaml:"shard_count" json:"shard_count"` // N for a Kubernetes Indexed Job (its completions)
 
-	Out      string `yaml:"out"`
-	Compress bool   `yaml:"compress"`
-	Quiet    bool   `yaml:"quiet"`
+	Out      string `yaml:"out" json:"out"`
+	Compress bool   `yaml:"compress" json:"compress"`
+	Quiet    bool   `yaml:"quiet" json:"quiet"`
 }
 
 // BuiltinRates configure the builtin teacher's imperfections.
 type BuiltinRates struct {
-	Seed            uint64  `yaml:"seed"`
-	WrongRate       float64 `yaml:"wrong_rate"`
-	TruncateRate    float64 `yaml:"truncate_rate"`
-	LanguageMixRate float64 `yaml:"language_mix_rate"`
-	RepeatRate      float64 `yaml:"repeat_rate"`
-	MissingTagsRate float64 `yaml:"missing_tags_rate"`
-	CheckRate       float64 `yaml:"check_rate"`
+	Seed            uint64  `yaml:"seed" json:"seed"`
+	WrongRate       float64 `yaml:"wrong_rate" json:"wrong_rate"`
+	TruncateRate    float64 `yaml:"truncate_rate" json:"truncate_rate"`
+	LanguageMixRate float64 `yaml:"language_mix_rate" json:"language_mix_rate"`
+	RepeatRate      float64 `yaml:"repeat_rate" json:"repeat_rate"`
+	MissingTagsRate float64 `yaml:"missing_tags_rate" json:"missing_tags_rate"`
+	CheckRate       float64 `yaml:"check_rate" json:"check_rate"`
 }
 
 // DefaultGenerateOptions are R1's sampling settings on the builtin suite.
@@ -407,5 +406,4 @@ func genReport(w *os.File, s sampler.Summary, out string) {
 		fmt.Fprintf(w, "failures by kind: %v\n", s.FailuresByKind)
 	}
 	fmt.Fprintf(w, "manifest: %s\n", s.Manifest)
-	_ = runtime.NumCPU
 }
