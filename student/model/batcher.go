@@ -80,7 +80,14 @@ func (b *Batcher) loop() {
 	)
 	for {
 		b.mu.Lock()
-		n := min(len(b.queue), b.maxBatch-len(active))
+		// Admit while there is room in the batch and the prompts to prefill
+		// stay within prefillRows (at least one, however long), so that
+		// activation memory stays bounded.
+		n, rowsIn := 0, 0
+		for n < len(b.queue) && len(active)+n < b.maxBatch && (n == 0 || rowsIn+len(b.queue[n].prompt) <= prefillRows) {
+			rowsIn += len(b.queue[n].prompt)
+			n++
+		}
 		admit = append(admit[:0], b.queue[:n]...)
 		b.queue = slices.Delete(b.queue, 0, n)
 		if len(active)+len(admit) == 0 {

@@ -72,3 +72,40 @@ func TestBatcherErrors(t *testing.T) {
 		t.Errorf("after errors: %v %v", c, err)
 	}
 }
+
+// Prompts whose prefill together exceeds prefillRows are admitted over
+// several steps; results are unchanged.
+func TestBatcherLongPrompts(t *testing.T) {
+	w := tinyWeights(t, "qwen2", 13)
+	b := NewBatcher(w, 8)
+	prompts := make([][]int32, 3)
+	for i := range prompts {
+		prompts[i] = make([]int32, 600+i)
+		for j := range prompts[i] {
+			prompts[i][j] = int32((j*7 + i) % 97)
+		}
+	}
+	opts := SampleOptions{MaxNewTokens: 4}
+	got := make([]Completion, len(prompts))
+	var wg sync.WaitGroup
+	for i, p := range prompts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var err error
+			if got[i], err = b.Generate(t.Context(), p, opts); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	want, err := Generate(t.Context(), w, prompts, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range prompts {
+		if !slices.Equal(got[i].Tokens, want[i].Tokens) {
+			t.Errorf("prompt %d: batcher %v, Generate %v", i, got[i].Tokens, want[i].Tokens)
+		}
+	}
+}
