@@ -6,37 +6,9 @@ import (
 	"github.com/distill-dev/distill/student/model"
 )
 
-// ropeInvFreq returns HF's inverse frequencies [d/2] for cfg, with Llama
-// 3.1's "llama3" rescaling of the low frequencies when configured.
-func ropeInvFreq(cfg *model.Config) []float64 {
-	d := cfg.HeadDimension()
-	inv := make([]float64, d/2)
-	for i := range inv {
-		inv[i] = 1 / math.Pow(cfg.RopeTheta, float64(2*i)/float64(d))
-	}
-	s := cfg.RopeScaling
-	if s == nil || (s.RopeType != "llama3" && s.Type != "llama3") {
-		return inv
-	}
-	old := float64(s.OriginalMaxPositionEmbeddings)
-	lowWave, highWave := old/s.LowFreqFactor, old/s.HighFreqFactor
-	for i, f := range inv {
-		wave := 2 * math.Pi / f
-		switch {
-		case wave < highWave:
-		case wave > lowWave:
-			inv[i] = f / s.Factor
-		default:
-			smooth := (old/wave - s.LowFreqFactor) / (s.HighFreqFactor - s.LowFreqFactor)
-			inv[i] = (1-smooth)*f/s.Factor + smooth*f
-		}
-	}
-	return inv
-}
-
 // ropeTables fills cos and sin [maxPos, d/2] for positions 0..maxPos-1.
 func ropeTables[T Float](cfg *model.Config, maxPos int) (cos, sin []T) {
-	inv := ropeInvFreq(cfg)
+	inv := model.RopeInvFreq(cfg)
 	half := len(inv)
 	cos, sin = make([]T, maxPos*half), make([]T, maxPos*half)
 	for p := range maxPos {

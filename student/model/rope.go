@@ -8,10 +8,14 @@ type rope struct {
 	invFreq []float64 // [D/2]
 }
 
-// newRope computes inv_freq[i] = theta^(-2i/D), then applies
+// newRope holds the config's RopeInvFreq.
+func newRope(c *Config) *rope { return &rope{invFreq: RopeInvFreq(c)} }
+
+// RopeInvFreq computes inv_freq[i] = theta^(-2i/D) [D/2], then applies
 // _compute_llama3_parameters when the config asks for it: long wavelengths
 // are divided by factor, short ones kept, the band in between interpolated.
-func newRope(c *Config) *rope {
+// The training graph uses the same frequencies.
+func RopeInvFreq(c *Config) []float64 {
 	d := c.HeadDimension()
 	inv := make([]float64, d/2)
 	for i := range inv {
@@ -37,7 +41,7 @@ func newRope(c *Config) *rope {
 			}
 		}
 	}
-	return &rope{invFreq: inv}
+	return inv
 }
 
 // tables fills cos and sin for each position.
