@@ -43,19 +43,6 @@ type EvalOptions struct {
 	Quiet       bool    `yaml:"quiet"`
 }
 
-// EvalResults is results.json: the scores and how they were obtained.
-type EvalResults struct {
-	eval.Report
-	Subject     string  `json:"subject"`
-	Prompts     string  `json:"prompt_set"`
-	Template    string  `json:"template"`
-	Temperature float64 `json:"temperature"`
-	TopP        float64 `json:"top_p"`
-	MaxTokens   int     `json:"max_tokens"`
-	Seed        int64   `json:"seed"`
-	Seconds     float64 `json:"seconds"`
-}
-
 // DefaultEvalOptions are R1's evaluation settings: temperature 0.6, top-p
 // 0.95, several samples per prompt.
 func DefaultEvalOptions() EvalOptions {
@@ -123,7 +110,7 @@ func init() {
 	})
 }
 
-func runEval(ctx context.Context, opts EvalOptions) (*EvalResults, error) {
+func runEval(ctx context.Context, opts EvalOptions) (*eval.Results, error) {
 	switch {
 	case (opts.Model == "") == (opts.Teacher == ""):
 		return nil, errors.New("give exactly one of --model CKPT_DIR and --teacher URL|builtin|local:DIR")
@@ -191,7 +178,7 @@ func runEval(ctx context.Context, opts EvalOptions) (*EvalResults, error) {
 		items[i] = eval.Item{PromptID: p.ID, Source: p.Source, Task: p.Task, Reference: p.Answer, Samples: samples[i]}
 	}
 	rep, scored := eval.Score(items, opts.Samples)
-	res := &EvalResults{Report: rep, Subject: subject, Prompts: opts.Prompts, Template: tmpl.Name, Temperature: opts.Temperature,
+	res := &eval.Results{Report: rep, Subject: subject, Prompts: opts.Prompts, Template: tmpl.Name, Temperature: opts.Temperature,
 		TopP: opts.TopP, MaxTokens: opts.MaxTokens, Seed: opts.Seed, Seconds: time.Since(start).Seconds()}
 	if err := evalWrite(opts.Out, res, scored); err != nil {
 		return nil, err
@@ -202,7 +189,7 @@ func runEval(ctx context.Context, opts EvalOptions) (*EvalResults, error) {
 var errStopEach = errors.New("enough prompts")
 
 // evalWrite writes samples.jsonl, then results.json, each renamed into place.
-func evalWrite(dir string, res *EvalResults, scored []eval.Scored) error {
+func evalWrite(dir string, res *eval.Results, scored []eval.Scored) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
@@ -241,7 +228,7 @@ func evalWrite(dir string, res *EvalResults, scored []eval.Scored) error {
 	return os.Rename(tmp, filepath.Join(dir, "results.json"))
 }
 
-func evalTable(w *os.File, r *EvalResults) {
+func evalTable(w *os.File, r *eval.Results) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "source\tprompts\tpass@1\t95%% CI\tpass@%d\tcons@%d\t95%% CI\ttruncated\tformat fail\n", r.K, r.K)
 	row := func(name string, m eval.Metrics) {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/distill-dev/distill/student/eval"
 	"io"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/distill-dev/distill/report"
 	"github.com/distill-dev/distill/student/checkpoint"
 	"github.com/distill-dev/distill/student/train"
 )
@@ -42,20 +44,6 @@ type runStage struct {
 	command string // the equivalent command line, for the record
 	output  string // a file the stage writes last: its presence marks it complete
 	run     func(ctx context.Context) error
-}
-
-// runRecord is RUN_DIR/run.json: what ran, how long, with which settings.
-type runRecord struct {
-	Config  string                 `json:"config"`
-	Started time.Time              `json:"started"`
-	Stages  map[string]stageRecord `json:"stages"`
-	Order   []string               `json:"order"`
-}
-
-type stageRecord struct {
-	Done    bool    `json:"done"`
-	Seconds float64 `json:"seconds"`
-	Command string  `json:"command"`
 }
 
 func init() {
@@ -163,7 +151,7 @@ func runRun(ctx context.Context, configPath string, opts RunOptions) error {
 		return err
 	}
 	recPath := filepath.Join(opts.Out, "run.json")
-	rec := runRecord{Config: configPath, Started: time.Now().UTC(), Stages: map[string]stageRecord{}}
+	rec := report.Record{Config: configPath, Started: time.Now().UTC(), Stages: map[string]report.StageRecord{}}
 	if b, err := os.ReadFile(recPath); err == nil {
 		if err := json.Unmarshal(b, &rec); err != nil {
 			return fmt.Errorf("%s: %w", recPath, err)
@@ -188,7 +176,7 @@ func runRun(ctx context.Context, configPath string, opts RunOptions) error {
 		fmt.Fprintf(os.Stderr, "run: [%d/%d] %s: %s\n", i+1, len(stages), s.name, s.command)
 		t0 := time.Now()
 		err := s.run(ctx)
-		rec.Stages[s.name] = stageRecord{Done: err == nil, Seconds: time.Since(t0).Seconds(), Command: s.command}
+		rec.Stages[s.name] = report.StageRecord{Done: err == nil, Seconds: time.Since(t0).Seconds(), Command: s.command}
 		if werr := writeJSONAtomic(recPath, rec); werr != nil && err == nil {
 			err = werr
 		}
@@ -213,7 +201,7 @@ func runRun(ctx context.Context, configPath string, opts RunOptions) error {
 
 // runSummary writes results.md: each stage's pass@1 and cons@k on the
 // held-out prompts, with the seed and the commands that produced them.
-func runSummary(opts RunOptions, rec runRecord) (string, error) {
+func runSummary(opts RunOptions, rec report.Record) (string, error) {
 	rows := []struct{ stage, label string }{
 		{"teacher", "teacher (" + opts.Generate.Teacher + ")"},
 		{"base", "student before training"},
@@ -225,7 +213,7 @@ func runSummary(opts RunOptions, rec runRecord) (string, error) {
 	e := opts.Eval
 	fmt.Fprintf(&b, "| model | pass@1 | 95%% CI | cons@%d | 95%% CI | pass@%d |\n|---|---|---|---|---|---|\n", e.Samples, e.Samples)
 	for _, r := range rows {
-		var res EvalResults
+		var res eval.Results
 		data, err := os.ReadFile(filepath.Join(opts.Out, "eval", r.stage, "results.json"))
 		if errors.Is(err, os.ErrNotExist) {
 			continue

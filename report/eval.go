@@ -10,19 +10,10 @@ import (
 	"github.com/distill-dev/distill/student/eval"
 )
 
-// EvalStage is eval/STAGE/results.json (the fields of distill eval's
-// EvalResults that the report shows).
+// EvalStage is eval/STAGE/results.json.
 type EvalStage struct {
 	Stage string `json:"-"`
-	eval.Report
-	Subject     string  `json:"subject"`
-	Prompts     string  `json:"prompt_set"`
-	Template    string  `json:"template"`
-	Temperature float64 `json:"temperature"`
-	TopP        float64 `json:"top_p"`
-	MaxTokens   int     `json:"max_tokens"`
-	Seed        int64   `json:"seed"`
-	Seconds     float64 `json:"seconds"`
+	eval.Results
 }
 
 // Sources are the prompt sources of the results, sorted.

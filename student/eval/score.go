@@ -262,3 +262,16 @@ func wilson(x []float64) (float64, Interval) {
 	half := z * math.Sqrt(p*(1-p)/n+z*z/(4*n*n)) / den
 	return p, Interval{math.Max(0, centre-half), math.Min(1, centre+half)}
 }
+
+// Results is results.json: the scores and how they were obtained.
+type Results struct {
+	Report
+	Subject     string  `json:"subject"`
+	Prompts     string  `json:"prompt_set"`
+	Template    string  `json:"template"`
+	Temperature float64 `json:"temperature"`
+	TopP        float64 `json:"top_p"`
+	MaxTokens   int     `json:"max_tokens"`
+	Seed        int64   `json:"seed"`
+	Seconds     float64 `json:"seconds"`
+}
