@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync/atomic"
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/compress/zstd"
@@ -56,6 +57,12 @@ type ShardWriter[T any] struct {
 	tmp      []string // temporary names of the shards written so far
 	rows     int64
 	sizeOf   func(*T) int
+
+	// Row groups are encoded and compressed by a goroutine of their own, so
+	// that writing overlaps with parsing and with the other splits' writers.
+	groups  chan []T
+	done    chan struct{}
+	loopErr atomic.Pointer[error]
 }
 
 // ShardOptions configure a ShardWriter; zero values take the defaults.
@@ -95,11 +102,14 @@ func (c *countWriter) Write(p []byte) (int, error) {
 // Write buffers one row, flushing a row group and starting a new shard when
 // their sizes are reached.
 func (s *ShardWriter[T]) Write(row T) error {
+	if err := s.loopErr.Load(); err != nil {
+		return *err
+	}
 	s.buf = append(s.buf, row)
 	s.bufBytes += s.sizeOf(&s.buf[len(s.buf)-1])
 	s.rows++
 	if s.bufBytes >= s.rowGroupBytes || len(s.buf) >= s.rowGroupRows {
-		return s.flush()
+		s.send()
 	}
 	return nil
 }
@@ -107,24 +117,58 @@ func (s *ShardWriter[T]) Write(row T) error {
 // Rows is the number of rows written so far.
 func (s *ShardWriter[T]) Rows() int64 { return s.rows }
 
-func (s *ShardWriter[T]) flush() error {
+// send hands the buffered rows to the writing goroutine as one row group.
+func (s *ShardWriter[T]) send() {
 	if len(s.buf) == 0 {
-		return nil
+		return
 	}
+	if s.groups == nil {
+		s.groups = make(chan []T, 1)
+		s.done = make(chan struct{})
+		go s.loop()
+	}
+	s.groups <- s.buf
+	s.buf = make([]T, 0, cap(s.buf))
+	s.bufBytes = 0
+}
+
+func (s *ShardWriter[T]) loop() {
+	defer close(s.done)
+	for g := range s.groups {
+		if s.loopErr.Load() != nil {
+			continue // drain
+		}
+		if err := s.writeGroup(g); err != nil {
+			s.loopErr.Store(&err)
+		}
+	}
+}
+
+// stop waits for the writing goroutine to finish what it was given.
+func (s *ShardWriter[T]) stop() error {
+	if s.groups != nil {
+		close(s.groups)
+		<-s.done
+		s.groups = nil
+	}
+	if err := s.loopErr.Load(); err != nil {
+		return *err
+	}
+	return nil
+}
+
+func (s *ShardWriter[T]) writeGroup(g []T) error {
 	if s.w == nil {
 		if err := s.open(); err != nil {
 			return err
 		}
 	}
-	if _, err := s.w.Write(s.buf); err != nil {
+	if _, err := s.w.Write(g); err != nil {
 		return fmt.Errorf("write %s: %w", s.f.Name(), err)
 	}
 	if err := s.w.Flush(); err != nil {
 		return fmt.Errorf("write %s: %w", s.f.Name(), err)
 	}
-	clear(s.buf)
-	s.buf = s.buf[:0]
-	s.bufBytes = 0
 	if s.cw.n >= s.shardBytes {
 		return s.closeShard()
 	}
@@ -172,7 +216,8 @@ func (s *ShardWriter[T]) closeShard() error {
 // names. A writer that got no rows writes one empty shard, so readers always
 // find the split with its schema. It returns the final paths.
 func (s *ShardWriter[T]) Close() ([]string, error) {
-	if err := s.flush(); err != nil {
+	s.send()
+	if err := s.stop(); err != nil {
 		return nil, err
 	}
 	if len(s.tmp) == 0 || s.w != nil {
@@ -203,6 +248,7 @@ func (s *ShardWriter[T]) Close() ([]string, error) {
 
 // Abort removes the temporary shards: used when a run fails.
 func (s *ShardWriter[T]) Abort() {
+	s.stop()
 	if s.f != nil {
 		s.f.Close()
 	}

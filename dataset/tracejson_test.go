@@ -68,3 +68,37 @@ func FuzzDecodeTrace(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkDecodeTrace compares decodeTrace with encoding/json on the same
+// builtin-teacher lines, in the same run: read the ratio of the two.
+func BenchmarkDecodeTrace(b *testing.B) {
+	var lines [][]byte
+	size := 0
+	for _, tr := range builtinTraces(b, 200, 4) {
+		line, _ := json.Marshal(tr)
+		lines = append(lines, line)
+		size += len(line)
+	}
+	b.Run("decodeTrace", func(b *testing.B) {
+		b.SetBytes(int64(size))
+		for i := 0; i < b.N; i++ {
+			for _, l := range lines {
+				var t record.Trace
+				if err := decodeTrace(l, &t); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	})
+	b.Run("encoding-json", func(b *testing.B) {
+		b.SetBytes(int64(size))
+		for i := 0; i < b.N; i++ {
+			for _, l := range lines {
+				var t record.Trace
+				if err := json.Unmarshal(l, &t); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	})
+}
