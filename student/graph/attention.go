@@ -46,30 +46,59 @@ func attentionForward[T Float](out, p, q, k, v []T, seg []int32, a attnDims, w i
 				qb, ob := q[b*s*ldq+h*d:], out[b*s*ldq+h*d:]
 				pb := p[(b*a.nh+h)*s*s : (b*a.nh+h+1)*s*s]
 				a.blocks(func(i0, i1 int) {
-					// scores [i0:i1, :i1] = scale · Q_h[i0:i1] · K_g[:i1]ᵀ
-					gemm(false, true, i1-i0, i1, d, scale, qb[i0*ldq:], ldq, kb, ldk, 0, pb[i0*s:], s)
+					j0 := keyStart(sg, i0, i1)
+					// scores [i0:i1, j0:i1] = scale · Q_h[i0:i1] · K_g[j0:i1]ᵀ
+					gemm(false, true, i1-i0, i1-j0, d, scale, qb[i0*ldq:], ldq, kb[j0*ldk:], ldk, 0, pb[i0*s+j0:], s)
 					for i := i0; i < i1; i++ {
-						maskedSoftmax(pb[i*s:(i+1)*s], sg, i)
+						maskedSoftmax(pb[i*s:(i+1)*s], sg, i, j0)
 					}
-					// out_h[i0:i1] = P[i0:i1, :i1] · V_g[:i1]
-					gemm(false, false, i1-i0, d, i1, 1, pb[i0*s:], s, vb, ldk, 0, ob[i0*ldq:], ldq)
+					// out_h[i0:i1] = P[i0:i1, j0:i1] · V_g[j0:i1]
+					gemm(false, false, i1-i0, d, i1-j0, 1, pb[i0*s+j0:], s, vb[j0*ldk:], ldk, 0, ob[i0*ldq:], ldq)
 				})
 			}
 		}
 	})
 }
 
+// keyStart is the first key any query of the block [i0, i1) may see: the
+// first token of the row sharing a segment with one of them. With packed
+// rows the products then skip the earlier sequences, not only the masked
+// triangle.
+func keyStart(seg []int32, i0, i1 int) int {
+	var ids [8]int32
+	n := 0
+	for i := i0; i < i1; i++ {
+		if n > 0 && ids[n-1] == seg[i] {
+			continue
+		}
+		if n == len(ids) {
+			return 0 // many short segments: not worth the search
+		}
+		ids[n] = seg[i]
+		n++
+	}
+	for j := 0; j < i0; j++ {
+		for _, id := range ids[:n] {
+			if seg[j] == id {
+				return j
+			}
+		}
+	}
+	return i0
+}
+
 // maskedSoftmax turns row i of the scores into probabilities over the
-// tokens it may see and zeroes the rest.
-func maskedSoftmax[T Float](row []T, seg []int32, i int) {
+// tokens it may see (none before j0) and zeroes the rest.
+func maskedSoftmax[T Float](row []T, seg []int32, i, j0 int) {
+	clear(row[:j0])
 	mx := T(math.Inf(-1))
-	for j := 0; j <= i; j++ {
+	for j := j0; j <= i; j++ {
 		if seg[j] == seg[i] && row[j] > mx {
 			mx = row[j]
 		}
 	}
 	var sum T
-	for j := 0; j <= i; j++ {
+	for j := j0; j <= i; j++ {
 		if seg[j] == seg[i] {
 			e := exp(row[j] - mx)
 			row[j] = e
@@ -80,7 +109,7 @@ func maskedSoftmax[T Float](row []T, seg []int32, i int) {
 	}
 	clear(row[i+1:])
 	inv := 1 / sum
-	for j := 0; j <= i; j++ {
+	for j := j0; j <= i; j++ {
 		row[j] *= inv
 	}
 }
@@ -91,7 +120,7 @@ func maskedSoftmax[T Float](row []T, seg []int32, i int) {
 //	dP = dO·Vᵀ, dV += Pᵀ·dO, dS = P⊙(dP - rowsum(P⊙dP)), dQ += scale·dS·K, dK += scale·dSᵀ·Q
 //
 // scratch holds one [s,s] buffer per worker.
-func attentionBackward[T Float](dq, dk, dv, dout, p, q, k, v []T, a attnDims, scratch [][]T) {
+func attentionBackward[T Float](dq, dk, dv, dout, p, q, k, v []T, seg []int32, a attnDims, scratch [][]T) {
 	s, d, group := a.s, a.d, a.nh/a.nkv
 	ldq, ldk := a.nh*d, a.nkv*d
 	scale := T(a.scale())
@@ -101,24 +130,26 @@ func attentionBackward[T Float](dq, dk, dv, dout, p, q, k, v []T, a attnDims, sc
 			b, g := u/a.nkv, u%a.nkv
 			kb, vb := k[b*s*ldk+g*d:], v[b*s*ldk+g*d:]
 			dkb, dvb := dk[b*s*ldk+g*d:], dv[b*s*ldk+g*d:]
+			sg := seg[b*s : (b+1)*s]
 			for h := g * group; h < (g+1)*group; h++ {
 				qb, dqb, dob := q[b*s*ldq+h*d:], dq[b*s*ldq+h*d:], dout[b*s*ldq+h*d:]
 				pb := p[(b*a.nh+h)*s*s : (b*a.nh+h+1)*s*s]
 				a.blocks(func(i0, i1 int) {
-					m := i1 - i0
-					pr, dr := pb[i0*s:], ds[i0*s:]
-					gemm(false, true, m, i1, d, 1, dob[i0*ldq:], ldq, vb, ldk, 0, dr, s)
-					gemm(true, false, i1, d, m, 1, pr, s, dob[i0*ldq:], ldq, 1, dvb, ldk)
+					// Only keys [j0, i1) have nonzero probabilities.
+					m, j0 := i1-i0, keyStart(sg, i0, i1)
+					pr, dr := pb[i0*s+j0:], ds[i0*s+j0:]
+					gemm(false, true, m, i1-j0, d, 1, dob[i0*ldq:], ldq, vb[j0*ldk:], ldk, 0, dr, s)
+					gemm(true, false, i1-j0, d, m, 1, pr, s, dob[i0*ldq:], ldq, 1, dvb[j0*ldk:], ldk)
 					for i := i0; i < i1; i++ {
-						pr, dr := pb[i*s:i*s+i+1], ds[i*s:i*s+i1]
-						c := dot(pr, dr[:i+1])
+						pr, dr := pb[i*s+j0:i*s+i+1], ds[i*s+j0:i*s+i1]
+						c := dot(pr, dr[:len(pr)])
 						for j, p := range pr {
 							dr[j] = p * (dr[j] - c)
 						}
-						clear(dr[i+1:])
+						clear(dr[len(pr):])
 					}
-					gemm(false, false, m, d, i1, scale, dr, s, kb, ldk, 1, dqb[i0*ldq:], ldq)
-					gemm(true, false, i1, d, m, scale, dr, s, qb[i0*ldq:], ldq, 1, dkb, ldk)
+					gemm(false, false, m, d, i1-j0, scale, dr, s, kb[j0*ldk:], ldk, 1, dqb[i0*ldq:], ldq)
+					gemm(true, false, i1-j0, d, m, scale, dr, s, qb[i0*ldq:], ldq, 1, dkb[j0*ldk:], ldk)
 				})
 			}
 		}
@@ -138,5 +169,5 @@ func (o *attentionOp[T]) fwd(in [][]T, out []T) {
 	attentionForward(out, o.p, in[0], in[1], in[2], *o.seg, o.dims, len(o.scratch))
 }
 func (o *attentionOp[T]) bwd(in, dIn [][]T, _, dOut []T) {
-	attentionBackward(dIn[0], dIn[1], dIn[2], dOut, o.p, in[0], in[1], in[2], o.dims, o.scratch)
+	attentionBackward(dIn[0], dIn[1], dIn[2], dOut, o.p, in[0], in[1], in[2], *o.seg, o.dims, o.scratch)
 }
