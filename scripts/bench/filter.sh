@@ -11,7 +11,8 @@
 # Traces come from `distill generate` with the builtin teacher (4 samples per
 # prompt, all five levels of builtin:arith, default imperfection rates), so
 # they are real sampler output. Needs `make setup` (DuckDB for Node) and
-# /usr/bin/time. DISTILL_BIN=path uses a built binary. Both sides use all cores; benchmark on an idle machine.
+# /usr/bin/time. DISTILL_BIN=path uses a built binary; FILTER_ARGS adds flags
+# to `distill filter` (e.g. --no-rejects). Both sides use all cores; benchmark on an idle machine.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 sizes=("$@")
@@ -24,9 +25,10 @@ if [ -n "${DISTILL_BIN:-}" ]; then cp "$DISTILL_BIN" "$work/distill"; else go bu
 threads=$(nproc)
 
 rss_mb() { awk '/Maximum resident set size/ { printf "%.0f", $6 / 1024 }' "$1"; }
+cpu() { awk '/User time|System time/ { s += $4 } END { print s }' "$1"; }
 secs() { awk '/Elapsed \(wall clock\)/ { n = split($8, t, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + t[i]; print s }' "$1"; }
 
-printf '%-8s %9s %10s %10s %7s %12s %12s %6s\n' traces input_MB filter_MB/s duckdb_MB/s ratio filter_RSS_MB duckdb_RSS_MB kept
+printf '%-8s %9s %10s %10s %7s %12s %12s %11s %11s %6s\n' traces input_MB filter_MB/s duckdb_MB/s ratio filter_RSS_MB duckdb_RSS_MB filter_cpu_s duckdb_cpu_s kept
 for n in "${sizes[@]}"; do
 	run="$work/run-$n"
 	prompts=$((n / 4))
@@ -34,7 +36,7 @@ for n in "${sizes[@]}"; do
 	in=$(ls "$run"/traces-*.jsonl)
 	bytes=$(cat $in | wc -c)
 
-	/usr/bin/time -v "$work/distill" filter --in "$run" --out "$work/data-$n" -q 2>"$work/filter-$n.log" >/dev/null ||
+	/usr/bin/time -v "$work/distill" filter --in "$run" --out "$work/data-$n" -q ${FILTER_ARGS:-} 2>"$work/filter-$n.log" >/dev/null ||
 		{ cat "$work/filter-$n.log" >&2; exit 1; }
 	kept=$(grep -o '"kept": [0-9]*' "$work/data-$n/stats.json" | head -1 | awk '{print $2}')
 
@@ -45,8 +47,8 @@ for n in "${sizes[@]}"; do
 	fs=$(secs "$work/filter-$n.log")
 	ds=$(secs "$work/duck-$n.log")
 	awk -v n="$n" -v b="$bytes" -v fs="$fs" -v ds="$ds" -v fr="$(rss_mb "$work/filter-$n.log")" \
-		-v dr="$(rss_mb "$work/duck-$n.log")" -v k="$kept" 'BEGIN {
+		-v dr="$(rss_mb "$work/duck-$n.log")" -v k="$kept" -v fc="$(cpu "$work/filter-$n.log")" -v dc="$(cpu "$work/duck-$n.log")" 'BEGIN {
 		f = b / 1e6 / fs; d = b / 1e6 / ds
-		printf "%-8d %9.1f %10.1f %10.1f %7.2f %12d %12d %6d\n", n, b / 1e6, f, d, f / d, fr, dr, k }'
+		printf "%-8d %9.1f %10.1f %10.1f %7.2f %12d %12d %11.1f %11.1f %6d\n", n, b / 1e6, f, d, f / d, fr, dr, fc, dc, k }'
 	rm -rf "$run" "$work/data-$n" "$work/duck-$n.parquet"
 done
