@@ -110,7 +110,18 @@ func TestSuite(t *testing.T) {
 	if other, _ := OpenSuite("builtin:arith", 43); other.At(0) == s.At(0) {
 		t.Errorf("seed does not change the problems")
 	}
-	for _, bad := range []string{"builtin:arith:0", "builtin:arith:9", "builtin:arith:x", "builtin:poetry"} {
+	r, err := OpenSuite("builtin:arith:1-2", 42)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rl := map[int]int{}
+	for i := range 1000 {
+		rl[r.At(i).Level]++
+	}
+	if len(rl) != 2 || rl[1] < 400 || rl[2] < 400 {
+		t.Errorf("builtin:arith:1-2 drew levels %v, want 1 and 2 about evenly", rl)
+	}
+	for _, bad := range []string{"builtin:arith:0", "builtin:arith:9", "builtin:arith:x", "builtin:arith:2-1", "builtin:arith:1-9", "builtin:arith:1-", "builtin:poetry"} {
 		if _, err := OpenSuite(bad, 1); !errors.Is(err, ErrUnknownSuite) {
 			t.Errorf("OpenSuite(%q) = %v, want ErrUnknownSuite", bad, err)
 		}

@@ -46,7 +46,8 @@ func SuiteNames() []string {
 }
 
 // OpenSuite opens a builtin suite: "builtin:arith" (levels 1-3 mixed),
-// "builtin:arith:N" (level N only) or "builtin:arith:all" (levels 1-5).
+// "builtin:arith:N" (level N only), "builtin:arith:N-M" (levels N to M
+// mixed) or "builtin:arith:all" (levels 1-5).
 //
 // Levels: 1 a + b (2 digits); 2 a + b + c (2 digits); 3 a + b × c (2-digit
 // a, b, 1-digit c); 4 a ± b ± c (3 digits); 5 a multi-step word problem.
@@ -58,11 +59,19 @@ func OpenSuite(name string, seed uint64) (*Suite, error) {
 	case name == arithTask+":all":
 		s.levels = []int{1, 2, 3, 4, 5}
 	case strings.HasPrefix(name, arithTask+":"):
-		l, err := strconv.Atoi(strings.TrimPrefix(name, arithTask+":"))
-		if err != nil || l < 1 || l > maxLevel {
-			return nil, fmt.Errorf("%w %q: level must be 1..%d or \"all\"", ErrUnknownSuite, name, maxLevel)
+		// N, or a range N-M of levels mixed evenly.
+		lo, hi, isRange := strings.Cut(strings.TrimPrefix(name, arithTask+":"), "-")
+		if !isRange {
+			hi = lo
 		}
-		s.levels = []int{l}
+		a, errA := strconv.Atoi(lo)
+		b, errB := strconv.Atoi(hi)
+		if errA != nil || errB != nil || a < 1 || b > maxLevel || a > b {
+			return nil, fmt.Errorf("%w %q: level must be 1..%d, a range such as 1-2, or \"all\"", ErrUnknownSuite, name, maxLevel)
+		}
+		for l := a; l <= b; l++ {
+			s.levels = append(s.levels, l)
+		}
 	default:
 		return nil, fmt.Errorf("%w %q (known: %s)", ErrUnknownSuite, name, strings.Join(SuiteNames(), ", "))
 	}
