@@ -25,7 +25,7 @@ type Metric struct {
 	ZeroStdGroups float64         `json:"frac_reward_zero_std"`
 	Skipped       int             `json:"skipped_groups"` // prompts skipped for an unverifiable reference
 	ClipFrac      float64         `json:"clip_ratio"`
-	KL            float64         `json:"kl"` // mean k3 over completion tokens
+	KL            float64         `json:"kl"` // mean k3 to the reference over completion tokens (0 with beta 0: no reference)
 	CompLen       float64         `json:"completion_length"`
 	Truncated     float64         `json:"frac_truncated"`
 	LR            float64         `json:"lr"`
