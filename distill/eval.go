@@ -125,24 +125,9 @@ func runEval(ctx context.Context, opts EvalOptions) (*eval.Results, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--template: %w", err)
 	}
-	g := DefaultGenerateOptions()
-	g.Prompts, g.NumPrompts, g.Seed = opts.Prompts, opts.NumPrompts, opts.Seed
-	src, err := genPrompts(g)
+	prompts, err := evalPrompts(ctx, opts)
 	if err != nil {
 		return nil, err
-	}
-	var prompts []record.Prompt
-	if err := src.Each(ctx, func(p record.Prompt) error {
-		if opts.NumPrompts > 0 && len(prompts) >= opts.NumPrompts {
-			return errStopEach
-		}
-		prompts = append(prompts, p)
-		return nil
-	}); err != nil && !errors.Is(err, errStopEach) {
-		return nil, err
-	}
-	if len(prompts) == 0 {
-		return nil, fmt.Errorf("--prompts %s: no prompts", opts.Prompts)
 	}
 	msgs := make([]string, len(prompts))
 	for i, p := range prompts {
@@ -158,6 +143,7 @@ func runEval(ctx context.Context, opts EvalOptions) (*eval.Results, error) {
 		}
 		gen = &eval.Checkpoint{Student: st, Batch: opts.Batch}
 	} else {
+		g := DefaultGenerateOptions()
 		g.Teacher, g.Model, g.APIKeyEnv, g.Concurrency = opts.Teacher, opts.TeacherName, opts.APIKeyEnv, opts.Concurrency
 		t, name, model, err := genTeacher(g)
 		if err != nil {
@@ -187,6 +173,30 @@ func runEval(ctx context.Context, opts EvalOptions) (*eval.Results, error) {
 }
 
 var errStopEach = errors.New("enough prompts")
+
+// evalPrompts reads the first --num-prompts prompts of the set.
+func evalPrompts(ctx context.Context, opts EvalOptions) ([]record.Prompt, error) {
+	g := DefaultGenerateOptions()
+	g.Prompts, g.NumPrompts, g.Seed = opts.Prompts, opts.NumPrompts, opts.Seed
+	src, err := genPrompts(g)
+	if err != nil {
+		return nil, err
+	}
+	var prompts []record.Prompt
+	if err := src.Each(ctx, func(p record.Prompt) error {
+		if opts.NumPrompts > 0 && len(prompts) >= opts.NumPrompts {
+			return errStopEach
+		}
+		prompts = append(prompts, p)
+		return nil
+	}); err != nil && !errors.Is(err, errStopEach) {
+		return nil, err
+	}
+	if len(prompts) == 0 {
+		return nil, fmt.Errorf("--prompts %s: no prompts", opts.Prompts)
+	}
+	return prompts, nil
+}
 
 // evalWrite writes samples.jsonl, then results.json, each renamed into place.
 func evalWrite(dir string, res *eval.Results, scored []eval.Scored) error {

@@ -72,6 +72,10 @@ func runStages(o *RunOptions) []runStage {
 	g.Out = dir("raw")
 	f := o.Filter
 	f.In, f.Out = []string{g.Out}, dir("data")
+	// The evaluation prompts are held out: training traces whose problem
+	// shares an n-gram with one of them are dropped by the filter.
+	heldout := dir("heldout.jsonl")
+	f.Decontam.Files = append(append([]string(nil), f.Decontam.Files...), heldout)
 	t := o.Train
 	t.Data, t.Out = f.Out, dir("sft")
 	evalOf := func(stage, model, teacherSpec string) runStage {
@@ -91,6 +95,9 @@ func runStages(o *RunOptions) []runStage {
 			}}
 	}
 	stages := []runStage{
+		{"heldout", fmt.Sprintf("(the %d evaluation prompts of %s, seed %d, written to %s)", o.Eval.NumPrompts, o.Eval.Prompts, o.Eval.Seed, heldout),
+			heldout,
+			func(ctx context.Context) error { return runWriteHeldout(ctx, o.Eval, heldout) }},
 		{"generate", fmt.Sprintf("distill generate --teacher %s --prompts %s --num-prompts %d --samples %d --template %s --seed %d --out %s",
 			g.Teacher, g.Prompts, g.NumPrompts, g.Samples, g.Template, g.Seed, g.Out),
 			filepath.Join(g.Out, "manifest.json"),
@@ -132,6 +139,24 @@ func runStages(o *RunOptions) []runStage {
 		evalOf("teacher", "", g.Teacher), evalOf("base", dir("base"), ""), evalOf("sft", t.Out, ""),
 		evalOf("rl", dir("rl"), ""), evalOf("rl-only", dir("rl-only"), ""))
 	return stages
+}
+
+// runWriteHeldout writes the evaluation prompts as JSONL (id, problem,
+// answer), the benchmark format the filter decontaminates against.
+func runWriteHeldout(ctx context.Context, e EvalOptions, path string) error {
+	prompts, err := evalPrompts(ctx, e)
+	if err != nil {
+		return err
+	}
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	for _, p := range prompts {
+		if err := enc.Encode(map[string]string{"id": p.ID, "problem": p.Problem, "answer": p.Answer}); err != nil {
+			return err
+		}
+	}
+	return writeFileAtomic(path, []byte(b.String()))
 }
 
 // runSaveBase writes the untrained student as a checkpoint.
