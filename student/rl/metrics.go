@@ -1,14 +1,5 @@
 package rl
 
-import (
-	"bufio"
-	"encoding/json"
-	"fmt"
-	"os"
-
-	"github.com/distill-dev/distill/student/train"
-)
-
 // Stat is a mean and standard deviation over the completions of a step.
 type Stat struct {
 	Mean float64 `json:"mean"`
@@ -35,40 +26,4 @@ type Metric struct {
 	GenSec        float64         `json:"generate_sec"`   // this step's sampling time
 	TrainSec      float64         `json:"train_sec"`      // this step's reference, forward and backward time
 	Elapsed       float64         `json:"elapsed_sec"`
-}
-
-// metricsLog appends JSON lines, flushed one by one.
-type metricsLog struct {
-	f *os.File
-	w *bufio.Writer
-}
-
-func openMetrics(path string, step int) (*metricsLog, error) {
-	if err := train.TruncateMetrics(path, step); err != nil {
-		return nil, err
-	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
-	if err != nil {
-		return nil, err
-	}
-	return &metricsLog{f: f, w: bufio.NewWriter(f)}, nil
-}
-
-func (l *metricsLog) Write(m Metric) error {
-	b, err := json.Marshal(m)
-	if err != nil {
-		return err
-	}
-	if _, err := l.w.Write(append(b, '\n')); err != nil {
-		return fmt.Errorf("metrics: %w", err)
-	}
-	return l.w.Flush()
-}
-
-func (l *metricsLog) Close() error {
-	if err := l.w.Flush(); err != nil {
-		l.f.Close()
-		return err
-	}
-	return l.f.Close()
 }

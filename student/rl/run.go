@@ -304,7 +304,7 @@ func stepSeed(seed uint64, step int) uint64 {
 
 func (r *run) loop(ctx context.Context) (*Result, error) {
 	o := r.o
-	ml, err := openMetrics(filepath.Join(o.Out, "metrics.jsonl"), r.state.Step)
+	ml, err := train.OpenMetrics[Metric](filepath.Join(o.Out, "metrics.jsonl"), r.state.Step)
 	if err != nil {
 		return nil, err
 	}

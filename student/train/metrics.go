@@ -20,28 +20,31 @@ type Metric struct {
 	Elapsed   float64  `json:"elapsed_sec"`
 }
 
-// metricsLog appends JSON lines and flushes each, so a crash loses at most
-// the line being written.
-type metricsLog struct {
+// MetricsLog appends one JSON line per update to metrics.jsonl and flushes
+// each, so a crash loses at most the line being written. The trainers of a
+// student (SFT here, GRPO in student/rl) each log their own Metric type.
+type MetricsLog[T any] struct {
 	f *os.File
 	w *bufio.Writer
 }
 
-// openMetrics opens path for appending after dropping the lines past step:
+// OpenMetrics opens path for appending after dropping the lines past step:
 // a resumed run redoes those updates and must not log them twice, and a
 // fresh run (step 0) starts an empty log.
-func openMetrics(path string, step int) (*metricsLog, error) {
-	if err := truncateMetrics(path, step); err != nil {
+func OpenMetrics[T any](path string, step int) (*MetricsLog[T], error) {
+	if err := TruncateMetrics(path, step); err != nil {
 		return nil, err
 	}
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
 		return nil, err
 	}
-	return &metricsLog{f: f, w: bufio.NewWriter(f)}, nil
+	return &MetricsLog[T]{f: f, w: bufio.NewWriter(f)}, nil
 }
 
-func truncateMetrics(path string, step int) error {
+// TruncateMetrics drops the lines of a metrics.jsonl whose "step" is past
+// step (all of them for step 0).
+func TruncateMetrics(path string, step int) error {
 	b, err := os.ReadFile(path)
 	if os.IsNotExist(err) {
 		return nil
@@ -60,8 +63,10 @@ func truncateMetrics(path string, step int) error {
 			i++
 		}
 		b = b[i:]
-		var m Metric
-		if json.Unmarshal(line, &m) == nil && m.Step <= step {
+		var m struct {
+			Step int `json:"step"`
+		}
+		if json.Unmarshal(line, &m) == nil && m.Step <= step && m.Step > 0 {
 			keep = append(keep, line...)
 			keep = append(keep, '\n')
 		}
@@ -69,7 +74,8 @@ func truncateMetrics(path string, step int) error {
 	return os.WriteFile(path, keep, 0o644)
 }
 
-func (l *metricsLog) Write(m Metric) error {
+// Write appends m.
+func (l *MetricsLog[T]) Write(m T) error {
 	b, err := json.Marshal(m)
 	if err != nil {
 		return err
@@ -80,7 +86,8 @@ func (l *metricsLog) Write(m Metric) error {
 	return l.w.Flush()
 }
 
-func (l *metricsLog) Close() error {
+// Close flushes and closes the file.
+func (l *MetricsLog[T]) Close() error {
 	if err := l.w.Flush(); err != nil {
 		l.f.Close()
 		return err

@@ -203,7 +203,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	var resumeDir string
 	if o.Resume {
-		dirs, err := checkpointDirs(o.Out)
+		dirs, err := CheckpointDirs(o.Out)
 		if err != nil {
 			return nil, err
 		}
@@ -263,7 +263,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	opt := NewAdamW(params, 0.9, 0.95, 1e-8, o.WeightDecay)
 	state := State{Seed: o.Seed}
 	if resumeDir != "" {
-		if state, err = loadState(resumeDir, opt, params); err != nil {
+		if state, err = LoadState(resumeDir, opt, params); err != nil {
 			return nil, fmt.Errorf("--resume %s: %w", resumeDir, err)
 		}
 		if state.Seed != o.Seed {
@@ -271,7 +271,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}
 		o.logf("resuming from %s at update %d", resumeDir, state.Step)
 	}
-	ml, err := openMetrics(filepath.Join(o.Out, "metrics.jsonl"), state.Step)
+	ml, err := OpenMetrics[Metric](filepath.Join(o.Out, "metrics.jsonl"), state.Step)
 	if err != nil {
 		return nil, err
 	}
@@ -392,7 +392,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	res.CheckpointPath = lastGood
-	if err := publish(lastGood, o.Out); err != nil {
+	if err := Publish(lastGood, o.Out); err != nil {
 		return nil, err
 	}
 	if len(testRows[0]) > 0 && math.IsNaN(res.EvalLoss) {
@@ -408,10 +408,10 @@ func saveCheckpoint(st *student.Student, o *Options, state State, opt *AdamW, pa
 	if err := st.Save(dir, generationConfig(st)); err != nil {
 		return "", fmt.Errorf("checkpoint %s: %w", dir, err)
 	}
-	if err := saveState(dir, state, opt, params); err != nil {
+	if err := SaveState(dir, state, opt, params); err != nil {
 		return "", fmt.Errorf("checkpoint %s: %w", dir, err)
 	}
-	dirs, err := checkpointDirs(o.Out)
+	dirs, err := CheckpointDirs(o.Out)
 	if err != nil {
 		return "", err
 	}
@@ -434,7 +434,7 @@ func generationConfig(st *student.Student) checkpoint.GenerationConfig {
 
 // publish copies the model files of a checkpoint into out, each renamed into
 // place, leaving out's other files (metrics, checkpoints) alone.
-func publish(ckpt, out string) error {
+func Publish(ckpt, out string) error {
 	ents, err := os.ReadDir(ckpt)
 	if err != nil {
 		return err

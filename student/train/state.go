@@ -28,7 +28,7 @@ const (
 	optimizerFile = "optimizer.safetensors"
 )
 
-func saveState(dir string, st State, opt *AdamW, params []model.Named) error {
+func SaveState(dir string, st State, opt *AdamW, params []model.Named) error {
 	var ts []safetensors.NamedTensor
 	for i, p := range params {
 		ts = append(ts,
@@ -52,7 +52,7 @@ func saveState(dir string, st State, opt *AdamW, params []model.Named) error {
 	return os.Rename(tmp, filepath.Join(dir, stateFile))
 }
 
-func loadState(dir string, opt *AdamW, params []model.Named) (State, error) {
+func LoadState(dir string, opt *AdamW, params []model.Named) (State, error) {
 	var st State
 	b, err := os.ReadFile(filepath.Join(dir, stateFile))
 	if err != nil {
@@ -86,7 +86,7 @@ func loadState(dir string, opt *AdamW, params []model.Named) (State, error) {
 }
 
 // checkpointDirs lists OUT/checkpoints/step-* oldest first.
-func checkpointDirs(out string) ([]string, error) {
+func CheckpointDirs(out string) ([]string, error) {
 	ents, err := os.ReadDir(filepath.Join(out, "checkpoints"))
 	if os.IsNotExist(err) {
 		return nil, nil
