@@ -166,6 +166,11 @@ func NewStudent(o *Options) (*student.Student, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--template: %w", err)
 	}
+	// Checked on the preset's published shape, the one asked for by name
+	// (the byte-level vocabulary below only makes it smaller).
+	if err := CheckMemory(cfg, o.MicroBatch, o.SeqLen); err != nil {
+		return nil, err
+	}
 	// A fresh student gets a byte-level tokenizer: it needs no training and
 	// suits the short traces tiny students learn from. The preset's vocab
 	// size gives way to the tokenizer's.
@@ -173,9 +178,6 @@ func NewStudent(o *Options) (*student.Student, error) {
 	cfg.VocabSize = tok.VocabSize()
 	if eos, ok := tok.EOS(); ok {
 		cfg.EOSTokenID = model.TokenIDs{int(eos)}
-	}
-	if err := CheckMemory(cfg, o.MicroBatch, o.SeqLen); err != nil {
-		return nil, err
 	}
 	w := model.NewWeights(cfg)
 	w.Init(o.Seed)
