@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
@@ -136,12 +137,17 @@ func runEval(ctx context.Context, opts EvalOptions) (*eval.Results, error) {
 
 	var gen eval.Generator
 	subject := opts.Model
+	var p *progress
+	if !opts.Quiet {
+		p = newProgress(int64(len(prompts)*opts.Samples), "eval")
+		defer p.Finish()
+	}
 	if opts.Model != "" {
 		st, err := student.Open(opts.Model)
 		if err != nil {
 			return nil, fmt.Errorf("--model: %w", err)
 		}
-		gen = &eval.Checkpoint{Student: st, Batch: opts.Batch}
+		gen = &eval.Checkpoint{Student: st, Batch: opts.Batch, Progress: progressTo(p)}
 	} else {
 		g := DefaultGenerateOptions()
 		g.Teacher, g.Model, g.APIKeyEnv, g.Concurrency = opts.Teacher, opts.TeacherName, opts.APIKeyEnv, opts.Concurrency
@@ -150,7 +156,7 @@ func runEval(ctx context.Context, opts EvalOptions) (*eval.Results, error) {
 			return nil, err
 		}
 		subject = name + " " + model
-		gen = &teacherGenerator{t: t, model: model, concurrency: opts.Concurrency}
+		gen = &teacherGenerator{t: t, model: model, concurrency: opts.Concurrency, progress: progressTo(p)}
 	}
 	start := time.Now()
 	fmt.Fprintf(os.Stderr, "eval: %s on %d prompts of %s, %d samples each\n", subject, len(prompts), opts.Prompts, opts.Samples)
@@ -266,6 +272,24 @@ type teacherGenerator struct {
 	t           teacher.Teacher
 	model       string
 	concurrency int
+	progress    func(done, total int)
+}
+
+// progressTo reports sample counts to p (nil: no reporting).
+func progressTo(p *progress) func(done, total int) {
+	if p == nil {
+		return nil
+	}
+	var mu sync.Mutex
+	last := 0
+	return func(done, _ int) {
+		mu.Lock()
+		defer mu.Unlock()
+		if done > last {
+			p.Add(int64(done - last))
+			last = done
+		}
+	}
 }
 
 func (g *teacherGenerator) Generate(ctx context.Context, msgs []string, k int, p eval.Params) ([][]eval.Sample, error) {
@@ -276,6 +300,7 @@ func (g *teacherGenerator) Generate(ctx context.Context, msgs []string, k int, p
 	type job struct{ i, s int }
 	jobs := make(chan job)
 	var wg sync.WaitGroup
+	var done atomic.Int64
 	for w := 0; w < max(1, g.concurrency); w++ {
 		wg.Add(1)
 		go func() {
@@ -285,6 +310,9 @@ func (g *teacherGenerator) Generate(ctx context.Context, msgs []string, k int, p
 				req := teacher.Request{Model: g.model, Messages: []teacher.Message{{Role: "user", Content: msgs[j.i]}},
 					Temperature: p.Temperature, TopP: p.TopP, MaxTokens: p.MaxTokens, Seed: &seed}
 				out[j.i][j.s] = completeWithRetry(ctx, g.t, req)
+				if g.progress != nil {
+					g.progress(int(done.Add(1)), len(msgs)*k)
+				}
 			}
 		}()
 	}

@@ -28,6 +28,9 @@ type Generator interface {
 type Checkpoint struct {
 	Student *student.Student
 	Batch   int // sequences generated together (default 64)
+	// Progress, when set, is told after each batch how many of the total
+	// samples are done.
+	Progress func(done, total int)
 }
 
 // Generate implements Generator. Sequence j of the flattened (message,
@@ -79,6 +82,9 @@ func (c *Checkpoint) Generate(ctx context.Context, msgs []string, k int, p Param
 				text = "<think>\n" + text
 			}
 			out[i] = append(out[i], Sample{Content: text, FinishReason: cpl.FinishReason, Tokens: len(cpl.Tokens)})
+		}
+		if c.Progress != nil {
+			c.Progress(end, total)
 		}
 	}
 	return out, nil
