@@ -170,7 +170,7 @@ func runEval(ctx context.Context, opts EvalOptions) (*eval.Results, error) {
 		items[i] = eval.Item{PromptID: p.ID, Source: p.Source, Task: p.Task, Reference: p.Answer, Samples: samples[i]}
 	}
 	rep, scored := eval.Score(items, opts.Samples)
-	res := &eval.Results{Report: rep, Subject: subject, Prompts: opts.Prompts, Template: tmpl.Name, Temperature: opts.Temperature,
+	res := &eval.Results{Report: rep, Subject: subject, PromptSet: opts.Prompts, Template: tmpl.Name, Temperature: opts.Temperature,
 		TopP: opts.TopP, MaxTokens: opts.MaxTokens, Seed: opts.Seed, Seconds: time.Since(start).Seconds()}
 	if err := evalWrite(opts.Out, res, scored); err != nil {
 		return nil, err

@@ -92,7 +92,7 @@ func (r *Run) evalSection() *section {
 		}
 		st := table{Caption: "Evaluation settings", Head: []string{"stage", "prompt set", "template", "temperature", "top-p", "max tokens", "seed"}}
 		for _, e := range r.Evals {
-			st.Rows = append(st.Rows, []string{e.Stage, e.Prompts, e.Template, formatNumber(e.Temperature), formatNumber(e.TopP),
+			st.Rows = append(st.Rows, []string{e.Stage, e.PromptSet, e.Template, formatNumber(e.Temperature), formatNumber(e.TopP),
 				itoa(e.MaxTokens), itoa(e.Seed)})
 		}
 		s.Tables = append(s.Tables, st)

@@ -267,7 +267,7 @@ func wilson(x []float64) (float64, Interval) {
 type Results struct {
 	Report
 	Subject     string  `json:"subject"`
-	Prompts     string  `json:"prompt_set"`
+	PromptSet   string  `json:"prompt_set"`
 	Template    string  `json:"template"`
 	Temperature float64 `json:"temperature"`
 	TopP        float64 `json:"top_p"`
