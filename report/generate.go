@@ -7,42 +7,14 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/distill-dev/distill/record"
+	"github.com/distill-dev/distill/sampler"
 )
 
-// Manifest is what the report reads of a generation manifest
-// (sampler's manifest.json, one per shard of an array job).
+// Manifest is a generation manifest (one per shard of an array job) and
+// the file it was read from.
 type Manifest struct {
-	File    string        `json:"-"`
-	Teacher string        `json:"teacher"`
-	Model   string        `json:"model"`
-	Prompts string        `json:"prompts"`
-	Shard   string        `json:"shard"`
-	Samples int           `json:"samples"`
-	Params  record.Params `json:"params"`
-	Seconds float64       `json:"seconds"`
-	Stopped string        `json:"stopped"`
-	Counts  struct {
-		Planned   int64 `json:"planned"`
-		Written   int64 `json:"written"`
-		Succeeded int64 `json:"succeeded"`
-		Failed    int64 `json:"failed"`
-		Remaining int64 `json:"remaining"`
-		Requests  int64 `json:"requests"`
-		Retries   int64 `json:"retries"`
-	} `json:"counts"`
-	Tokens struct {
-		Prompt     int64 `json:"prompt"`
-		Completion int64 `json:"completion"`
-		Reasoning  int64 `json:"reasoning"`
-	} `json:"tokens"`
-	Cost           float64          `json:"cost"`
-	LatencyMS      map[string]int64 `json:"latency_ms"`
-	FailuresByKind map[string]int64 `json:"failures_by_kind"`
-	PerSecond      struct {
-		Completions float64 `json:"completions"`
-		Tokens      float64 `json:"tokens"`
-	} `json:"per_second"`
+	File string `json:"-"`
+	sampler.Manifest
 }
 
 // TraceFiles are the raw trace journals.

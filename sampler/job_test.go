@@ -132,7 +132,7 @@ func TestRunWritesTraces(t *testing.T) {
 		!strings.HasSuffix(tr.Prompt, r1Suffix) || tr.Reasoning == "" || tr.Params.Seed == nil || tr.Attempts != 1 || tr.CreatedAt.IsZero() {
 		t.Fatalf("trace %+v", tr)
 	}
-	var m manifest
+	var m Manifest
 	b, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
 	if err != nil {
 		t.Fatal(err)

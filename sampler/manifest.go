@@ -30,7 +30,10 @@ func manifestName(s Shard) string {
 	return fmt.Sprintf("manifest-s%05dof%05d.json", s.Index, s.Count)
 }
 
-type manifest struct {
+// Manifest is manifest.json (manifest-sIofN.json for a shard): the run's
+// configuration without secrets, counts, tokens, cost, latency percentiles
+// and failures by kind. The report reads it back.
+type Manifest struct {
 	Version   int           `json:"version"`
 	Config    any           `json:"config,omitempty"`
 	Teacher   string        `json:"teacher"`
@@ -86,7 +89,7 @@ func (j *Job) summary(stopped, journal string, started time.Time) Summary {
 }
 
 func (j *Job) writeManifest(s Summary) error {
-	m := manifest{
+	m := Manifest{
 		Version: 1, Config: j.cfg.Settings, Teacher: j.cfg.TeacherName, Model: j.cfg.Model, Template: j.fp,
 		Prompts: j.cfg.Prompts.Name(), Shard: j.cfg.Shard.String(), Samples: j.cfg.Samples, Params: j.cfg.Params,
 		Budget: j.cfg.Budget, StartedAt: time.Unix(0, j.start.Load()).UTC(), EndedAt: time.Now().UTC(), Seconds: s.Elapsed.Seconds(),
