@@ -1,5 +1,11 @@
 package train
 
+import (
+	"encoding/binary"
+	"hash/fnv"
+	"slices"
+)
+
 // Example is one rendered conversation: token ids and which of them are the
 // assistant's (the only ones the loss counts).
 type Example struct {
@@ -70,4 +76,37 @@ func (p *Packer) Pack(examples []Example) (tokens, targets, segments [][]int32) 
 	}
 	flush()
 	return tokens, targets, segments
+}
+
+// canonicalOrder sorts examples by their content, so that the epochs' seeded
+// shuffles depend on the set of examples only, not on the order in which a
+// concurrent sampler happened to write them: the same traces and seed give
+// the same run.
+func canonicalOrder(exs []Example) {
+	type keyed struct {
+		h  uint64
+		ex Example
+	}
+	ks := make([]keyed, len(exs))
+	for i, ex := range exs {
+		f := fnv.New64a()
+		var b [4]byte
+		for _, id := range ex.IDs {
+			binary.LittleEndian.PutUint32(b[:], uint32(id))
+			f.Write(b[:])
+		}
+		ks[i] = keyed{f.Sum64(), ex}
+	}
+	slices.SortStableFunc(ks, func(a, b keyed) int {
+		if a.h != b.h {
+			if a.h < b.h {
+				return -1
+			}
+			return 1
+		}
+		return slices.Compare(a.ex.IDs, b.ex.IDs)
+	})
+	for i := range ks {
+		exs[i] = ks[i].ex
+	}
 }

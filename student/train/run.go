@@ -239,6 +239,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if len(exs) == 0 {
 		return nil, fmt.Errorf("--data %s: no conversation with an assistant turn", o.Data)
 	}
+	canonicalOrder(exs)
 	testExs, _, err := LoadExamples(ctx, testFiles, st.Tok, st.Template)
 	if err != nil {
 		return nil, err

@@ -71,3 +71,29 @@ func TestPackerSegmentsAndMask(t *testing.T) {
 		t.Errorf("unpacked with drop: %d rows, %d dropped; want 2, 1", len(tok), p.Dropped)
 	}
 }
+
+// The same examples in another order (as a concurrent sampler writes them)
+// give the same rows.
+func TestCanonicalOrderIgnoresInputOrder(t *testing.T) {
+	var a, b []Example
+	for i := 0; i < 50; i++ {
+		ex := Example{IDs: []int32{int32(i), int32(i * 7 % 13), 5}, Mask: []bool{false, true, true}}
+		a = append(a, ex)
+		b = append([]Example{ex}, b...)
+	}
+	canonicalOrder(a)
+	canonicalOrder(b)
+	p := &Packer{Seq: 16, Packing: true}
+	ta, _, _ := rowsFor(a, p, 3, 1)
+	tb, _, _ := rowsFor(b, p, 3, 1)
+	if len(ta) != len(tb) {
+		t.Fatalf("%d rows against %d", len(ta), len(tb))
+	}
+	for i := range ta {
+		for j := range ta[i] {
+			if ta[i][j] != tb[i][j] {
+				t.Fatalf("row %d differs: %v against %v", i, ta[i], tb[i])
+			}
+		}
+	}
+}
