@@ -1,6 +1,7 @@
 package rl
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -78,29 +79,16 @@ type Result struct {
 
 func (o *Options) fill() error {
 	d := Defaults
-	setI := func(v *int, def int) {
-		if *v == 0 {
-			*v = def
-		}
-	}
-	setI(&o.PromptsPerStep, d.PromptsPerStep)
-	setI(&o.NumGenerations, d.NumGenerations)
-	setI(&o.MaxNewTokens, d.MaxNewTokens)
-	setI(&o.NumIterations, d.NumIterations)
-	setI(&o.MicroBatch, d.MicroBatch)
-	setI(&o.KeepCheckpoints, d.KeepCheckpoints)
-	if o.LR == 0 {
-		o.LR = d.LR
-	}
-	if o.Schedule == "" {
-		o.Schedule = d.Schedule
-	}
-	if o.ScaleRewards == "" {
-		o.ScaleRewards = d.ScaleRewards
-	}
-	if o.Seed == 0 {
-		o.Seed = d.Seed
-	}
+	o.PromptsPerStep = cmp.Or(o.PromptsPerStep, d.PromptsPerStep)
+	o.NumGenerations = cmp.Or(o.NumGenerations, d.NumGenerations)
+	o.MaxNewTokens = cmp.Or(o.MaxNewTokens, d.MaxNewTokens)
+	o.NumIterations = cmp.Or(o.NumIterations, d.NumIterations)
+	o.MicroBatch = cmp.Or(o.MicroBatch, d.MicroBatch)
+	o.KeepCheckpoints = cmp.Or(o.KeepCheckpoints, d.KeepCheckpoints)
+	o.LR = cmp.Or(o.LR, d.LR)
+	o.Schedule = cmp.Or(o.Schedule, d.Schedule)
+	o.ScaleRewards = cmp.Or(o.ScaleRewards, d.ScaleRewards)
+	o.Seed = cmp.Or(o.Seed, d.Seed)
 	if o.Rewards == nil {
 		o.Rewards = map[string]float64{"accuracy": 1}
 	}

@@ -1,6 +1,7 @@
 package train
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -77,31 +78,15 @@ var ErrNonFinite = errors.New("loss is not finite")
 
 func (o *Options) fill() error {
 	d := Defaults
-	setI := func(v *int, def int) {
-		if *v == 0 {
-			*v = def
-		}
-	}
-	setF := func(v *float64, def float64) {
-		if *v == 0 {
-			*v = def
-		}
-	}
-	setI(&o.Epochs, d.Epochs)
-	setF(&o.LR, d.LR)
-	setI(&o.MicroBatch, d.MicroBatch)
-	setI(&o.GradAccum, d.GradAccum)
-	setI(&o.SeqLen, d.SeqLen)
-	setI(&o.KeepCheckpoints, d.KeepCheckpoints)
-	if o.Schedule == "" {
-		o.Schedule = d.Schedule
-	}
-	if o.Seed == 0 {
-		o.Seed = d.Seed
-	}
-	if o.Template == "" {
-		o.Template = "chatml"
-	}
+	o.Epochs = cmp.Or(o.Epochs, d.Epochs)
+	o.LR = cmp.Or(o.LR, d.LR)
+	o.MicroBatch = cmp.Or(o.MicroBatch, d.MicroBatch)
+	o.GradAccum = cmp.Or(o.GradAccum, d.GradAccum)
+	o.SeqLen = cmp.Or(o.SeqLen, d.SeqLen)
+	o.KeepCheckpoints = cmp.Or(o.KeepCheckpoints, d.KeepCheckpoints)
+	o.Schedule = cmp.Or(o.Schedule, d.Schedule)
+	o.Seed = cmp.Or(o.Seed, d.Seed)
+	o.Template = cmp.Or(o.Template, "chatml")
 	if err := ParseScheduleKind(o.Schedule); err != nil {
 		return err
 	}
