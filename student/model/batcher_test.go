@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 )
 
 func TestBatcherMatchesGenerate(t *testing.T) {
@@ -45,11 +46,20 @@ func TestBatcherMatchesGenerate(t *testing.T) {
 					got[i].Tokens, got[i].FinishReason, want[0].Tokens, want[0].FinishReason)
 			}
 		}
-		b.mu.Lock()
-		if b.running || len(b.queue) > 0 {
-			t.Errorf("maxBatch %d: loop still running after all requests ended", maxBatch)
+		// The loop finishes the last job, then takes the lock once more to
+		// see there is no work left and stop: give it that moment.
+		idle := func() bool {
+			b.mu.Lock()
+			defer b.mu.Unlock()
+			return !b.running && len(b.queue) == 0
 		}
-		b.mu.Unlock()
+		deadline := time.Now().Add(2 * time.Second)
+		for !idle() && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+		if !idle() {
+			t.Errorf("maxBatch %d: loop still running 2 s after all requests ended", maxBatch)
+		}
 	}
 }
 
