@@ -25,5 +25,8 @@ type embedOp[T Float] struct {
 func (o *embedOp[T]) name() string          { return "Embedding" }
 func (o *embedOp[T]) fwd(in [][]T, out []T) { embedForward(out, in[0], *o.tokens, o.h) }
 func (o *embedOp[T]) bwd(_, dIn [][]T, _, dOut []T) {
+	if dIn[0] == nil { // frozen
+		return
+	}
 	embedBackward(dIn[0], dOut, *o.tokens, o.h)
 }

@@ -21,17 +21,23 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/distill-dev/distill/student/lora"
 	"github.com/distill-dev/distill/student/model"
 )
 
 // Graph is the training graph of one model for micro-batches of batch×seq
 // tokens.
 type Graph struct {
-	// Grads has the same layout and names as the weights; Backward adds to it.
+	// Grads has the same layout and names as the weights; Backward adds to
+	// it. Nil in a LoRA graph, whose base is frozen.
 	Grads *model.Weights
+	// AdapterGrads has the layout and names of the adapters of a LoRA graph
+	// (nil otherwise); Backward adds to it.
+	AdapterGrads *lora.Adapters
 
-	net      *net[float32]
-	forwards bool // a Forward ran since the last Backward
+	params, grads []model.Named
+	net           *net[float32]
+	forwards      bool // a Forward ran since the last Backward
 }
 
 // ErrNoForward is returned by Backward without a Forward before it.
@@ -53,8 +59,33 @@ func New(w *model.Weights, batch, seq int) (*Graph, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Graph{Grads: grads, net: net}, nil
+	return &Graph{Grads: grads, params: w.Params(), grads: grads.Params(), net: net}, nil
 }
+
+// NewLoRA builds the training graph of w with the adapters a on its
+// projections: only the adapters are trained. The base weights get no
+// gradient (no memory, no product for them), and the backward pass skips
+// the embedding. w and a are used in place, as in New.
+func NewLoRA(w *model.Weights, a *lora.Adapters, batch, seq int) (*Graph, error) {
+	if w == nil || w.Config == nil || a == nil {
+		return nil, errors.New("graph: LoRA needs weights with a config and adapters")
+	}
+	if len(a.List) != len(a.Targets)*w.Config.NumHiddenLayers {
+		return nil, fmt.Errorf("graph: %d adapters for %d layers × %d targets", len(a.List), w.Config.NumHiddenLayers, len(a.Targets))
+	}
+	singleThreadBLAS()
+	ag := lora.ZerosLike(a, w.Config)
+	base := paramsOf[float32](w)
+	net, err := newNet(w.Config, withAdapters(base, a, false), withAdapters(base, ag, true), batch, seq)
+	if err != nil {
+		return nil, err
+	}
+	return &Graph{AdapterGrads: ag, params: a.Params(), grads: ag.Params(), net: net}, nil
+}
+
+// Trainable lists the parameters the graph trains and their gradients, in
+// the same order: every weight for New, the adapters for NewLoRA.
+func (g *Graph) Trainable() (params, grads []model.Named) { return g.params, g.grads }
 
 // Forward runs the model on tokens [batch*seq] (row-major, batch rows of
 // seq) and returns logp [batch*seq]: log p(targets[i] | tokens of row up to
@@ -91,7 +122,7 @@ func (g *Graph) Backward(coef []float32) error {
 
 // ZeroGrads sets every gradient to zero.
 func (g *Graph) ZeroGrads() {
-	for _, p := range g.Grads.Params() {
+	for _, p := range g.grads {
 		clear(p.Tensor.Data)
 	}
 }

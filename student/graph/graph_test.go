@@ -97,50 +97,64 @@ func TestModelGradient(t *testing.T) {
 			cfg := tinyConfig(kind)
 			w32 := randomWeights(cfg, 11)
 			w, dw := paramsOf[float64](w32), paramsOf[float64](model.NewWeights(cfg))
-			const batch, seq = 2, 6
-			nt, err := newNet(cfg, w, dw, batch, seq)
-			if err != nil {
-				t.Fatal(err)
-			}
-			in := randomBatch(cfg, batch, seq, 1)
-			loss := func() float64 {
-				lp, err := nt.forward(in.tokens, in.targets, in.segments)
-				if err != nil {
-					t.Fatal(err)
-				}
-				var s float64
-				for i, x := range lp {
-					s -= in.coef[i] * x
-				}
-				return s
-			}
-			loss()
-			if err := nt.backward(in.coef); err != nil {
-				t.Fatal(err)
-			}
-			rng := rand.New(rand.NewPCG(9, 9))
-			const eps = 1e-6
-			var worst float64
-			for _, p := range paramRefs(w, dw) {
-				for range 8 {
-					j := rng.IntN(len(p.data))
-					x0 := p.data[j]
-					p.data[j] = x0 + eps
-					lp := loss()
-					p.data[j] = x0 - eps
-					lm := loss()
-					p.data[j] = x0
-					num := (lp - lm) / (2 * eps)
-					err := math.Abs(num-p.grad[j]) / math.Max(1e-3, math.Abs(num))
-					worst = max(worst, err)
-					if err > 1e-5 {
-						t.Errorf("%s[%d]: backward %.9g, finite difference %.9g", p.name, j, p.grad[j], num)
-					}
-				}
-			}
-			t.Logf("worst relative error %.2g", worst)
+			checkNetGradient(t, cfg, w, dw, paramRefs(w, dw))
 		})
 	}
+}
+
+// checkNetGradient builds the float64 net of w (gradients into dw) and
+// checks the gradients of refs by finite differences.
+func checkNetGradient(t *testing.T, cfg *model.Config, w, dw *params[float64], refs []paramRef) {
+	t.Helper()
+	const batch, seq = 2, 6
+	nt, err := newNet(cfg, w, dw, batch, seq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := randomBatch(cfg, batch, seq, 1)
+	loss := func() float64 {
+		lp, err := nt.forward(in.tokens, in.targets, in.segments)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s float64
+		for i, x := range lp {
+			s -= in.coef[i] * x
+		}
+		return s
+	}
+	loss()
+	if err := nt.backward(in.coef); err != nil {
+		t.Fatal(err)
+	}
+	checkGradients(t, refs, loss)
+}
+
+// checkGradients compares, at 8 random entries of each parameter, the
+// gradient backward left in p.grad with a central finite difference of loss.
+func checkGradients(t *testing.T, refs []paramRef, loss func() float64) {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(9, 9))
+	const eps = 1e-6
+	var worst float64
+	for _, p := range refs {
+		for range 8 {
+			j := rng.IntN(len(p.data))
+			x0 := p.data[j]
+			p.data[j] = x0 + eps
+			lp := loss()
+			p.data[j] = x0 - eps
+			lm := loss()
+			p.data[j] = x0
+			num := (lp - lm) / (2 * eps)
+			err := math.Abs(num-p.grad[j]) / math.Max(1e-3, math.Abs(num))
+			worst = max(worst, err)
+			if err > 1e-5 {
+				t.Errorf("%s[%d]: backward %.9g, finite difference %.9g", p.name, j, p.grad[j], num)
+			}
+		}
+	}
+	t.Logf("worst relative error %.2g", worst)
 }
 
 func logSoftmaxAt(logits []float32, t int32) float64 {

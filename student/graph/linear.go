@@ -19,12 +19,14 @@ func linearForward[T Float](y, x, w, b []T, n, in, out int) {
 //
 //	dy [n,out] -> dx [n,in] += dy·W,  dW [out,in] += dyᵀ·x,  db [out] += Σ_n dy
 //
-// dx may be nil when x needs no gradient.
+// dx may be nil when x needs no gradient, dw and db when W and b are frozen.
 func linearBackward[T Float](dx, dw, db, dy, x, w []T, n, in, out int) {
 	if dx != nil {
 		pgemm(false, false, n, in, out, 1, dy, out, w, in, 1, dx, in)
 	}
-	pgemm(true, false, out, in, n, 1, dy, out, x, in, 1, dw, in)
+	if dw != nil {
+		pgemm(true, false, out, in, n, 1, dy, out, x, in, 1, dw, in)
+	}
 	if db != nil {
 		for r := range n {
 			axpy(1, dy[r*out:(r+1)*out], db)

@@ -46,7 +46,8 @@ func lossForward[T Float](logp, probs, hc, hn, w []T, targets, rows []int32, h, 
 //
 //	dlogits [m,V] = dlogp·(onehot(target) - p),  dhn[rows] += dlogits·W,  dW += dlogitsᵀ·hc
 //
-// It overwrites probs with dlogits and uses dhc [m,h] as scratch.
+// It overwrites probs with dlogits and uses dhc [m,h] as scratch. dw is nil
+// when the head is frozen.
 func lossBackward[T Float](dhn, dw, dhc, probs, hc, w, dlogp []T, targets, rows []int32, h, vocab, workers int) {
 	m := len(rows)
 	parallelFor(workers, m, func(_, lo, hi int) {
@@ -64,7 +65,9 @@ func lossBackward[T Float](dhn, dw, dhc, probs, hc, w, dlogp []T, targets, rows 
 	for c, r := range rows {
 		axpy(1, dhc[c*h:(c+1)*h], dhn[int(r)*h:(int(r)+1)*h])
 	}
-	pgemm(true, false, vocab, h, m, 1, probs, vocab, hc, h, 1, dw, h)
+	if dw != nil { // nil: frozen head
+		pgemm(true, false, vocab, h, m, 1, probs, vocab, hc, h, 1, dw, h)
+	}
 }
 
 // lossOp: hn [n,h], W [V,h] and the bound targets -> logp [n].

@@ -3,9 +3,11 @@ package graph
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	G "gorgonia.org/gorgonia"
 
+	"github.com/distill-dev/distill/student/lora"
 	"github.com/distill-dev/distill/student/model"
 )
 
@@ -14,10 +16,18 @@ import (
 type params[T Float] struct {
 	embed, norm, head []T
 	layers            []layerParams[T]
+	loraScale         T // alpha/r of the adapters, 0 without
 }
 
 type layerParams[T Float] struct {
 	inNorm, q, k, v, o, qb, kb, vb, postNorm, gate, up, down []T
+	lora                                                     [7]adapterParams[T] // by index in lora.Modules; nil slices where not adapted
+}
+
+// adapterParams are one projection's LoRA matrices, A [r,in] and B [out,r].
+type adapterParams[T Float] struct {
+	a, b []T
+	rank int
 }
 
 func slicesOf[T Float](t *model.Tensor) []T {
@@ -43,6 +53,21 @@ func paramsOf[T Float](w *model.Weights) *params[T] {
 			o: slicesOf[T](&L.O), qb: slicesOf[T](&L.QBias), kb: slicesOf[T](&L.KBias), vb: slicesOf[T](&L.VBias),
 			postNorm: slicesOf[T](&L.PostNorm), gate: slicesOf[T](&L.Gate), up: slicesOf[T](&L.Up), down: slicesOf[T](&L.Down),
 		})
+	}
+	return p
+}
+
+// withAdapters adds the LoRA matrices of a to p. frozen drops p's base
+// slices: the gradients of a LoRA graph, which has none for the base.
+func withAdapters[T Float](p *params[T], a *lora.Adapters, frozen bool) *params[T] {
+	if frozen {
+		p = &params[T]{layers: make([]layerParams[T], len(p.layers))}
+	}
+	p.loraScale = T(a.Scale())
+	for i := range a.List {
+		ad := &a.List[i]
+		p.layers[ad.Layer].lora[slices.Index(lora.Modules, ad.Module)] = adapterParams[T]{
+			a: slicesOf[T](&ad.A), b: slicesOf[T](&ad.B), rank: a.Rank}
 	}
 	return p
 }
@@ -101,14 +126,26 @@ func newNet[T Float](cfg *model.Config, w, dw *params[T], batch, seq int) (*net[
 		errs = append(errs, err)
 		return v
 	}
-	linear := func(x *value[T], in, out int, ws ...*value[T]) *value[T] {
-		return must(b.apply(&linearOp[T]{n: n, in: in, out: out}, []int{n, out}, append([]*value[T]{x}, ws...)...))
-	}
 	for l := range cfg.NumHiddenLayers {
 		L, D := &w.layers[l], &dw.layers[l]
 		p := fmt.Sprintf("model.layers.%d.", l)
 		par := func(name string, data, grad []T, shape ...int) *value[T] {
 			return b.param(p+name, data, grad, shape...)
+		}
+		// linear is the projection of module m (index in lora.Modules),
+		// through its adapter when it has one.
+		linear := func(x *value[T], in, out, m int, ws ...*value[T]) *value[T] {
+			ins := append([]*value[T]{x}, ws...)
+			ad := L.lora[m]
+			if ad.a == nil {
+				return must(b.apply(&linearOp[T]{n: n, in: in, out: out}, []int{n, out}, ins...))
+			}
+			r := ad.rank
+			name := lora.Modules[m]
+			ins = append(ins, b.param(lora.Name(l, name, "A"), ad.a, D.lora[m].a, r, in),
+				b.param(lora.Name(l, name, "B"), ad.b, D.lora[m].b, out, r))
+			return must(b.apply(&loraLinearOp[T]{linearOp: linearOp[T]{n: n, in: in, out: out}, rank: r, scale: w.loraScale,
+				bias: len(ws) == 2, u: make([]T, n*r), du: make([]T, n*r)}, []int{n, out}, ins...))
 		}
 		h1 := must(b.apply(&rmsnormOp[T]{n: n, h: h, eps: T(cfg.RMSNormEps), rstd: make([]T, n)}, []int{n, h},
 			x, par("input_layernorm.weight", L.inNorm, D.inNorm, h)))
@@ -120,9 +157,9 @@ func newNet[T Float](cfg *model.Config, w, dw *params[T], batch, seq int) (*net[
 			kw = append(kw, par("self_attn.k_proj.bias", L.kb, D.kb, nkv*d))
 			vw = append(vw, par("self_attn.v_proj.bias", L.vb, D.vb, nkv*d))
 		}
-		q := linear(h1, h, nh*d, qw...)
-		k := linear(h1, h, nkv*d, kw...)
-		v := linear(h1, h, nkv*d, vw...)
+		q := linear(h1, h, nh*d, 0, qw...)
+		k := linear(h1, h, nkv*d, 1, kw...)
+		v := linear(h1, h, nkv*d, 2, vw...)
 		qr := must(b.apply(&ropeOp[T]{heads: nh, d: d, cos: cos, sin: sin, pos: &nt.pos}, []int{n, nh * d}, q))
 		kr := must(b.apply(&ropeOp[T]{heads: nkv, d: d, cos: cos, sin: sin, pos: &nt.pos}, []int{n, nkv * d}, k))
 		scratch := make([][]T, wk)
@@ -131,14 +168,14 @@ func newNet[T Float](cfg *model.Config, w, dw *params[T], batch, seq int) (*net[
 		}
 		att := must(b.apply(&attentionOp[T]{dims: attnDims{batch, seq, nh, nkv, d, attnBlock}, seg: &nt.seg,
 			p: make([]T, batch*nh*seq*seq), scratch: scratch}, []int{n, nh * d}, qr, kr, v))
-		a := linear(att, nh*d, h, par("self_attn.o_proj.weight", L.o, D.o, h, nh*d))
+		a := linear(att, nh*d, h, 3, par("self_attn.o_proj.weight", L.o, D.o, h, nh*d))
 		x2 := must(b.apply(&addOp[T]{}, []int{n, h}, x, a))
 		h2 := must(b.apply(&rmsnormOp[T]{n: n, h: h, eps: T(cfg.RMSNormEps), rstd: make([]T, n)}, []int{n, h},
 			x2, par("post_attention_layernorm.weight", L.postNorm, D.postNorm, h)))
-		gt := linear(h2, h, inter, par("mlp.gate_proj.weight", L.gate, D.gate, inter, h))
-		up := linear(h2, h, inter, par("mlp.up_proj.weight", L.up, D.up, inter, h))
+		gt := linear(h2, h, inter, 4, par("mlp.gate_proj.weight", L.gate, D.gate, inter, h))
+		up := linear(h2, h, inter, 5, par("mlp.up_proj.weight", L.up, D.up, inter, h))
 		m := must(b.apply(&swigluOp[T]{}, []int{n, inter}, gt, up))
-		dn := linear(m, inter, h, par("mlp.down_proj.weight", L.down, D.down, h, inter))
+		dn := linear(m, inter, h, 6, par("mlp.down_proj.weight", L.down, D.down, h, inter))
 		x = must(b.apply(&addOp[T]{}, []int{n, h}, x2, dn))
 		if err := errors.Join(errs...); err != nil {
 			return nil, err

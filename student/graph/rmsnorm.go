@@ -19,7 +19,7 @@ func rmsnormForward[T Float](y, rstd, x, w []T, n, h int, eps T) {
 // rmsnormBackward accumulates the gradients of rmsnormForward:
 //
 //	dy [n,h] -> dx [n,h] += rstd·(g - x·rstd²·mean(g·x)),  g = dy·w
-//	            dw [h]   += Σ_n dy·x·rstd
+//	            dw [h]   += Σ_n dy·x·rstd  (dw nil: frozen)
 func rmsnormBackward[T Float](dx, dw, dy, x, w, rstd []T, n, h int) {
 	for r := range n {
 		xr, dyr, dxr := x[r*h:(r+1)*h], dy[r*h:(r+1)*h], dx[r*h:(r+1)*h]
@@ -31,7 +31,11 @@ func rmsnormBackward[T Float](dx, dw, dy, x, w, rstd []T, n, h int) {
 		c := rs * rs * rs * gx / T(h)
 		for i, v := range xr {
 			dxr[i] += rs*dyr[i]*w[i] - c*v
-			dw[i] += dyr[i] * v * rs
+		}
+		if dw != nil {
+			for i, v := range xr {
+				dw[i] += dyr[i] * v * rs
+			}
 		}
 	}
 }

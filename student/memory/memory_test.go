@@ -2,12 +2,14 @@ package memory
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"runtime"
 	"testing"
 	"testing/fstest"
 
 	"github.com/distill-dev/distill/student/graph"
+	"github.com/distill-dev/distill/student/lora"
 	"github.com/distill-dev/distill/student/model"
 )
 
@@ -45,19 +47,33 @@ func TestEstimateStates(t *testing.T) {
 // heap it allocates with the estimate of gradients plus activations.
 func TestEstimateMatchesGraph(t *testing.T) {
 	for _, tc := range []struct {
-		preset     string
-		batch, seq int
+		preset           string
+		batch, seq, rank int
 	}{
-		{"qwen-nano", 4, 64},
-		{"llama-tiny", 2, 128},
+		{"qwen-nano", 4, 64, 0},
+		{"llama-tiny", 2, 128, 0},
+		{"llama-tiny", 2, 128, 16},
 	} {
-		t.Run(tc.preset, func(t *testing.T) {
+		t.Run(fmt.Sprintf("%s/lora-%d", tc.preset, tc.rank), func(t *testing.T) {
 			c := preset(t, tc.preset)
 			w := model.NewWeights(c)
+			var a *lora.Adapters
+			if tc.rank > 0 {
+				var err error
+				if a, err = lora.New(c, tc.rank, 32, lora.Modules); err != nil {
+					t.Fatal(err)
+				}
+			}
 			var before, after runtime.MemStats
 			runtime.GC()
 			runtime.ReadMemStats(&before)
-			g, err := graph.New(w, tc.batch, tc.seq)
+			var g *graph.Graph
+			var err error
+			if a != nil {
+				g, err = graph.NewLoRA(w, a, tc.batch, tc.seq)
+			} else {
+				g, err = graph.New(w, tc.batch, tc.seq)
+			}
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -65,7 +81,7 @@ func TestEstimateMatchesGraph(t *testing.T) {
 			runtime.ReadMemStats(&after)
 			runtime.KeepAlive(g)
 			got := int64(after.HeapAlloc) - int64(before.HeapAlloc)
-			e := Estimate(c, tc.batch, tc.seq, Options{Workers: runtime.GOMAXPROCS(0)})
+			e := Estimate(c, tc.batch, tc.seq, Options{LoRARank: tc.rank, Workers: runtime.GOMAXPROCS(0)})
 			want := e.Grads + e.Activations
 			r := float64(got) / float64(want)
 			t.Logf("graph allocates %d bytes, estimate %d (ratio %.3f)", got, want, r)
