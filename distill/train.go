@@ -11,12 +11,10 @@ import (
 	"github.com/distill-dev/distill/student/train"
 )
 
-// TrainOptions configure `distill train`: the trainer's options plus the
-// config file they may come from.
+// TrainOptions configure `distill train`: the trainer's options, as a
+// config file's train section spells them.
 type TrainOptions struct {
 	train.Options `yaml:",inline"`
-	LoRARank      int     `yaml:"lora_rank"`
-	LoRAAlpha     float64 `yaml:"lora_alpha"`
 }
 
 func init() {
@@ -50,8 +48,9 @@ func init() {
 			&cli.IntFlag{Name: "save-every", Value: d.SaveEvery, Usage: "updates between checkpoints"},
 			&cli.BoolFlag{Name: "resume", Usage: "continue from the last checkpoint in --out"},
 			&cli.StringFlag{Name: "template", Value: "chatml", Usage: "chat template of a fresh student"},
-			&cli.IntFlag{Name: "lora-rank", Usage: "LoRA adapters on a frozen base (not available yet)"},
-			&cli.Float64Flag{Name: "lora-alpha"},
+			&cli.IntFlag{Name: "lora-rank", Usage: "train LoRA adapters of this rank on a frozen base (0: every weight); OUT gets the merged model and OUT/adapter the PEFT adapter"},
+			&cli.Float64Flag{Name: "lora-alpha", Usage: "LoRA scale numerator: adapters are scaled by alpha/rank (default 2×rank)"},
+			&cli.StringFlag{Name: "lora-targets", Value: "all-linear", Usage: "projections to adapt: all-linear, or a list such as q_proj,v_proj"},
 		},
 		Action: func(c *cli.Context) error {
 			opts := TrainOptions{Options: train.Defaults}
@@ -84,6 +83,7 @@ func init() {
 			setIf(c, "template", &opts.Template, c.String)
 			setIf(c, "lora-rank", &opts.LoRARank, c.Int)
 			setIf(c, "lora-alpha", &opts.LoRAAlpha, c.Float64)
+			setIf(c, "lora-targets", &opts.LoRATargets, c.String)
 			if bt := c.Int("batch-tokens"); bt > 0 {
 				per := opts.MicroBatch * opts.SeqLen
 				opts.GradAccum = max(1, (bt+per-1)/per)
@@ -95,9 +95,6 @@ func init() {
 }
 
 func runTrain(ctx context.Context, opts TrainOptions) (*train.Result, error) {
-	if opts.LoRARank > 0 {
-		return nil, errors.New("--lora-rank: LoRA adapters are not implemented yet; train the full model (distill models shows what fits)")
-	}
 	logf := func(format string, args ...any) { fmt.Fprintf(os.Stderr, "train: "+format+"\n", args...) }
 	o := opts.Options
 	o.Logf = logf

@@ -34,10 +34,9 @@ type peftConfig struct {
 	InferenceMode bool     `json:"inference_mode"`
 }
 
-// Save writes a as a PEFT adapter directory; base names the base model
-// (base_model_name_or_path). Each file is written under a temporary name
-// and renamed into place.
-func Save(dir string, a *Adapters, base string) error {
+// Save writes a as a PEFT adapter directory. Each file is written under a
+// temporary name and renamed into place.
+func Save(dir string, a *Adapters) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
@@ -48,7 +47,7 @@ func Save(dir string, a *Adapters, base string) error {
 	if err := safetensors.Write(filepath.Join(dir, WeightsFile), ts, map[string]string{"format": "pt"}); err != nil {
 		return err
 	}
-	b, err := json.MarshalIndent(peftConfig{PeftType: "LORA", TaskType: "CAUSAL_LM", BaseModel: base,
+	b, err := json.MarshalIndent(peftConfig{PeftType: "LORA", TaskType: "CAUSAL_LM", BaseModel: a.Base,
 		R: a.Rank, LoraAlpha: a.Alpha, TargetModules: a.Targets, Bias: "none", InferenceMode: true}, "", "  ")
 	if err != nil {
 		return err
@@ -85,6 +84,7 @@ func Load(dir string, cfg *model.Config) (*Adapters, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", where, err)
 	}
+	a.Base = pc.BaseModel
 	f, err := safetensors.Open(filepath.Join(dir, WeightsFile))
 	if err != nil {
 		return nil, err

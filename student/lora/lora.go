@@ -42,6 +42,7 @@ type Adapter struct {
 
 // Adapters are the adapters of one model, sorted by layer then module.
 type Adapters struct {
+	Base    string // the base model (PEFT's base_model_name_or_path)
 	Rank    int
 	Alpha   float64
 	Targets []string // a subset of Modules, in their order

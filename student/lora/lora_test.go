@@ -128,7 +128,8 @@ func TestSaveLoad(t *testing.T) {
 	a.Init(3)
 	a.List[1].B.Data[5] = 0.25
 	dir := t.TempDir()
-	if err := Save(dir, a, "Qwen/Qwen2.5-1.5B"); err != nil {
+	a.Base = "Qwen/Qwen2.5-1.5B"
+	if err := Save(dir, a); err != nil {
 		t.Fatal(err)
 	}
 	var pc map[string]any
@@ -143,7 +144,7 @@ func TestSaveLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Rank != 4 || got.Alpha != 16 || !slices.Equal(got.Targets, a.Targets) {
+	if got.Rank != 4 || got.Alpha != 16 || !slices.Equal(got.Targets, a.Targets) || got.Base != a.Base {
 		t.Errorf("loaded rank %d alpha %v targets %v", got.Rank, got.Alpha, got.Targets)
 	}
 	for i, p := range a.Params() {

@@ -82,6 +82,9 @@ func TestEstimateMatchesGraph(t *testing.T) {
 			runtime.KeepAlive(g)
 			got := int64(after.HeapAlloc) - int64(before.HeapAlloc)
 			e := Estimate(c, tc.batch, tc.seq, Options{LoRARank: tc.rank, Workers: runtime.GOMAXPROCS(0)})
+			if a != nil && a.NumParams() != e.Trainable {
+				t.Errorf("adapters have %d parameters, estimate %d", a.NumParams(), e.Trainable)
+			}
 			want := e.Grads + e.Activations
 			r := float64(got) / float64(want)
 			t.Logf("graph allocates %d bytes, estimate %d (ratio %.3f)", got, want, r)

@@ -223,7 +223,7 @@ func (r *run) setup() error {
 	if o.MaxSteps == 0 {
 		o.MaxSteps = (usable + o.PromptsPerStep - 1) / o.PromptsPerStep
 	}
-	if err := train.CheckMemory(cfg, o.MicroBatch, r.seq); err != nil {
+	if err := train.CheckMemory(cfg, o.MicroBatch, r.seq, 0); err != nil {
 		return err
 	}
 

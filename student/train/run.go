@@ -15,6 +15,7 @@ import (
 	"github.com/distill-dev/distill/student"
 	"github.com/distill-dev/distill/student/checkpoint"
 	"github.com/distill-dev/distill/student/graph"
+	"github.com/distill-dev/distill/student/lora"
 	"github.com/distill-dev/distill/student/model"
 	"github.com/distill-dev/distill/student/tokenizer"
 )
@@ -44,6 +45,13 @@ type Options struct {
 	KeepCheckpoints int     `yaml:"keep_checkpoints"`
 	Resume          bool    `yaml:"resume"`
 	Template        string  `yaml:"template"` // chat template for a fresh student (default chatml)
+	// LoRARank > 0 trains low-rank adapters of that rank on a frozen base
+	// instead of every weight; LoRAAlpha scales them (alpha/rank; default
+	// 2·rank); LoRATargets names the projections ("all-linear", the
+	// default, or e.g. "q_proj,v_proj").
+	LoRARank    int     `yaml:"lora_rank"`
+	LoRAAlpha   float64 `yaml:"lora_alpha"`
+	LoRATargets string  `yaml:"lora_targets"`
 
 	// Step is called after every update; nil for none.
 	Step func(m Metric, total int) `yaml:"-"`
@@ -87,6 +95,7 @@ func (o *Options) fill() error {
 	o.Schedule = cmp.Or(o.Schedule, d.Schedule)
 	o.Seed = cmp.Or(o.Seed, d.Seed)
 	o.Template = cmp.Or(o.Template, "chatml")
+	o.LoRAAlpha = cmp.Or(o.LoRAAlpha, 2*float64(o.LoRARank))
 	if err := ParseScheduleKind(o.Schedule); err != nil {
 		return err
 	}
@@ -101,6 +110,8 @@ func (o *Options) fill() error {
 		return errors.New("--micro-batch, --grad-accum and --seq-len must be positive (seq-len ≥ 2)")
 	case o.LR < 0 || o.WeightDecay < 0 || o.MaxGradNorm < 0:
 		return errors.New("--lr, --weight-decay and --max-grad-norm must not be negative")
+	case o.LoRARank < 0 || o.LoRAAlpha < 0:
+		return errors.New("--lora-rank and --lora-alpha must not be negative")
 	}
 	return nil
 }
@@ -112,9 +123,14 @@ func (o *Options) logf(format string, args ...any) {
 }
 
 // buildStudent returns the student to train, after checking that the run
-// fits in memory (before the weights are allocated).
+// fits in memory (before the weights are allocated). A LoRA run's
+// checkpoints hold only the adapters: its base always comes from --init or
+// --student.
 func buildStudent(o *Options, resumeDir string) (*student.Student, error) {
 	src := resumeDir
+	if o.LoRARank > 0 {
+		src = ""
+	}
 	if src == "" {
 		src = o.Init
 	}
@@ -128,7 +144,7 @@ func buildStudent(o *Options, resumeDir string) (*student.Student, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := CheckMemory(cfg, o.MicroBatch, o.SeqLen); err != nil {
+		if err := CheckMemory(cfg, o.MicroBatch, o.SeqLen, o.LoRARank); err != nil {
 			return nil, err
 		}
 		return student.Open(src)
@@ -153,7 +169,7 @@ func NewStudent(o *Options) (*student.Student, error) {
 	}
 	// Checked on the preset's published shape, the one asked for by name
 	// (the byte-level vocabulary below only makes it smaller).
-	if err := CheckMemory(cfg, o.MicroBatch, o.SeqLen); err != nil {
+	if err := CheckMemory(cfg, o.MicroBatch, o.SeqLen, o.LoRARank); err != nil {
 		return nil, err
 	}
 	// A fresh student gets a byte-level tokenizer: it needs no training and
@@ -243,11 +259,22 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	o.logf("%d examples (%d rows of %d tokens, %d truncated, %d dropped, %d without an assistant turn), %d test examples; %d updates of %d×%d rows",
 		len(exs), rowsPerEpoch, o.SeqLen, packer.Truncated, packer.Dropped, skipped, len(testExs), total, o.MicroBatch, o.GradAccum)
 
-	g, err := graph.New(w, o.MicroBatch, o.SeqLen)
+	var adapters *lora.Adapters
+	var g *graph.Graph
+	if o.LoRARank > 0 {
+		if adapters, err = newAdapters(&o, w.Config, resumeDir); err != nil {
+			return nil, err
+		}
+		o.logf("LoRA: rank %d, alpha %g on %v: %d trainable parameters (%.2f%% of %d)", adapters.Rank, adapters.Alpha,
+			adapters.Targets, adapters.NumParams(), 100*float64(adapters.NumParams())/float64(w.Config.NumParams()), w.Config.NumParams())
+		g, err = graph.NewLoRA(w, adapters, o.MicroBatch, o.SeqLen)
+	} else {
+		g, err = graph.New(w, o.MicroBatch, o.SeqLen)
+	}
 	if err != nil {
 		return nil, err
 	}
-	params, grads := w.Params(), g.Grads.Params()
+	params, grads := g.Trainable()
 	opt := NewAdamW(params, 0.9, 0.95, 1e-8, o.WeightDecay)
 	state := State{Seed: o.Seed}
 	if resumeDir != "" {
@@ -365,7 +392,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}
 		res.Loss, res.TokensPerSec = loss, m.TokensSec
 		if o.SaveEvery > 0 && state.Step%o.SaveEvery == 0 && state.Step < total {
-			if lastGood, err = saveCheckpoint(st, &o, state, opt, params); err != nil {
+			if lastGood, err = saveCheckpoint(st, adapters, &o, state, opt, params); err != nil {
 				return nil, err
 			}
 		}
@@ -376,11 +403,16 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	// The final (or interrupted) state: a resumable checkpoint, and the
 	// model itself in OUT, where eval, rl and transformers look for it.
-	if lastGood, err = saveCheckpoint(st, &o, state, opt, params); err != nil {
+	if lastGood, err = saveCheckpoint(st, adapters, &o, state, opt, params); err != nil {
 		return nil, err
 	}
 	res.CheckpointPath = lastGood
-	if err := Publish(lastGood, o.Out); err != nil {
+	if adapters != nil {
+		err = publishLoRA(st, adapters, lastGood, o.Out)
+	} else {
+		err = Publish(lastGood, o.Out)
+	}
+	if err != nil {
 		return nil, err
 	}
 	if len(testRows[0]) > 0 && math.IsNaN(res.EvalLoss) {
@@ -391,9 +423,17 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	return res, ctx.Err()
 }
 
-func saveCheckpoint(st *student.Student, o *Options, state State, opt *AdamW, params []model.Named) (string, error) {
+// saveCheckpoint writes a resumable checkpoint: the model (or, in a LoRA
+// run, only the adapters), the optimiser and the trainer state.
+func saveCheckpoint(st *student.Student, a *lora.Adapters, o *Options, state State, opt *AdamW, params []model.Named) (string, error) {
 	dir := filepath.Join(o.Out, "checkpoints", fmt.Sprintf("step-%08d", state.Step))
-	if err := st.Save(dir, generationConfig(st)); err != nil {
+	var err error
+	if a != nil {
+		err = lora.Save(dir, a)
+	} else {
+		err = st.Save(dir, generationConfig(st))
+	}
+	if err != nil {
 		return "", fmt.Errorf("checkpoint %s: %w", dir, err)
 	}
 	if err := SaveState(dir, state, opt, params); err != nil {
@@ -423,6 +463,9 @@ func generationConfig(st *student.Student) checkpoint.GenerationConfig {
 // publish copies the model files of a checkpoint into out, each renamed into
 // place, leaving out's other files (metrics, checkpoints) alone.
 func Publish(ckpt, out string) error {
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
 	ents, err := os.ReadDir(ckpt)
 	if err != nil {
 		return err

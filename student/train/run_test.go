@@ -87,22 +87,35 @@ func TestTrainLearnsAndResumesExactly(t *testing.T) {
 
 	// Interrupt after 7 updates, resume: the same losses as the run above.
 	cut := filepath.Join(t.TempDir(), "cut")
-	ctx, cancel := context.WithCancel(context.Background())
+	interrupt(t, nanoOpts(data, cut), 7)
 	o := nanoOpts(data, cut)
+	o.Resume = true
+	if _, err := Run(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	checkSameLosses(t, full, cut)
+}
+
+// interrupt runs o and cancels it after the given update.
+func interrupt(t *testing.T, o Options, after int) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	o.Step = func(m Metric, total int) {
-		if m.Step == 7 {
+		if m.Step == after {
 			cancel()
 		}
 	}
 	if _, err := Run(ctx, o); err != context.Canceled {
 		t.Fatalf("interrupted run: err %v, want context.Canceled", err)
 	}
-	o = nanoOpts(data, cut)
-	o.Resume = true
-	if _, err := Run(context.Background(), o); err != nil {
-		t.Fatal(err)
-	}
-	a, b := readLosses(t, filepath.Join(full, "metrics.jsonl")), readLosses(t, filepath.Join(cut, "metrics.jsonl"))
+}
+
+// checkSameLosses compares the losses of an uninterrupted run with those of
+// an interrupted and resumed one.
+func checkSameLosses(t *testing.T, uninterrupted, resumed string) {
+	t.Helper()
+	a, b := readLosses(t, filepath.Join(uninterrupted, "metrics.jsonl")), readLosses(t, filepath.Join(resumed, "metrics.jsonl"))
 	if len(a) != len(b) {
 		t.Fatalf("uninterrupted run logged %d updates, interrupted+resumed %d", len(a), len(b))
 	}
