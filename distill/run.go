@@ -1,6 +1,7 @@
 package distill
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -78,6 +79,19 @@ func runStages(o *RunOptions) []runStage {
 	f.Decontam.Files = append(append([]string(nil), f.Decontam.Files...), heldout)
 	t := o.Train
 	t.Data, t.Out = f.Out, dir("sft")
+	// The untrained student: the fresh preset, saved; or the checkpoint the
+	// recipe starts from (train.init), used where it is.
+	base, baseStage := dir("base"), runStage{"base", "(the fresh " + t.Student + " student, saved untrained)",
+		filepath.Join(dir("base"), "model.safetensors"),
+		func(ctx context.Context) error { return runSaveBase(t.Options, dir("base")) }}
+	if t.Init != "" {
+		base, baseStage = t.Init, runStage{"base", "(the checkpoint " + t.Init + ", as it is)",
+			filepath.Join(t.Init, "config.json"),
+			func(ctx context.Context) error {
+				_, err := checkpoint.LoadConfig(t.Init)
+				return err
+			}}
+	}
 	evalOf := func(stage, model, teacherSpec string) runStage {
 		e := o.Eval
 		e.Model, e.Teacher, e.Out, e.Quiet = model, teacherSpec, dir("eval", stage), true
@@ -105,11 +119,8 @@ func runStages(o *RunOptions) []runStage {
 		{"filter", fmt.Sprintf("distill filter --in %s --out %s --test-fraction %g", g.Out, f.Out, f.Select.TestFraction),
 			filepath.Join(f.Out, "stats.json"),
 			func(ctx context.Context) error { return runFilter(ctx, f) }},
-		{"base", "(the fresh " + t.Student + " student, saved untrained)",
-			filepath.Join(dir("base"), "model.safetensors"),
-			func(ctx context.Context) error { return runSaveBase(t.Options, dir("base")) }},
-		{"train", fmt.Sprintf("distill train --student %s --data %s --out %s --epochs %d --lr %g --micro-batch %d --seq-len %d --seed %d",
-			t.Student, t.Data, t.Out, t.Epochs, t.LR, t.MicroBatch, t.SeqLen, t.Seed),
+		baseStage,
+		{"train", trainCommand(t.Options),
 			filepath.Join(t.Out, "model.safetensors"),
 			func(ctx context.Context) error {
 				// A rerun after an interruption continues from the last checkpoint.
@@ -135,10 +146,25 @@ func runStages(o *RunOptions) []runStage {
 				return err
 			}}
 	}
-	stages = append(stages, rlFrom("rl", t.Out), rlFrom("rl-only", dir("base")),
-		evalOf("teacher", "", g.Teacher), evalOf("base", dir("base"), ""), evalOf("sft", t.Out, ""),
+	stages = append(stages, rlFrom("rl", t.Out), rlFrom("rl-only", base),
+		evalOf("teacher", "", g.Teacher), evalOf("base", base, ""), evalOf("sft", t.Out, ""),
 		evalOf("rl", dir("rl"), ""), evalOf("rl-only", dir("rl-only"), ""))
 	return stages
+}
+
+// trainCommand is the `distill train` command line a run's train stage
+// amounts to, for results.md.
+func trainCommand(t train.Options) string {
+	from := "--student " + t.Student
+	if t.Init != "" {
+		from = "--init " + t.Init
+	}
+	cmd := fmt.Sprintf("distill train %s --data %s --out %s --epochs %d --lr %g --micro-batch %d --grad-accum %d --seq-len %d --seed %d",
+		from, t.Data, t.Out, t.Epochs, t.LR, t.MicroBatch, t.GradAccum, t.SeqLen, t.Seed)
+	if t.LoRARank > 0 {
+		cmd += fmt.Sprintf(" --lora-rank %d --lora-alpha %g --lora-targets %s", t.LoRARank, cmp.Or(t.LoRAAlpha, 2*float64(t.LoRARank)), cmp.Or(t.LoRATargets, "all-linear"))
+	}
+	return cmd
 }
 
 // runWriteHeldout writes the evaluation prompts as JSONL (id, problem,

@@ -64,4 +64,26 @@ func TestRunSmokeRecipe(t *testing.T) {
 	if string(before) != string(after) {
 		t.Error("a rerun trained again instead of skipping the finished stage")
 	}
+
+	// A recipe that starts from a checkpoint (train.init) with LoRA: the
+	// checkpoint is the base, used where it is, and evaluated as such.
+	next := opts
+	next.Out = filepath.Join(t.TempDir(), "next")
+	next.Train.Student, next.Train.Init, next.Train.LoRARank = "", filepath.Join(opts.Out, "sft"), 4
+	next.Skip = []string{"rl", "rl-only", "teacher"}
+	if err := runRun(context.Background(), "next.yaml", next); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"sft/model.safetensors", "sft/adapter/adapter_model.safetensors", "eval/base/results.json", "eval/sft/results.json"} {
+		if _, err := os.Stat(filepath.Join(next.Out, f)); err != nil {
+			t.Errorf("LoRA run directory lacks %s", f)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(next.Out, "base")); err == nil {
+		t.Error("the run copied its init checkpoint into base/")
+	}
+	md, _ = os.ReadFile(filepath.Join(next.Out, "results.md"))
+	if want := "distill train --init " + next.Train.Init; !strings.Contains(string(md), want) || !strings.Contains(string(md), "--lora-rank 4") {
+		t.Errorf("results.md lacks %q and --lora-rank 4:\n%s", want, md)
+	}
 }
