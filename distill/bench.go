@@ -13,6 +13,7 @@ import (
 
 	"github.com/distill-dev/distill/student/blas"
 	"github.com/distill-dev/distill/student/graph"
+	"github.com/distill-dev/distill/student/lora"
 	"github.com/distill-dev/distill/student/model"
 )
 
@@ -24,6 +25,7 @@ type BenchTrain struct {
 	Steps   int
 	Threads int // 0: leave GOMAXPROCS and OpenBLAS as they are
 	Seed    uint64
+	LoRA    int // > 0: adapters of this rank on every projection, base frozen
 	Out     io.Writer
 }
 
@@ -41,11 +43,12 @@ func init() {
 				&cli.IntFlag{Name: "steps", Value: 5, Usage: "steps to time (the first is reported as warm-up)"},
 				&cli.IntFlag{Name: "threads", Usage: "Go and OpenBLAS threads (0: all cores)"},
 				&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "random seed for weights and tokens"},
+				&cli.IntFlag{Name: "lora-rank", Usage: "time a LoRA step: adapters of this rank on every projection, base frozen"},
 			},
 			Action: func(c *cli.Context) error {
 				return runBenchTrain(c.Context, BenchTrain{
 					Student: c.String("student"), SeqLen: c.Int("seq-len"), Batch: c.Int("batch"),
-					Steps: c.Int("steps"), Threads: c.Int("threads"), Seed: c.Uint64("seed"), Out: c.App.Writer,
+					Steps: c.Int("steps"), Threads: c.Int("threads"), Seed: c.Uint64("seed"), LoRA: c.Int("lora-rank"), Out: c.App.Writer,
 				})
 			},
 		}},
@@ -60,8 +63,8 @@ func runBenchTrain(ctx context.Context, o BenchTrain) error {
 	if o.Out == nil {
 		o.Out = os.Stdout
 	}
-	if o.SeqLen <= 0 || o.Batch <= 0 || o.Steps <= 0 {
-		return fmt.Errorf("bench train: --seq-len, --batch and --steps must be positive (got %d, %d, %d)", o.SeqLen, o.Batch, o.Steps)
+	if o.SeqLen <= 0 || o.Batch <= 0 || o.Steps <= 0 || o.LoRA < 0 {
+		return fmt.Errorf("bench train: --seq-len, --batch and --steps must be positive and --lora-rank not negative (got %d, %d, %d, %d)", o.SeqLen, o.Batch, o.Steps, o.LoRA)
 	}
 	cfg, err := model.LookupPreset(o.Student)
 	if err != nil {
@@ -70,7 +73,19 @@ func runBenchTrain(ctx context.Context, o BenchTrain) error {
 	graph.SetThreads(o.Threads)
 	w := model.NewWeights(cfg)
 	w.Init(o.Seed)
-	g, err := graph.New(w, o.Batch, o.SeqLen)
+	var g *graph.Graph
+	mode := "full"
+	if o.LoRA > 0 {
+		a, err := lora.New(cfg, o.LoRA, 2*float64(o.LoRA), lora.Modules)
+		if err != nil {
+			return fmt.Errorf("bench train: --lora-rank: %w", err)
+		}
+		a.Init(o.Seed)
+		g, err = graph.NewLoRA(w, a, o.Batch, o.SeqLen)
+		mode = fmt.Sprintf("LoRA rank %d (%.2fM trainable)", o.LoRA, float64(a.NumParams())/1e6)
+	} else {
+		g, err = graph.New(w, o.Batch, o.SeqLen)
+	}
 	if err != nil {
 		return fmt.Errorf("bench train: %w", err)
 	}
@@ -84,8 +99,8 @@ func runBenchTrain(ctx context.Context, o BenchTrain) error {
 	for i := range coef {
 		coef[i] = 1 / float32(n)
 	}
-	fmt.Fprintf(o.Out, "bench train: %s (%.2fM parameters), batch %d × seq %d, threads %d, BLAS %s\n",
-		o.Student, float64(cfg.NumParams())/1e6, o.Batch, o.SeqLen, o.Threads, blas.Backend())
+	fmt.Fprintf(o.Out, "bench train: %s (%.2fM parameters), %s, batch %d × seq %d, threads %d, BLAS %s\n",
+		o.Student, float64(cfg.NumParams())/1e6, mode, o.Batch, o.SeqLen, o.Threads, blas.Backend())
 	var total, cpu time.Duration
 	for s := range o.Steps {
 		if err := ctx.Err(); err != nil {

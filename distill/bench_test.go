@@ -9,11 +9,21 @@ import (
 )
 
 func TestBenchTrain(t *testing.T) {
-	var out bytes.Buffer
-	err := runBenchTrain(context.Background(), BenchTrain{Student: "qwen-nano", SeqLen: 16, Batch: 2, Steps: 2, Seed: 1, Out: &out})
-	if err != nil {
-		t.Fatal(err)
+	for _, rank := range []int{0, 4} {
+		var out bytes.Buffer
+		err := runBenchTrain(context.Background(), BenchTrain{Student: "qwen-nano", SeqLen: 16, Batch: 2, Steps: 2, Seed: 1, LoRA: rank, Out: &out})
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkBenchOutput(t, out)
+		if rank > 0 && !strings.Contains(out.String(), "LoRA rank 4") {
+			t.Errorf("LoRA bench does not say so:\n%s", out.String())
+		}
 	}
+}
+
+func checkBenchOutput(t *testing.T, out bytes.Buffer) {
+	t.Helper()
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 	last := lines[len(lines)-1]
 	v, ok := strings.CutPrefix(last, "tokens/s: ")
@@ -33,6 +43,7 @@ func TestBenchTrainBadOptions(t *testing.T) {
 		{Student: "no-such-preset", SeqLen: 8, Batch: 1, Steps: 1},
 		{Student: "qwen-nano", SeqLen: 0, Batch: 1, Steps: 1},
 		{Student: "qwen-nano", SeqLen: 8, Batch: 1, Steps: 0},
+		{Student: "qwen-nano", SeqLen: 8, Batch: 1, Steps: 1, LoRA: -1},
 	} {
 		o.Out = &bytes.Buffer{}
 		if err := runBenchTrain(context.Background(), o); err == nil {
