@@ -120,6 +120,16 @@ func (g *Graph) Backward(coef []float32) error {
 	return nil
 }
 
+// SetTemperature makes Forward return log-probabilities under the softmax
+// of logits/t (and Backward differentiate them): t = 1 is the model's own
+// distribution. It panics unless t > 0.
+func (g *Graph) SetTemperature(t float64) {
+	if !(t > 0) {
+		panic(fmt.Sprintf("graph: temperature %v must be positive", t))
+	}
+	g.net.loss.invTemp = float32(1 / t)
+}
+
 // ZeroGrads sets every gradient to zero.
 func (g *Graph) ZeroGrads() {
 	for _, p := range g.grads {

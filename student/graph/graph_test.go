@@ -97,20 +97,30 @@ func TestModelGradient(t *testing.T) {
 			cfg := tinyConfig(kind)
 			w32 := randomWeights(cfg, 11)
 			w, dw := paramsOf[float64](w32), paramsOf[float64](model.NewWeights(cfg))
-			checkNetGradient(t, cfg, w, dw, paramRefs(w, dw))
+			checkNetGradient(t, cfg, w, dw, paramRefs(w, dw), 1)
 		})
 	}
 }
 
-// checkNetGradient builds the float64 net of w (gradients into dw) and
-// checks the gradients of refs by finite differences.
-func checkNetGradient(t *testing.T, cfg *model.Config, w, dw *params[float64], refs []paramRef) {
+// TestTemperatureGradient checks the gradients of log-probabilities taken
+// at another temperature (GRPO's).
+func TestTemperatureGradient(t *testing.T) {
+	cfg := tinyConfig("qwen2")
+	w, dw := paramsOf[float64](randomWeights(cfg, 12)), paramsOf[float64](model.NewWeights(cfg))
+	checkNetGradient(t, cfg, w, dw, paramRefs(w, dw), 0.7)
+}
+
+// checkNetGradient builds the float64 net of w (gradients into dw) with
+// its softmax at temperature temp and checks the gradients of refs by
+// finite differences.
+func checkNetGradient(t *testing.T, cfg *model.Config, w, dw *params[float64], refs []paramRef, temp float64) {
 	t.Helper()
 	const batch, seq = 2, 6
 	nt, err := newNet(cfg, w, dw, batch, seq)
 	if err != nil {
 		t.Fatal(err)
 	}
+	nt.loss.invTemp = 1 / temp
 	in := randomBatch(cfg, batch, seq, 1)
 	loss := func() float64 {
 		lp, err := nt.forward(in.tokens, in.targets, in.segments)
@@ -200,6 +210,38 @@ func TestForwardMatchesInference(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestTemperatureMatchesInference: at temperature t, Forward's logp is the
+// log-softmax of the inference logits divided by t.
+func TestTemperatureMatchesInference(t *testing.T) {
+	cfg := tinyConfig("llama")
+	w := randomWeights(cfg, 22)
+	const seq = 8
+	g, err := New(w, 1, seq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.SetTemperature(0.6)
+	in := randomBatch(cfg, 1, seq, 4)
+	lp, err := g.Forward(in.tokens, in.targets, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logits := w.Forward(in.tokens)
+	for i := range seq {
+		if in.targets[i] < 0 {
+			continue
+		}
+		row := logits[i*cfg.VocabSize : (i+1)*cfg.VocabSize]
+		scaled := make([]float32, len(row))
+		for j, x := range row {
+			scaled[j] = x / 0.6
+		}
+		if want := logSoftmaxAt(scaled, in.targets[i]); math.Abs(float64(lp[i])-want) > 1e-4 {
+			t.Errorf("position %d: logp %g, inference at temperature 0.6 %g", i, lp[i], want)
+		}
 	}
 }
 

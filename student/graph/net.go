@@ -81,6 +81,7 @@ type net[T Float] struct {
 	order      []*fusedOp[T]
 	acts       []*value[T]
 	logp       *value[T]
+	loss       *lossOp[T]
 
 	// bound inputs, refilled by each forward
 	tokens, targets, seg, pos, rows []int32
@@ -186,8 +187,9 @@ func newNet[T Float](cfg *model.Config, w, dw *params[T], batch, seq int) (*net[
 	if err != nil {
 		return nil, err
 	}
-	nt.logp, err = b.apply(&lossOp[T]{h: h, vocab: vocab, workers: wk, targets: &nt.targets, rows: &nt.rows,
-		probs: make([]T, n*vocab), hc: make([]T, n*h), dhc: make([]T, n*h)}, []int{n}, hn, head)
+	nt.loss = &lossOp[T]{h: h, vocab: vocab, workers: wk, invTemp: 1, targets: &nt.targets, rows: &nt.rows,
+		probs: make([]T, n*vocab), hc: make([]T, n*h), dhc: make([]T, n*h)}
+	nt.logp, err = b.apply(nt.loss, []int{n}, hn, head)
 	if err != nil {
 		return nil, err
 	}

@@ -241,7 +241,16 @@ func (r *run) setup() error {
 			return err
 		}
 	}
-	r.params, r.grads = w.Params(), r.pol.Grads.Params()
+	// The objective's log-probabilities are those of the distribution the
+	// completions were sampled from (logits / temperature), as in TRL;
+	// top-p truncation is not modelled.
+	if o.Temperature > 0 {
+		r.pol.SetTemperature(o.Temperature)
+		if r.ref != nil {
+			r.ref.SetTemperature(o.Temperature)
+		}
+	}
+	r.params, r.grads = r.pol.Trainable()
 	r.opt = train.NewAdamW(r.params, 0.9, 0.999, 1e-8, o.WeightDecay)
 	r.state = train.State{Seed: o.Seed}
 	if resumeDir != "" {
