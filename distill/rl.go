@@ -10,6 +10,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/distill-dev/distill/dataset"
 	"github.com/distill-dev/distill/record"
 	"github.com/distill-dev/distill/sampler"
 	"github.com/distill-dev/distill/student/rl"
@@ -23,11 +24,15 @@ type RLOptions struct {
 	NumPrompts int    `yaml:"num_prompts"`
 	Template   string `yaml:"template"` // user message template: r1, r1-zero, plain
 	Task       string `yaml:"task"`     // task of every prompt of a file (default: its task column, else gsm8k or math)
+	// Decontaminate lists benchmark JSONL files: prompts sharing an n-gram
+	// of NGram words with one of their problems are not trained on.
+	Decontaminate []string `yaml:"decontaminate"`
+	NGram         int      `yaml:"ngram"`
 }
 
 // DefaultRLOptions are the settings of `distill rl` without flags.
 func DefaultRLOptions() RLOptions {
-	return RLOptions{Options: rl.Defaults, Prompts: "builtin:arith", NumPrompts: 1000, Template: "r1"}
+	return RLOptions{Options: rl.Defaults, Prompts: "builtin:arith", NumPrompts: 1000, Template: "r1", NGram: 8}
 }
 
 func init() {
@@ -47,6 +52,8 @@ func init() {
 			&cli.IntFlag{Name: "num-prompts", Value: d.NumPrompts, Usage: "prompts to use (0: all of a file)"},
 			&cli.StringFlag{Name: "template", Value: d.Template, Usage: "user message template: r1, r1-zero or plain (use the one the SFT data was generated with)"},
 			&cli.StringFlag{Name: "task", Usage: "task of every prompt of a file, which picks the verifier (default: a task column, else gsm8k or math)"},
+			&cli.StringSliceFlag{Name: "decontaminate", Usage: "benchmark JSONL `FILE` (repeatable): prompts sharing an n-gram with one of its problems are not trained on"},
+			&cli.IntFlag{Name: "ngram", Value: d.NGram, Usage: "words per n-gram for --decontaminate"},
 			&cli.Uint64Flag{Name: "seed", Value: d.Seed, Usage: "seed of the builtin suite, the prompt order and the sampling"},
 			&cli.IntFlag{Name: "prompts-per-step", Value: d.PromptsPerStep},
 			&cli.IntFlag{Name: "num-generations", Value: d.NumGenerations, Usage: "completions sampled per prompt (the group size G)"},
@@ -84,6 +91,8 @@ func init() {
 			setIf(c, "num-prompts", &opts.NumPrompts, c.Int)
 			setIf(c, "template", &opts.Template, c.String)
 			setIf(c, "task", &opts.Task, c.String)
+			setIf(c, "decontaminate", &opts.Decontaminate, c.StringSlice)
+			setIf(c, "ngram", &opts.NGram, c.Int)
 			setIf(c, "seed", &opts.Seed, c.Uint64)
 			setIf(c, "prompts-per-step", &opts.PromptsPerStep, c.Int)
 			setIf(c, "num-generations", &opts.NumGenerations, c.Int)
@@ -145,20 +154,39 @@ var rlStopEach = errors.New("enough prompts")
 func rlLoadPrompts(ctx context.Context, opts RLOptions) ([]record.Prompt, error) {
 	g := DefaultGenerateOptions()
 	g.Prompts, g.NumPrompts, g.Seed, g.Task = opts.Prompts, opts.NumPrompts, int64(opts.Seed), opts.Task
+	if len(opts.Decontaminate) > 0 && strings.HasPrefix(opts.Prompts, "builtin:") {
+		// Draw further into the suite (problem i is the same whatever the
+		// count) to replace the prompts dropped for overlapping.
+		g.NumPrompts = 10*opts.NumPrompts + 1000
+	}
 	src, err := genPrompts(g)
 	if err != nil {
 		return nil, err
 	}
+	var d *dataset.Decontaminator
+	if len(opts.Decontaminate) > 0 {
+		if d, err = dataset.NewDecontaminator(opts.Decontaminate, opts.NGram); err != nil {
+			return nil, fmt.Errorf("--decontaminate: %w", err)
+		}
+	}
 	var ps []record.Prompt
+	dropped := 0
 	err = src.Each(ctx, func(p record.Prompt) error {
 		if opts.NumPrompts > 0 && len(ps) >= opts.NumPrompts {
 			return rlStopEach
+		}
+		if d.Match(p.Problem) != "" {
+			dropped++
+			return nil
 		}
 		ps = append(ps, p)
 		return nil
 	})
 	if err != nil && !errors.Is(err, rlStopEach) {
 		return nil, fmt.Errorf("--prompts %s: %w", opts.Prompts, err)
+	}
+	if d != nil {
+		fmt.Fprintf(os.Stderr, "rl: %d prompts dropped for overlapping %s (%d-grams)\n", dropped, strings.Join(d.Names(), ", "), opts.NGram)
 	}
 	if len(ps) == 0 {
 		return nil, fmt.Errorf("--prompts %s: no prompts", opts.Prompts)

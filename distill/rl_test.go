@@ -154,3 +154,42 @@ func TestRLConfigs(t *testing.T) {
 		}
 	}
 }
+
+// TestRLDecontaminate: prompts overlapping a benchmark are not trained on,
+// and the prompt count is kept by drawing further.
+func TestRLDecontaminate(t *testing.T) {
+	o := DefaultRLOptions()
+	o.Prompts, o.NumPrompts, o.Seed = "builtin:arith:1", 30, 5
+	all, err := rlLoadPrompts(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bench := filepath.Join(t.TempDir(), "heldout.jsonl")
+	var b strings.Builder
+	for _, p := range all[:5] {
+		line, _ := json.Marshal(map[string]string{"id": p.ID, "problem": p.Problem, "answer": p.Answer})
+		b.Write(append(line, '\n'))
+	}
+	if err := os.WriteFile(bench, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	o.Decontaminate, o.NGram = []string{bench}, 6
+	kept, err := rlLoadPrompts(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(kept) != 30 {
+		t.Errorf("%d prompts, want 30", len(kept))
+	}
+	for _, p := range kept {
+		for _, h := range all[:5] {
+			if p.Problem == h.Problem {
+				t.Errorf("held-out problem %q kept", p.Problem)
+			}
+		}
+	}
+	o.Decontaminate = []string{filepath.Join(t.TempDir(), "missing.jsonl")}
+	if _, err := rlLoadPrompts(context.Background(), o); err == nil || !strings.Contains(err.Error(), "missing.jsonl") {
+		t.Errorf("missing benchmark file: %v", err)
+	}
+}

@@ -134,6 +134,8 @@ func runStages(o *RunOptions) []runStage {
 	rlFrom := func(name, model string) runStage {
 		r := o.RL
 		r.Model, r.Out = model, dir(name)
+		// GRPO trains on no evaluation problem either.
+		r.Decontaminate, r.NGram = append(append([]string(nil), r.Decontaminate...), heldout), cmp.Or(f.Decontam.NGram, r.NGram)
 		return runStage{name,
 			fmt.Sprintf("distill rl --model %s --prompts %s --num-prompts %d --template %s --seed %d --lr %g --num-generations %d --prompts-per-step %d --max-steps %d --out %s",
 				r.Model, r.Prompts, r.NumPrompts, r.Template, r.Seed, r.LR, r.NumGenerations, r.PromptsPerStep, r.MaxSteps, r.Out),
