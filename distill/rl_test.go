@@ -9,32 +9,10 @@ import (
 	"testing"
 
 	"github.com/distill-dev/distill/student"
-	"github.com/distill-dev/distill/student/checkpoint"
-	"github.com/distill-dev/distill/student/model"
+	"github.com/distill-dev/distill/student/studenttest"
 	"github.com/distill-dev/distill/student/rl"
-	"github.com/distill-dev/distill/student/tokenizer"
 )
 
-// rlTinyStudent saves a random Qwen2-shaped student small enough for a test.
-func rlTinyStudent(t *testing.T) string {
-	t.Helper()
-	tok := tokenizer.NewByteLevel(nil)
-	tmpl, err := tokenizer.TemplateFor("chatml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := &model.Config{Architectures: []string{"Qwen2ForCausalLM"}, ModelType: "qwen2",
-		VocabSize: tok.VocabSize(), HiddenSize: 32, IntermediateSize: 64, NumHiddenLayers: 1,
-		NumAttentionHeads: 2, NumKeyValueHeads: 1, HiddenAct: "silu", MaxPositionEmbeddings: 512,
-		RMSNormEps: 1e-6, RopeTheta: 10000, TieWordEmbeddings: true, InitializerRange: 0.02, TorchDtype: "float32"}
-	w := model.NewWeights(cfg)
-	w.Init(1)
-	dir := filepath.Join(t.TempDir(), "init")
-	if err := (&student.Student{Weights: w, Tok: tok, Template: tmpl}).Save(dir, checkpoint.GenerationConfig{}); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
 
 // distill rl on builtin:arith with the R1 prompt template, rewards from a
 // config file: metrics per step and a loadable model in OUT.
@@ -53,7 +31,7 @@ func TestRunRL(t *testing.T) {
 	if opts.Rewards["format"] != 0.5 || opts.PromptsPerStep != 3 || opts.Epsilon != 0.2 {
 		t.Fatalf("config not applied over the defaults: %+v", opts.Options)
 	}
-	opts.Model, opts.Out = rlTinyStudent(t), filepath.Join(dir, "out")
+	opts.Model, opts.Out = studenttest.Tiny(t, 1), filepath.Join(dir, "out")
 	res, err := runRL(context.Background(), opts)
 	if err != nil {
 		t.Fatal(err)
@@ -123,7 +101,7 @@ func TestRLBadInput(t *testing.T) {
 		}
 	}
 	opts = DefaultRLOptions()
-	opts.Model, opts.Out = rlTinyStudent(t), filepath.Join(dir, "out")
+	opts.Model, opts.Out = studenttest.Tiny(t, 1), filepath.Join(dir, "out")
 	opts.Prompts = "builtin:nothing"
 	if _, err := runRL(context.Background(), opts); err == nil {
 		t.Error("unknown builtin suite: want an error")

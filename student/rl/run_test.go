@@ -12,36 +12,10 @@ import (
 
 	"github.com/distill-dev/distill/record"
 	"github.com/distill-dev/distill/student"
-	"github.com/distill-dev/distill/student/checkpoint"
 	"github.com/distill-dev/distill/student/model"
-	"github.com/distill-dev/distill/student/tokenizer"
+	"github.com/distill-dev/distill/student/studenttest"
 )
 
-// tinyStudent saves a randomly initialised Qwen2-shaped student with a
-// byte-level tokenizer and the ChatML template in a temporary directory.
-func tinyStudent(t *testing.T) string {
-	t.Helper()
-	tok := tokenizer.NewByteLevel(nil)
-	tmpl, err := tokenizer.TemplateFor("chatml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := &model.Config{Architectures: []string{"Qwen2ForCausalLM"}, ModelType: "qwen2",
-		VocabSize: tok.VocabSize(), HiddenSize: 32, IntermediateSize: 64, NumHiddenLayers: 1,
-		NumAttentionHeads: 2, NumKeyValueHeads: 1, HiddenAct: "silu", MaxPositionEmbeddings: 256,
-		RMSNormEps: 1e-6, RopeTheta: 10000, TieWordEmbeddings: true, InitializerRange: 0.02, TorchDtype: "float32"}
-	if eos, ok := tok.EOS(); ok {
-		cfg.EOSTokenID = model.TokenIDs{int(eos)}
-	}
-	w := model.NewWeights(cfg)
-	w.Init(3)
-	dir := filepath.Join(t.TempDir(), "init")
-	st := &student.Student{Weights: w, Tok: tok, Template: tmpl}
-	if err := st.Save(dir, checkpoint.GenerationConfig{}); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
 
 func isDigit(s string) bool { return s != "" && s[0] >= '0' && s[0] <= '9' }
 
@@ -116,7 +90,7 @@ func readMetrics(t *testing.T, path string) []Metric {
 // A few GRPO steps move the policy toward the rewarded output: the share of
 // completions starting with a digit rises well above where it started.
 func TestGRPOMovesPolicyTowardReward(t *testing.T) {
-	init := tinyStudent(t)
+	init := studenttest.Tiny(t, 3)
 	out := filepath.Join(t.TempDir(), "rl")
 	o := Defaults
 	o.Model, o.Out = init, out
@@ -179,7 +153,7 @@ func TestUnverifiablePromptsAreSkipped(t *testing.T) {
 
 	// A prompt set with no verifiable reference at all is refused.
 	o := Defaults
-	o.Model, o.Out = tinyStudent(t), t.TempDir()
+	o.Model, o.Out = studenttest.Tiny(t, 3), t.TempDir()
 	if _, err := Run(context.Background(), o, testPrompts(0, 2)); err == nil || !strings.Contains(err.Error(), "can judge") {
 		t.Errorf("all-unverifiable prompts: err %v", err)
 	}
@@ -205,7 +179,7 @@ func TestUnverifiablePromptsAreSkipped(t *testing.T) {
 // a reference that differs from the policy.
 func TestObjectiveGradientFiniteDifference(t *testing.T) {
 	o := Defaults
-	o.Model, o.Out = tinyStudent(t), t.TempDir()
+	o.Model, o.Out = studenttest.Tiny(t, 3), t.TempDir()
 	o.Rewards = map[string]float64{"test_digit_first": 1}
 	o.Beta, o.NumIterations, o.MicroBatch = 0.5, 2, 3
 	o.PromptsPerStep, o.NumGenerations, o.MaxNewTokens = 2, 4, 6
@@ -291,7 +265,7 @@ func TestObjectiveGradientFiniteDifference(t *testing.T) {
 // Ctrl-C keeps a checkpoint, and --resume from it continues as if the run
 // had never stopped: same prompts, same samples, same rewards per step.
 func TestInterruptAndResume(t *testing.T) {
-	init := tinyStudent(t)
+	init := studenttest.Tiny(t, 3)
 	base := Defaults
 	base.Model = init
 	base.Rewards = map[string]float64{"test_digit_first": 1}
