@@ -9,10 +9,9 @@ import (
 	"testing"
 
 	"github.com/distill-dev/distill/student"
-	"github.com/distill-dev/distill/student/studenttest"
 	"github.com/distill-dev/distill/student/rl"
+	"github.com/distill-dev/distill/student/studenttest"
 )
-
 
 // distill rl on builtin:arith with the R1 prompt template, rewards from a
 // config file: metrics per step and a loadable model in OUT.

@@ -85,7 +85,9 @@ func TestLoRAMatchesMerged(t *testing.T) {
 				copy(merged.Params()[i].Tensor.Data, p.Tensor.Data)
 			}
 			a.Merge(merged)
-			if slices.ContainsFunc(a.List, func(ad lora.Adapter) bool { return slices.ContainsFunc(ad.B.Data, func(x float32) bool { return x != 0 }) }) {
+			if slices.ContainsFunc(a.List, func(ad lora.Adapter) bool {
+				return slices.ContainsFunc(ad.B.Data, func(x float32) bool { return x != 0 })
+			}) {
 				t.Fatal("Merge left B non-zero")
 			}
 			full, err := New(merged, batch, seq)

@@ -16,7 +16,6 @@ import (
 	"github.com/distill-dev/distill/student/studenttest"
 )
 
-
 func isDigit(s string) bool { return s != "" && s[0] >= '0' && s[0] <= '9' }
 
 func init() {
