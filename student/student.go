@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 
 	"github.com/distill-dev/distill/student/checkpoint"
+	"github.com/distill-dev/distill/student/lora"
 	"github.com/distill-dev/distill/student/model"
 	"github.com/distill-dev/distill/student/tokenizer"
 )
@@ -23,8 +24,15 @@ type Student struct {
 }
 
 // Open loads the checkpoint in dir: config.json, safetensors and
-// tokenizer.json are required.
+// tokenizer.json are required. A PEFT LoRA adapter directory (a LoRA run's
+// checkpoints/step-N or OUT/adapter) opens as its base with the adapters
+// merged in, when the base it names is a local checkpoint directory.
 func Open(dir string) (*Student, error) {
+	if _, err := os.Stat(filepath.Join(dir, "config.json")); errors.Is(err, os.ErrNotExist) {
+		if _, err := os.Stat(filepath.Join(dir, lora.ConfigFile)); err == nil {
+			return openAdapter(dir)
+		}
+	}
 	w, err := checkpoint.Load(dir)
 	if err != nil {
 		return nil, err
@@ -41,6 +49,24 @@ func Open(dir string) (*Student, error) {
 		return nil, fmt.Errorf("checkpoint %s: %w", dir, err)
 	}
 	return &Student{Dir: dir, Weights: w, Tok: tok, Template: tmpl}, nil
+}
+
+func openAdapter(dir string) (*Student, error) {
+	base, err := lora.BaseOf(dir)
+	if err != nil {
+		return nil, err
+	}
+	st, err := Open(base)
+	if err != nil {
+		return nil, fmt.Errorf("LoRA adapter %s: base %s: %w", dir, base, err)
+	}
+	a, err := lora.Load(dir, st.Weights.Config)
+	if err != nil {
+		return nil, err
+	}
+	a.Merge(st.Weights)
+	st.Dir = dir
+	return st, nil
 }
 
 // templateOf finds the chat template a checkpoint was saved with: the one

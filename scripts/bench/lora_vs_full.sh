@@ -10,6 +10,8 @@
 #
 #   scripts/bench/lora_vs_full.sh [WORK_DIR]
 #   env: RANK (16), LORA_LR (0.01), FULL_LR (0.001), EPOCHS (2), PROMPTS (5000)
+#   for the adaptation; BASE_PROMPTS (8000), BASE_EPOCHS (6) for the level-1
+#   student (fewer updates leave it before the point where it learns to add)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 work=${1:-$(mktemp -d /tmp/distill-lora.XXXXXX)}
@@ -38,7 +40,7 @@ timed() { # NAME CMD...: runs CMD, keeps its wall time and peak RSS
 	/usr/bin/time -f "%e %M" -o "$work/$name.time" "$@" >"$work/$name.log" 2>&1 || { tail -5 "$work/$name.log"; exit 1; }
 }
 
-recipe base 1 1 "student: qwen-nano, epochs: 4, lr: 0.002"
+n=${BASE_PROMPTS:-8000} recipe base 1 1 "student: qwen-nano, epochs: ${BASE_EPOCHS:-6}, lr: 0.002"
 timed base "$bin" run --config "$work/base.yaml"
 recipe full 2 2 "init: $work/base/sft, epochs: $epochs, lr: $full_lr"
 timed full "$bin" run --config "$work/full.yaml"

@@ -59,17 +59,38 @@ func Save(dir string, a *Adapters) error {
 	return os.Rename(tmp, filepath.Join(dir, ConfigFile))
 }
 
-// Load reads a PEFT adapter directory for a model of config cfg. It refuses
-// what this trainer cannot apply exactly (DoRA, rsLoRA, adapted biases,
-// fan_in_fan_out layouts) and adapters whose shapes do not fit cfg.
-func Load(dir string, cfg *model.Config) (*Adapters, error) {
-	b, err := os.ReadFile(filepath.Join(dir, ConfigFile))
+// BaseOf reads the base model an adapter directory names.
+func BaseOf(dir string) (string, error) {
+	pc, err := readConfig(dir)
+	if err != nil {
+		return "", err
+	}
+	if pc.BaseModel == "" {
+		return "", fmt.Errorf("%s: no base_model_name_or_path", filepath.Join(dir, ConfigFile))
+	}
+	return pc.BaseModel, nil
+}
+
+func readConfig(dir string) (*peftConfig, error) {
+	path := filepath.Join(dir, ConfigFile)
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
 	var pc peftConfig
 	if err := json.Unmarshal(b, &pc); err != nil {
-		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, ConfigFile), err)
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &pc, nil
+}
+
+// Load reads a PEFT adapter directory for a model of config cfg. It refuses
+// what this trainer cannot apply exactly (DoRA, rsLoRA, adapted biases,
+// fan_in_fan_out layouts) and adapters whose shapes do not fit cfg.
+func Load(dir string, cfg *model.Config) (*Adapters, error) {
+	pc, err := readConfig(dir)
+	if err != nil {
+		return nil, err
 	}
 	where := filepath.Join(dir, ConfigFile)
 	switch {
