@@ -2,42 +2,110 @@ package train
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
+	"path/filepath"
+	"time"
 
 	"github.com/distill-dev/distill/dataset"
 	"github.com/distill-dev/distill/student/tokenizer"
 )
 
-// LoadExamples reads the messages column of the Parquet files and renders
-// each conversation with the template, keeping the assistant mask. Rows
-// without an assistant turn are skipped and counted. The rendered ids are
-// held in memory: 5 bytes a token, so an 800k-trace R1 set (~4G tokens)
-// needs a streaming loader this version does not have.
-func LoadExamples(ctx context.Context, files []string, tok *tokenizer.Tokenizer, tmpl *tokenizer.Template) (exs []Example, skipped int, err error) {
+// progressEvery is how often rendering a split reports its progress, so
+// that the log of a batch job shows it alive on a large set.
+var progressEvery = 10 * time.Second
+
+// loadSplit returns the token cache of a split's shards, OUT/cache/SPLIT.tokens:
+// the one already there when it was rendered from the same shards with the
+// same tokenizer and template (a rerun, --resume), else a new one.
+func loadSplit(ctx context.Context, o *Options, tok *tokenizer.Tokenizer, tmpl *tokenizer.Template, split string, files []string) (*tokenCache, error) {
+	path := filepath.Join(o.Out, "cache", split+".tokens")
+	key, err := newCacheKey(o.Data, files, tok, tmpl)
+	if err != nil {
+		return nil, err
+	}
+	c, err := openCache(ctx, path, key)
+	switch {
+	case err == nil:
+		o.logf("%s: %d examples rendered by an earlier run", path, c.Len())
+		return c, nil
+	case ctx.Err() != nil:
+		return nil, ctx.Err()
+	case !errors.Is(err, fs.ErrNotExist):
+		o.logf("%v; rendering the shards again", err)
+	}
+	if err := renderSplit(ctx, path, key, files, tok, tmpl, o.logf); err != nil {
+		return nil, err
+	}
+	return openCache(ctx, path, key)
+}
+
+// renderSplit reads the messages column of the Parquet files and renders
+// each conversation with the template, keeping the assistant mask, into a
+// new cache at path. Rows without an assistant turn are skipped and
+// counted. Memory stays flat: rows go to the file as they are rendered.
+func renderSplit(ctx context.Context, path string, key cacheKey, files []string, tok *tokenizer.Tokenizer, tmpl *tokenizer.Template,
+	logf func(string, ...any)) (err error) {
+	w, err := createCache(path)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			w.abort()
+		}
+	}()
+	start := time.Now()
+	last := start
+	examples, skipped := 0, 0
 	for _, f := range files {
 		row := 0
 		err := dataset.ReadMessages(ctx, f, func(r dataset.MessagesRow) error {
 			row++
-			msgs := make([]tokenizer.Message, len(r.Messages))
-			hasAssistant := false
-			for i, m := range r.Messages {
-				msgs[i] = tokenizer.Message{Role: m.Role, Content: m.Content}
-				hasAssistant = hasAssistant || m.Role == "assistant"
-			}
-			if !hasAssistant {
-				skipped++
-				return nil
-			}
-			ids, mask, err := tmpl.Render(tok, msgs, false)
+			ids, mask, ok, err := render(r, tok, tmpl)
 			if err != nil {
 				return fmt.Errorf("%s row %d: %w", f, row, err)
 			}
-			exs = append(exs, Example{IDs: ids, Mask: mask})
-			return nil
+			if !ok {
+				skipped++
+				return nil
+			}
+			if err := w.add(ids, mask); err != nil {
+				return err
+			}
+			examples++
+			if now := time.Now(); now.Sub(last) >= progressEvery {
+				last = now
+				logf("%s: %d examples rendered (%.0f/s)", path, examples, float64(examples)/now.Sub(start).Seconds())
+			}
+			return ctx.Err()
 		})
 		if err != nil {
-			return nil, 0, fmt.Errorf("%s: %w", f, err)
+			return fmt.Errorf("%s: %w", f, err)
 		}
 	}
-	return exs, skipped, nil
+	if err := w.commit(key, skipped); err != nil {
+		return err
+	}
+	el := time.Since(start)
+	logf("%s: %d examples (%d tokens, %d rows without an assistant turn) rendered in %s (%.0f/s)",
+		path, examples, w.tokens, skipped, el.Round(time.Millisecond), float64(examples)/max(el.Seconds(), 1e-9))
+	return nil
+}
+
+// render renders a row's conversation with the template: its ids and the
+// assistant mask. ok is false for a conversation without an assistant
+// turn, which has nothing to learn from.
+func render(r dataset.MessagesRow, tok *tokenizer.Tokenizer, tmpl *tokenizer.Template) (ids []int32, mask []bool, ok bool, err error) {
+	msgs := make([]tokenizer.Message, len(r.Messages))
+	for i, m := range r.Messages {
+		msgs[i] = tokenizer.Message{Role: m.Role, Content: m.Content}
+		ok = ok || m.Role == "assistant"
+	}
+	if !ok {
+		return nil, nil, false, nil
+	}
+	ids, mask, err = tmpl.Render(tok, msgs, false)
+	return ids, mask, err == nil, err
 }

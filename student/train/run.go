@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"time"
@@ -185,16 +184,6 @@ func NewStudent(o *Options) (*student.Student, error) {
 	return &student.Student{Weights: w, Tok: tok, Template: tmpl}, nil
 }
 
-// rowsFor packs the examples in the order of the given epoch.
-func rowsFor(exs []Example, p *Packer, seed uint64, epoch int) (tok, tgt, seg [][]int32) {
-	order := make([]Example, len(exs))
-	copy(order, exs)
-	rng := rand.New(rand.NewPCG(seed, uint64(epoch)+1))
-	rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
-	q := *p // counts are taken once, from epoch 0
-	return q.Pack(order)
-}
-
 // Run trains. It stops cleanly when ctx is cancelled, after saving a
 // checkpoint of the last finished update.
 func Run(ctx context.Context, o Options) (*Result, error) {
@@ -233,31 +222,37 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	exs, skipped, err := LoadExamples(ctx, trainFiles, st.Tok, st.Template)
+	trainSet, err := loadSplit(ctx, &o, st.Tok, st.Template, "train", trainFiles)
 	if err != nil {
 		return nil, err
 	}
-	if len(exs) == 0 {
+	defer trainSet.Close()
+	if trainSet.Len() == 0 {
 		return nil, fmt.Errorf("--data %s: no conversation with an assistant turn", o.Data)
 	}
-	canonicalOrder(exs)
-	testExs, _, err := LoadExamples(ctx, testFiles, st.Tok, st.Template)
+	testSet, err := loadSplit(ctx, &o, st.Tok, st.Template, "test", testFiles)
 	if err != nil {
 		return nil, err
 	}
-	packer := &Packer{Seq: o.SeqLen, Packing: o.Packing, DropLong: o.DropLong}
-	tok0, _, _ := packer.Pack(exs) // counts truncations and drops once
-	rowsPerEpoch := len(tok0)
+	defer testSet.Close()
+	canon := canonicalOrder(trainSet)
+	packer := Packer{Seq: o.SeqLen, Packing: o.Packing, DropLong: o.DropLong}
+	counts := packer.rows(trainSet, canon) // counts truncations and drops once
+	rowsPerEpoch := counts.skip(math.MaxInt)
+	if rowsPerEpoch == 0 {
+		return nil, fmt.Errorf("--drop-long: every example is longer than --seq-len %d", o.SeqLen)
+	}
+	testRows := packer.rows(testSet, nil).skip(math.MaxInt)
 	rowsPerStep := o.MicroBatch * o.GradAccum
 	stepsPerEpoch := (rowsPerEpoch + rowsPerStep - 1) / rowsPerStep
 	total := stepsPerEpoch * o.Epochs
 	if o.MaxSteps > 0 {
 		total = o.MaxSteps
 	}
-	res := &Result{Examples: len(exs), Truncated: packer.Truncated, Dropped: packer.Dropped, Skipped: skipped,
+	res := &Result{Examples: trainSet.Len(), Truncated: counts.truncated, Dropped: counts.dropped, Skipped: trainSet.skipped,
 		FirstEvalLoss: math.NaN(), EvalLoss: math.NaN()}
 	o.logf("%d examples (%d rows of %d tokens, %d truncated, %d dropped, %d without an assistant turn), %d test examples; %d updates of %d×%d rows",
-		len(exs), rowsPerEpoch, o.SeqLen, packer.Truncated, packer.Dropped, skipped, len(testExs), total, o.MicroBatch, o.GradAccum)
+		trainSet.Len(), rowsPerEpoch, o.SeqLen, counts.truncated, counts.dropped, trainSet.skipped, testSet.Len(), total, o.MicroBatch, o.GradAccum)
 
 	var adapters *lora.Adapters
 	var g *graph.Graph
@@ -293,11 +288,8 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	defer ml.Close()
 
 	sched := Schedule{Kind: o.Schedule, Peak: o.LR, Warmup: o.WarmupSteps, Total: total, MinRatio: o.MinLRRatio}
-	var testRows [3][][]int32
-	if len(testExs) > 0 {
-		tp := &Packer{Seq: o.SeqLen, Packing: o.Packing, DropLong: o.DropLong}
-		testRows[0], testRows[1], testRows[2] = tp.Pack(testExs)
-		if l, err := evalLoss(g, testRows, o.MicroBatch, o.SeqLen); err == nil {
+	if testSet.Len() > 0 {
+		if l, err := evalLoss(g, packer.rows(testSet, nil), o.MicroBatch, o.SeqLen); err == nil {
 			res.FirstEvalLoss = l
 			o.logf("held-out loss before this run: %.4f", l)
 		} else {
@@ -305,42 +297,38 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}
 	}
 
-	epochRows := func(e int) [3][][]int32 {
-		a, b, c := rowsFor(exs, packer, o.Seed, e)
-		return [3][][]int32{a, b, c}
+	cur := packer.rows(trainSet, epochOrder(canon, o.Seed, state.Epoch))
+	cur.skip(state.Row) // where a resumed run left its epoch
+	nextRow := func(tok, tgt, seg []int32) bool {
+		if !cur.next(tok, tgt, seg) {
+			state.Epoch++
+			state.Row = 0
+			cur = packer.rows(trainSet, epochOrder(canon, o.Seed, state.Epoch))
+			cur.next(tok, tgt, seg) // every order has rows: it keeps the same examples
+		}
+		state.Row++
+		return true
 	}
-	cur := epochRows(state.Epoch)
 	start := time.Now()
 	tokensAtStart := state.Tokens
 	lastGood := resumeDir
-	batch := newBatch(o.MicroBatch, o.SeqLen)
+	batches := make([]*microBatch, o.GradAccum)
+	for i := range batches {
+		batches[i] = newBatch(o.MicroBatch, o.SeqLen)
+	}
 	for state.Step < total {
 		if err := ctx.Err(); err != nil {
 			break
 		}
 		// Gather this update's rows, crossing into the next epoch as needed.
-		var rows [][3][]int32
-		for len(rows) < rowsPerStep {
-			if state.Row >= len(cur[0]) {
-				state.Epoch++
-				state.Row = 0
-				cur = epochRows(state.Epoch)
-			}
-			rows = append(rows, [3][]int32{cur[0][state.Row], cur[1][state.Row], cur[2][state.Row]})
-			state.Row++
-		}
 		n := 0
-		for _, r := range rows {
-			for _, t := range r[1] {
-				if t >= 0 {
-					n++
-				}
-			}
+		for _, b := range batches {
+			b.fill(nextRow)
+			n += b.counted
 		}
 		g.ZeroGrads()
 		var lossSum float64
-		for mb := 0; mb < o.GradAccum; mb++ {
-			batch.fill(rows[mb*o.MicroBatch : (mb+1)*o.MicroBatch])
+		for _, batch := range batches {
 			lp, err := g.Forward(batch.tokens, batch.targets, batch.segments)
 			if err != nil {
 				return nil, err
@@ -374,8 +362,8 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		el := time.Since(start).Seconds()
 		m := Metric{Step: state.Step, Epoch: state.Epoch, Loss: loss, LR: lr, GradNorm: norm, Tokens: state.Tokens,
 			TokensSec: float64(state.Tokens-tokensAtStart) / math.Max(el, 1e-9), Elapsed: el}
-		if o.EvalEvery > 0 && len(testRows[0]) > 0 && (state.Step%o.EvalEvery == 0 || state.Step == total) {
-			l, err := evalLoss(g, testRows, o.MicroBatch, o.SeqLen)
+		if o.EvalEvery > 0 && testRows > 0 && (state.Step%o.EvalEvery == 0 || state.Step == total) {
+			l, err := evalLoss(g, packer.rows(testSet, nil), o.MicroBatch, o.SeqLen)
 			if err != nil {
 				return nil, err
 			}
@@ -415,8 +403,8 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(testRows[0]) > 0 && math.IsNaN(res.EvalLoss) {
-		if res.EvalLoss, err = evalLoss(g, testRows, o.MicroBatch, o.SeqLen); err != nil {
+	if testRows > 0 && math.IsNaN(res.EvalLoss) {
+		if res.EvalLoss, err = evalLoss(g, packer.rows(testSet, nil), o.MicroBatch, o.SeqLen); err != nil {
 			return nil, err
 		}
 	}
@@ -496,6 +484,7 @@ type microBatch struct {
 	tokens, targets, segments []int32
 	coef                      []float32
 	real                      int // non-padding tokens
+	counted                   int // targets the loss counts
 }
 
 func newBatch(rows, seq int) *microBatch {
@@ -503,39 +492,40 @@ func newBatch(rows, seq int) *microBatch {
 		segments: make([]int32, rows*seq), coef: make([]float32, rows*seq)}
 }
 
-// fill copies rows in; missing rows (the tail of the test set) are padding.
-func (b *microBatch) fill(rows [][3][]int32) {
-	b.real = 0
+// fill takes rows from next until it has b.rows of them or next has no
+// more; the rows it lacks (the tail of the test set) are padding. It
+// returns how many rows it took.
+func (b *microBatch) fill(next func(tok, tgt, seg []int32) bool) int {
+	taken := 0
 	for r := 0; r < b.rows; r++ {
-		dst := r * b.seq
-		if r >= len(rows) {
-			for i := dst; i < dst+b.seq; i++ {
-				b.tokens[i], b.targets[i], b.segments[i] = 0, -1, -1
-			}
+		lo, hi := r*b.seq, (r+1)*b.seq
+		tok, tgt, seg := b.tokens[lo:hi], b.targets[lo:hi], b.segments[lo:hi]
+		if taken == r && next(tok, tgt, seg) {
+			taken++
 			continue
 		}
-		copy(b.tokens[dst:dst+b.seq], rows[r][0])
-		copy(b.targets[dst:dst+b.seq], rows[r][1])
-		copy(b.segments[dst:dst+b.seq], rows[r][2])
-		for _, s := range rows[r][2] {
-			if s >= 0 {
-				b.real++
-			}
+		for i := range tok {
+			tok[i], tgt[i], seg[i] = 0, -1, -1
 		}
 	}
+	b.real, b.counted = 0, 0
+	for i, s := range b.segments {
+		if s >= 0 {
+			b.real++
+		}
+		if b.targets[i] >= 0 {
+			b.counted++
+		}
+	}
+	return taken
 }
 
 // evalLoss is the mean cross-entropy over the counted targets of rows.
-func evalLoss(g *graph.Graph, rows [3][][]int32, microBatch, seq int) (float64, error) {
+func evalLoss(g *graph.Graph, rows *packedRows, microBatch, seq int) (float64, error) {
 	b := newBatch(microBatch, seq)
 	var sum float64
 	n := 0
-	for i := 0; i < len(rows[0]); i += microBatch {
-		var rs [][3][]int32
-		for j := i; j < min(i+microBatch, len(rows[0])); j++ {
-			rs = append(rs, [3][]int32{rows[0][j], rows[1][j], rows[2][j]})
-		}
-		b.fill(rs)
+	for b.fill(rows.next) > 0 {
 		lp, err := g.Forward(b.tokens, b.targets, b.segments)
 		if err != nil {
 			return 0, err

@@ -49,8 +49,9 @@ func TestPackerSegmentsAndMask(t *testing.T) {
 	a := Example{IDs: []int32{1, 2, 3, 4}, Mask: []bool{false, false, true, true}}
 	b := Example{IDs: []int32{5, 6, 7}, Mask: []bool{false, true, true}}
 	long := Example{IDs: []int32{1, 2, 3, 4, 5, 6, 7, 8, 9}, Mask: make([]bool, 9)}
-	p := &Packer{Seq: 8, Packing: true}
-	tok, tgt, seg := p.Pack([]Example{a, b, long})
+	c := cacheOf(t, []Example{a, b, long})
+	r := Packer{Seq: 8, Packing: true}.rows(c, nil)
+	tok, tgt, seg := collect(r)
 	if len(tok) != 2 {
 		t.Fatalf("got %d rows, want 2", len(tok))
 	}
@@ -62,13 +63,12 @@ func TestPackerSegmentsAndMask(t *testing.T) {
 			t.Fatalf("row 0 = %v / %v / %v, want %v / %v / %v", tok[0], tgt[0], seg[0], wantTok, wantTgt, wantSeg)
 		}
 	}
-	if p.Truncated != 1 || len(tok[1]) != 8 {
-		t.Errorf("long example: truncated=%d len=%d", p.Truncated, len(tok[1]))
+	if r.truncated != 1 || len(tok[1]) != 8 {
+		t.Errorf("long example: truncated=%d len=%d", r.truncated, len(tok[1]))
 	}
-	p = &Packer{Seq: 8, DropLong: true}
-	tok, _, _ = p.Pack([]Example{a, b, long})
-	if len(tok) != 2 || p.Dropped != 1 {
-		t.Errorf("unpacked with drop: %d rows, %d dropped; want 2, 1", len(tok), p.Dropped)
+	r = Packer{Seq: 8, DropLong: true}.rows(c, nil)
+	if n := countRows(r); n != 2 || r.dropped != 1 {
+		t.Errorf("unpacked with drop: %d rows, %d dropped; want 2, 1", n, r.dropped)
 	}
 }
 
@@ -81,11 +81,10 @@ func TestCanonicalOrderIgnoresInputOrder(t *testing.T) {
 		a = append(a, ex)
 		b = append([]Example{ex}, b...)
 	}
-	canonicalOrder(a)
-	canonicalOrder(b)
-	p := &Packer{Seq: 16, Packing: true}
-	ta, _, _ := rowsFor(a, p, 3, 1)
-	tb, _, _ := rowsFor(b, p, 3, 1)
+	ca, cb := cacheOf(t, a), cacheOf(t, b)
+	p := Packer{Seq: 16, Packing: true}
+	ta, _, _ := collect(p.rows(ca, epochOrder(canonicalOrder(ca), 3, 1)))
+	tb, _, _ := collect(p.rows(cb, epochOrder(canonicalOrder(cb), 3, 1)))
 	if len(ta) != len(tb) {
 		t.Fatalf("%d rows against %d", len(ta), len(tb))
 	}
