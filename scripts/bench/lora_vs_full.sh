@@ -5,8 +5,10 @@
 # from the same checkpoint, with the same data, steps and seed: once every
 # weight (full), once LoRA adapters on the frozen student. Each is evaluated
 # with its own generation on held-out problems of both levels: what it
-# learned (level 2) and what it kept (level 1). Prints the table and each
-# training run's time and peak RSS.
+# learned (level 2) and what it kept (level 1). Prints the table with each
+# training stage's time (scripts/bench/lora_step.sh compares step speed and
+# memory in one run; here the runs follow each other, under whatever load).
+# Rerunning on the same WORK_DIR reuses the finished stages.
 #
 #   scripts/bench/lora_vs_full.sh [WORK_DIR]
 #   env: RANK (16), LORA_LR (0.01), FULL_LR (0.001), EPOCHS (2), PROMPTS (5000)
@@ -34,18 +36,14 @@ eval: {prompts: "builtin:arith:$2", num_prompts: 300, seed: 1000, template: plai
 skip: [rl, rl-only, teacher]
 YAML
 }
-timed() { # NAME CMD...: runs CMD, keeps its wall time and peak RSS
-	local name=$1
-	shift
-	/usr/bin/time -f "%e %M" -o "$work/$name.time" "$@" >"$work/$name.log" 2>&1 || { tail -5 "$work/$name.log"; exit 1; }
-}
+run() { "$bin" run --config "$work/$1.yaml" >"$work/$1.log" 2>&1 || { tail -5 "$work/$1.log"; exit 1; }; }
 
 n=${BASE_PROMPTS:-8000} recipe base 1 1 "student: qwen-nano, epochs: ${BASE_EPOCHS:-6}, lr: 0.002"
-timed base "$bin" run --config "$work/base.yaml"
+run base
 recipe full 2 2 "init: $work/base/sft, epochs: $epochs, lr: $full_lr"
-timed full "$bin" run --config "$work/full.yaml"
+run full
 recipe lora 2 2 "init: $work/base/sft, epochs: $epochs, lr: $lora_lr, lora_rank: $rank"
-timed lora "$bin" run --config "$work/lora.yaml"
+run lora
 
 # Level 1 again, on the level-1 run's held-out problems, after adaptation.
 for m in full lora; do
@@ -54,9 +52,8 @@ for m in full lora; do
 done
 
 p() { jq -r 'def r: . * 1000 | round / 1000; "\(.["pass@1"] | r) [\(.["pass@1_ci95"].low | r), \(.["pass@1_ci95"].high | r)]"' "$1"; }
-t() { read -r s kb <"$work/$1.time"; echo "$s s, $((kb / 1024)) MB"; }
-printf '\n%-34s %-24s %-24s %s\n' model "level 2 pass@1 [95%]" "level 1 pass@1 [95%]" "train run (wall, peak RSS)"
+t() { sed -n 's/^- train (\([0-9]* s\)).*/\1/p' "$work/$1/results.md"; }
+printf '\n%-34s %-24s %-24s %s\n' model "level 2 pass@1 [95%]" "level 1 pass@1 [95%]" "train stage"
 printf '%-34s %-24s %-24s %s\n' "student after level 1" "$(p "$work/full/eval/base/results.json")" "$(p "$work/base/eval/sft/results.json")" "$(t base)"
 printf '%-34s %-24s %-24s %s\n' "+ full fine-tuning on level 2" "$(p "$work/full/eval/sft/results.json")" "$(p "$work/full/eval/level1/results.json")" "$(t full)"
 printf '%-34s %-24s %-24s %s\n' "+ LoRA r$rank on level 2" "$(p "$work/lora/eval/sft/results.json")" "$(p "$work/lora/eval/level1/results.json")" "$(t lora)"
-grep -h "trainable parameters" "$work/lora.log" | head -1
