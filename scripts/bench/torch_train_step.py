@@ -8,6 +8,7 @@ The model follows HF's modeling_qwen2.py / modeling_llama.py eager path
 attention, SwiGLU, tied head), random init (std 0.02), random tokens.
 Prints one line per step and, last, "tokens/s: X" over the steps after the
 first (warm-up) and the peak RSS. Needs only Debian's python3-torch.
+torch_sft.py imports the model (Decoder, PRESETS) for the end-to-end SFT job.
 
   torch_train_step.py --student qwen-tiny --seq-len 256 --batch 8 --steps 5 --threads 2
 """
@@ -63,13 +64,19 @@ class Decoder(torch.nn.Module):
     def rms(self, x, w):
         return w * (x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps))
 
-    def rope(self, x):
+    def rope(self, x, cos, sin):
         h = x.shape[-1] // 2
         rot = torch.cat((-x[..., h:], x[..., :h]), dim=-1)
-        return x * self.cos + rot * self.sin
+        return x * cos + rot * sin
 
-    def forward(self, ids):
+    def forward(self, ids, pos=None, mask=None):
+        """ids [b, t] -> logits [b, t, vocab]. For packed rows (torch_sft.py),
+        pos [b, t] gives each token's position and mask an additive mask
+        broadcastable to [b, heads, t, t]; the defaults are positions 0..t-1
+        and the causal mask."""
         b, t = ids.shape
+        cos, sin = (self.cos, self.sin) if pos is None else (self.cos[pos][:, None], self.sin[pos][:, None])
+        mask = self.mask if mask is None else mask
         x = self.embed(ids)
         rep = self.nh // self.nkv
         for m in self.layers:
@@ -77,10 +84,10 @@ class Decoder(torch.nn.Module):
             q = m.q(h).view(b, t, self.nh, self.d).transpose(1, 2)
             k = m.k(h).view(b, t, self.nkv, self.d).transpose(1, 2)
             v = m.v(h).view(b, t, self.nkv, self.d).transpose(1, 2)
-            q, k = self.rope(q), self.rope(k)
+            q, k = self.rope(q, cos, sin), self.rope(k, cos, sin)
             k = k[:, :, None].expand(b, self.nkv, rep, t, self.d).reshape(b, self.nh, t, self.d)
             v = v[:, :, None].expand(b, self.nkv, rep, t, self.d).reshape(b, self.nh, t, self.d)
-            s = q @ k.transpose(2, 3) / math.sqrt(self.d) + self.mask
+            s = q @ k.transpose(2, 3) / math.sqrt(self.d) + mask
             a = (F.softmax(s, dim=-1) @ v).transpose(1, 2).reshape(b, t, self.nh * self.d)
             x = x + m.o(a)
             h = self.rms(x, m.ln2)
