@@ -175,7 +175,7 @@ func newNet[T Float](cfg *model.Config, w, dw *params[T], batch, seq int) (*net[
 			x2, par("post_attention_layernorm.weight", L.postNorm, D.postNorm, h)))
 		gt := linear(h2, h, inter, 4, par("mlp.gate_proj.weight", L.gate, D.gate, inter, h))
 		up := linear(h2, h, inter, 5, par("mlp.up_proj.weight", L.up, D.up, inter, h))
-		m := must(b.apply(&swigluOp[T]{}, []int{n, inter}, gt, up))
+		m := must(b.apply(&swigluOp[T]{sig: make([]T, n*inter), workers: wk}, []int{n, inter}, gt, up))
 		dn := linear(m, inter, h, 6, par("mlp.down_proj.weight", L.down, D.down, h, inter))
 		x = must(b.apply(&addOp[T]{}, []int{n, h}, x2, dn))
 		if err := errors.Join(errs...); err != nil {

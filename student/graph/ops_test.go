@@ -84,10 +84,10 @@ func TestOpGradients(t *testing.T) {
 		{&linearOp[float64]{n: n, in: h, out: 5}, []int{n * h, 5 * h, 5}, n * 5},
 		{&ropeOp[float64]{heads: 2, d: 4, cos: cos, sin: sin, pos: &pos}, []int{n * 8}, n * 8},
 		{&attentionOp[float64]{dims: ad, seg: &seg, p: make([]float64, 2*4*9), scratch: scratch}, []int{n * 16, n * 8, n * 8}, n * 16},
-		{&swigluOp[float64]{}, []int{n * h, n * h}, n * h},
+		{&swigluOp[float64]{sig: make([]float64, n*h), workers: 2}, []int{n * h, n * h}, n * h},
 		{&addOp[float64]{}, []int{n * h, n * h}, n * h},
 		{&embedOp[float64]{tokens: &tokens, h: h}, []int{5 * h}, n * h},
-		{&lossOp[float64]{h: h, vocab: 5, workers: 2, targets: &targets, rows: &rows,
+		{&lossOp[float64]{h: h, vocab: 5, workers: 2, invTemp: 0.8, targets: &targets, rows: &rows,
 			probs: make([]float64, n*5), hc: make([]float64, n*h), dhc: make([]float64, n*h)}, []int{n * h, 5 * h}, n},
 	}
 	for _, c := range cases {

@@ -46,6 +46,7 @@ type Breakdown struct {
 //	                                      gate, up, SwiGLU, down, each ×2
 //	          + batch·heads·seqLen²       attention probabilities kept for backward
 //	          + 2n                        RMSNorm 1/rms per row
+//	          + n·I                       SwiGLU's σ(gate) kept for backward
 //	          + 2n·7r                     LoRA: the rank-r intermediate of each adapter
 //	head:       4n·h + n·V + 2n·h + 2n    embedding and final norm outputs ×2,
 //	                                      softmax probabilities, loss buffers
@@ -73,7 +74,7 @@ func Estimate(cfg *model.Config, batch, seqLen int, opt Options) Breakdown {
 		bd.Trainable = adapters
 		params += adapters
 	}
-	perLayer := 2*n*(6*h+3*q+3*kv+3*inter) + b*int64(cfg.NumAttentionHeads)*s*s + 2*n
+	perLayer := 2*n*(6*h+3*q+3*kv+3*inter) + b*int64(cfg.NumAttentionHeads)*s*s + 2*n + n*inter
 	if r > 0 {
 		perLayer += 2 * n * 7 * r
 	}
