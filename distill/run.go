@@ -163,6 +163,9 @@ func trainCommand(t train.Options) string {
 	}
 	cmd := fmt.Sprintf("distill train %s --data %s --out %s --epochs %d --lr %g --micro-batch %d --grad-accum %d --seq-len %d --seed %d",
 		from, t.Data, t.Out, t.Epochs, t.LR, t.MicroBatch, t.GradAccum, t.SeqLen, t.Seed)
+	if t.GradientCheckpointing {
+		cmd += " --gradient-checkpointing"
+	}
 	if t.LoRARank > 0 {
 		cmd += fmt.Sprintf(" --lora-rank %d --lora-alpha %g --lora-targets %s", t.LoRARank, cmp.Or(t.LoRAAlpha, 2*float64(t.LoRARank)), cmp.Or(t.LoRATargets, "all-linear"))
 	}

@@ -50,6 +50,7 @@ func init() {
 			&cli.StringFlag{Name: "template", Value: "chatml", Usage: "chat template of a fresh student"},
 			&cli.IntFlag{Name: "lora-rank", Usage: "train LoRA adapters of this rank on a frozen base (0: every weight); OUT gets the merged model and OUT/adapter the PEFT adapter"},
 			&cli.Float64Flag{Name: "lora-alpha", Usage: "LoRA scale numerator: adapters are scaled by alpha/rank (default 2×rank)"},
+			&cli.BoolFlag{Name: "gradient-checkpointing", Usage: "keep only each layer's output and recompute the rest in the backward pass: far less activation memory, about a third more compute"},
 			&cli.StringFlag{Name: "lora-targets", Value: "all-linear", Usage: "projections to adapt: all-linear, or a list such as q_proj,v_proj"},
 		},
 		Action: func(c *cli.Context) error {
@@ -84,6 +85,7 @@ func init() {
 			setIf(c, "lora-rank", &opts.LoRARank, c.Int)
 			setIf(c, "lora-alpha", &opts.LoRAAlpha, c.Float64)
 			setIf(c, "lora-targets", &opts.LoRATargets, c.String)
+			setIf(c, "gradient-checkpointing", &opts.GradientCheckpointing, c.Bool)
 			if bt := c.Int("batch-tokens"); bt > 0 {
 				per := opts.MicroBatch * opts.SeqLen
 				opts.GradAccum = max(1, (bt+per-1)/per)

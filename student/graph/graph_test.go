@@ -116,7 +116,7 @@ func TestTemperatureGradient(t *testing.T) {
 func checkNetGradient(t *testing.T, cfg *model.Config, w, dw *params[float64], refs []paramRef, temp float64) {
 	t.Helper()
 	const batch, seq = 2, 6
-	nt, err := newNet(cfg, w, dw, batch, seq)
+	nt, err := newNet(cfg, w, dw, batch, seq, false)
 	if err != nil {
 		t.Fatal(err)
 	}

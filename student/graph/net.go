@@ -83,6 +83,13 @@ type net[T Float] struct {
 	logp       *value[T]
 	loss       *lossOp[T]
 
+	// Gradient checkpointing: the ops of each layer in execution order,
+	// rerun before the layer's backward pass, and the buffers the layers
+	// share, whose gradients are cleared before each layer's.
+	recompute bool
+	layerOps  [][]*fusedOp[T]
+	shared    []*value[T]
+
 	// bound inputs, refilled by each forward
 	tokens, targets, seg, pos, rows []int32
 	rowsBuf                         []int32
@@ -91,7 +98,10 @@ type net[T Float] struct {
 // ErrShape reports inputs whose length does not match the graph's batch×seq.
 var ErrShape = errors.New("graph: input length does not match batch×seq")
 
-func newNet[T Float](cfg *model.Config, w, dw *params[T], batch, seq int) (*net[T], error) {
+// newNet builds the graph. With recompute (gradient checkpointing) the
+// layers share one set of intermediate buffers and keep only their
+// outputs; backward reruns each layer's forward pass before its own.
+func newNet[T Float](cfg *model.Config, w, dw *params[T], batch, seq int, recompute bool) (*net[T], error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("graph: %w", err)
 	}
@@ -102,7 +112,7 @@ func newNet[T Float](cfg *model.Config, w, dw *params[T], batch, seq int) (*net[
 	h, vocab, inter := cfg.HiddenSize, cfg.VocabSize, cfg.IntermediateSize
 	d := cfg.HeadDimension()
 	nh, nkv := cfg.NumAttentionHeads, cfg.NumKeyValueHeads
-	nt := &net[T]{cfg: cfg, batch: batch, seq: seq,
+	nt := &net[T]{cfg: cfg, batch: batch, seq: seq, recompute: recompute,
 		tokens: make([]int32, n), targets: make([]int32, n), seg: make([]int32, n), pos: make([]int32, n), rowsBuf: make([]int32, n)}
 	b := newBuilder[T]()
 	nt.g = b.g
@@ -127,8 +137,28 @@ func newNet[T Float](cfg *model.Config, w, dw *params[T], batch, seq int) (*net[
 		errs = append(errs, err)
 		return v
 	}
+	// Scratch the ops keep between their forward and backward passes: one
+	// per layer, or one for all layers with recompute.
+	kept := map[string][]T{}
+	scratchOf := func(key string, size int) []T {
+		if !recompute {
+			return make([]T, size)
+		}
+		if kept[key] == nil {
+			kept[key] = make([]T, size)
+		}
+		return kept[key]
+	}
+	// Attention's per-worker [s,s] scratch lives only within one pass of
+	// one op: all layers share it.
+	scratch := make([][]T, wk)
+	for i := range scratch {
+		scratch[i] = make([]T, seq*seq)
+	}
 	for l := range cfg.NumHiddenLayers {
 		L, D := &w.layers[l], &dw.layers[l]
+		b.layer = l
+		b.share(recompute)
 		p := fmt.Sprintf("model.layers.%d.", l)
 		par := func(name string, data, grad []T, shape ...int) *value[T] {
 			return b.param(p+name, data, grad, shape...)
@@ -146,9 +176,9 @@ func newNet[T Float](cfg *model.Config, w, dw *params[T], batch, seq int) (*net[
 			ins = append(ins, b.param(lora.Name(l, name, "A"), ad.a, D.lora[m].a, r, in),
 				b.param(lora.Name(l, name, "B"), ad.b, D.lora[m].b, out, r))
 			return must(b.apply(&loraLinearOp[T]{linearOp: linearOp[T]{n: n, in: in, out: out}, rank: r, scale: w.loraScale,
-				bias: len(ws) == 2, u: make([]T, n*r), du: make([]T, n*r)}, []int{n, out}, ins...))
+				bias: len(ws) == 2, u: scratchOf(name+".u", n*r), du: scratchOf(name+".du", n*r)}, []int{n, out}, ins...))
 		}
-		h1 := must(b.apply(&rmsnormOp[T]{n: n, h: h, eps: T(cfg.RMSNormEps), rstd: make([]T, n)}, []int{n, h},
+		h1 := must(b.apply(&rmsnormOp[T]{n: n, h: h, eps: T(cfg.RMSNormEps), rstd: scratchOf("rstd1", n)}, []int{n, h},
 			x, par("input_layernorm.weight", L.inNorm, D.inNorm, h)))
 		qw := []*value[T]{par("self_attn.q_proj.weight", L.q, D.q, nh*d, h)}
 		kw := []*value[T]{par("self_attn.k_proj.weight", L.k, D.k, nkv*d, h)}
@@ -163,25 +193,23 @@ func newNet[T Float](cfg *model.Config, w, dw *params[T], batch, seq int) (*net[
 		v := linear(h1, h, nkv*d, 2, vw...)
 		qr := must(b.apply(&ropeOp[T]{heads: nh, d: d, cos: cos, sin: sin, pos: &nt.pos}, []int{n, nh * d}, q))
 		kr := must(b.apply(&ropeOp[T]{heads: nkv, d: d, cos: cos, sin: sin, pos: &nt.pos}, []int{n, nkv * d}, k))
-		scratch := make([][]T, wk)
-		for i := range scratch {
-			scratch[i] = make([]T, seq*seq)
-		}
 		att := must(b.apply(&attentionOp[T]{dims: attnDims{batch, seq, nh, nkv, d, attnBlock}, seg: &nt.seg,
-			p: make([]T, batch*nh*seq*seq), scratch: scratch}, []int{n, nh * d}, qr, kr, v))
+			p: scratchOf("p", batch*nh*seq*seq), scratch: scratch}, []int{n, nh * d}, qr, kr, v))
 		a := linear(att, nh*d, h, 3, par("self_attn.o_proj.weight", L.o, D.o, h, nh*d))
 		x2 := must(b.apply(&addOp[T]{}, []int{n, h}, x, a))
-		h2 := must(b.apply(&rmsnormOp[T]{n: n, h: h, eps: T(cfg.RMSNormEps), rstd: make([]T, n)}, []int{n, h},
+		h2 := must(b.apply(&rmsnormOp[T]{n: n, h: h, eps: T(cfg.RMSNormEps), rstd: scratchOf("rstd2", n)}, []int{n, h},
 			x2, par("post_attention_layernorm.weight", L.postNorm, D.postNorm, h)))
 		gt := linear(h2, h, inter, 4, par("mlp.gate_proj.weight", L.gate, D.gate, inter, h))
 		up := linear(h2, h, inter, 5, par("mlp.up_proj.weight", L.up, D.up, inter, h))
-		m := must(b.apply(&swigluOp[T]{sig: make([]T, n*inter), workers: wk}, []int{n, inter}, gt, up))
+		m := must(b.apply(&swigluOp[T]{sig: scratchOf("sig", n*inter), workers: wk}, []int{n, inter}, gt, up))
 		dn := linear(m, inter, h, 6, par("mlp.down_proj.weight", L.down, D.down, h, inter))
+		b.share(false) // the layer's output is the next one's input: kept
 		x = must(b.apply(&addOp[T]{}, []int{n, h}, x2, dn))
 		if err := errors.Join(errs...); err != nil {
 			return nil, err
 		}
 	}
+	b.layer = -1
 	hn, err := b.apply(&rmsnormOp[T]{n: n, h: h, eps: T(cfg.RMSNormEps), rstd: make([]T, n)}, []int{n, h},
 		x, b.param("model.norm.weight", w.norm, dw.norm, h))
 	if err != nil {
@@ -208,6 +236,15 @@ func newNet[T Float](cfg *model.Config, w, dw *params[T], batch, seq int) (*net[
 		return nil, fmt.Errorf("graph: sorted %d ops, built %d", len(nt.order), len(b.ops))
 	}
 	nt.acts = b.acts
+	if recompute {
+		nt.shared = b.pool
+		nt.layerOps = make([][]*fusedOp[T], cfg.NumHiddenLayers)
+		for _, op := range nt.order {
+			if op.layer >= 0 {
+				nt.layerOps[op.layer] = append(nt.layerOps[op.layer], op)
+			}
+		}
+	}
 	return nt, nil
 }
 
@@ -279,8 +316,24 @@ func (nt *net[T]) backward(coef []T) error {
 	for i, c := range coef {
 		nt.logp.grad[i] = -c
 	}
+	last := len(nt.layerOps) - 1
+	cur := -1
 	for i := len(nt.order) - 1; i >= 0; i-- {
-		nt.order[i].backward()
+		op := nt.order[i]
+		if nt.recompute && op.layer >= 0 && op.layer != cur {
+			// Entering a layer's backward pass: the buffers hold the last
+			// layer's intermediates, and the gradients of the layer above.
+			cur = op.layer
+			if cur != last {
+				for _, f := range nt.layerOps[cur] {
+					f.forward()
+				}
+			}
+			for _, v := range nt.shared {
+				clear(v.grad)
+			}
+		}
+		op.backward()
 	}
 	return nil
 }

@@ -35,8 +35,9 @@ type kernelImpl[T Float] interface {
 // Do); the trainer's own executor calls forward and backward on the bound
 // buffers so that a step allocates nothing.
 type fusedOp[T Float] struct {
-	impl kernelImpl[T]
-	id   int
+	impl  kernelImpl[T]
+	id    int
+	layer int // decoder layer the op belongs to, -1 for embedding and head
 	typ  hm.Type
 	in   []*value[T]
 	out  *value[T]
@@ -95,6 +96,16 @@ type builder[T Float] struct {
 	ops    []*fusedOp[T]
 	acts   []*value[T]
 	nextID int
+
+	layer int // the layer being built, -1 outside the decoder layers
+
+	// With sharing on, apply gives the k-th value of a shared stretch the
+	// buffers of the k-th value of the first one: gradient checkpointing
+	// rebuilds a layer's intermediates before its backward pass, so every
+	// layer can keep them in one set of buffers.
+	sharing bool
+	pool    []*value[T]
+	next    int
 }
 
 func newBuilder[T Float]() *builder[T] {
@@ -103,7 +114,32 @@ func newBuilder[T Float]() *builder[T] {
 	if _, ok := any(z).(float64); ok {
 		dt = tensor.Float64
 	}
-	return &builder[T]{g: G.NewGraph(), dtype: dt}
+	return &builder[T]{g: G.NewGraph(), dtype: dt, layer: -1}
+}
+
+// share starts (on) or ends a stretch of values whose buffers are shared
+// with the same positions of the first stretch.
+func (b *builder[T]) share(on bool) {
+	b.sharing, b.next = on, 0
+}
+
+// buffers returns the data and gradient slices of a new value of size
+// elements: fresh, or the pool's in a shared stretch.
+func (b *builder[T]) buffers(size int) (data, grad []T, err error) {
+	if !b.sharing {
+		return make([]T, size), make([]T, size), nil
+	}
+	defer func() { b.next++ }()
+	if b.next < len(b.pool) {
+		v := b.pool[b.next]
+		if len(v.data) != size {
+			return nil, nil, fmt.Errorf("graph: shared value %d has %d elements, want %d (layers differ in shape)", b.next, len(v.data), size)
+		}
+		return v.data, v.grad, nil
+	}
+	v := &value[T]{data: make([]T, size), grad: make([]T, size)}
+	b.pool = append(b.pool, v)
+	return v.data, v.grad, nil
 }
 
 // param adds an input node over existing data and gradient slices.
@@ -119,8 +155,11 @@ func (b *builder[T]) apply(impl kernelImpl[T], shape []int, in ...*value[T]) (*v
 	for _, s := range shape {
 		size *= s
 	}
-	data := make([]T, size)
-	out := &value[T]{data: data, grad: make([]T, size), shape: tensor.Shape(shape)}
+	data, grad, err := b.buffers(size)
+	if err != nil {
+		return nil, err
+	}
+	out := &value[T]{data: data, grad: grad, shape: tensor.Shape(shape)}
 	out.dense = tensor.New(tensor.WithShape(shape...), tensor.WithBacking(data))
 	types := make([]hm.Type, 0, len(in)+1)
 	children := make([]*G.Node, len(in))
@@ -130,7 +169,7 @@ func (b *builder[T]) apply(impl kernelImpl[T], shape []int, in ...*value[T]) (*v
 	}
 	types = append(types, G.TensorType{Dims: len(shape), Of: b.dtype})
 	b.nextID++
-	op := &fusedOp[T]{impl: impl, id: b.nextID, typ: hm.NewFnType(types...), in: in, out: out}
+	op := &fusedOp[T]{impl: impl, id: b.nextID, layer: b.layer, typ: hm.NewFnType(types...), in: in, out: out}
 	op.ins, op.dIns = make([][]T, len(in)), make([][]T, len(in))
 	for i, v := range in {
 		op.ins[i], op.dIns[i] = v.data, v.grad

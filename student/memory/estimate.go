@@ -22,6 +22,9 @@ type Options struct {
 	// Workers is the number of compute threads; each attention worker holds
 	// a seq×seq scratch buffer. 0 counts as 1.
 	Workers int
+	// GradientCheckpointing: the layers share one layer's intermediates
+	// and keep only their outputs (student/graph.GradientCheckpointing).
+	GradientCheckpointing bool
 }
 
 // Breakdown is an estimate in bytes.
@@ -52,6 +55,8 @@ type Breakdown struct {
 //	                                      softmax probabilities, loss buffers
 //	scratch:    workers·seqLen²
 //
+// With gradient checkpointing the layers keep only their outputs (2n·h each,
+// with their gradients) and share one layer's intermediates.
 // At long sequences the seqLen² term dominates; at small models the n·V
 // softmax does.
 func Estimate(cfg *model.Config, batch, seqLen int, opt Options) Breakdown {
@@ -78,7 +83,11 @@ func Estimate(cfg *model.Config, batch, seqLen int, opt Options) Breakdown {
 	if r > 0 {
 		perLayer += 2 * n * 7 * r
 	}
-	acts := nl*perLayer + 4*n*h + n*v + 2*n*h + 2*n + w*s*s
+	layers := nl * perLayer
+	if opt.GradientCheckpointing {
+		layers = nl*2*n*h + perLayer - 2*n*h
+	}
+	acts := layers + 4*n*h + n*v + 2*n*h + 2*n + w*s*s
 
 	bd.Weights = params * bytesPerFloat
 	bd.Grads = bd.Trainable * bytesPerFloat

@@ -49,12 +49,19 @@ func TestEstimateMatchesGraph(t *testing.T) {
 	for _, tc := range []struct {
 		preset           string
 		batch, seq, rank int
+		ckpt             bool
 	}{
-		{"qwen-nano", 4, 64, 0},
-		{"llama-tiny", 2, 128, 0},
-		{"llama-tiny", 2, 128, 16},
+		{"qwen-nano", 4, 64, 0, false},
+		{"llama-tiny", 2, 128, 0, false},
+		{"llama-tiny", 2, 128, 16, false},
+		{"qwen-small", 2, 128, 0, true},
+		{"llama-tiny", 2, 128, 16, true},
 	} {
-		t.Run(fmt.Sprintf("%s/lora-%d", tc.preset, tc.rank), func(t *testing.T) {
+		t.Run(fmt.Sprintf("%s/lora-%d/checkpointing-%v", tc.preset, tc.rank, tc.ckpt), func(t *testing.T) {
+			var opts []graph.Option
+			if tc.ckpt {
+				opts = append(opts, graph.GradientCheckpointing())
+			}
 			c := preset(t, tc.preset)
 			w := model.NewWeights(c)
 			var a *lora.Adapters
@@ -70,9 +77,9 @@ func TestEstimateMatchesGraph(t *testing.T) {
 			var g *graph.Graph
 			var err error
 			if a != nil {
-				g, err = graph.NewLoRA(w, a, tc.batch, tc.seq)
+				g, err = graph.NewLoRA(w, a, tc.batch, tc.seq, opts...)
 			} else {
-				g, err = graph.New(w, tc.batch, tc.seq)
+				g, err = graph.New(w, tc.batch, tc.seq, opts...)
 			}
 			if err != nil {
 				t.Fatal(err)
@@ -81,7 +88,7 @@ func TestEstimateMatchesGraph(t *testing.T) {
 			runtime.ReadMemStats(&after)
 			runtime.KeepAlive(g)
 			got := int64(after.HeapAlloc) - int64(before.HeapAlloc)
-			e := Estimate(c, tc.batch, tc.seq, Options{LoRARank: tc.rank, Workers: runtime.GOMAXPROCS(0)})
+			e := Estimate(c, tc.batch, tc.seq, Options{LoRARank: tc.rank, Workers: runtime.GOMAXPROCS(0), GradientCheckpointing: tc.ckpt})
 			if a != nil && a.NumParams() != e.Trainable {
 				t.Errorf("adapters have %d parameters, estimate %d", a.NumParams(), e.Trainable)
 			}

@@ -15,6 +15,7 @@ import (
 	"github.com/distill-dev/distill/student"
 	"github.com/distill-dev/distill/student/checkpoint"
 	"github.com/distill-dev/distill/student/graph"
+	"github.com/distill-dev/distill/student/memory"
 	"github.com/distill-dev/distill/student/model"
 	"github.com/distill-dev/distill/student/train"
 )
@@ -223,7 +224,7 @@ func (r *run) setup() error {
 	if o.MaxSteps == 0 {
 		o.MaxSteps = (usable + o.PromptsPerStep - 1) / o.PromptsPerStep
 	}
-	if err := train.CheckMemory(cfg, o.MicroBatch, r.seq, 0); err != nil {
+	if err := train.CheckMemory(cfg, o.MicroBatch, r.seq, memory.Options{}); err != nil {
 		return err
 	}
 
@@ -237,7 +238,7 @@ func (r *run) setup() error {
 		if err != nil {
 			return fmt.Errorf("--model (reference): %w", err)
 		}
-		if r.ref, err = graph.New(refW, o.MicroBatch, r.seq); err != nil {
+		if r.ref, err = graph.New(refW, o.MicroBatch, r.seq, graph.Frozen()); err != nil {
 			return err
 		}
 	}

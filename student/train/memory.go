@@ -3,35 +3,58 @@ package train
 import (
 	"fmt"
 	"runtime"
+	"strings"
 
 	"github.com/distill-dev/distill/student/memory"
 	"github.com/distill-dev/distill/student/model"
 )
 
 // CheckMemory refuses, before anything is allocated, a run that needs more
-// memory than the machine has, saying what would fit instead. loraRank 0
-// is full fine-tuning.
-func CheckMemory(cfg *model.Config, microBatch, seqLen, loraRank int) error {
-	need := memory.Estimate(cfg, microBatch, seqLen, memory.Options{LoRARank: loraRank, Workers: runtime.GOMAXPROCS(0)})
+// memory than the machine has, saying what would fit instead. opt says
+// how the run trains (LoRA rank, gradient checkpointing); Workers is
+// filled in.
+func CheckMemory(cfg *model.Config, microBatch, seqLen int, opt memory.Options) error {
+	opt.Workers = runtime.GOMAXPROCS(0)
+	need := memory.Estimate(cfg, microBatch, seqLen, opt)
 	avail := memory.Available()
 	if need.Check(avail) == nil {
 		return nil
 	}
-	hint := "a smaller preset (distill models lists them), a smaller --micro-batch or --seq-len, or a machine with more memory"
-	// The largest micro-batch that fits, with --grad-accum keeping the
-	// batch: the cheapest change when the weights fit.
+	fits := func(mb int, o memory.Options) (string, bool) {
+		e := memory.Estimate(cfg, mb, seqLen, o)
+		return memory.Format(e.Total), e.Total <= avail
+	}
+	// Cheapest first: a smaller micro-batch (--grad-accum keeps the
+	// batch), recomputing activations, adapters instead of every weight.
+	var hints []string
 	for mb := microBatch - 1; mb >= 1; mb-- {
-		if e := memory.Estimate(cfg, mb, seqLen, memory.Options{LoRARank: loraRank, Workers: runtime.GOMAXPROCS(0)}); e.Total <= avail {
-			hint = fmt.Sprintf("--micro-batch %d with a larger --grad-accum (needs %s), ", mb, memory.Format(e.Total)) + hint
+		if need, ok := fits(mb, opt); ok {
+			hints = append(hints, fmt.Sprintf("--micro-batch %d with a larger --grad-accum (needs %s)", mb, need))
 			break
 		}
 	}
-	what := "full fine-tuning of"
-	if loraRank > 0 {
-		what = fmt.Sprintf("LoRA (rank %d) on", loraRank)
-	} else if lora := memory.Estimate(cfg, microBatch, seqLen, memory.Options{LoRARank: 16, Workers: runtime.GOMAXPROCS(0)}); lora.Total <= avail {
-		hint = "LoRA adapters (--lora-rank 16 needs " + memory.Format(lora.Total) + "), " + hint
+	if !opt.GradientCheckpointing {
+		o := opt
+		o.GradientCheckpointing = true
+		if need, ok := fits(microBatch, o); ok {
+			hints = append(hints, fmt.Sprintf("--gradient-checkpointing (needs %s)", need))
+		}
 	}
+	what := "full fine-tuning of"
+	if opt.LoRARank > 0 {
+		what = fmt.Sprintf("LoRA (rank %d) on", opt.LoRARank)
+	} else {
+		o := opt
+		o.LoRARank = 16
+		if need, ok := fits(microBatch, o); ok {
+			hints = append(hints, fmt.Sprintf("LoRA adapters (--lora-rank 16 needs %s)", need))
+		} else if o.GradientCheckpointing = true; !opt.GradientCheckpointing {
+			if need, ok := fits(microBatch, o); ok {
+				hints = append(hints, fmt.Sprintf("LoRA adapters with gradient checkpointing (--lora-rank 16 --gradient-checkpointing needs %s)", need))
+			}
+		}
+	}
+	hint := strings.Join(append(hints, "a smaller preset (distill models lists them), a smaller --micro-batch or --seq-len, or a machine with more memory"), ", ")
 	return fmt.Errorf("%w: %s this %s-parameter student needs about %s (weights %s, gradients %s, AdamW %s, activations %s) but %s is available; try %s",
 		memory.ErrDoesNotFit, what, fmtParams(cfg.NumParams()), memory.Format(need.Total), memory.Format(need.Weights), memory.Format(need.Grads),
 		memory.Format(need.Optimizer), memory.Format(need.Activations), memory.Format(avail), hint)

@@ -126,6 +126,22 @@ func checkSameLosses(t *testing.T, uninterrupted, resumed string) {
 	}
 }
 
+// Gradient checkpointing recomputes activations, bit for bit: the same
+// losses as without it.
+func TestTrainGradientCheckpointing(t *testing.T) {
+	data := t.TempDir()
+	writeArith(t, data, 100, 10)
+	plain, ckpt := filepath.Join(t.TempDir(), "plain"), filepath.Join(t.TempDir(), "ckpt")
+	for _, out := range []string{plain, ckpt} {
+		o := nanoOpts(data, out)
+		o.MaxSteps, o.GradientCheckpointing = 6, out == ckpt
+		if _, err := Run(context.Background(), o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	checkSameLosses(t, plain, ckpt)
+}
+
 func TestTrainRefusesWhatDoesNotFit(t *testing.T) {
 	data := t.TempDir()
 	writeArith(t, data, 4, 0)
