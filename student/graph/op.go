@@ -38,9 +38,9 @@ type fusedOp[T Float] struct {
 	impl  kernelImpl[T]
 	id    int
 	layer int // decoder layer the op belongs to, -1 for embedding and head
-	typ  hm.Type
-	in   []*value[T]
-	out  *value[T]
+	typ   hm.Type
+	in    []*value[T]
+	out   *value[T]
 
 	ins, dIns [][]T // bound slices, prepared once
 }
