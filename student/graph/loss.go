@@ -11,9 +11,10 @@ import "math"
 //	hn [n,h], W [V,h], targets [n] -> logp [n] = log softmax(invTemp·hn·Wᵀ)[target], 0 where target < 0
 //
 // hc [len(rows), h] holds the gathered rows and probs [len(rows), V] the
-// softmax, both for the backward pass.
-func lossForward[T Float](logp, probs, hc, hn, w []T, targets, rows []int32, h, vocab, workers int, invTemp T) {
-	clear(logp)
+// softmax, both for the backward pass, and lse [len(rows)] the log of each
+// row's softmax denominator (logits scaled), from which lossRecompute
+// rebuilds probs. logp at rows not given is left as it is.
+func lossForward[T Float](logp, probs, lse, hc, hn, w []T, targets, rows []int32, h, vocab, workers int, invTemp T) {
 	m := len(rows)
 	for c, r := range rows {
 		copy(hc[c*h:(c+1)*h], hn[int(r)*h:(int(r)+1)*h])
@@ -35,10 +36,30 @@ func lossForward[T Float](logp, probs, hc, hn, w []T, targets, rows []int32, h, 
 				sum += e
 			}
 			// from the logit, not the probability, which may underflow
-			logp[rows[c]] = xt - mx - log(sum)
+			lse[c] = mx + log(sum)
+			logp[rows[c]] = xt - lse[c]
 			inv := 1 / sum
 			for j := range row {
 				row[j] *= inv
+			}
+		}
+	})
+}
+
+// lossRecompute rebuilds the hc and probs of lossForward for rows from the
+// lse it kept: the backward pass of a chunk whose buffers another chunk
+// has since used.
+func lossRecompute[T Float](probs, lse, hc, hn, w []T, rows []int32, h, vocab, workers int, invTemp T) {
+	m := len(rows)
+	for c, r := range rows {
+		copy(hc[c*h:(c+1)*h], hn[int(r)*h:(int(r)+1)*h])
+	}
+	pgemm(false, true, m, vocab, h, invTemp, hc, h, w, h, 0, probs, vocab)
+	parallelFor(workers, m, func(_, lo, hi int) {
+		for c := lo; c < hi; c++ {
+			row := probs[c*vocab : (c+1)*vocab]
+			for j, x := range row {
+				row[j] = exp(x - lse[c])
 			}
 		}
 	})
@@ -73,17 +94,47 @@ func lossBackward[T Float](dhn, dw, dhc, probs, hc, w, dlogp []T, targets, rows 
 }
 
 // lossOp: hn [n,h], W [V,h] and the bound targets -> logp [n].
+//
+// The rows with a target go through in chunks of at most chunk rows, so
+// the softmax takes chunk×V floats rather than n×V (5 GB for 8,192 tokens
+// of a 152k vocabulary). When they fit in one chunk, as at small
+// vocabularies, backward uses forward's softmax; otherwise it recomputes
+// each chunk's logits (one more head product).
 type lossOp[T Float] struct {
 	h, vocab, workers int
+	chunk             int
 	invTemp           T // 1/temperature of the softmax
 	targets, rows     *[]int32
-	probs, hc, dhc    []T // [n,V], [n,h], [n,h]; the first len(rows) rows in use
+	probs, hc, dhc    []T // [chunk,V], [chunk,h], [chunk,h]
+	lse               []T // [n]: log-sum-exp of each counted row
+}
+
+// lossChunk is how many rows a loss chunk holds: a softmax of at most 16M
+// floats (64 MB in float32).
+func lossChunk(n, vocab int) int { return max(1, min(n, (1<<24)/vocab)) }
+
+func newLossOp[T Float](n, h, vocab, workers int, targets, rows *[]int32) *lossOp[T] {
+	c := lossChunk(n, vocab)
+	return &lossOp[T]{h: h, vocab: vocab, workers: workers, chunk: c, invTemp: 1, targets: targets, rows: rows,
+		probs: make([]T, c*vocab), hc: make([]T, c*h), dhc: make([]T, c*h), lse: make([]T, n)}
 }
 
 func (o *lossOp[T]) name() string { return "LMHeadLogSoftmax" }
 func (o *lossOp[T]) fwd(in [][]T, out []T) {
-	lossForward(out, o.probs, o.hc, in[0], in[1], *o.targets, *o.rows, o.h, o.vocab, o.workers, o.invTemp)
+	clear(out)
+	rows := *o.rows
+	for c0 := 0; c0 < len(rows); c0 += o.chunk {
+		c1 := min(c0+o.chunk, len(rows))
+		lossForward(out, o.probs, o.lse[c0:c1], o.hc, in[0], in[1], *o.targets, rows[c0:c1], o.h, o.vocab, o.workers, o.invTemp)
+	}
 }
 func (o *lossOp[T]) bwd(in, dIn [][]T, _, dOut []T) {
-	lossBackward(dIn[0], dIn[1], o.dhc, o.probs, o.hc, in[1], dOut, *o.targets, *o.rows, o.h, o.vocab, o.workers, o.invTemp)
+	rows := *o.rows
+	for c0 := 0; c0 < len(rows); c0 += o.chunk {
+		c1 := min(c0+o.chunk, len(rows))
+		if len(rows) > o.chunk {
+			lossRecompute(o.probs, o.lse[c0:c1], o.hc, in[0], in[1], rows[c0:c1], o.h, o.vocab, o.workers, o.invTemp)
+		}
+		lossBackward(dIn[0], dIn[1], o.dhc, o.probs, o.hc, in[1], dOut, *o.targets, rows[c0:c1], o.h, o.vocab, o.workers, o.invTemp)
+	}
 }

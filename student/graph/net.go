@@ -215,8 +215,7 @@ func newNet[T Float](cfg *model.Config, w, dw *params[T], batch, seq int, recomp
 	if err != nil {
 		return nil, err
 	}
-	nt.loss = &lossOp[T]{h: h, vocab: vocab, workers: wk, invTemp: 1, targets: &nt.targets, rows: &nt.rows,
-		probs: make([]T, n*vocab), hc: make([]T, n*h), dhc: make([]T, n*h)}
+	nt.loss = newLossOp[T](n, h, vocab, wk, &nt.targets, &nt.rows)
 	nt.logp, err = b.apply(nt.loss, []int{n}, hn, head)
 	if err != nil {
 		return nil, err

@@ -87,8 +87,8 @@ func TestOpGradients(t *testing.T) {
 		{&swigluOp[float64]{sig: make([]float64, n*h), workers: 2}, []int{n * h, n * h}, n * h},
 		{&addOp[float64]{}, []int{n * h, n * h}, n * h},
 		{&embedOp[float64]{tokens: &tokens, h: h}, []int{5 * h}, n * h},
-		{&lossOp[float64]{h: h, vocab: 5, workers: 2, invTemp: 0.8, targets: &targets, rows: &rows,
-			probs: make([]float64, n*5), hc: make([]float64, n*h), dhc: make([]float64, n*h)}, []int{n * h, 5 * h}, n},
+		{lossOpWith(&targets, &rows, h, 5, n), []int{n * h, 5 * h}, n},
+		{lossOpWith(&targets, &rows, h, 5, 2), []int{n * h, 5 * h}, n}, // in chunks of 2 rows, recomputed in backward
 	}
 	for _, c := range cases {
 		t.Run(c.impl.name(), func(t *testing.T) {
@@ -99,4 +99,13 @@ func TestOpGradients(t *testing.T) {
 			checkGrad(t, c.impl, ins, c.outLen, 1e-6)
 		})
 	}
+}
+
+// lossOpWith is the LM head op at temperature 1.25 over the given targets,
+// in chunks of chunk rows.
+func lossOpWith(targets, rows *[]int32, h, vocab, chunk int) *lossOp[float64] {
+	o := newLossOp[float64](len(*targets), h, vocab, 2, targets, rows)
+	o.invTemp, o.chunk = 0.8, chunk
+	o.probs, o.hc, o.dhc = make([]float64, chunk*vocab), make([]float64, chunk*h), make([]float64, chunk*h)
+	return o
 }

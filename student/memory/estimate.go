@@ -51,8 +51,9 @@ type Breakdown struct {
 //	          + 2n                        RMSNorm 1/rms per row
 //	          + n·I                       SwiGLU's σ(gate) kept for backward
 //	          + 2n·7r                     LoRA: the rank-r intermediate of each adapter
-//	head:       4n·h + n·V + 2n·h + 2n    embedding and final norm outputs ×2,
-//	                                      softmax probabilities, loss buffers
+//	head:       4n·h + c·V + 2c·h + 3n    embedding and final norm outputs ×2,
+//	                                      softmax and gathered rows of a chunk
+//	                                      of c = min(n, 2²⁴/V) rows, logp ×2, lse
 //	scratch:    workers·seqLen²
 //
 // With gradient checkpointing the layers keep only their outputs (2n·h each,
@@ -87,7 +88,8 @@ func Estimate(cfg *model.Config, batch, seqLen int, opt Options) Breakdown {
 	if opt.GradientCheckpointing {
 		layers = nl*2*n*h + perLayer - 2*n*h
 	}
-	acts := layers + 4*n*h + n*v + 2*n*h + 2*n + w*s*s
+	c := max(1, min(n, (1<<24)/v)) // student/graph's loss chunk
+	acts := layers + 4*n*h + c*v + 2*c*h + 3*n + w*s*s
 
 	bd.Weights = params * bytesPerFloat
 	bd.Grads = bd.Trainable * bytesPerFloat
