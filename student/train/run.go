@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -464,8 +465,10 @@ func generationConfig(st *student.Student) checkpoint.GenerationConfig {
 	return gc
 }
 
-// publish copies the model files of a checkpoint into out, each renamed into
-// place, leaving out's other files (metrics, checkpoints) alone.
+// Publish puts the model files of a checkpoint into out, each renamed into
+// place, leaving out's other files (metrics, checkpoints) alone. Files are
+// hard-linked where the file system allows (no copy of a multi-gigabyte
+// model, and no second copy in memory), else streamed.
 func Publish(ckpt, out string) error {
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
@@ -479,19 +482,35 @@ func Publish(ckpt, out string) error {
 		if e.IsDir() || name == stateFile || name == optimizerFile {
 			continue
 		}
-		b, err := os.ReadFile(filepath.Join(ckpt, name))
-		if err != nil {
-			return err
-		}
 		tmp := filepath.Join(out, "."+name+".tmp")
-		if err := os.WriteFile(tmp, b, 0o644); err != nil {
-			return err
+		os.Remove(tmp) // a leftover of an interrupted publish
+		if err := os.Link(filepath.Join(ckpt, name), tmp); err != nil {
+			if err := copyFile(filepath.Join(ckpt, name), tmp); err != nil {
+				return err
+			}
 		}
 		if err := os.Rename(tmp, filepath.Join(out, name)); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
 }
 
 // microBatch holds one micro-batch in the graph's flat layout.
