@@ -6,6 +6,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
+	"strings"
 	"syscall"
 	"time"
 
@@ -26,7 +27,9 @@ type BenchTrain struct {
 	Threads int // 0: leave GOMAXPROCS and OpenBLAS as they are
 	Seed    uint64
 	LoRA    int // > 0: adapters of this rank on every projection, base frozen
-	Out     io.Writer
+	// Recompute turns gradient checkpointing on.
+	Recompute bool
+	Out       io.Writer
 }
 
 func init() {
@@ -44,11 +47,12 @@ func init() {
 				&cli.IntFlag{Name: "threads", Usage: "Go and OpenBLAS threads (0: all cores)"},
 				&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "random seed for weights and tokens"},
 				&cli.IntFlag{Name: "lora-rank", Usage: "time a LoRA step: adapters of this rank on every projection, base frozen"},
+				&cli.BoolFlag{Name: "gradient-checkpointing", Usage: "time a step that recomputes each layer's activations"},
 			},
 			Action: func(c *cli.Context) error {
 				return runBenchTrain(c.Context, BenchTrain{
 					Student: c.String("student"), SeqLen: c.Int("seq-len"), Batch: c.Int("batch"),
-					Steps: c.Int("steps"), Threads: c.Int("threads"), Seed: c.Uint64("seed"), LoRA: c.Int("lora-rank"), Out: c.App.Writer,
+					Steps: c.Int("steps"), Threads: c.Int("threads"), Seed: c.Uint64("seed"), LoRA: c.Int("lora-rank"), Recompute: c.Bool("gradient-checkpointing"), Out: c.App.Writer,
 				})
 			},
 		}},
@@ -74,17 +78,22 @@ func runBenchTrain(ctx context.Context, o BenchTrain) error {
 	w := model.NewWeights(cfg)
 	w.Init(o.Seed)
 	var g *graph.Graph
+	var gopts []graph.Option
 	mode := "full"
+	if o.Recompute {
+		gopts = append(gopts, graph.GradientCheckpointing())
+		mode = "full, gradient checkpointing"
+	}
 	if o.LoRA > 0 {
 		a, err := lora.New(cfg, o.LoRA, 2*float64(o.LoRA), lora.Modules)
 		if err != nil {
 			return fmt.Errorf("bench train: --lora-rank: %w", err)
 		}
 		a.Init(o.Seed)
-		g, err = graph.NewLoRA(w, a, o.Batch, o.SeqLen)
-		mode = fmt.Sprintf("LoRA rank %d (%.2fM trainable)", o.LoRA, float64(a.NumParams())/1e6)
+		g, err = graph.NewLoRA(w, a, o.Batch, o.SeqLen, gopts...)
+		mode = fmt.Sprintf("LoRA rank %d (%.2fM trainable)%s", o.LoRA, float64(a.NumParams())/1e6, strings.TrimPrefix(mode, "full"))
 	} else {
-		g, err = graph.New(w, o.Batch, o.SeqLen)
+		g, err = graph.New(w, o.Batch, o.SeqLen, gopts...)
 	}
 	if err != nil {
 		return fmt.Errorf("bench train: %w", err)

@@ -11,12 +11,12 @@ import (
 func TestBenchTrain(t *testing.T) {
 	for _, rank := range []int{0, 4} {
 		var out bytes.Buffer
-		err := runBenchTrain(context.Background(), BenchTrain{Student: "qwen-nano", SeqLen: 16, Batch: 2, Steps: 2, Seed: 1, LoRA: rank, Out: &out})
+		err := runBenchTrain(context.Background(), BenchTrain{Student: "qwen-nano", SeqLen: 16, Batch: 2, Steps: 2, Seed: 1, LoRA: rank, Recompute: rank > 0, Out: &out})
 		if err != nil {
 			t.Fatal(err)
 		}
 		checkBenchOutput(t, out)
-		if rank > 0 && !strings.Contains(out.String(), "LoRA rank 4") {
+		if rank > 0 && !strings.Contains(out.String(), "LoRA rank 4 (0.02M trainable), gradient checkpointing") {
 			t.Errorf("LoRA bench does not say so:\n%s", out.String())
 		}
 	}
