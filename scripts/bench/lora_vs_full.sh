@@ -6,7 +6,7 @@
 # weight (full), once LoRA adapters on the frozen student. Each is evaluated
 # with its own generation on held-out problems of both levels: what it
 # learned (level 2) and what it kept (level 1). Prints the table with each
-# training stage's time (scripts/bench/lora_step.sh compares step speed and
+# training stage's time (scripts/bench/train_variant.sh compares step speed and
 # memory in one run; here the runs follow each other, under whatever load).
 # Rerunning on the same WORK_DIR reuses the finished stages.
 #
