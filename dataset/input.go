@@ -84,10 +84,9 @@ const (
 
 // readInputs streams the lines of files into batches on out, in order. It
 // never fails on bad content: an unreadable or damaged file is reported as a
-// bad item, and the lines read before the damage are kept. limits, when not
-// nil, caps the number of items read per file (pass 2 reads exactly what
-// pass 1 saw, even if a file grew since). counts receives the items per file.
-func readInputs(ctx context.Context, files []string, maxLine int, limits []int, counts []int, out chan<- *batch) error {
+// bad item, and the lines read before the damage are kept. counts receives
+// the items per file.
+func readInputs(ctx context.Context, files []string, maxLine int, counts []int, out chan<- *batch) error {
 	b := &batch{}
 	var next int64
 	send := func() error {
@@ -103,15 +102,8 @@ func readInputs(ctx context.Context, files []string, maxLine int, limits []int, 
 		return nil
 	}
 	for fi, path := range files {
-		limit := -1
-		if limits != nil {
-			limit = limits[fi]
-		}
 		n := 0
 		err := eachLine(path, maxLine, func(it item) error {
-			if limit >= 0 && n >= limit {
-				return errStop
-			}
 			n++
 			next++
 			it.file = fi
@@ -128,7 +120,7 @@ func readInputs(ctx context.Context, files []string, maxLine int, limits []int, 
 			}
 			return nil
 		})
-		if err != nil && !errors.Is(err, errStop) {
+		if err != nil {
 			return err
 		}
 		if counts != nil {
@@ -137,8 +129,6 @@ func readInputs(ctx context.Context, files []string, maxLine int, limits []int, 
 	}
 	return send()
 }
-
-var errStop = errors.New("stop")
 
 // eachLine calls fn for every line of the file (plain or zstd). The data of
 // an item is only valid during the call. Errors of fn are returned; damage
