@@ -84,14 +84,7 @@ func (d *jdec) object(field func(key []byte) error) error {
 	if d.b[d.i] != '{' {
 		return d.errf("want an object")
 	}
-	d.i++
-	d.ws()
-	if d.i < len(d.b) && d.b[d.i] == '}' {
-		d.i++
-		return nil
-	}
-	for {
-		d.ws()
+	return d.elements('}', "an object", func() error {
 		key, err := d.rawString()
 		if err != nil {
 			return err
@@ -105,7 +98,23 @@ func (d *jdec) object(field func(key []byte) error) error {
 		}
 		d.i++
 		d.ws()
-		if err := field(key); err != nil {
+		return field(key)
+	})
+}
+
+// elements reads the comma-separated elements of an object or an array up
+// to its closing byte, with d at the opening one; elem reads one element,
+// with d at its first byte.
+func (d *jdec) elements(closing byte, kind string, elem func() error) error {
+	d.i++
+	d.ws()
+	if d.i < len(d.b) && d.b[d.i] == closing {
+		d.i++
+		return nil
+	}
+	for {
+		d.ws()
+		if err := elem(); err != nil {
 			return err
 		}
 		d.ws()
@@ -115,11 +124,11 @@ func (d *jdec) object(field func(key []byte) error) error {
 		switch d.b[d.i] {
 		case ',':
 			d.i++
-		case '}':
+		case closing:
 			d.i++
 			return nil
 		default:
-			return d.errf("want ',' or '}' in an object")
+			return d.errf("want ',' or '%c' in %s", closing, kind)
 		}
 	}
 }
@@ -141,33 +150,45 @@ func foldKey(key []byte) []byte {
 	return key
 }
 
-func (d *jdec) traceField(key []byte, t *record.Trace) error {
-	var err error
-	switch string(foldKey(key)) {
+// traceString is the string field of t with the (folded) JSON name key, or
+// nil.
+func traceString(t *record.Trace, key []byte) *string {
+	switch string(key) {
 	case "prompt_id":
-		err = d.strField("prompt_id", &t.PromptID)
+		return &t.PromptID
+	case "prompt":
+		return &t.Prompt
+	case "reference":
+		return &t.Reference
+	case "task":
+		return &t.Task
+	case "source":
+		return &t.Source
+	case "teacher":
+		return &t.Teacher
+	case "model":
+		return &t.Model
+	case "reasoning":
+		return &t.Reasoning
+	case "content":
+		return &t.Content
+	case "finish_reason":
+		return &t.FinishReason
+	case "error":
+		return &t.Error
+	}
+	return nil
+}
+
+func (d *jdec) traceField(key []byte, t *record.Trace) error {
+	k := foldKey(key)
+	if dst := traceString(t, k); dst != nil {
+		return d.strField(k, dst)
+	}
+	var err error
+	switch string(k) {
 	case "sample":
 		t.Sample, err = d.integer("sample")
-	case "prompt":
-		err = d.strField("prompt", &t.Prompt)
-	case "reference":
-		err = d.strField("reference", &t.Reference)
-	case "task":
-		err = d.strField("task", &t.Task)
-	case "source":
-		err = d.strField("source", &t.Source)
-	case "teacher":
-		err = d.strField("teacher", &t.Teacher)
-	case "model":
-		err = d.strField("model", &t.Model)
-	case "reasoning":
-		err = d.strField("reasoning", &t.Reasoning)
-	case "content":
-		err = d.strField("content", &t.Content)
-	case "finish_reason":
-		err = d.strField("finish_reason", &t.FinishReason)
-	case "error":
-		err = d.strField("error", &t.Error)
 	case "latency_ms":
 		var v int
 		v, err = d.integer("latency_ms")
@@ -175,9 +196,9 @@ func (d *jdec) traceField(key []byte, t *record.Trace) error {
 	case "attempts":
 		t.Attempts, err = d.integer("attempts")
 	case "created_at":
-		var s string
-		if s, err = d.str("created_at"); err == nil && s != "" {
-			if t.CreatedAt, err = time.Parse(time.RFC3339Nano, s); err != nil {
+		var s []byte
+		if s, err = d.stringOrNull(k); err == nil && len(s) > 0 {
+			if t.CreatedAt, err = time.Parse(time.RFC3339Nano, string(s)); err != nil {
 				err = fmt.Errorf("created_at: %w", err)
 			}
 		}
@@ -243,16 +264,10 @@ func (d *jdec) objectOrNull(name string, field func(key []byte) error) error {
 	return d.object(field)
 }
 
-// str reads a string (or null, as "") into a new Go string.
-func (d *jdec) strField(name string, dst *string) error {
-	if d.null() {
-		d.pending = append(d.pending, pendingString{dst, 0, 0})
-		return nil
-	}
-	if d.i < len(d.b) && d.b[d.i] != '"' {
-		return d.errf("%s: want a string", name)
-	}
-	b, err := d.rawString()
+// strField reads a string (or null, as "") into *dst when the whole trace
+// has been read.
+func (d *jdec) strField(name []byte, dst *string) error {
+	b, err := d.stringOrNull(name)
 	if err != nil {
 		return err
 	}
@@ -262,19 +277,16 @@ func (d *jdec) strField(name string, dst *string) error {
 	return nil
 }
 
-// str reads a string (or null, as "") into a new Go string.
-func (d *jdec) str(name string) (string, error) {
+// stringOrNull reads a string, or null as an empty one; the bytes are valid
+// until the next call. name is the field's, for errors.
+func (d *jdec) stringOrNull(name []byte) ([]byte, error) {
 	if d.null() {
-		return "", nil
+		return nil, nil
 	}
 	if d.i < len(d.b) && d.b[d.i] != '"' {
-		return "", d.errf("%s: want a string", name)
+		return nil, d.errf("%s: want a string", name)
 	}
-	b, err := d.rawString()
-	if err != nil {
-		return "", err
-	}
-	return string(b), nil
+	return d.rawString()
 }
 
 // rawString reads a string and returns its unescaped bytes, valid until the
@@ -439,13 +451,22 @@ func (d *jdec) number() ([]byte, error) {
 	return d.b[start:d.i], nil
 }
 
-func (d *jdec) integer(name string) (int, error) {
+// numberOrNull reads a number, or null as nil.
+func (d *jdec) numberOrNull(name string) ([]byte, error) {
 	if d.null() {
-		return 0, nil
+		return nil, nil
 	}
 	b, err := d.number()
 	if err != nil {
-		return 0, fmt.Errorf("%s: %w", name, err)
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return b, nil
+}
+
+func (d *jdec) integer(name string) (int, error) {
+	b, err := d.numberOrNull(name)
+	if b == nil {
+		return 0, err
 	}
 	v, err := strconv.Atoi(string(b))
 	if err != nil {
@@ -455,12 +476,9 @@ func (d *jdec) integer(name string) (int, error) {
 }
 
 func (d *jdec) float(name string) (float64, error) {
-	if d.null() {
-		return 0, nil
-	}
-	b, err := d.number()
-	if err != nil {
-		return 0, fmt.Errorf("%s: %w", name, err)
+	b, err := d.numberOrNull(name)
+	if b == nil {
+		return 0, err
 	}
 	return strconv.ParseFloat(string(b), 64)
 }
@@ -480,31 +498,7 @@ func (d *jdec) skip(depth int) error {
 	case c == '{':
 		return d.object(func([]byte) error { return d.skip(depth + 1) })
 	case c == '[':
-		d.i++
-		d.ws()
-		if d.i < len(d.b) && d.b[d.i] == ']' {
-			d.i++
-			return nil
-		}
-		for {
-			d.ws()
-			if err := d.skip(depth + 1); err != nil {
-				return err
-			}
-			d.ws()
-			if d.i >= len(d.b) {
-				return errEnd
-			}
-			switch d.b[d.i] {
-			case ',':
-				d.i++
-			case ']':
-				d.i++
-				return nil
-			default:
-				return d.errf("want ',' or ']' in an array")
-			}
-		}
+		return d.elements(']', "an array", func() error { return d.skip(depth + 1) })
 	case c == '-' || c >= '0' && c <= '9':
 		_, err := d.number()
 		return err

@@ -87,6 +87,25 @@ func parseDecimal(s string) (*big.Rat, bool) {
 	if intPart == "" && !hasDot {
 		return nil, false
 	}
+	if len(intPart)+len(frac) <= 18 {
+		// Fits in an int64: skip big.Rat's general parser, which is most of
+		// the cost of verifying a short numeric answer.
+		var v, den int64 = 0, 1
+		for _, c := range intPart {
+			v = v*10 + int64(c-'0')
+		}
+		for _, c := range frac {
+			v = v*10 + int64(c-'0')
+			den *= 10
+		}
+		if len(t) < len(s) {
+			v = -v
+		}
+		if den == 1 {
+			return new(big.Rat).SetInt64(v), true
+		}
+		return new(big.Rat).SetFrac64(v, den), true
+	}
 	r, ok := new(big.Rat).SetString(s)
 	return r, ok
 }
