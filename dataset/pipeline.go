@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -287,19 +288,33 @@ type p1 struct {
 }
 
 type p1batch struct {
-	recs  []p1
+	*p1bufs
 	bytes int64
-	keys  []uint64
-	spill *[]byte
 }
 
-// spillBufs recycle the batches' spill payloads once decide wrote them.
-var spillBufs = sync.Pool{New: func() any { return new([]byte) }}
+// p1bufs hold what examine finds in a batch until decide has used it.
+type p1bufs struct {
+	recs  []p1
+	keys  []uint64 // LSH band keys
+	spill []byte   // spill payloads
+}
+
+// p1pool recycles the buffers of p1batch once decide is done with them.
+var p1pool = sync.Pool{New: func() any { return new(p1bufs) }}
+
+func newP1bufs(n int) *p1bufs {
+	p := p1pool.Get().(*p1bufs)
+	clear(p.recs)
+	p.recs = slices.Grow(p.recs[:0], n)[:n]
+	p.keys, p.spill = p.keys[:0], p.spill[:0]
+	return p
+}
 
 // worker state: verification, filters and hashing are per goroutine.
 type p1worker struct {
 	mh    *MinHasher
 	decon *Decontaminator
+	trace Trace
 }
 
 func (r *run) pass1(parent context.Context) error {
@@ -314,7 +329,9 @@ func (r *run) pass1(parent context.Context) error {
 	r.stats.Dedup.Bands = r.bands
 	in, errc := r.read(ctx, r.lineCount, 1)
 	err := orderedMap(ctx, in, r.workers, func(w int, b *batch) p1batch {
-		return r.examine(ws[w], b)
+		res := r.examine(ws[w], b)
+		b.release() // examine copied all it keeps
+		return res
 	}, r.decide)
 	cancel()
 	drain(in)
@@ -332,8 +349,7 @@ func (r *run) pass1(parent context.Context) error {
 
 // examine runs everything of pass 1 that does not depend on other traces.
 func (r *run) examine(w *p1worker, b *batch) p1batch {
-	out := p1batch{recs: make([]p1, len(b.items)), bytes: b.bytes, spill: spillBufs.Get().(*[]byte)}
-	*out.spill = (*out.spill)[:0]
+	out := p1batch{p1bufs: newP1bufs(len(b.items)), bytes: b.bytes}
 	for i, it := range b.items {
 		rec := &out.recs[i]
 		rec.file, rec.line = it.file, it.line
@@ -344,14 +360,15 @@ func (r *run) examine(w *p1worker, b *batch) p1batch {
 			rec.bad, rec.detail, rec.code = it.bad, it.detail, codeBad
 			continue
 		}
-		t, bad, detail := parseTrace(it.data)
+		t := &w.trace
+		bad, detail := parseTrace(it.data, t)
 		if bad != "" {
 			rec.bad, rec.detail, rec.code = bad, detail, codeBad
 			continue
 		}
 		rec.promptID, rec.source = t.PromptID, t.Source
-		n := numTokens(&t)
-		r.judge(w, &t, n, rec, &out)
+		n := numTokens(t)
+		r.judge(w, t, n, rec, out.p1bufs)
 		if rec.code == codeCandidate || r.cfg.Output.WriteRejects {
 			// Pass 2 will write this row, unless dedup drops it and rejects
 			// are not written.
@@ -359,15 +376,15 @@ func (r *run) examine(w *p1worker, b *batch) p1batch {
 			if rec.verdict != verdictNone {
 				verifier = r.verifierFor(t.Task).Name()
 			}
-			start := len(*out.spill)
-			*out.spill = appendSpillPayload(*out.spill, &t, n, verifier, rec.contam)
-			rec.payload = [2]int{start, len(*out.spill)}
+			start := len(out.spill)
+			out.spill = appendSpillPayload(out.spill, t, n, verifier, rec.contam)
+			rec.payload = [2]int{start, len(out.spill)}
 		}
 	}
 	return out
 }
 
-func (r *run) judge(w *p1worker, t *Trace, n int, rec *p1, out *p1batch) {
+func (r *run) judge(w *p1worker, t *Trace, n int, rec *p1, out *p1bufs) {
 	rec.verdict = verdictNone
 	if t.Error == "" {
 		rec.verdict = uint8(r.verifierFor(t.Task).Verify(t.Answer, t.Reference).Verdict)
@@ -431,9 +448,7 @@ func exactKey(prompt, reasoning, answer string) uint64 {
 // decide applies, in input order, what depends on earlier traces: dedup and
 // the per-prompt counts; and it spills the rows pass 2 will write.
 func (r *run) decide(b p1batch) error {
-	defer func() {
-		spillBufs.Put(b.spill)
-	}()
+	defer p1pool.Put(b.p1bufs)
 	st := r.stats
 	st.BytesIn += b.bytes
 	k := r.cfg.keepPerPrompt()
@@ -506,7 +521,7 @@ func (r *run) decide(b p1batch) error {
 		}
 		if rec.code == codeCandidate || r.cfg.Output.WriteRejects {
 			h := spillHead{code: rec.code, verdict: rec.verdict, seq: seq, prompt: int(pi), bytes: r.spillPending}
-			if err := r.spill.write(h, (*b.spill)[rec.payload[0]:rec.payload[1]]); err != nil {
+			if err := r.spill.write(h, b.spill[rec.payload[0]:rec.payload[1]]); err != nil {
 				return err
 			}
 			r.spillPending = 0

@@ -2,6 +2,7 @@ package dataset
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strconv"
@@ -312,10 +313,8 @@ func (d *jdec) rawString() ([]byte, error) {
 	if esc >= 0 {
 		seg = seg[:esc]
 	}
-	for _, c := range seg {
-		if c < 0x20 {
-			return nil, d.errf("control character in a string")
-		}
+	if plainRun(seg, false) < len(seg) {
+		return nil, d.errf("control character in a string")
 	}
 	if esc < 0 {
 		d.i = start + q + 1
@@ -333,10 +332,7 @@ func (d *jdec) rawString() ([]byte, error) {
 			return nil, d.errf("control character in a string")
 		case c != '\\':
 			// Copy the run up to the next special byte at once.
-			j := d.i + 1
-			for j < len(d.b) && d.b[j] != '"' && d.b[j] != '\\' && d.b[j] >= 0x20 {
-				j++
-			}
+			j := d.i + 1 + plainRun(d.b[d.i+1:], true)
 			d.buf = append(d.buf, d.b[d.i:j]...)
 			d.i = j
 			continue
@@ -392,6 +388,34 @@ func (d *jdec) rawString() ([]byte, error) {
 		}
 	}
 	return nil, errEnd
+}
+
+// plainRun is the length of the prefix of b without control characters
+// and, when quotes is set, without '"' and '\\'. It tests eight bytes at a
+// time: strings are most of a trace, and a byte loop was most of decoding.
+func plainRun(b []byte, quotes bool) int {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		// Exact tests for "some byte is below 0x20" and "some byte is
+		// zero" (after xor with the quote or the backslash): when one
+		// holds, the byte loop finds which byte.
+		special := (x - 0x20*ones) & ^x & highs
+		if quotes {
+			q, bs := x^('"'*ones), x^('\\'*ones)
+			special |= (q-ones)&^q&highs | (bs-ones)&^bs&highs
+		}
+		if special != 0 {
+			break
+		}
+	}
+	for ; i < len(b); i++ {
+		if c := b[i]; c < 0x20 || quotes && (c == '"' || c == '\\') {
+			return i
+		}
+	}
+	return i
 }
 
 func (d *jdec) hex4() (rune, bool) {

@@ -2,6 +2,7 @@ package dataset
 
 import (
 	"encoding/json"
+	"math/rand/v2"
 	"reflect"
 	"strings"
 	"testing"
@@ -101,4 +102,30 @@ func BenchmarkDecodeTrace(b *testing.B) {
 			}
 		}
 	})
+}
+
+func TestPlainRun(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	alphabet := []byte{'a', ' ', '"', '\\', 0x00, 0x1f, 0x20, 0x7f, 0x80, 0xa2, 0xdc, 0xff, '\n'}
+	for n := 0; n < 20000; n++ {
+		b := make([]byte, rng.IntN(40))
+		for i := range b {
+			b[i] = 'x'
+			if rng.IntN(12) == 0 {
+				b[i] = alphabet[rng.IntN(len(alphabet))]
+			}
+		}
+		for _, quotes := range []bool{false, true} {
+			want := len(b)
+			for i, c := range b {
+				if c < 0x20 || quotes && (c == '"' || c == '\\') {
+					want = i
+					break
+				}
+			}
+			if got := plainRun(b, quotes); got != want {
+				t.Fatalf("plainRun(%q, %v) = %d, want %d", b, quotes, got, want)
+			}
+		}
+	}
 }
