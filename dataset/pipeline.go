@@ -26,9 +26,9 @@ type Options struct {
 	Progress func(pass int, bytes int64)
 }
 
-// The filter stage runs in two passes over the input, so that per-prompt
-// policies can look at all the samples of a prompt while memory stays
-// bounded:
+// The filter stage runs in two passes (the second over a spill of the
+// first, not over the input), so that per-prompt policies can look at all
+// the samples of a prompt while memory stays bounded:
 //
 //  1. Parse, verify and filter every trace, decontaminate, and deduplicate in
 //     input order against a Bloom filter (fixed size). Keep per prompt its
