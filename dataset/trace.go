@@ -40,7 +40,7 @@ func parseTrace(line []byte, t *Trace) (bad, detail string) {
 	if !utf8.Valid(line) {
 		return BadUTF8, ""
 	}
-	if err := decodeTrace(line, &t.Trace); err != nil {
+	if err := decodeTraceLean(line, &t.Trace); err != nil {
 		return BadJSON, err.Error()
 	}
 	switch {

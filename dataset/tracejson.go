@@ -23,10 +23,18 @@ import (
 // All the strings of a trace share one allocation: they are gathered in a
 // buffer and cut from a single string at the end, which keeps the garbage
 // collector's work per trace small.
-func decodeTrace(data []byte, t *record.Trace) error {
+func decodeTrace(data []byte, t *record.Trace) error { return decodeInto(data, t, false) }
+
+// decodeTraceLean is decodeTrace for the filter: it checks every field as
+// strictly, with the same errors, but leaves at zero the numbers the filter
+// does not read (params, latency_ms, attempts, usage other than
+// completion_tokens) instead of converting them.
+func decodeTraceLean(data []byte, t *record.Trace) error { return decodeInto(data, t, true) }
+
+func decodeInto(data []byte, t *record.Trace, lean bool) error {
 	d := decoders.Get().(*jdec)
 	defer decoders.Put(d)
-	d.b, d.i, d.rec, d.pending = data, 0, d.rec[:0], d.pending[:0]
+	d.b, d.i, d.rec, d.pending, d.lean = data, 0, d.rec[:0], d.pending[:0], lean
 	defer func() { d.b = nil }()
 	d.ws()
 	if err := d.object(func(key []byte) error { return d.traceField(key, t) }); err != nil {
@@ -47,6 +55,7 @@ func decodeTrace(data []byte, t *record.Trace) error {
 var decoders = sync.Pool{New: func() any { return new(jdec) }}
 
 type jdec struct {
+	lean    bool // see decodeTraceLean
 	b       []byte
 	i       int
 	buf     []byte
@@ -191,10 +200,16 @@ func (d *jdec) traceField(key []byte, t *record.Trace) error {
 	case "sample":
 		t.Sample, err = d.integer("sample")
 	case "latency_ms":
+		if d.lean {
+			return d.checkNumber("latency_ms", false)
+		}
 		var v int
 		v, err = d.integer("latency_ms")
 		t.LatencyMS = int64(v)
 	case "attempts":
+		if d.lean {
+			return d.checkNumber("attempts", false)
+		}
 		t.Attempts, err = d.integer("attempts")
 	case "created_at":
 		var s []byte
@@ -208,10 +223,16 @@ func (d *jdec) traceField(key []byte, t *record.Trace) error {
 			var err error
 			switch string(foldKey(k)) {
 			case "prompt_tokens":
+				if d.lean {
+					return d.checkNumber("usage.prompt_tokens", false)
+				}
 				t.Usage.PromptTokens, err = d.integer("usage.prompt_tokens")
 			case "completion_tokens":
 				t.Usage.CompletionTokens, err = d.integer("usage.completion_tokens")
 			case "reasoning_tokens":
+				if d.lean {
+					return d.checkNumber("usage.reasoning_tokens", false)
+				}
 				t.Usage.ReasoningTokens, err = d.integer("usage.reasoning_tokens")
 			default:
 				err = d.skip(0)
@@ -221,7 +242,20 @@ func (d *jdec) traceField(key []byte, t *record.Trace) error {
 	case "params":
 		err = d.objectOrNull("params", func(k []byte) error {
 			var err error
-			switch string(foldKey(k)) {
+			key := foldKey(k)
+			if d.lean {
+				switch string(key) {
+				case "temperature":
+					return d.checkNumber("params.temperature", true)
+				case "top_p":
+					return d.checkNumber("params.top_p", true)
+				case "max_tokens":
+					return d.checkNumber("params.max_tokens", false)
+				case "seed":
+					return d.checkNumber("params.seed", false)
+				}
+			}
+			switch string(key) {
 			case "temperature":
 				t.Params.Temperature, err = d.float("params.temperature")
 			case "top_p":
@@ -492,11 +526,37 @@ func (d *jdec) integer(name string) (int, error) {
 	if b == nil {
 		return 0, err
 	}
+	return atoi(name, b)
+}
+
+func atoi(name string, b []byte) (int, error) {
 	v, err := strconv.Atoi(string(b))
 	if err != nil {
 		return 0, fmt.Errorf("%s: not an integer: %s", name, b)
 	}
 	return v, nil
+}
+
+// checkNumber reads an integer (or, with float, a float) or null as
+// integer and float do, with their errors, and drops it. The conversions
+// run only where they could fail: integers of more than 18 digits or with
+// a fraction or exponent, floats with an exponent or of 300 bytes or more.
+func (d *jdec) checkNumber(name string, float bool) error {
+	b, err := d.numberOrNull(name)
+	if b == nil {
+		return err
+	}
+	if float {
+		if len(b) >= 300 || bytes.ContainsAny(b, "eE") {
+			_, err = strconv.ParseFloat(string(b), 64)
+		}
+		return err
+	}
+	digits := bytes.TrimPrefix(b, []byte("-"))
+	if len(digits) > 18 || bytes.ContainsAny(digits, ".eE") {
+		_, err = atoi(name, b)
+	}
+	return err
 }
 
 func (d *jdec) float(name string) (float64, error) {
