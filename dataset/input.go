@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/klauspost/compress/zstd"
 )
@@ -82,13 +83,26 @@ const (
 	batchBytes = 4 << 20
 )
 
+// batches recycles batches (their arena and items) once their items are
+// consumed: allocating them afresh cost four times the input in garbage.
+var batches = sync.Pool{New: func() any { return new(batch) }}
+
+func newBatch(first int64) *batch {
+	b := batches.Get().(*batch)
+	clear(b.items) // drop the bad-item strings of its last use
+	*b = batch{items: b.items[:0], arena: b.arena[:0], first: first}
+	return b
+}
+
+// release hands b back for reuse; its items must not be used any more.
+func (b *batch) release() { batches.Put(b) }
+
 // readInputs streams the lines of files into batches on out, in order. It
 // never fails on bad content: an unreadable or damaged file is reported as a
-// bad item, and the lines read before the damage are kept. limits, when not
-// nil, caps the number of items read per file (pass 2 reads exactly what
-// pass 1 saw, even if a file grew since). counts receives the items per file.
-func readInputs(ctx context.Context, files []string, maxLine int, limits []int, counts []int, out chan<- *batch) error {
-	b := &batch{}
+// bad item, and the lines read before the damage are kept. counts receives
+// the items per file.
+func readInputs(ctx context.Context, files []string, maxLine int, counts []int, out chan<- *batch) error {
+	b := newBatch(0)
 	var next int64
 	send := func() error {
 		if len(b.items) == 0 {
@@ -99,19 +113,12 @@ func readInputs(ctx context.Context, files []string, maxLine int, limits []int, 
 		case <-ctx.Done():
 			return ctx.Err()
 		}
-		b = &batch{first: next}
+		b = newBatch(next)
 		return nil
 	}
 	for fi, path := range files {
-		limit := -1
-		if limits != nil {
-			limit = limits[fi]
-		}
 		n := 0
 		err := eachLine(path, maxLine, func(it item) error {
-			if limit >= 0 && n >= limit {
-				return errStop
-			}
 			n++
 			next++
 			it.file = fi
@@ -128,7 +135,7 @@ func readInputs(ctx context.Context, files []string, maxLine int, limits []int, 
 			}
 			return nil
 		})
-		if err != nil && !errors.Is(err, errStop) {
+		if err != nil {
 			return err
 		}
 		if counts != nil {
@@ -137,8 +144,6 @@ func readInputs(ctx context.Context, files []string, maxLine int, limits []int, 
 	}
 	return send()
 }
-
-var errStop = errors.New("stop")
 
 // eachLine calls fn for every line of the file (plain or zstd). The data of
 // an item is only valid during the call. Errors of fn are returned; damage

@@ -46,16 +46,27 @@ func (m *MinHasher) BandKeys(dst []uint64, parts ...string) []uint64 {
 	}
 	n := m.bands * m.rows
 	sig := m.sig[:n]
-	for i := range sig {
-		sig[i] = math.MaxUint64
-	}
-	a, b := m.a[:n], m.b[:n]
-	for _, x := range m.shings {
-		for i := range sig {
-			if v := a[i]*x + b[i]; v < sig[i] {
-				sig[i] = v
-			}
+	// Permutation by permutation, four at a time: the minima stay in
+	// registers and the four chains run side by side.
+	i := 0
+	for ; i+4 <= n; i += 4 {
+		a0, a1, a2, a3 := m.a[i], m.a[i+1], m.a[i+2], m.a[i+3]
+		b0, b1, b2, b3 := m.b[i], m.b[i+1], m.b[i+2], m.b[i+3]
+		s0, s1, s2, s3 := uint64(math.MaxUint64), uint64(math.MaxUint64), uint64(math.MaxUint64), uint64(math.MaxUint64)
+		for _, x := range m.shings {
+			s0 = min(s0, a0*x+b0)
+			s1 = min(s1, a1*x+b1)
+			s2 = min(s2, a2*x+b2)
+			s3 = min(s3, a3*x+b3)
 		}
+		sig[i], sig[i+1], sig[i+2], sig[i+3] = s0, s1, s2, s3
+	}
+	for ; i < n; i++ {
+		s := uint64(math.MaxUint64)
+		for _, x := range m.shings {
+			s = min(s, m.a[i]*x+m.b[i])
+		}
+		sig[i] = s
 	}
 	for band := 0; band < m.bands; band++ {
 		h := uint64(band+1) * 0xd6e8feb86659fd93

@@ -3,7 +3,7 @@ package dataset
 import (
 	"context"
 	"errors"
-	"hash/fnv"
+	"io"
 	"path/filepath"
 
 	"github.com/distill-dev/distill/dataset/verify"
@@ -16,28 +16,17 @@ const (
 	splitReject
 )
 
-type p2row struct {
-	split  int
-	row    Row
-	reason string
-}
-
-type p2batch struct{ rows []p2row }
-
 // isTest puts a prompt in the test split by a hash of its id: stable across
 // runs and machines, and all samples of a prompt land on the same side.
 func isTest(promptID string, fraction float64) bool {
 	if fraction <= 0 {
 		return false
 	}
-	h := fnv.New64a()
-	h.Write([]byte(promptID))
-	return float64(mix64(h.Sum64())>>11)/(1<<53) < fraction
+	return float64(hashString(promptID)>>11)/(1<<53) < fraction // mix64 of FNV-1a
 }
 
-func (r *run) pass2(parent context.Context) (err error) {
-	ctx, cancel := context.WithCancel(parent)
-	defer cancel()
+// pass2 writes the spilled rows to their splits, in input order.
+func (r *run) pass2(ctx context.Context, sp *spillReader) (err error) {
 	so := ShardOptions{ShardBytes: int64(r.cfg.Output.ShardSizeMB) << 20, RowGroupBytes: r.cfg.Output.RowGroupMB << 20}
 	dir := r.opts.OutDir
 	train := NewShardWriter[Row](dir, "train", so, func(x *Row) int { return x.size() })
@@ -50,44 +39,46 @@ func (r *run) pass2(parent context.Context) (err error) {
 			rejects.Abort()
 		}
 	}()
-	decons := make([]*Decontaminator, r.workers)
-	for i := range decons {
-		decons[i] = r.decon.clone()
+	k := r.cfg.keepPerPrompt()
+	var x spilled
+	var done, shown int64
+	if r.opts.Progress != nil {
+		r.opts.Progress(2, 0)
 	}
-	in, errc := r.read(ctx, r.lineCount, nil, 2)
-	err = orderedMap(ctx, in, r.workers, func(w int, b *batch) p2batch {
-		return r.build(decons[w], b)
-	}, func(b p2batch) error {
-		for i := range b.rows {
-			x := &b.rows[i]
-			var err error
-			switch x.split {
-			case splitTrain:
-				err = train.Write(x.row)
-			case splitTest:
-				err = test.Write(x.row)
-			default:
-				if r.cfg.Output.WriteRejects {
-					err = rejects.Write(rejectRow(x.row, x.reason))
-				}
-			}
-			if err != nil {
+	for n := 0; ; n++ {
+		if n%1024 == 0 {
+			if err := ctx.Err(); err != nil {
 				return err
 			}
-			r.count(x)
 		}
-		return nil
-	})
-	cancel()
-	drain(in)
-	if rerr := <-errc; err == nil && rerr != nil && !errors.Is(rerr, context.Canceled) {
-		err = rerr
+		if err := sp.next(&x); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			return err
+		}
+		if done += x.bytes; r.opts.Progress != nil && done-shown >= 4<<20 {
+			r.opts.Progress(2, done)
+			shown = done
+		}
+		x.row.Correct = x.verdict == uint8(verify.Correct)
+		split, reason := r.destination(&x, k)
+		switch split {
+		case splitTrain:
+			err = train.Write(x.row)
+		case splitTest:
+			err = test.Write(x.row)
+		default:
+			if r.cfg.Output.WriteRejects {
+				err = rejects.Write(rejectRow(x.row, reason))
+			}
+		}
+		if err != nil {
+			return err
+		}
+		r.count(split, reason, &x.row)
 	}
-	if err != nil {
-		return err
-	}
-	if err := parent.Err(); err != nil {
-		return err
+	if r.opts.Progress != nil {
+		r.opts.Progress(2, r.stats.BytesIn)
 	}
 	for _, w := range []struct {
 		name string
@@ -117,63 +108,31 @@ func (r *run) pass2(parent context.Context) (err error) {
 	return nil
 }
 
-// build turns the items of a batch into rows with their final destination.
-func (r *run) build(decon *Decontaminator, b *batch) p2batch {
-	out := p2batch{rows: make([]p2row, 0, len(b.items))}
-	k := r.cfg.keepPerPrompt()
-	for i, it := range b.items {
-		seq := b.first + int64(i)
-		d := r.decisions[seq]
-		code := decisionCode(d)
-		if code == codeBad || (code != codeCandidate && !r.cfg.Output.WriteRejects) {
-			continue // nothing to write: the rejection is counted already
-		}
-		t, bad, _ := parseTrace(it.data)
-		if bad != "" {
-			continue // cannot happen: pass 1 parsed the same bytes
-		}
-		x := p2row{row: r.row(&t, decisionVerdict(d))}
-		reason := reasonNames[code]
-		if code == codeCandidate {
-			p := r.prompts[t.PromptID]
-			switch {
-			case p != nil && !r.inBand(p):
-				reason = ReasonPassRate
-			case k > 0 && (p == nil || !p.has(seq)):
-				reason = ReasonNotSelected
-			}
-		}
-		if reason == ReasonContaminated {
-			reason += ":" + decon.Match(t.Prompt, t.ThinkReasoning, t.Answer)
+// destination is the split of a spilled row and, for rejects, the reason.
+func (r *run) destination(x *spilled, k int) (split int, reason string) {
+	reason = reasonNames[x.code]
+	if x.code == codeCandidate {
+		var p *promptState
+		if s := &r.states[x.prompt]; s.present {
+			p = s
 		}
 		switch {
-		case reason != "":
-			x.split, x.reason = splitReject, reason
-		case isTest(t.PromptID, r.cfg.Select.TestFraction):
-			x.split = splitTest
-		default:
-			x.split = splitTrain
+		case p != nil && !r.inBand(p):
+			reason = ReasonPassRate
+		case k > 0 && (p == nil || !hasSeq(r.best[x.prompt], x.seq)):
+			reason = ReasonNotSelected
 		}
-		out.rows = append(out.rows, x)
 	}
-	return out
-}
-
-func (r *run) row(t *Trace, verdict uint8) Row {
-	row := Row{
-		Messages: []Message{{Role: "user", Content: t.Prompt},
-			{Role: "assistant", Content: t.Assistant()}},
-		Prompt: t.Prompt, Reasoning: t.ThinkReasoning, Answer: t.Answer, Reference: t.Reference,
-		Correct: verdict == uint8(verify.Correct), NumTokens: int64(numTokens(t)),
-		Source: t.Source, Teacher: t.Teacher, PromptID: t.PromptID, Sample: int64(t.Sample),
+	if reason == ReasonContaminated {
+		reason += ":" + x.contam
 	}
-	if row.Teacher == "" {
-		row.Teacher = t.Model
+	switch {
+	case reason != "":
+		return splitReject, reason
+	case isTest(x.row.PromptID, r.cfg.Select.TestFraction):
+		return splitTest, ""
 	}
-	if verdict != verdictNone {
-		row.Verifier = r.verifierFor(t.Task).Name()
-	}
-	return row
+	return splitTrain, ""
 }
 
 func rejectRow(r Row, reason string) RejectRow {
@@ -183,12 +142,12 @@ func rejectRow(r Row, reason string) RejectRow {
 }
 
 // count updates the stats with a row's final destination.
-func (r *run) count(x *p2row) {
+func (r *run) count(split int, reason string, row *Row) {
 	st := r.stats
-	switch x.split {
+	switch split {
 	case splitReject:
-		if x.reason == ReasonPassRate || x.reason == ReasonNotSelected {
-			st.Reasons[x.reason]++
+		if reason == ReasonPassRate || reason == ReasonNotSelected {
+			st.Reasons[reason]++
 			st.Rejected++
 		}
 		return
@@ -198,8 +157,8 @@ func (r *run) count(x *p2row) {
 		st.Test++
 	}
 	st.Kept++
-	st.source(x.row.Source).Kept++
-	b := lengthBin(int(x.row.NumTokens))
+	st.source(row.Source).Kept++
+	b := lengthBin(int(row.NumTokens))
 	for len(st.Lengths) <= b {
 		lo := 0
 		if n := len(st.Lengths); n > 0 {

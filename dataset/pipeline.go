@@ -8,7 +8,9 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/distill-dev/distill/dataset/verify"
@@ -24,23 +26,27 @@ type Options struct {
 	Progress func(pass int, bytes int64)
 }
 
-// The filter stage runs in two passes over the input, so that per-prompt
-// policies can look at all the samples of a prompt while memory stays
-// bounded:
+// The filter stage runs in two passes (the second over a spill of the
+// first, not over the input), so that per-prompt policies can look at all
+// the samples of a prompt while memory stays bounded:
 //
 //  1. Parse, verify and filter every trace, decontaminate, and deduplicate in
-//     input order against a Bloom filter (fixed size). Keep one decision byte
-//     per input line (reason and verdict), and per prompt its sample and
-//     correct counts and, for max_per_prompt/shortest, the k shortest
-//     surviving candidates.
-//  2. Read the same lines again, parse them, apply the pass-rate band and the
-//     selection from the per-prompt state, and write every row to train, test
-//     or rejects in input order.
+//     input order against a Bloom filter (fixed size). Keep per prompt its
+//     sample and correct counts and, for max_per_prompt/shortest, the k
+//     shortest surviving candidates, and spill every row pass 2 will write
+//     (candidates, and rejects unless output.write_rejects is off), already
+//     parsed and with its decision, to a temporary file in the output
+//     directory (spill.go).
+//  2. Read the spill back, apply the pass-rate band and the selection from
+//     the per-prompt state, and write every row to train, test or rejects in
+//     input order. The input is read and parsed once.
 //
-// Memory is the Bloom filter (dedup.memory_mb), the in-flight batches
-// (workers × 4 MB), the row groups being written (output.row_group_mb per
-// split), one byte per input line and a small record per prompt: about 16 MB
-// and 10 MB for 800,000 traces of 200,000 prompts.
+// Memory is the Bloom filter (dedup.memory_mb, pass 1 only), the in-flight
+// batches (workers × 4 MB), the row groups being written (at most
+// output.row_group_mb or 8,192 rows per split) and, per prompt, an index
+// entry (pass 1 only: its id and a map slot) and a 12-byte record: about
+// 14 MB and 2.4 MB for the 200,000 prompts of 800,000 traces. The spill is
+// about the size of the input, on disk.
 
 // Reason codes of the decision bytes; 0 is a candidate still in the running.
 var reasonNames = []string{"", "bad_input", FilterTeacherError, FilterTruncated, FilterFormat,
@@ -76,10 +82,13 @@ func decision(code, verdict uint8) uint8 { return code | verdict<<5 }
 func decisionCode(d uint8) uint8         { return d & 31 }
 func decisionVerdict(d uint8) uint8      { return d >> 5 }
 
-// promptState is all that is kept per prompt between the passes.
+// promptState is all that is kept per prompt between the passes, besides
+// the selection (run.best).
 type promptState struct {
 	samples, correct int32
-	best             []selected // the k shortest candidates, by (tokens, seq)
+	// present is false for prompts seen only in traces without a verdict
+	// that were not candidates: they have no pass rate.
+	present bool
 }
 
 type selected struct {
@@ -87,23 +96,26 @@ type selected struct {
 	seq    int64
 }
 
-func (p *promptState) offer(c selected, k int) {
-	i := len(p.best)
-	for i > 0 && (c.tokens < p.best[i-1].tokens || c.tokens == p.best[i-1].tokens && c.seq < p.best[i-1].seq) {
+// offer keeps c if it is among the k shortest candidates of best, which are
+// in (tokens, seq) order.
+func offer(best []selected, c selected, k int) []selected {
+	i := len(best)
+	for i > 0 && (c.tokens < best[i-1].tokens || c.tokens == best[i-1].tokens && c.seq < best[i-1].seq) {
 		i--
 	}
 	if i >= k {
-		return
+		return best
 	}
-	if len(p.best) < k {
-		p.best = append(p.best, selected{})
+	if len(best) < k {
+		best = append(best, selected{})
 	}
-	copy(p.best[i+1:], p.best[i:])
-	p.best[i] = c
+	copy(best[i+1:], best[i:])
+	best[i] = c
+	return best
 }
 
-func (p *promptState) has(seq int64) bool {
-	for _, s := range p.best {
+func hasSeq(best []selected, seq int64) bool {
+	for _, s := range best {
 		if s.seq == seq {
 			return true
 		}
@@ -130,11 +142,16 @@ type run struct {
 	decon   *Decontaminator
 	stats   *Stats
 
-	decisions []uint8
-	prompts   map[string]*promptState
+	seq       int64            // items decided so far
+	prompts   map[string]int32 // prompt id -> index into states; pass 1 only
+	states    []promptState
+	best      [][]selected // per prompt, for max_per_prompt and shortest
 	seen      *bloom
 	bands     int
 	lineCount []int
+
+	spill        *spillWriter
+	spillPending int64 // input bytes decided since the last spilled record
 }
 
 // Run filters the traces of opts.Inputs into Parquet shards, stats.json and
@@ -148,7 +165,7 @@ func Run(ctx context.Context, opts Options) (*Stats, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &run{opts: opts, cfg: &cfg, files: files, stats: newStats(), prompts: map[string]*promptState{},
+	r := &run{opts: opts, cfg: &cfg, files: files, stats: newStats(), prompts: map[string]int32{},
 		lineCount: make([]int, len(files))}
 	r.workers = cfg.Output.Workers
 	if r.workers <= 0 {
@@ -179,12 +196,22 @@ func Run(ctx context.Context, opts Options) (*Stats, error) {
 	for _, p := range stale {
 		os.Remove(p)
 	}
+	removeStaleSpills(opts.OutDir)
+	if r.spill, err = createSpill(opts.OutDir); err != nil {
+		return nil, err
+	}
+	defer r.spill.remove() // on success, error and cancellation alike
 	if err := r.pass1(ctx); err != nil {
 		return nil, err
 	}
-	r.seen = nil // the Bloom filter is not needed any more
+	r.seen = nil    // the Bloom filter is not needed any more,
+	r.prompts = nil // nor the prompt ids: the spill has the indexes
 	r.passRates()
-	if err := r.pass2(ctx); err != nil {
+	sp, err := r.spill.finish()
+	if err != nil {
+		return nil, err
+	}
+	if err := r.pass2(ctx, sp); err != nil {
 		return nil, err
 	}
 	r.finishStats()
@@ -215,13 +242,13 @@ func numTokens(t *Trace) int {
 
 // read starts the reader of one pass and returns its batches; the reader
 // stops when ctx ends.
-func (r *run) read(ctx context.Context, limits []int, counts []int, pass int) (<-chan *batch, <-chan error) {
+func (r *run) read(ctx context.Context, counts []int, pass int) (<-chan *batch, <-chan error) {
 	raw := make(chan *batch, r.workers)
 	out := make(chan *batch, r.workers)
 	errc := make(chan error, 1)
 	go func() {
 		defer close(raw)
-		errc <- readInputs(ctx, r.files, r.cfg.Output.MaxLineMB<<20, limits, counts, raw)
+		errc <- readInputs(ctx, r.files, r.cfg.Output.MaxLineMB<<20, counts, raw)
 	}()
 	var done atomic.Int64
 	go func() {
@@ -255,19 +282,39 @@ type p1 struct {
 	code, verdict uint8
 	tokens        int32
 	exact         uint64
-	bands         []uint64
+	bands         [2]int // band keys: p1batch.keys[bands[0]:bands[1]]
+	payload       [2]int // spill payload: p1batch.spill[payload[0]:payload[1]], if any
+	bytes         int64  // input bytes of the line
 }
 
 type p1batch struct {
-	recs  []p1
+	*p1bufs
 	bytes int64
+}
+
+// p1bufs hold what examine finds in a batch until decide has used it.
+type p1bufs struct {
+	recs  []p1
+	keys  []uint64 // LSH band keys
+	spill []byte   // spill payloads
+}
+
+// p1pool recycles the buffers of p1batch once decide is done with them.
+var p1pool = sync.Pool{New: func() any { return new(p1bufs) }}
+
+func newP1bufs(n int) *p1bufs {
+	p := p1pool.Get().(*p1bufs)
+	clear(p.recs)
+	p.recs = slices.Grow(p.recs[:0], n)[:n]
+	p.keys, p.spill = p.keys[:0], p.spill[:0]
+	return p
 }
 
 // worker state: verification, filters and hashing are per goroutine.
 type p1worker struct {
 	mh    *MinHasher
 	decon *Decontaminator
-	keys  []uint64
+	trace Trace
 }
 
 func (r *run) pass1(parent context.Context) error {
@@ -280,9 +327,11 @@ func (r *run) pass1(parent context.Context) error {
 	}
 	r.bands, r.stats.Dedup.Rows = ws[0].mh.Bands()
 	r.stats.Dedup.Bands = r.bands
-	in, errc := r.read(ctx, nil, r.lineCount, 1)
+	in, errc := r.read(ctx, r.lineCount, 1)
 	err := orderedMap(ctx, in, r.workers, func(w int, b *batch) p1batch {
-		return r.examine(ws[w], b)
+		res := r.examine(ws[w], b)
+		b.release() // examine copied all it keeps
+		return res
 	}, r.decide)
 	cancel()
 	drain(in)
@@ -300,32 +349,46 @@ func (r *run) pass1(parent context.Context) error {
 
 // examine runs everything of pass 1 that does not depend on other traces.
 func (r *run) examine(w *p1worker, b *batch) p1batch {
-	out := p1batch{recs: make([]p1, len(b.items)), bytes: b.bytes}
-	w.keys = w.keys[:0]
+	out := p1batch{p1bufs: newP1bufs(len(b.items)), bytes: b.bytes}
 	for i, it := range b.items {
 		rec := &out.recs[i]
 		rec.file, rec.line = it.file, it.line
+		if it.data != nil {
+			rec.bytes = int64(len(it.data)) + 1
+		}
 		if it.bad != "" {
 			rec.bad, rec.detail, rec.code = it.bad, it.detail, codeBad
 			continue
 		}
-		t, bad, detail := parseTrace(it.data)
+		t := &w.trace
+		bad, detail := parseTrace(it.data, t)
 		if bad != "" {
 			rec.bad, rec.detail, rec.code = bad, detail, codeBad
 			continue
 		}
 		rec.promptID, rec.source = t.PromptID, t.Source
-		r.judge(w, &t, rec)
+		n := numTokens(t)
+		r.judge(w, t, n, rec, out.p1bufs)
+		if rec.code == codeCandidate || r.cfg.Output.WriteRejects {
+			// Pass 2 will write this row, unless dedup drops it and rejects
+			// are not written.
+			verifier := ""
+			if rec.verdict != verdictNone {
+				verifier = r.verifierFor(t.Task).Name()
+			}
+			start := len(out.spill)
+			out.spill = appendSpillPayload(out.spill, t, n, verifier, rec.contam)
+			rec.payload = [2]int{start, len(out.spill)}
+		}
 	}
 	return out
 }
 
-func (r *run) judge(w *p1worker, t *Trace, rec *p1) {
+func (r *run) judge(w *p1worker, t *Trace, n int, rec *p1, out *p1bufs) {
 	rec.verdict = verdictNone
 	if t.Error == "" {
 		rec.verdict = uint8(r.verifierFor(t.Task).Verify(t.Answer, t.Reference).Verdict)
 	}
-	n := numTokens(t)
 	rec.tokens = int32(min(n, 1<<31-1))
 	for i, f := range r.filters {
 		if f(t, n, r.cfg) {
@@ -353,11 +416,9 @@ func (r *run) judge(w *p1worker, t *Trace, rec *p1) {
 		rec.exact = exactKey(t.Prompt, t.ThinkReasoning, t.Answer)
 	}
 	if r.cfg.Dedup.Near {
-		start := len(w.keys)
-		w.keys = w.mh.BandKeys(w.keys, t.ThinkReasoning, t.Answer)
-		// Keys live in the worker's buffer until decide has used them: copy
-		// so the next batch can reuse it.
-		rec.bands = append([]uint64(nil), w.keys[start:]...)
+		start := len(out.keys)
+		out.keys = w.mh.BandKeys(out.keys, t.ThinkReasoning, t.Answer)
+		rec.bands = [2]int{start, len(out.keys)}
 	}
 }
 
@@ -385,13 +446,17 @@ func exactKey(prompt, reasoning, answer string) uint64 {
 }
 
 // decide applies, in input order, what depends on earlier traces: dedup and
-// the per-prompt counts.
+// the per-prompt counts; and it spills the rows pass 2 will write.
 func (r *run) decide(b p1batch) error {
+	defer p1pool.Put(b.p1bufs)
 	st := r.stats
 	st.BytesIn += b.bytes
+	k := r.cfg.keepPerPrompt()
 	for i := range b.recs {
 		rec := &b.recs[i]
-		seq := int64(len(r.decisions))
+		seq := r.seq
+		r.seq++
+		r.spillPending += rec.bytes
 		st.LinesIn++
 		if rec.code == codeBad {
 			st.Reasons[rec.bad]++
@@ -400,12 +465,12 @@ func (r *run) decide(b p1batch) error {
 				st.BadInput = append(st.BadInput, BadLine{File: r.files[rec.file], Line: rec.line,
 					Reason: rec.bad, Detail: rec.detail})
 			}
-			r.decisions = append(r.decisions, decision(codeBad, verdictNone))
 			continue
 		}
 		st.Traces++
 		src := st.source(rec.source)
 		src.Traces++
+		pi := r.promptIndex(rec.promptID)
 		if rec.verdict != verdictNone {
 			v := verify.Verdict(rec.verdict)
 			st.Verdicts[v.String()]++
@@ -417,39 +482,35 @@ func (r *run) decide(b p1batch) error {
 			default:
 				src.Unverifiable++
 			}
-			p := r.prompts[rec.promptID]
-			if p == nil {
-				p = &promptState{}
-				r.prompts[strings.Clone(rec.promptID)] = p // not a view into the whole trace
-			}
+			p := &r.states[pi]
+			p.present = true
 			p.samples++
 			if v == verify.Correct {
 				p.correct++
 			}
 		}
 		if rec.code == codeCandidate && r.seen != nil {
+			bands := b.keys[rec.bands[0]:rec.bands[1]]
 			switch {
 			case r.cfg.Dedup.Exact && r.seen.has(rec.exact):
 				rec.code = reasonCode[ReasonExactDup]
-			case r.cfg.Dedup.Near && r.anyBand(rec.bands):
+			case r.cfg.Dedup.Near && r.anyBand(bands):
 				rec.code = reasonCode[ReasonNearDup]
 			default:
 				if r.cfg.Dedup.Exact {
 					r.seen.add(rec.exact)
 				}
-				for _, k := range rec.bands {
+				for _, k := range bands {
 					r.seen.add(k)
 				}
 			}
 		}
 		if rec.code == codeCandidate {
-			if k := r.cfg.keepPerPrompt(); k > 0 {
-				p := r.prompts[rec.promptID]
-				if p == nil { // teacher errors are never candidates, so this is defensive
-					p = &promptState{}
-					r.prompts[strings.Clone(rec.promptID)] = p // not a view into the whole trace
-				}
-				p.offer(selected{tokens: rec.tokens, seq: seq}, k)
+			if k > 0 {
+				// Teacher errors are never candidates unless the filter is
+				// off; their prompt then has a state without samples.
+				r.states[pi].present = true
+				r.best[pi] = offer(r.best[pi], selected{tokens: rec.tokens, seq: seq}, k)
 			}
 		} else {
 			st.Reasons[reasonNames[rec.code]]++
@@ -458,9 +519,30 @@ func (r *run) decide(b p1batch) error {
 				st.Contamination[rec.contam]++
 			}
 		}
-		r.decisions = append(r.decisions, decision(rec.code, rec.verdict))
+		if rec.code == codeCandidate || r.cfg.Output.WriteRejects {
+			h := spillHead{code: rec.code, verdict: rec.verdict, seq: seq, prompt: int(pi), bytes: r.spillPending}
+			if err := r.spill.write(h, b.spill[rec.payload[0]:rec.payload[1]]); err != nil {
+				return err
+			}
+			r.spillPending = 0
+		}
 	}
 	return nil
+}
+
+// promptIndex returns the index of a prompt's state, adding one for a new
+// prompt.
+func (r *run) promptIndex(id string) int32 {
+	if i, ok := r.prompts[id]; ok {
+		return i
+	}
+	i := int32(len(r.states))
+	r.prompts[strings.Clone(id)] = i // not a view into the whole trace
+	r.states = append(r.states, promptState{})
+	if r.cfg.keepPerPrompt() > 0 {
+		r.best = append(r.best, nil)
+	}
+	return i
 }
 
 func (r *run) anyBand(keys []uint64) bool {
@@ -487,8 +569,9 @@ func (r *run) passRates() {
 	ps := &r.stats.PassRates
 	// Fixed point, so that the sum does not depend on map order.
 	var sum int64
-	for _, p := range r.prompts {
-		if p.samples == 0 {
+	for i := range r.states {
+		p := &r.states[i]
+		if !p.present || p.samples == 0 {
 			continue
 		}
 		ps.Prompts++

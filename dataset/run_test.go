@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -376,6 +377,30 @@ func TestShardsInDuckDB(t *testing.T) {
 		reason := fmt.Sprint(r["reject_reason"])
 		if fmt.Sprint(st.Reasons[reason]) != fmt.Sprint(r["n"]) {
 			t.Errorf("rejects with %s: DuckDB %v, stats %d", reason, r["n"], st.Reasons[reason])
+		}
+	}
+}
+
+// A cancelled run leaves no temporary file (spill or shard) behind, in
+// either pass.
+func TestCancelRemovesTemporaryFiles(t *testing.T) {
+	in := filepath.Join(t.TempDir(), "traces.jsonl")
+	writeJSONL(t, in, builtinTraces(t, 100, 2))
+	for _, pass := range []int{1, 2} {
+		out := t.TempDir()
+		ctx, cancel := context.WithCancel(context.Background())
+		_, err := Run(ctx, Options{Inputs: []string{in}, OutDir: out, Config: DefaultConfig(),
+			Progress: func(p int, _ int64) {
+				if p == pass {
+					cancel()
+				}
+			}})
+		cancel()
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("pass %d: got %v, want context.Canceled", pass, err)
+		}
+		if left, _ := filepath.Glob(filepath.Join(out, ".*")); len(left) != 0 {
+			t.Errorf("pass %d: temporary files left: %v", pass, left)
 		}
 	}
 }

@@ -32,23 +32,25 @@ type Trace struct {
 	Unclosed bool
 }
 
-// parseTrace decodes one JSONL line. It returns a bad-input reason and
-// detail when the line cannot be a trace.
-func parseTrace(line []byte) (t Trace, bad, detail string) {
+// parseTrace decodes one JSONL line into t, which it resets first (a worker
+// reuses one Trace). It returns a bad-input reason and detail when the line
+// cannot be a trace.
+func parseTrace(line []byte, t *Trace) (bad, detail string) {
+	*t = Trace{}
 	if !utf8.Valid(line) {
-		return t, BadUTF8, ""
+		return BadUTF8, ""
 	}
-	if err := decodeTrace(line, &t.Trace); err != nil {
-		return t, BadJSON, err.Error()
+	if err := decodeTraceLean(line, &t.Trace); err != nil {
+		return BadJSON, err.Error()
 	}
 	switch {
 	case t.PromptID == "":
-		return t, BadMissing, "prompt_id"
+		return BadMissing, "prompt_id"
 	case t.Prompt == "":
-		return t, BadMissing, "prompt"
+		return BadMissing, "prompt"
 	}
 	t.split()
-	return t, "", ""
+	return "", ""
 }
 
 const (

@@ -2,6 +2,7 @@ package dataset
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strconv"
@@ -22,10 +23,18 @@ import (
 // All the strings of a trace share one allocation: they are gathered in a
 // buffer and cut from a single string at the end, which keeps the garbage
 // collector's work per trace small.
-func decodeTrace(data []byte, t *record.Trace) error {
+func decodeTrace(data []byte, t *record.Trace) error { return decodeInto(data, t, false) }
+
+// decodeTraceLean is decodeTrace for the filter: it checks every field as
+// strictly, with the same errors, but leaves at zero the numbers the filter
+// does not read (params, latency_ms, attempts, usage other than
+// completion_tokens) instead of converting them.
+func decodeTraceLean(data []byte, t *record.Trace) error { return decodeInto(data, t, true) }
+
+func decodeInto(data []byte, t *record.Trace, lean bool) error {
 	d := decoders.Get().(*jdec)
 	defer decoders.Put(d)
-	d.b, d.i, d.rec, d.pending = data, 0, d.rec[:0], d.pending[:0]
+	d.b, d.i, d.rec, d.pending, d.lean = data, 0, d.rec[:0], d.pending[:0], lean
 	defer func() { d.b = nil }()
 	d.ws()
 	if err := d.object(func(key []byte) error { return d.traceField(key, t) }); err != nil {
@@ -46,6 +55,7 @@ func decodeTrace(data []byte, t *record.Trace) error {
 var decoders = sync.Pool{New: func() any { return new(jdec) }}
 
 type jdec struct {
+	lean    bool // see decodeTraceLean
 	b       []byte
 	i       int
 	buf     []byte
@@ -84,14 +94,7 @@ func (d *jdec) object(field func(key []byte) error) error {
 	if d.b[d.i] != '{' {
 		return d.errf("want an object")
 	}
-	d.i++
-	d.ws()
-	if d.i < len(d.b) && d.b[d.i] == '}' {
-		d.i++
-		return nil
-	}
-	for {
-		d.ws()
+	return d.elements('}', "an object", func() error {
 		key, err := d.rawString()
 		if err != nil {
 			return err
@@ -105,7 +108,23 @@ func (d *jdec) object(field func(key []byte) error) error {
 		}
 		d.i++
 		d.ws()
-		if err := field(key); err != nil {
+		return field(key)
+	})
+}
+
+// elements reads the comma-separated elements of an object or an array up
+// to its closing byte, with d at the opening one; elem reads one element,
+// with d at its first byte.
+func (d *jdec) elements(closing byte, kind string, elem func() error) error {
+	d.i++
+	d.ws()
+	if d.i < len(d.b) && d.b[d.i] == closing {
+		d.i++
+		return nil
+	}
+	for {
+		d.ws()
+		if err := elem(); err != nil {
 			return err
 		}
 		d.ws()
@@ -115,11 +134,11 @@ func (d *jdec) object(field func(key []byte) error) error {
 		switch d.b[d.i] {
 		case ',':
 			d.i++
-		case '}':
+		case closing:
 			d.i++
 			return nil
 		default:
-			return d.errf("want ',' or '}' in an object")
+			return d.errf("want ',' or '%c' in %s", closing, kind)
 		}
 	}
 }
@@ -141,43 +160,61 @@ func foldKey(key []byte) []byte {
 	return key
 }
 
-func (d *jdec) traceField(key []byte, t *record.Trace) error {
-	var err error
-	switch string(foldKey(key)) {
+// traceString is the string field of t with the (folded) JSON name key, or
+// nil.
+func traceString(t *record.Trace, key []byte) *string {
+	switch string(key) {
 	case "prompt_id":
-		err = d.strField("prompt_id", &t.PromptID)
+		return &t.PromptID
+	case "prompt":
+		return &t.Prompt
+	case "reference":
+		return &t.Reference
+	case "task":
+		return &t.Task
+	case "source":
+		return &t.Source
+	case "teacher":
+		return &t.Teacher
+	case "model":
+		return &t.Model
+	case "reasoning":
+		return &t.Reasoning
+	case "content":
+		return &t.Content
+	case "finish_reason":
+		return &t.FinishReason
+	case "error":
+		return &t.Error
+	}
+	return nil
+}
+
+func (d *jdec) traceField(key []byte, t *record.Trace) error {
+	k := foldKey(key)
+	if dst := traceString(t, k); dst != nil {
+		return d.strField(k, dst)
+	}
+	var err error
+	switch string(k) {
 	case "sample":
 		t.Sample, err = d.integer("sample")
-	case "prompt":
-		err = d.strField("prompt", &t.Prompt)
-	case "reference":
-		err = d.strField("reference", &t.Reference)
-	case "task":
-		err = d.strField("task", &t.Task)
-	case "source":
-		err = d.strField("source", &t.Source)
-	case "teacher":
-		err = d.strField("teacher", &t.Teacher)
-	case "model":
-		err = d.strField("model", &t.Model)
-	case "reasoning":
-		err = d.strField("reasoning", &t.Reasoning)
-	case "content":
-		err = d.strField("content", &t.Content)
-	case "finish_reason":
-		err = d.strField("finish_reason", &t.FinishReason)
-	case "error":
-		err = d.strField("error", &t.Error)
 	case "latency_ms":
+		if d.lean {
+			return d.checkNumber("latency_ms", false)
+		}
 		var v int
 		v, err = d.integer("latency_ms")
 		t.LatencyMS = int64(v)
 	case "attempts":
+		if d.lean {
+			return d.checkNumber("attempts", false)
+		}
 		t.Attempts, err = d.integer("attempts")
 	case "created_at":
-		var s string
-		if s, err = d.str("created_at"); err == nil && s != "" {
-			if t.CreatedAt, err = time.Parse(time.RFC3339Nano, s); err != nil {
+		var s []byte
+		if s, err = d.stringOrNull(k); err == nil && len(s) > 0 {
+			if t.CreatedAt, err = time.Parse(time.RFC3339Nano, string(s)); err != nil {
 				err = fmt.Errorf("created_at: %w", err)
 			}
 		}
@@ -186,10 +223,16 @@ func (d *jdec) traceField(key []byte, t *record.Trace) error {
 			var err error
 			switch string(foldKey(k)) {
 			case "prompt_tokens":
+				if d.lean {
+					return d.checkNumber("usage.prompt_tokens", false)
+				}
 				t.Usage.PromptTokens, err = d.integer("usage.prompt_tokens")
 			case "completion_tokens":
 				t.Usage.CompletionTokens, err = d.integer("usage.completion_tokens")
 			case "reasoning_tokens":
+				if d.lean {
+					return d.checkNumber("usage.reasoning_tokens", false)
+				}
 				t.Usage.ReasoningTokens, err = d.integer("usage.reasoning_tokens")
 			default:
 				err = d.skip(0)
@@ -199,7 +242,20 @@ func (d *jdec) traceField(key []byte, t *record.Trace) error {
 	case "params":
 		err = d.objectOrNull("params", func(k []byte) error {
 			var err error
-			switch string(foldKey(k)) {
+			key := foldKey(k)
+			if d.lean {
+				switch string(key) {
+				case "temperature":
+					return d.checkNumber("params.temperature", true)
+				case "top_p":
+					return d.checkNumber("params.top_p", true)
+				case "max_tokens":
+					return d.checkNumber("params.max_tokens", false)
+				case "seed":
+					return d.checkNumber("params.seed", false)
+				}
+			}
+			switch string(key) {
 			case "temperature":
 				t.Params.Temperature, err = d.float("params.temperature")
 			case "top_p":
@@ -243,16 +299,10 @@ func (d *jdec) objectOrNull(name string, field func(key []byte) error) error {
 	return d.object(field)
 }
 
-// str reads a string (or null, as "") into a new Go string.
-func (d *jdec) strField(name string, dst *string) error {
-	if d.null() {
-		d.pending = append(d.pending, pendingString{dst, 0, 0})
-		return nil
-	}
-	if d.i < len(d.b) && d.b[d.i] != '"' {
-		return d.errf("%s: want a string", name)
-	}
-	b, err := d.rawString()
+// strField reads a string (or null, as "") into *dst when the whole trace
+// has been read.
+func (d *jdec) strField(name []byte, dst *string) error {
+	b, err := d.stringOrNull(name)
 	if err != nil {
 		return err
 	}
@@ -262,19 +312,16 @@ func (d *jdec) strField(name string, dst *string) error {
 	return nil
 }
 
-// str reads a string (or null, as "") into a new Go string.
-func (d *jdec) str(name string) (string, error) {
+// stringOrNull reads a string, or null as an empty one; the bytes are valid
+// until the next call. name is the field's, for errors.
+func (d *jdec) stringOrNull(name []byte) ([]byte, error) {
 	if d.null() {
-		return "", nil
+		return nil, nil
 	}
 	if d.i < len(d.b) && d.b[d.i] != '"' {
-		return "", d.errf("%s: want a string", name)
+		return nil, d.errf("%s: want a string", name)
 	}
-	b, err := d.rawString()
-	if err != nil {
-		return "", err
-	}
-	return string(b), nil
+	return d.rawString()
 }
 
 // rawString reads a string and returns its unescaped bytes, valid until the
@@ -300,10 +347,8 @@ func (d *jdec) rawString() ([]byte, error) {
 	if esc >= 0 {
 		seg = seg[:esc]
 	}
-	for _, c := range seg {
-		if c < 0x20 {
-			return nil, d.errf("control character in a string")
-		}
+	if plainRun(seg, false) < len(seg) {
+		return nil, d.errf("control character in a string")
 	}
 	if esc < 0 {
 		d.i = start + q + 1
@@ -321,10 +366,7 @@ func (d *jdec) rawString() ([]byte, error) {
 			return nil, d.errf("control character in a string")
 		case c != '\\':
 			// Copy the run up to the next special byte at once.
-			j := d.i + 1
-			for j < len(d.b) && d.b[j] != '"' && d.b[j] != '\\' && d.b[j] >= 0x20 {
-				j++
-			}
+			j := d.i + 1 + plainRun(d.b[d.i+1:], true)
 			d.buf = append(d.buf, d.b[d.i:j]...)
 			d.i = j
 			continue
@@ -380,6 +422,34 @@ func (d *jdec) rawString() ([]byte, error) {
 		}
 	}
 	return nil, errEnd
+}
+
+// plainRun is the length of the prefix of b without control characters
+// and, when quotes is set, without '"' and '\\'. It tests eight bytes at a
+// time: strings are most of a trace, and a byte loop was most of decoding.
+func plainRun(b []byte, quotes bool) int {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		// Exact tests for "some byte is below 0x20" and "some byte is
+		// zero" (after xor with the quote or the backslash): when one
+		// holds, the byte loop finds which byte.
+		special := (x - 0x20*ones) & ^x & highs
+		if quotes {
+			q, bs := x^('"'*ones), x^('\\'*ones)
+			special |= (q-ones)&^q&highs | (bs-ones)&^bs&highs
+		}
+		if special != 0 {
+			break
+		}
+	}
+	for ; i < len(b); i++ {
+		if c := b[i]; c < 0x20 || quotes && (c == '"' || c == '\\') {
+			return i
+		}
+	}
+	return i
 }
 
 func (d *jdec) hex4() (rune, bool) {
@@ -439,14 +509,27 @@ func (d *jdec) number() ([]byte, error) {
 	return d.b[start:d.i], nil
 }
 
-func (d *jdec) integer(name string) (int, error) {
+// numberOrNull reads a number, or null as nil.
+func (d *jdec) numberOrNull(name string) ([]byte, error) {
 	if d.null() {
-		return 0, nil
+		return nil, nil
 	}
 	b, err := d.number()
 	if err != nil {
-		return 0, fmt.Errorf("%s: %w", name, err)
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
+	return b, nil
+}
+
+func (d *jdec) integer(name string) (int, error) {
+	b, err := d.numberOrNull(name)
+	if b == nil {
+		return 0, err
+	}
+	return atoi(name, b)
+}
+
+func atoi(name string, b []byte) (int, error) {
 	v, err := strconv.Atoi(string(b))
 	if err != nil {
 		return 0, fmt.Errorf("%s: not an integer: %s", name, b)
@@ -454,13 +537,32 @@ func (d *jdec) integer(name string) (int, error) {
 	return v, nil
 }
 
-func (d *jdec) float(name string) (float64, error) {
-	if d.null() {
-		return 0, nil
+// checkNumber reads an integer (or, with float, a float) or null as
+// integer and float do, with their errors, and drops it. The conversions
+// run only where they could fail: integers of more than 18 digits or with
+// a fraction or exponent, floats with an exponent or of 300 bytes or more.
+func (d *jdec) checkNumber(name string, float bool) error {
+	b, err := d.numberOrNull(name)
+	if b == nil {
+		return err
 	}
-	b, err := d.number()
-	if err != nil {
-		return 0, fmt.Errorf("%s: %w", name, err)
+	if float {
+		if len(b) >= 300 || bytes.ContainsAny(b, "eE") {
+			_, err = strconv.ParseFloat(string(b), 64)
+		}
+		return err
+	}
+	digits := bytes.TrimPrefix(b, []byte("-"))
+	if len(digits) > 18 || bytes.ContainsAny(digits, ".eE") {
+		_, err = atoi(name, b)
+	}
+	return err
+}
+
+func (d *jdec) float(name string) (float64, error) {
+	b, err := d.numberOrNull(name)
+	if b == nil {
+		return 0, err
 	}
 	return strconv.ParseFloat(string(b), 64)
 }
@@ -480,31 +582,7 @@ func (d *jdec) skip(depth int) error {
 	case c == '{':
 		return d.object(func([]byte) error { return d.skip(depth + 1) })
 	case c == '[':
-		d.i++
-		d.ws()
-		if d.i < len(d.b) && d.b[d.i] == ']' {
-			d.i++
-			return nil
-		}
-		for {
-			d.ws()
-			if err := d.skip(depth + 1); err != nil {
-				return err
-			}
-			d.ws()
-			if d.i >= len(d.b) {
-				return errEnd
-			}
-			switch d.b[d.i] {
-			case ',':
-				d.i++
-			case ']':
-				d.i++
-				return nil
-			default:
-				return d.errf("want ',' or ']' in an array")
-			}
-		}
+		return d.elements(']', "an array", func() error { return d.skip(depth + 1) })
 	case c == '-' || c >= '0' && c <= '9':
 		_, err := d.number()
 		return err

@@ -2,6 +2,8 @@ package dataset
 
 import (
 	"encoding/json"
+	"fmt"
+	"math/rand/v2"
 	"reflect"
 	"strings"
 	"testing"
@@ -63,6 +65,7 @@ func FuzzDecodeTrace(f *testing.F) {
 		if (werr == nil) != (gerr == nil) {
 			t.Fatalf("%q: encoding/json error %v, decodeTrace error %v", line, werr, gerr)
 		}
+		checkLean(t, line, &got, gerr)
 		if werr == nil && !reflect.DeepEqual(want, got) {
 			t.Fatalf("%q:\n got %+v\nwant %+v", line, got, want)
 		}
@@ -79,26 +82,92 @@ func BenchmarkDecodeTrace(b *testing.B) {
 		lines = append(lines, line)
 		size += len(line)
 	}
-	b.Run("decodeTrace", func(b *testing.B) {
-		b.SetBytes(int64(size))
-		for i := 0; i < b.N; i++ {
-			for _, l := range lines {
-				var t record.Trace
-				if err := decodeTrace(l, &t); err != nil {
-					b.Fatal(err)
+	for _, dec := range []struct {
+		name string
+		f    func([]byte, *record.Trace) error
+	}{{"decodeTrace", decodeTrace}, {"decodeTraceLean", decodeTraceLean},
+		{"encoding-json", func(l []byte, t *record.Trace) error { return json.Unmarshal(l, t) }}} {
+		b.Run(dec.name, func(b *testing.B) {
+			b.SetBytes(int64(size))
+			for i := 0; i < b.N; i++ {
+				for _, l := range lines {
+					var t record.Trace
+					if err := dec.f(l, &t); err != nil {
+						b.Fatal(err)
+					}
 				}
 			}
-		}
-	})
-	b.Run("encoding-json", func(b *testing.B) {
-		b.SetBytes(int64(size))
-		for i := 0; i < b.N; i++ {
-			for _, l := range lines {
-				var t record.Trace
-				if err := json.Unmarshal(l, &t); err != nil {
-					b.Fatal(err)
-				}
+		})
+	}
+}
+
+func TestPlainRun(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	alphabet := []byte{'a', ' ', '"', '\\', 0x00, 0x1f, 0x20, 0x7f, 0x80, 0xa2, 0xdc, 0xff, '\n'}
+	for n := 0; n < 20000; n++ {
+		b := make([]byte, rng.IntN(40))
+		for i := range b {
+			b[i] = 'x'
+			if rng.IntN(12) == 0 {
+				b[i] = alphabet[rng.IntN(len(alphabet))]
 			}
 		}
-	})
+		for _, quotes := range []bool{false, true} {
+			want := len(b)
+			for i, c := range b {
+				if c < 0x20 || quotes && (c == '"' || c == '\\') {
+					want = i
+					break
+				}
+			}
+			if got := plainRun(b, quotes); got != want {
+				t.Fatalf("plainRun(%q, %v) = %d, want %d", b, quotes, got, want)
+			}
+		}
+	}
+}
+
+// checkLean: decodeTraceLean fails exactly where decodeTrace does, with the
+// same error, and reads the same fields the filter uses.
+func checkLean(t *testing.T, line string, full *record.Trace, ferr error) {
+	t.Helper()
+	var lean record.Trace
+	lerr := decodeTraceLean([]byte(line), &lean)
+	if fmt.Sprint(lerr) != fmt.Sprint(ferr) {
+		t.Fatalf("%q: decodeTrace error %v, decodeTraceLean error %v", line, ferr, lerr)
+	}
+	if ferr != nil {
+		return
+	}
+	want := *full
+	want.Params, want.LatencyMS, want.Attempts = record.Params{}, 0, 0
+	want.Usage.PromptTokens, want.Usage.ReasoningTokens = 0, 0
+	if !reflect.DeepEqual(want, lean) {
+		t.Fatalf("%q:\n lean %+v\nwant %+v", line, lean, want)
+	}
+}
+
+func TestDecodeTraceLean(t *testing.T) {
+	for _, line := range []string{
+		`{"prompt_id":"p","latency_ms":1.5}`, `{"prompt_id":"p","attempts":1e3}`, `{"prompt_id":"p","attempts":-12}`,
+		`{"prompt_id":"p","latency_ms":12345678901234567890}`, `{"prompt_id":"p","latency_ms":-123456789012345678}`,
+		`{"prompt_id":"p","usage":{"prompt_tokens":1.0,"completion_tokens":3}}`, `{"prompt_id":"p","usage":{"reasoning_tokens":"x"}}`,
+		`{"prompt_id":"p","params":{"temperature":1e400}}`, `{"prompt_id":"p","params":{"top_p":-1e-400}}`,
+		`{"prompt_id":"p","params":{"temperature":"0.6"}}`, `{"prompt_id":"p","params":{"temperature":01}}`,
+		`{"prompt_id":"p","params":{"seed":null,"max_tokens":null}}`, `{"prompt_id":"p","params":{"seed":1.5}}`,
+		`{"prompt_id":"p","params":{"seed":-9223372036854775808}}`, `{"prompt_id":"p","params":{"seed":9223372036854775808}}`,
+		`{"prompt_id":"p","params":{"Seed":3,"TOP_P":0.9}}`, `{"prompt_id":"p","params":{"max_tokens":1e2}}`,
+		`{"prompt_id":"p","params":{"temperature":0.` + strings.Repeat("1", 400) + `}}`,
+		`{"prompt_id":"p","params":{"temperature":1` + strings.Repeat("0", 400) + `}}`,
+	} {
+		var full record.Trace
+		err := decodeTrace([]byte(line), &full)
+		checkLean(t, line, &full, err)
+	}
+	for _, tr := range builtinTraces(t, 20, 2) {
+		b, _ := json.Marshal(tr)
+		var full record.Trace
+		err := decodeTrace(b, &full)
+		checkLean(t, string(b), &full, err)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"time"
@@ -60,6 +61,8 @@ func init() {
 			&cli.BoolFlag{Name: "no-rejects", Usage: "do not write rejects-*.parquet"},
 			&cli.IntFlag{Name: "workers", Usage: "parallel parsers and verifiers (default: the number of CPUs)"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress output"},
+			&cli.StringFlag{Name: "cpuprofile", Hidden: true, Usage: "write a CPU profile (pprof) of the run to `FILE`"},
+			&cli.StringFlag{Name: "memprofile", Hidden: true, Usage: "write a heap profile (pprof) at the end of the run to `FILE`"},
 		},
 		Action: func(c *cli.Context) error {
 			opts := DefaultFilterOptions()
@@ -96,9 +99,52 @@ func init() {
 			}
 			setIf(c, "workers", &opts.Output.Workers, c.Int)
 			setIf(c, "quiet", &opts.Quiet, c.Bool)
-			return runFilter(c.Context, opts)
+			stop, err := startProfiles(c.String("cpuprofile"), c.String("memprofile"))
+			if err != nil {
+				return err
+			}
+			err = runFilter(c.Context, opts)
+			if perr := stop(); err == nil {
+				err = perr
+			}
+			return err
 		},
 	})
+}
+
+// startProfiles starts a CPU profile into cpu (when set) and returns the
+// function that stops it and writes a heap profile into mem (when set).
+func startProfiles(cpu, mem string) (stop func() error, err error) {
+	var cf *os.File
+	if cpu != "" {
+		if cf, err = os.Create(cpu); err != nil {
+			return nil, fmt.Errorf("cpuprofile: %w", err)
+		}
+		if err := pprof.StartCPUProfile(cf); err != nil {
+			cf.Close()
+			return nil, fmt.Errorf("cpuprofile: %w", err)
+		}
+	}
+	return func() error {
+		if cf != nil {
+			pprof.StopCPUProfile()
+			if err := cf.Close(); err != nil {
+				return fmt.Errorf("cpuprofile: %w", err)
+			}
+		}
+		if mem == "" {
+			return nil
+		}
+		f, err := os.Create(mem)
+		if err != nil {
+			return fmt.Errorf("memprofile: %w", err)
+		}
+		if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+			f.Close()
+			return fmt.Errorf("memprofile: %w", err)
+		}
+		return f.Close()
+	}, nil
 }
 
 func filterParseList(s string) []string {

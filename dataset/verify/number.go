@@ -2,8 +2,57 @@ package verify
 
 import (
 	"math/big"
+	"math/bits"
 	"strings"
 )
+
+// smallDecimal reads [+-]digits[.digits] or [+-].digits of at most 18
+// digits as v / 10^scale: the common case of parseRat (which gives the same
+// value for these strings) without allocating a big.Rat.
+func smallDecimal(s string) (v int64, scale int, ok bool) {
+	neg := false
+	if s != "" && (s[0] == '-' || s[0] == '+') {
+		neg, s = s[0] == '-', s[1:]
+	}
+	intPart, frac, hasDot := strings.Cut(s, ".")
+	if len(intPart)+len(frac) > 18 || intPart == "" && frac == "" || hasDot && frac == "" {
+		return 0, 0, false
+	}
+	for _, part := range [2]string{intPart, frac} {
+		for i := 0; i < len(part); i++ {
+			if !isDigit(part[i]) {
+				return 0, 0, false
+			}
+			v = v*10 + int64(part[i]-'0')
+		}
+	}
+	if neg {
+		v = -v
+	}
+	return v, len(frac), true
+}
+
+var pow10 = func() (p [19]uint64) {
+	p[0] = 1
+	for i := 1; i < len(p); i++ {
+		p[i] = p[i-1] * 10
+	}
+	return p
+}()
+
+// smallEqual compares va / 10^sa with vb / 10^sb exactly.
+func smallEqual(va int64, sa int, vb int64, sb int) bool {
+	if (va < 0) != (vb < 0) {
+		return false // zero is never negative here
+	}
+	ua, ub := uint64(va), uint64(vb)
+	if va < 0 {
+		ua, ub = -ua, -ub
+	}
+	h1, l1 := bits.Mul64(ua, pow10[sb])
+	h2, l2 := bits.Mul64(ub, pow10[sa])
+	return h1 == h2 && l1 == l2
+}
 
 // parseRat reads a normalised answer as an exact rational: integers,
 // decimals, "a/b", \frac{a}{b}, mixed numbers "2\frac{1}{2}", with an optional
@@ -86,6 +135,25 @@ func parseDecimal(s string) (*big.Rat, bool) {
 	}
 	if intPart == "" && !hasDot {
 		return nil, false
+	}
+	if len(intPart)+len(frac) <= 18 {
+		// Fits in an int64: skip big.Rat's general parser, which is most of
+		// the cost of verifying a short numeric answer.
+		var v, den int64 = 0, 1
+		for _, c := range intPart {
+			v = v*10 + int64(c-'0')
+		}
+		for _, c := range frac {
+			v = v*10 + int64(c-'0')
+			den *= 10
+		}
+		if len(t) < len(s) {
+			v = -v
+		}
+		if den == 1 {
+			return new(big.Rat).SetInt64(v), true
+		}
+		return new(big.Rat).SetFrac64(v, den), true
 	}
 	r, ok := new(big.Rat).SetString(s)
 	return r, ok

@@ -66,6 +66,11 @@ func (numberVerifier) Name() string { return "number" }
 
 func (v numberVerifier) Verify(response, ref string) Result {
 	return verifyWith(v.Name(), response, ref, isNumber, func(a, b string) bool {
+		if va, sa, ok := smallDecimal(a); ok {
+			if vb, sb, ok := smallDecimal(b); ok {
+				return smallEqual(va, sa, vb, sb)
+			}
+		}
 		ra, okA := parseRat(a)
 		rb, okB := parseRat(b)
 		return okA && okB && ra.Cmp(rb) == 0
@@ -73,6 +78,9 @@ func (v numberVerifier) Verify(response, ref string) Result {
 }
 
 func isNumber(n string) bool {
+	if _, _, ok := smallDecimal(n); ok {
+		return true
+	}
 	_, ok := parseRat(n)
 	return ok
 }
