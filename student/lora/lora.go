@@ -163,15 +163,6 @@ func (a *Adapters) Init(seed uint64) {
 	}
 }
 
-// Find returns the adapter of a layer's module, or nil when it has none.
-func (a *Adapters) Find(layer int, module string) *Adapter {
-	m := slices.Index(a.Targets, module)
-	if m < 0 || layer < 0 || (layer+1)*len(a.Targets) > len(a.List) {
-		return nil
-	}
-	return &a.List[layer*len(a.Targets)+m]
-}
-
 // Name is the PEFT tensor name of a module's lora_A or lora_B weight.
 func Name(layer int, module, which string) string {
 	group := "self_attn"

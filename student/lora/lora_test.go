@@ -56,12 +56,12 @@ func TestNewShapesAndNames(t *testing.T) {
 		a, b   []int
 	}{{0, "q_proj", []int{4, 16}, []int{16, 4}}, {1, "k_proj", []int{4, 16}, []int{8, 4}},
 		{1, "o_proj", []int{4, 16}, []int{16, 4}}, {0, "down_proj", []int{4, 24}, []int{16, 4}}} {
-		ad := a.Find(tc.layer, tc.module)
+		ad := find(a, tc.layer, tc.module)
 		if ad == nil || ad.Layer != tc.layer || ad.Module != tc.module || !slices.Equal(ad.A.Shape, tc.a) || !slices.Equal(ad.B.Shape, tc.b) {
 			t.Errorf("Find(%d, %s) = %+v", tc.layer, tc.module, ad)
 		}
 	}
-	if a.Find(0, "v_proj") != nil || a.Find(2, "q_proj") != nil {
+	if find(a, 0, "v_proj") != nil || find(a, 2, "q_proj") != nil {
 		t.Error("Find returned an adapter that does not exist")
 	}
 	if got := Name(3, "up_proj", "B"); got != "base_model.model.model.layers.3.mlp.up_proj.lora_B.weight" {
@@ -99,7 +99,7 @@ func TestMerge(t *testing.T) {
 			a.List[i].B.Data[j] = float32(j%5) * 0.1
 		}
 	}
-	ad := a.Find(1, "gate_proj")
+	ad := find(a, 1, "gate_proj")
 	before := slices.Clone(w.Layers[1].Gate.Data)
 	B, A := slices.Clone(ad.B.Data), slices.Clone(ad.A.Data)
 	a.Merge(w)
@@ -168,3 +168,14 @@ func TestSaveLoad(t *testing.T) {
 		t.Errorf("Load of a DoRA adapter: %v", err)
 	}
 }
+
+// find returns the adapter of a layer's module, or nil.
+func find(a *Adapters, layer int, module string) *Adapter {
+	for i := range a.List {
+		if a.List[i].Layer == layer && a.List[i].Module == module {
+			return &a.List[i]
+		}
+	}
+	return nil
+}
+
