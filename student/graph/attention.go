@@ -31,33 +31,74 @@ func (a attnDims) scale() float64 { return 1 / math.Sqrt(float64(a.d)) }
 //
 //	q [b*s, nh*d], k, v [b*s, nkv*d], seg [b*s] -> out [b*s, nh*d], p [b, nh, s, s]
 //
-// p keeps the attention probabilities for the backward pass. Work is split
-// over (row, kv head) pairs, each owning its slice of every buffer.
-func attentionForward[T Float](out, p, q, k, v []T, seg []int32, a attnDims, w int) {
+// p keeps the attention probabilities for the backward pass; nil keeps
+// nothing (the backward pass recomputes them) and uses each worker's
+// scratch for a block's probabilities instead. Work is split over (row,
+// kv head) pairs, each owning its slice of every buffer.
+func attentionForward[T Float](out, p, q, k, v []T, seg []int32, a attnDims, scratch [][]T) {
 	s, d, group := a.s, a.d, a.nh/a.nkv
 	ldq, ldk := a.nh*d, a.nkv*d
-	scale := T(a.scale())
-	parallelFor(w, a.b*a.nkv, func(_, lo, hi int) {
+	parallelFor(len(scratch), a.b*a.nkv, func(w, lo, hi int) {
 		for u := lo; u < hi; u++ {
 			b, g := u/a.nkv, u%a.nkv
 			kb, vb := k[b*s*ldk+g*d:], v[b*s*ldk+g*d:]
 			sg := seg[b*s : (b+1)*s]
 			for h := g * group; h < (g+1)*group; h++ {
 				qb, ob := q[b*s*ldq+h*d:], out[b*s*ldq+h*d:]
-				pb := p[(b*a.nh+h)*s*s : (b*a.nh+h+1)*s*s]
 				a.blocks(func(i0, i1 int) {
 					j0 := keyStart(sg, i0, i1)
-					// scores [i0:i1, j0:i1] = scale · Q_h[i0:i1] · K_g[j0:i1]ᵀ
-					gemm(false, true, i1-i0, i1-j0, d, scale, qb[i0*ldq:], ldq, kb[j0*ldk:], ldk, 0, pb[i0*s+j0:], s)
-					for i := i0; i < i1; i++ {
-						maskedSoftmax(pb[i*s:(i+1)*s], sg, i, j0)
-					}
+					pr := blockProbs(a, p, scratch[w], b, h, i0)
+					attnProbs(a, pr, qb, kb, sg, i0, i1, j0)
 					// out_h[i0:i1] = P[i0:i1, j0:i1] · V_g[j0:i1]
-					gemm(false, false, i1-i0, d, i1-j0, 1, pb[i0*s+j0:], s, vb[j0*ldk:], ldk, 0, ob[i0*ldq:], ldq)
+					gemm(false, false, i1-i0, d, i1-j0, 1, pr[j0:], s, vb[j0*ldk:], ldk, 0, ob[i0*ldq:], ldq)
 				})
 			}
 		}
 	})
+}
+
+// blockProbs is where the probabilities of query rows [i0, i0+blk) of
+// (row b, head h) live, row i at (i-i0)·s: in p when it is kept, else in
+// the first half of a worker's scratch.
+func blockProbs[T Float](a attnDims, p, scratch []T, b, h, i0 int) []T {
+	if p == nil {
+		return scratch[:len(scratch)/2]
+	}
+	return p[((b*a.nh+h)*a.s+i0)*a.s : (b*a.nh+h+1)*a.s*a.s]
+}
+
+func (a attnDims) blockLen() int {
+	if a.blk <= 0 {
+		return attnBlock
+	}
+	return a.blk
+}
+
+// scratchLen is the size of a worker's scratch: a block of probabilities
+// and one of their gradients.
+func (a attnDims) scratchLen() int { return 2 * min(a.blockLen(), a.s) * a.s }
+
+// keepsProbs says whether the forward pass keeps the probabilities for
+// the backward pass (b·nh·s² floats) or the backward pass recomputes them
+// (one more score product and softmax): kept up to 16M floats (64 MB in
+// float32), as at every CPU-sized shape; recomputed at long sequences,
+// where they would dominate the activations (3.2 GB a layer for a 1.5B
+// Qwen at 8,192 tokens).
+func (a attnDims) keepsProbs() bool { return a.b*a.nh*a.s*a.s <= keepProbsLimit }
+
+// keepProbsLimit is keepsProbs' bound; tests lower it.
+var keepProbsLimit = 1 << 24
+
+// probs fills pr (row i at (i-i0)·s) with the probabilities of query rows
+// [i0, i1) over keys [j0, i1), zero elsewhere:
+//
+//	scores = scale · Q_h[i0:i1] · K_g[j0:i1]ᵀ, then the masked softmax.
+func attnProbs[T Float](a attnDims, pr, qb, kb []T, sg []int32, i0, i1, j0 int) {
+	ldq, ldk := a.nh*a.d, a.nkv*a.d
+	gemm(false, true, i1-i0, i1-j0, a.d, T(a.scale()), qb[i0*ldq:], ldq, kb[j0*ldk:], ldk, 0, pr[j0:], a.s)
+	for i := i0; i < i1; i++ {
+		maskedSoftmax(pr[(i-i0)*a.s:(i-i0+1)*a.s], sg, i, j0)
+	}
 }
 
 // keyStart is the first key any query of the block [i0, i1) may see: the
@@ -119,13 +160,14 @@ func maskedSoftmax[T Float](row []T, seg []int32, i, j0 int) {
 //	dout [b*s, nh*d] -> dq [b*s, nh*d], dk, dv [b*s, nkv*d]
 //	dP = dO·Vᵀ, dV += Pᵀ·dO, dS = P⊙(dP - rowsum(P⊙dP)), dQ += scale·dS·K, dK += scale·dSᵀ·Q
 //
-// scratch holds one [s,s] buffer per worker.
+// P comes from p, or, when p is nil, is recomputed block by block into the
+// first half of the worker's scratch; dS goes to its second half.
 func attentionBackward[T Float](dq, dk, dv, dout, p, q, k, v []T, seg []int32, a attnDims, scratch [][]T) {
 	s, d, group := a.s, a.d, a.nh/a.nkv
 	ldq, ldk := a.nh*d, a.nkv*d
 	scale := T(a.scale())
 	parallelFor(len(scratch), a.b*a.nkv, func(w, lo, hi int) {
-		ds := scratch[w]
+		ds := scratch[w][len(scratch[w])/2:]
 		for u := lo; u < hi; u++ {
 			b, g := u/a.nkv, u%a.nkv
 			kb, vb := k[b*s*ldk+g*d:], v[b*s*ldk+g*d:]
@@ -133,23 +175,26 @@ func attentionBackward[T Float](dq, dk, dv, dout, p, q, k, v []T, seg []int32, a
 			sg := seg[b*s : (b+1)*s]
 			for h := g * group; h < (g+1)*group; h++ {
 				qb, dqb, dob := q[b*s*ldq+h*d:], dq[b*s*ldq+h*d:], dout[b*s*ldq+h*d:]
-				pb := p[(b*a.nh+h)*s*s : (b*a.nh+h+1)*s*s]
 				a.blocks(func(i0, i1 int) {
 					// Only keys [j0, i1) have nonzero probabilities.
 					m, j0 := i1-i0, keyStart(sg, i0, i1)
-					pr, dr := pb[i0*s+j0:], ds[i0*s+j0:]
-					gemm(false, true, m, i1-j0, d, 1, dob[i0*ldq:], ldq, vb[j0*ldk:], ldk, 0, dr, s)
-					gemm(true, false, i1-j0, d, m, 1, pr, s, dob[i0*ldq:], ldq, 1, dvb[j0*ldk:], ldk)
+					pb := blockProbs(a, p, scratch[w], b, h, i0)
+					if p == nil {
+						attnProbs(a, pb, qb, kb, sg, i0, i1, j0)
+					}
+					gemm(false, true, m, i1-j0, d, 1, dob[i0*ldq:], ldq, vb[j0*ldk:], ldk, 0, ds[j0:], s)
+					gemm(true, false, i1-j0, d, m, 1, pb[j0:], s, dob[i0*ldq:], ldq, 1, dvb[j0*ldk:], ldk)
 					for i := i0; i < i1; i++ {
-						pr, dr := pb[i*s+j0:i*s+i+1], ds[i*s+j0:i*s+i1]
+						r := (i - i0) * s
+						pr, dr := pb[r+j0:r+i+1], ds[r+j0:r+i1]
 						c := dot(pr, dr[:len(pr)])
 						for j, p := range pr {
 							dr[j] = p * (dr[j] - c)
 						}
 						clear(dr[len(pr):])
 					}
-					gemm(false, false, m, d, i1-j0, scale, dr, s, kb[j0*ldk:], ldk, 1, dqb[i0*ldq:], ldq)
-					gemm(true, false, i1-j0, d, m, scale, dr, s, qb[i0*ldq:], ldq, 1, dkb[j0*ldk:], ldk)
+					gemm(false, false, m, d, i1-j0, scale, ds[j0:], s, kb[j0*ldk:], ldk, 1, dqb[i0*ldq:], ldq)
+					gemm(true, false, i1-j0, d, m, scale, ds[j0:], s, qb[i0*ldq:], ldq, 1, dkb[j0*ldk:], ldk)
 				})
 			}
 		}
@@ -160,13 +205,13 @@ func attentionBackward[T Float](dq, dk, dv, dout, p, q, k, v []T, seg []int32, a
 type attentionOp[T Float] struct {
 	dims    attnDims
 	seg     *[]int32
-	p       []T   // [b, nh, s, s]
-	scratch [][]T // one [s,s] per worker
+	p       []T   // [b, nh, s, s], or nil to recompute in backward
+	scratch [][]T // one dims.scratchLen() per worker
 }
 
 func (o *attentionOp[T]) name() string { return "CausalGQAttention" }
 func (o *attentionOp[T]) fwd(in [][]T, out []T) {
-	attentionForward(out, o.p, in[0], in[1], in[2], *o.seg, o.dims, len(o.scratch))
+	attentionForward(out, o.p, in[0], in[1], in[2], *o.seg, o.dims, o.scratch)
 }
 func (o *attentionOp[T]) bwd(in, dIn [][]T, _, dOut []T) {
 	attentionBackward(dIn[0], dIn[1], dIn[2], dOut, o.p, in[0], in[1], in[2], *o.seg, o.dims, o.scratch)

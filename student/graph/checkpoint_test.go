@@ -112,3 +112,43 @@ func TestFrozen(t *testing.T) {
 		t.Error("NewLoRA accepted Frozen")
 	}
 }
+
+// TestAttentionRecomputeIsExact: recomputing the attention probabilities in
+// the backward pass (long sequences) gives bit-identical log-probabilities
+// and gradients to keeping them.
+func TestAttentionRecomputeIsExact(t *testing.T) {
+	cfg := tinyConfig("qwen2")
+	w := randomWeights(cfg, 44)
+	in := randomBatch(cfg, 2, 70, 5) // two query blocks of 64 and 6
+	coef := make([]float32, len(in.coef))
+	for i, c := range in.coef {
+		coef[i] = float32(c)
+	}
+	run := func() ([]float32, []model.Named) {
+		g, err := New(w, 2, 70)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lp, err := g.Forward(in.tokens, in.targets, in.segments)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := g.Backward(coef); err != nil {
+			t.Fatal(err)
+		}
+		_, grads := g.Trainable()
+		return lp, grads
+	}
+	keptLP, kept := run()
+	defer func(l int) { keepProbsLimit = l }(keepProbsLimit)
+	keepProbsLimit = 0
+	lp, recomputed := run()
+	if !slices.Equal(lp, keptLP) {
+		t.Fatal("logp differs when the probabilities are recomputed")
+	}
+	for i, p := range kept {
+		if !slices.Equal(p.Tensor.Data, recomputed[i].Tensor.Data) {
+			t.Errorf("gradient of %s differs when the probabilities are recomputed", p.Name)
+		}
+	}
+}

@@ -151,9 +151,10 @@ func newNet[T Float](cfg *model.Config, w, dw *params[T], batch, seq int, recomp
 	}
 	// Attention's per-worker [s,s] scratch lives only within one pass of
 	// one op: all layers share it.
+	dims := attnDims{batch, seq, nh, nkv, d, attnBlock}
 	scratch := make([][]T, wk)
 	for i := range scratch {
-		scratch[i] = make([]T, seq*seq)
+		scratch[i] = make([]T, dims.scratchLen())
 	}
 	for l := range cfg.NumHiddenLayers {
 		L, D := &w.layers[l], &dw.layers[l]
@@ -193,8 +194,11 @@ func newNet[T Float](cfg *model.Config, w, dw *params[T], batch, seq int, recomp
 		v := linear(h1, h, nkv*d, 2, vw...)
 		qr := must(b.apply(&ropeOp[T]{heads: nh, d: d, cos: cos, sin: sin, pos: &nt.pos}, []int{n, nh * d}, q))
 		kr := must(b.apply(&ropeOp[T]{heads: nkv, d: d, cos: cos, sin: sin, pos: &nt.pos}, []int{n, nkv * d}, k))
-		att := must(b.apply(&attentionOp[T]{dims: attnDims{batch, seq, nh, nkv, d, attnBlock}, seg: &nt.seg,
-			p: scratchOf("p", batch*nh*seq*seq), scratch: scratch}, []int{n, nh * d}, qr, kr, v))
+		var probs []T
+		if dims.keepsProbs() {
+			probs = scratchOf("p", batch*nh*seq*seq)
+		}
+		att := must(b.apply(&attentionOp[T]{dims: dims, seg: &nt.seg, p: probs, scratch: scratch}, []int{n, nh * d}, qr, kr, v))
 		a := linear(att, nh*d, h, 3, par("self_attn.o_proj.weight", L.o, D.o, h, nh*d))
 		x2 := must(b.apply(&addOp[T]{}, []int{n, h}, x, a))
 		h2 := must(b.apply(&rmsnormOp[T]{n: n, h: h, eps: T(cfg.RMSNormEps), rstd: scratchOf("rstd2", n)}, []int{n, h},

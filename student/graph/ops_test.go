@@ -73,7 +73,7 @@ func TestOpGradients(t *testing.T) {
 		}
 	}
 	ad := attnDims{b: 2, s: 3, nh: 4, nkv: 2, d: 4, blk: 2}
-	scratch := [][]float64{make([]float64, 9), make([]float64, 9)}
+	scratch := [][]float64{make([]float64, ad.scratchLen()), make([]float64, ad.scratchLen())}
 	cases := []struct {
 		impl   kernelImpl[float64]
 		ins    []int
@@ -84,6 +84,7 @@ func TestOpGradients(t *testing.T) {
 		{&linearOp[float64]{n: n, in: h, out: 5}, []int{n * h, 5 * h, 5}, n * 5},
 		{&ropeOp[float64]{heads: 2, d: 4, cos: cos, sin: sin, pos: &pos}, []int{n * 8}, n * 8},
 		{&attentionOp[float64]{dims: ad, seg: &seg, p: make([]float64, 2*4*9), scratch: scratch}, []int{n * 16, n * 8, n * 8}, n * 16},
+		{&attentionOp[float64]{dims: ad, seg: &seg, scratch: scratch}, []int{n * 16, n * 8, n * 8}, n * 16}, // probabilities recomputed
 		{&swigluOp[float64]{sig: make([]float64, n*h), workers: 2}, []int{n * h, n * h}, n * h},
 		{&addOp[float64]{}, []int{n * h, n * h}, n * h},
 		{&embedOp[float64]{tokens: &tokens, h: h}, []int{5 * h}, n * h},

@@ -178,4 +178,3 @@ func find(a *Adapters, layer int, module string) *Adapter {
 	}
 	return nil
 }
-

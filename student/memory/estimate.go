@@ -48,13 +48,14 @@ type Breakdown struct {
 //	                                      attention, o_proj, residuals, norm,
 //	                                      gate, up, SwiGLU, down, each ×2
 //	          + batch·heads·seqLen²       attention probabilities kept for backward
+//	                                      (up to 2²⁴ floats; recomputed beyond)
 //	          + 2n                        RMSNorm 1/rms per row
 //	          + n·I                       SwiGLU's σ(gate) kept for backward
 //	          + 2n·7r                     LoRA: the rank-r intermediate of each adapter
 //	head:       4n·h + c·V + 2c·h + 3n    embedding and final norm outputs ×2,
 //	                                      softmax and gathered rows of a chunk
 //	                                      of c = min(n, 2²⁴/V) rows, logp ×2, lse
-//	scratch:    workers·seqLen²
+//	scratch:    workers·2·min(64, seqLen)·seqLen   a block of probabilities and their gradients
 //
 // With gradient checkpointing the layers keep only their outputs (2n·h each,
 // with their gradients) and share one layer's intermediates.
@@ -80,7 +81,13 @@ func Estimate(cfg *model.Config, batch, seqLen int, opt Options) Breakdown {
 		bd.Trainable = adapters
 		params += adapters
 	}
-	perLayer := 2*n*(6*h+3*q+3*kv+3*inter) + b*int64(cfg.NumAttentionHeads)*s*s + 2*n + n*inter
+	// student/graph keeps the attention probabilities up to 2²⁴ floats and
+	// recomputes them in backward beyond.
+	probs := b * int64(cfg.NumAttentionHeads) * s * s
+	if probs > 1<<24 {
+		probs = 0
+	}
+	perLayer := 2*n*(6*h+3*q+3*kv+3*inter) + probs + 2*n + n*inter
 	if r > 0 {
 		perLayer += 2 * n * 7 * r
 	}
@@ -89,7 +96,7 @@ func Estimate(cfg *model.Config, batch, seqLen int, opt Options) Breakdown {
 		layers = nl*2*n*h + perLayer - 2*n*h
 	}
 	c := max(1, min(n, (1<<24)/v)) // student/graph's loss chunk
-	acts := layers + 4*n*h + c*v + 2*c*h + 3*n + w*s*s
+	acts := layers + 4*n*h + c*v + 2*c*h + 3*n + w*2*min(64, s)*s
 
 	bd.Weights = params * bytesPerFloat
 	bd.Grads = bd.Trainable * bytesPerFloat

@@ -59,6 +59,7 @@ func TestEstimateMatchesGraph(t *testing.T) {
 		{"qwen-small", 2, 128, 0, true, 0},
 		{"llama-tiny", 2, 128, 16, true, 0},
 		{"qwen-nano", 2, 512, 0, true, 65536}, // the loss in chunks of 256 rows
+		{"qwen-nano", 1, 2048, 0, false, 0},   // attention probabilities recomputed
 	} {
 		t.Run(fmt.Sprintf("%s/lora-%d/checkpointing-%v", tc.preset, tc.rank, tc.ckpt), func(t *testing.T) {
 			var opts []graph.Option
