@@ -118,6 +118,9 @@ func (o *Options) fill() error {
 	case o.LoRARank < 0 || o.LoRAAlpha < 0:
 		return errors.New("--lora-rank and --lora-alpha must not be negative")
 	}
+	if _, err := lora.ParseTargets(o.LoRATargets); err != nil {
+		return fmt.Errorf("--lora-targets: %w", err)
+	}
 	return nil
 }
 
