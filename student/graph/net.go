@@ -314,7 +314,9 @@ func (nt *net[T]) backward(coef []T) error {
 		return fmt.Errorf("%w: coef %d, want %d", ErrShape, len(coef), len(nt.logp.data))
 	}
 	for _, a := range nt.acts {
-		clear(a.grad)
+		if !a.shared { // cleared as each layer's backward pass begins
+			clear(a.grad)
+		}
 	}
 	for i, c := range coef {
 		nt.logp.grad[i] = -c

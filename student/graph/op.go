@@ -18,6 +18,7 @@ type value[T Float] struct {
 	shape      tensor.Shape
 	node       *G.Node
 	dense      *tensor.Dense // data as a gorgonia Value, no copy
+	shared     bool          // buffers shared by the layers (gradient checkpointing)
 }
 
 // kernelImpl is what a fused op computes, on raw slices:
@@ -159,7 +160,7 @@ func (b *builder[T]) apply(impl kernelImpl[T], shape []int, in ...*value[T]) (*v
 	if err != nil {
 		return nil, err
 	}
-	out := &value[T]{data: data, grad: grad, shape: tensor.Shape(shape)}
+	out := &value[T]{data: data, grad: grad, shape: tensor.Shape(shape), shared: b.sharing}
 	out.dense = tensor.New(tensor.WithShape(shape...), tensor.WithBacking(data))
 	types := make([]hm.Type, 0, len(in)+1)
 	children := make([]*G.Node, len(in))
