@@ -29,11 +29,8 @@ import (
 // tokens.
 type Graph struct {
 	// Grads has the same layout and names as the weights; Backward adds to
-	// it. Nil in a LoRA graph, whose base is frozen.
+	// it. Nil in a LoRA or frozen graph: Trainable lists what is trained.
 	Grads *model.Weights
-	// AdapterGrads has the layout and names of the adapters of a LoRA graph
-	// (nil otherwise); Backward adds to it.
-	AdapterGrads *lora.Adapters
 
 	params, grads []model.Named
 	net           *net[float32]
@@ -123,7 +120,7 @@ func NewLoRA(w *model.Weights, a *lora.Adapters, batch, seq int, opts ...Option)
 	if err != nil {
 		return nil, err
 	}
-	return &Graph{AdapterGrads: ag, params: a.Params(), grads: ag.Params(), net: net}, nil
+	return &Graph{params: a.Params(), grads: ag.Params(), net: net}, nil
 }
 
 // Trainable lists the parameters the graph trains and their gradients, in

@@ -35,7 +35,7 @@ func newAdapters(o *Options, cfg *model.Config, resumeDir string) (*lora.Adapter
 		}
 		a.Init(o.Seed)
 		a.Base = o.baseName()
-		if o.Init == "" && !isDir(o.Student) {
+		if o.Init == "" && !isCheckpoint(o.Student) {
 			o.logf("warning: --lora-rank on the preset %s trains adapters on randomly initialised weights; pass --init with a trained checkpoint", o.Student)
 		}
 		return a, nil
@@ -74,7 +74,9 @@ func publishLoRA(st *student.Student, a *lora.Adapters, ckpt, out string) error 
 	return os.RemoveAll(tmp)
 }
 
-func isDir(path string) bool {
-	fi, err := os.Stat(path)
-	return err == nil && fi.IsDir()
+// isCheckpoint says whether dir is an HF checkpoint directory (what
+// --student names when it is not a preset).
+func isCheckpoint(dir string) bool {
+	_, err := os.Stat(filepath.Join(dir, "config.json"))
+	return err == nil
 }

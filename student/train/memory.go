@@ -20,38 +20,35 @@ func CheckMemory(cfg *model.Config, microBatch, seqLen int, opt memory.Options) 
 	if need.Check(avail) == nil {
 		return nil
 	}
-	fits := func(mb int, o memory.Options) (string, bool) {
-		e := memory.Estimate(cfg, mb, seqLen, o)
-		return memory.Format(e.Total), e.Total <= avail
-	}
 	// Cheapest first: a smaller micro-batch (--grad-accum keeps the
 	// batch), recomputing activations, adapters instead of every weight.
 	var hints []string
+	try := func(mb int, o memory.Options, format string, args ...any) bool {
+		e := memory.Estimate(cfg, mb, seqLen, o)
+		if e.Total > avail {
+			return false
+		}
+		hints = append(hints, fmt.Sprintf(format, append(args, memory.Format(e.Total))...))
+		return true
+	}
 	for mb := microBatch - 1; mb >= 1; mb-- {
-		if need, ok := fits(mb, opt); ok {
-			hints = append(hints, fmt.Sprintf("--micro-batch %d with a larger --grad-accum (needs %s)", mb, need))
+		if try(mb, opt, "--micro-batch %d with a larger --grad-accum (needs %s)", mb) {
 			break
 		}
 	}
+	ckpt := opt
+	ckpt.GradientCheckpointing = true
 	if !opt.GradientCheckpointing {
-		o := opt
-		o.GradientCheckpointing = true
-		if need, ok := fits(microBatch, o); ok {
-			hints = append(hints, fmt.Sprintf("--gradient-checkpointing (needs %s)", need))
-		}
+		try(microBatch, ckpt, "--gradient-checkpointing (needs %s)")
 	}
 	what := "full fine-tuning of"
 	if opt.LoRARank > 0 {
 		what = fmt.Sprintf("LoRA (rank %d) on", opt.LoRARank)
 	} else {
-		o := opt
-		o.LoRARank = 16
-		if need, ok := fits(microBatch, o); ok {
-			hints = append(hints, fmt.Sprintf("LoRA adapters (--lora-rank 16 needs %s)", need))
-		} else if o.GradientCheckpointing = true; !opt.GradientCheckpointing {
-			if need, ok := fits(microBatch, o); ok {
-				hints = append(hints, fmt.Sprintf("LoRA adapters with gradient checkpointing (--lora-rank 16 --gradient-checkpointing needs %s)", need))
-			}
+		lora, loraCkpt := opt, ckpt
+		lora.LoRARank, loraCkpt.LoRARank = 16, 16
+		if !try(microBatch, lora, "LoRA adapters (--lora-rank 16 needs %s)") && !opt.GradientCheckpointing {
+			try(microBatch, loraCkpt, "LoRA adapters with gradient checkpointing (--lora-rank 16 --gradient-checkpointing needs %s)")
 		}
 	}
 	hint := strings.Join(append(hints, "a smaller preset (distill models lists them), a smaller --micro-batch or --seq-len, or a machine with more memory"), ", ")

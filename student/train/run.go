@@ -154,7 +154,7 @@ func buildStudent(o *Options, resumeDir string) (*student.Student, error) {
 		src = o.Init
 	}
 	if src == "" {
-		if _, err := os.Stat(filepath.Join(o.Student, "config.json")); err == nil {
+		if isCheckpoint(o.Student) {
 			src = o.Student
 		}
 	}
