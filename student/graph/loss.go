@@ -16,10 +16,7 @@ import "math"
 // rebuilds probs. logp at rows not given is left as it is.
 func lossForward[T Float](logp, probs, lse, hc, hn, w []T, targets, rows []int32, h, vocab, workers int, invTemp T) {
 	m := len(rows)
-	for c, r := range rows {
-		copy(hc[c*h:(c+1)*h], hn[int(r)*h:(int(r)+1)*h])
-	}
-	pgemm(false, true, m, vocab, h, invTemp, hc, h, w, h, 0, probs, vocab)
+	headLogits(probs, hc, hn, w, rows, h, vocab, invTemp)
 	parallelFor(workers, m, func(_, lo, hi int) {
 		for c := lo; c < hi; c++ {
 			row := probs[c*vocab : (c+1)*vocab]
@@ -46,15 +43,21 @@ func lossForward[T Float](logp, probs, lse, hc, hn, w []T, targets, rows []int32
 	})
 }
 
+// headLogits gathers the given rows of hn into hc [m,h] and writes their
+// scaled logits invTemp·hc·Wᵀ into probs [m,V].
+func headLogits[T Float](probs, hc, hn, w []T, rows []int32, h, vocab int, invTemp T) {
+	for c, r := range rows {
+		copy(hc[c*h:(c+1)*h], hn[int(r)*h:(int(r)+1)*h])
+	}
+	pgemm(false, true, len(rows), vocab, h, invTemp, hc, h, w, h, 0, probs, vocab)
+}
+
 // lossRecompute rebuilds the hc and probs of lossForward for rows from the
 // lse it kept: the backward pass of a chunk whose buffers another chunk
 // has since used.
 func lossRecompute[T Float](probs, lse, hc, hn, w []T, rows []int32, h, vocab, workers int, invTemp T) {
 	m := len(rows)
-	for c, r := range rows {
-		copy(hc[c*h:(c+1)*h], hn[int(r)*h:(int(r)+1)*h])
-	}
-	pgemm(false, true, m, vocab, h, invTemp, hc, h, w, h, 0, probs, vocab)
+	headLogits(probs, hc, hn, w, rows, h, vocab, invTemp)
 	parallelFor(workers, m, func(_, lo, hi int) {
 		for c := lo; c < hi; c++ {
 			row := probs[c*vocab : (c+1)*vocab]
