@@ -12,9 +12,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/distill-dev/distill/record"
 	"github.com/klauspost/compress/zstd"
 	"github.com/parquet-go/parquet-go"
+
+	"github.com/distill-dev/distill/internal/repotest"
+	"github.com/distill-dev/distill/record"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -163,7 +165,7 @@ func TestDedupAndDecontamination(t *testing.T) {
 	in := filepath.Join(t.TempDir(), "traces.jsonl")
 	writeJSONL(t, in, traces)
 	cfg := DefaultConfig()
-	cfg.Decontam.Files = []string{"../../shared/data/gsm8k_test.jsonl", "../../shared/data/math500_test.jsonl"}
+	cfg.Decontam.Files = []string{repotest.Data(t, "gsm8k_test.jsonl"), repotest.Data(t, "math500_test.jsonl")}
 	st, out := runFilter(t, cfg, in)
 	want := map[string]int64{ReasonExactDup: 2, ReasonNearDup: 1, ReasonContaminated: 2}
 	for r, n := range want {

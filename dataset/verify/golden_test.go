@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/distill-dev/distill/internal/repotest"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata golden files")
@@ -15,7 +17,7 @@ var update = flag.Bool("update", false, "rewrite testdata golden files")
 // answer, so a change to a normalisation rule shows up as a reviewable diff
 // of testdata/math500_normalized.golden (refresh with -update).
 func TestNormalizeGolden(t *testing.T) {
-	rows := readJSONL[math500Row](t, sharedData(t, "math500_test.jsonl"))
+	rows := readJSONL[math500Row](t, repotest.Data(t, "math500_test.jsonl"))
 	var b bytes.Buffer
 	for _, r := range rows {
 		fmt.Fprintf(&b, "%s\t%q\t%q\n", r.ID, r.Answer, Normalize(r.Answer))
@@ -32,7 +34,7 @@ func TestMATH500AllPairs(t *testing.T) {
 	if testing.Short() {
 		t.Skip("all pairs: about 2 s")
 	}
-	rows := readJSONL[math500Row](t, sharedData(t, "math500_test.jsonl"))
+	rows := readJSONL[math500Row](t, repotest.Data(t, "math500_test.jsonl"))
 	norm := make([]string, len(rows))
 	for i, r := range rows {
 		norm[i] = Normalize(r.Answer)

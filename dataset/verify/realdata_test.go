@@ -5,36 +5,12 @@ import (
 	"encoding/json"
 	"math/big"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
-)
 
-// sharedData finds shared/data by walking up from the package directory: in
-// the work tree it is ../../../shared/data, in CI the repository is cloned
-// with a copy of shared/ beside it. DISTILL_SHARED_DATA overrides.
-func sharedData(t testing.TB, name string) string {
-	t.Helper()
-	if d := os.Getenv("DISTILL_SHARED_DATA"); d != "" {
-		return filepath.Join(d, name)
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		p := filepath.Join(dir, "shared", "data", name)
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatalf("shared/data/%s not found above the package directory (set DISTILL_SHARED_DATA)", name)
-		}
-		dir = parent
-	}
-}
+	"github.com/distill-dev/distill/internal/repotest"
+)
 
 func readJSONL[T any](t testing.TB, path string) []T {
 	t.Helper()
@@ -94,7 +70,7 @@ type math500Row struct {
 // whose two answer fields are the same text are not a mismatch and are left
 // out of the second count.
 func TestMATH500(t *testing.T) {
-	rows := readJSONL[math500Row](t, sharedData(t, "math500_test.jsonl"))
+	rows := readJSONL[math500Row](t, repotest.Data(t, "math500_test.jsonl"))
 	if len(rows) != 500 {
 		t.Fatalf("math500: %d rows, want 500", len(rows))
 	}
@@ -165,7 +141,7 @@ type gsm8kRow struct {
 // reference (100%), and against another problem's solution is wrong (100%)
 // unless the two final numbers are equal.
 func TestGSM8K(t *testing.T) {
-	rows := readJSONL[gsm8kRow](t, sharedData(t, "gsm8k_test.jsonl"))
+	rows := readJSONL[gsm8kRow](t, repotest.Data(t, "gsm8k_test.jsonl"))
 	if len(rows) == 0 {
 		t.Fatal("gsm8k: no rows")
 	}

@@ -9,32 +9,14 @@ import (
 	"strings"
 	"sync"
 	"testing"
-)
 
-// findUp walks up from the test directory to the first dir/rel that exists.
-func findUp(t testing.TB, rel string) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		p := filepath.Join(dir, rel)
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatalf("%s not found above the test directory", rel)
-		}
-		dir = parent
-	}
-}
+	"github.com/distill-dev/distill/internal/repotest"
+)
 
 // nodeDir is scripts/node, whose node_modules `make setup` installs.
 func nodeDir(t testing.TB) string {
 	t.Helper()
-	d := findUp(t, "scripts/node")
+	d := repotest.Path(t, "scripts/node")
 	if _, err := os.Stat(filepath.Join(d, "node_modules", "@lenml", "tokenizers")); err != nil {
 		t.Fatalf("reference tokenizers missing in %s/node_modules: run `make setup`", d)
 	}
@@ -68,10 +50,10 @@ func realTokenizer(t testing.TB, family string) *Tokenizer {
 }
 
 // datasetStrings returns text fields of the first n records of a JSONL file
-// under shared/data.
+// under the repository's testdata/.
 func datasetStrings(t testing.TB, file string, n int, fields ...string) []string {
 	t.Helper()
-	f, err := os.Open(filepath.Join(findUp(t, "shared/data"), file))
+	f, err := os.Open(repotest.Data(t, file))
 	if err != nil {
 		t.Fatal(err)
 	}
