@@ -11,6 +11,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/distill-dev/distill/dataset"
+	"github.com/distill-dev/distill/engine"
 	"github.com/distill-dev/distill/record"
 	"github.com/distill-dev/distill/sampler"
 	"github.com/distill-dev/distill/student/rl"
@@ -28,11 +29,12 @@ type RLOptions struct {
 	// of NGram words with one of their problems are not trained on.
 	Decontaminate []string `yaml:"decontaminate"`
 	NGram         int      `yaml:"ngram"`
+	EngineOptions `yaml:",inline"`
 }
 
 // DefaultRLOptions are the settings of `distill rl` without flags.
 func DefaultRLOptions() RLOptions {
-	return RLOptions{Options: rl.Defaults, Prompts: "builtin:arith", NumPrompts: 1000, Template: "r1", NGram: 8}
+	return RLOptions{Options: rl.Defaults, Prompts: "builtin:arith", NumPrompts: 1000, Template: "r1", NGram: 8, EngineOptions: engineDefaults}
 }
 
 func init() {
@@ -44,7 +46,7 @@ func init() {
 		Description: "Rewards are chosen and weighted with --reward NAME=WEIGHT (repeatable) or a rewards: map in the config;\n" +
 			"available: " + strings.Join(rl.RewardNames(), ", ") + ". Prompts whose reference answer cannot be parsed are skipped and counted.\n" +
 			"OUT gets the model in HF layout, metrics.jsonl (one line per step) and checkpoints/step-N (--resume continues from the last).",
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "config", Usage: "YAML file with any of these options (flags override it)"},
 			&cli.StringFlag{Name: "model", Usage: "HF checkpoint directory: the starting policy and the KL reference"},
 			&cli.StringFlag{Name: "out", Usage: "output directory: the model in HF layout, metrics.jsonl, checkpoints/"},
@@ -77,7 +79,7 @@ func init() {
 			&cli.IntFlag{Name: "seq-len", Usage: "row length (0: longest prompt + --max-new-tokens)"},
 			&cli.IntFlag{Name: "save-every", Value: d.SaveEvery, Usage: "steps between checkpoints"},
 			&cli.BoolFlag{Name: "resume", Usage: "continue from the last checkpoint in --out"},
-		},
+		}, engineFlags()...),
 		Action: func(c *cli.Context) error {
 			opts := DefaultRLOptions()
 			if p := c.String("config"); p != "" {
@@ -115,6 +117,7 @@ func init() {
 			setIf(c, "seq-len", &opts.SeqLen, c.Int)
 			setIf(c, "save-every", &opts.SaveEvery, c.Int)
 			setIf(c, "resume", &opts.Resume, c.Bool)
+			opts.EngineOptions.set(c)
 			if c.IsSet("reward") {
 				ws, err := rlParseRewards(c.StringSlice("reward"))
 				if err != nil {
@@ -199,6 +202,9 @@ func runRL(ctx context.Context, opts RLOptions) (*rl.Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--template: %w", err)
 	}
+	if err := opts.EngineOptions.check(); err != nil {
+		return nil, err
+	}
 	prompts, err := rlLoadPrompts(ctx, opts)
 	if err != nil {
 		return nil, err
@@ -206,6 +212,9 @@ func runRL(ctx context.Context, opts RLOptions) (*rl.Result, error) {
 	logf := func(format string, args ...any) { fmt.Fprintf(os.Stderr, "rl: "+format+"\n", args...) }
 	o := opts.Options
 	o.UserTemplate = tmpl.Text
+	if opts.Engine == "trl" || opts.Engine == "auto" && visibleGPUs() > 0 {
+		return nil, runRLEngine(ctx, o, prompts, opts.EngineOptions)
+	}
 	o.Logf = logf
 	var p *progress
 	o.Step = func(m rl.Metric, total int) {
@@ -248,4 +257,22 @@ func rlStatus(m rl.Metric) string {
 	}
 	fmt.Fprintf(&b, " zero-std %.2f kl %.4f clip %.3f len %.0f %.0f tok/s", m.ZeroStdGroups, m.KL, m.ClipFrac, m.CompLen, m.TokensSec)
 	return b.String()
+}
+
+// runRLEngine hands the GRPO run to TRL; the engine's reward function asks
+// `distill reward-server`, run from this binary.
+func runRLEngine(ctx context.Context, o rl.Options, prompts []record.Prompt, e EngineOptions) error {
+	res, err := e.resources()
+	if err != nil {
+		return err
+	}
+	bin, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("rl: the distill binary for the reward server: %w", err)
+	}
+	job, err := engine.GRPO(o, prompts, bin, res)
+	if err != nil {
+		return err
+	}
+	return runEngine(ctx, job, e, o.Resume)
 }

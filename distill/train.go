@@ -1,6 +1,7 @@
 package distill
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,10 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/distill-dev/distill/engine"
+	"github.com/distill-dev/distill/student/checkpoint"
+	"github.com/distill-dev/distill/student/memory"
+	"github.com/distill-dev/distill/student/model"
 	"github.com/distill-dev/distill/student/train"
 )
 
@@ -15,6 +20,7 @@ import (
 // config file's train section spells them.
 type TrainOptions struct {
 	train.Options `yaml:",inline"`
+	EngineOptions `yaml:",inline"`
 }
 
 func init() {
@@ -22,8 +28,8 @@ func init() {
 	register(&cli.Command{
 		Name:      "train",
 		Usage:     "fine-tune a student on the dataset's Parquet shards (SFT on teacher traces)",
-		UsageText: "distill train --student PRESET|HF_DIR --data DATA_DIR --out CKPT_DIR [--config FILE]",
-		Flags: []cli.Flag{
+		UsageText: "distill train --student PRESET|HF_ID|HF_DIR --data DATA_DIR --out CKPT_DIR [--engine go|trl|auto] [--config FILE]",
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "config", Usage: "YAML file with any of these options (flags override it)"},
 			&cli.StringFlag{Name: "student", Usage: "preset (distill models lists them) or HF checkpoint directory"},
 			&cli.StringFlag{Name: "init", Usage: "HF checkpoint directory whose weights and tokenizer to start from"},
@@ -52,9 +58,9 @@ func init() {
 			&cli.Float64Flag{Name: "lora-alpha", Usage: "LoRA scale numerator: adapters are scaled by alpha/rank (default 2×rank)"},
 			&cli.BoolFlag{Name: "gradient-checkpointing", Usage: "keep only each layer's output and recompute the rest in the backward pass: far less activation memory, about a third more compute"},
 			&cli.StringFlag{Name: "lora-targets", Value: "all-linear", Usage: "projections to adapt: all-linear, or a list such as q_proj,v_proj"},
-		},
+		}, engineFlags()...),
 		Action: func(c *cli.Context) error {
-			opts := TrainOptions{Options: train.Defaults}
+			opts := TrainOptions{Options: train.Defaults, EngineOptions: engineDefaults}
 			if p := c.String("config"); p != "" {
 				if err := loadConfig(p, &opts); err != nil {
 					return err
@@ -86,6 +92,7 @@ func init() {
 			setIf(c, "lora-alpha", &opts.LoRAAlpha, c.Float64)
 			setIf(c, "lora-targets", &opts.LoRATargets, c.String)
 			setIf(c, "gradient-checkpointing", &opts.GradientCheckpointing, c.Bool)
+			opts.EngineOptions.set(c)
 			if bt := c.Int("batch-tokens"); bt > 0 {
 				per := opts.MicroBatch * opts.SeqLen
 				opts.GradAccum = max(1, (bt+per-1)/per)
@@ -98,6 +105,24 @@ func init() {
 
 func runTrain(ctx context.Context, opts TrainOptions) (*train.Result, error) {
 	logf := func(format string, args ...any) { fmt.Fprintf(os.Stderr, "train: "+format+"\n", args...) }
+	if err := opts.EngineOptions.check(); err != nil {
+		return nil, err
+	}
+	eng, err := chooseEngine(opts)
+	if err != nil {
+		return nil, err
+	}
+	if eng == "trl" {
+		res, err := opts.EngineOptions.resources()
+		if err != nil {
+			return nil, err
+		}
+		job, err := engine.SFT(opts.Options, res)
+		if err != nil {
+			return nil, err
+		}
+		return nil, runEngine(ctx, job, opts.EngineOptions, opts.Resume)
+	}
 	o := opts.Options
 	o.Logf = logf
 	var p *progress
@@ -127,4 +152,36 @@ func runTrain(ctx context.Context, opts TrainOptions) (*train.Result, error) {
 	logf("%d updates, loss %.4f, held-out loss %.4f (%.4f before), %.0f tokens/s; model in %s",
 		res.Steps, res.Loss, res.EvalLoss, res.FirstEvalLoss, res.TokensPerSec, o.Out)
 	return res, nil
+}
+
+// chooseEngine resolves --engine auto: the Go trainer when the run fits
+// this machine's memory, else TRL when GPUs are visible, else a refusal
+// with the figures for both.
+func chooseEngine(opts TrainOptions) (string, error) {
+	if opts.Engine != "auto" {
+		return opts.Engine, nil
+	}
+	o := opts.Options
+	var cfg *model.Config
+	var err error
+	switch src := cmp.Or(o.Init, o.Student); {
+	case checkpoint.IsCheckpoint(src):
+		cfg, err = checkpoint.LoadConfig(src)
+	default:
+		cfg, err = model.LookupPreset(src)
+	}
+	if err != nil {
+		if visibleGPUs() > 0 {
+			return "trl", nil // a hub id: only the engine can fetch it
+		}
+		return "", fmt.Errorf("--engine auto: %w, and no GPU is visible for --engine trl", err)
+	}
+	memErr := train.CheckMemory(cfg, o.MicroBatch, o.SeqLen, memory.Options{LoRARank: o.LoRARank, GradientCheckpointing: o.GradientCheckpointing})
+	switch {
+	case memErr == nil:
+		return "go", nil
+	case visibleGPUs() > 0:
+		return "trl", nil
+	}
+	return "", fmt.Errorf("--engine auto: no GPU is visible for --engine trl, and the Go trainer cannot run here: %w", memErr)
 }

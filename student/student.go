@@ -69,9 +69,20 @@ func openAdapter(dir string) (*Student, error) {
 	return st, nil
 }
 
+// TemplateOf returns the chat template of the checkpoint in dir, reading
+// its tokenizer but not its weights.
+func TemplateOf(dir string) (*tokenizer.Template, error) {
+	tok, err := tokenizer.Load(filepath.Join(dir, "tokenizer.json"))
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint %s: %w", dir, err)
+	}
+	return templateOf(dir, tok)
+}
+
 // templateOf finds the chat template a checkpoint was saved with: the one
-// whose Jinja source its tokenizer_config.json holds (written by Save), else
-// the one its special tokens suggest (checkpoints from elsewhere).
+// whose Jinja source it holds, in tokenizer_config.json (as Save writes
+// it) or in chat_template.jinja (as transformers 5 writes it), else the one
+// its special tokens suggest (checkpoints from elsewhere).
 func templateOf(dir string, tok *tokenizer.Tokenizer) (*tokenizer.Template, error) {
 	var tc struct {
 		ChatTemplate string `json:"chat_template"`
@@ -80,9 +91,12 @@ func templateOf(dir string, tok *tokenizer.Tokenizer) (*tokenizer.Template, erro
 		// chat_template may also be a list of named templates: not ours.
 		_ = json.Unmarshal(b, &tc)
 	}
+	if b, err := os.ReadFile(filepath.Join(dir, "chat_template.jinja")); err == nil {
+		tc.ChatTemplate = string(b)
+	}
 	if tc.ChatTemplate != "" {
 		for _, name := range tokenizer.TemplateNames() {
-			if t, err := tokenizer.TemplateFor(name); err == nil && t.Jinja == tc.ChatTemplate {
+			if t, err := tokenizer.TemplateFor(name); err == nil && (t.Jinja == tc.ChatTemplate || t.TrainingJinja == tc.ChatTemplate) {
 				return t, nil
 			}
 		}

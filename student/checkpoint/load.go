@@ -2,6 +2,7 @@ package checkpoint
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -10,6 +11,13 @@ import (
 	"github.com/distill-dev/distill/student/model"
 	"github.com/distill-dev/distill/student/safetensors"
 )
+
+// IsCheckpoint tells whether dir is a checkpoint directory (it holds a
+// config.json), as opposed to a preset or hub name.
+func IsCheckpoint(dir string) bool {
+	_, err := os.Stat(filepath.Join(dir, ConfigName))
+	return err == nil
+}
 
 // LoadConfig reads dir/config.json.
 func LoadConfig(dir string) (*model.Config, error) {

@@ -23,14 +23,19 @@ type group struct {
 	adv     []float64
 }
 
+// UserMessage is the user turn GRPO sends for p: userTemplate with the
+// problem in place of "{problem}", or the problem alone.
+func UserMessage(userTemplate string, p record.Prompt) string {
+	if userTemplate == "" {
+		return p.Problem
+	}
+	return strings.Replace(userTemplate, "{problem}", p.Problem, 1)
+}
+
 // renderPrompt is the token ids the policy continues for p, and whether
 // the template opened the reasoning itself (DeepSeek-R1's "<think>\n").
 func renderPrompt(st *student.Student, userTemplate string, p record.Prompt) ([]int32, bool, error) {
-	msg := p.Problem
-	if userTemplate != "" {
-		msg = strings.Replace(userTemplate, "{problem}", p.Problem, 1)
-	}
-	ids, err := st.Template.RenderPrompt(st.Tok, []tokenizer.Message{{Role: "user", Content: msg}})
+	ids, err := st.Template.RenderPrompt(st.Tok, []tokenizer.Message{{Role: "user", Content: UserMessage(userTemplate, p)}})
 	if err != nil {
 		return nil, false, fmt.Errorf("prompt %s: %w", p.ID, err)
 	}

@@ -32,8 +32,12 @@ type Template struct {
 	Tokens []string
 	// Jinja is the same template as a Hugging Face chat_template, written to
 	// tokenizer_config.json so that transformers renders what Render does.
-	Jinja  string
-	render func(msgs []Message, addGenerationPrompt bool) ([]part, error)
+	Jinja string
+	// TrainingJinja renders the same text with {% generation %} around
+	// what Render trains on, for engines that take the loss mask from the
+	// template (TRL's assistant_only_loss).
+	TrainingJinja string
+	render        func(msgs []Message, addGenerationPrompt bool) ([]part, error)
 }
 
 // part is a stretch of rendered text; assistant parts are trained on.
@@ -279,25 +283,25 @@ func init() {
 	registerTemplate(&Template{
 		Name: "chatml", EndOfTurn: "<|im_end|>",
 		Tokens: []string{"<|im_start|>", "<|im_end|>"},
-		Jinja:  jinjaChatML,
+		Jinja:  jinjaChatML, TrainingJinja: jinjaChatMLTraining,
 		render: chatML("chatml", ""),
 	})
 	registerTemplate(&Template{
 		Name: "qwen2.5", EndOfTurn: "<|im_end|>",
 		Tokens: []string{"<|im_start|>", "<|im_end|>"},
-		Jinja:  jinjaQwen25,
+		Jinja:  jinjaQwen25, TrainingJinja: jinjaQwen25Training,
 		render: chatML("qwen2.5", qwenDefaultSystem),
 	}, "qwen", "qwen2")
 	registerTemplate(&Template{
 		Name: "llama3", EndOfTurn: "<|eot_id|>",
 		Tokens: []string{"<|begin_of_text|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"},
-		Jinja:  jinjaLlama3,
+		Jinja:  jinjaLlama3, TrainingJinja: jinjaLlama3Training,
 		render: llama3,
 	}, "llama", "llama3.1", "llama-3")
 	registerTemplate(&Template{
 		Name: "deepseek-r1", EndOfTurn: "<｜end▁of▁sentence｜>",
 		Tokens: []string{"<｜begin▁of▁sentence｜>", "<｜User｜>", "<｜Assistant｜>", "<｜end▁of▁sentence｜>"},
-		Jinja:  jinjaDeepSeekR1,
+		Jinja:  jinjaDeepSeekR1, TrainingJinja: jinjaDeepSeekR1Training,
 		render: deepseekR1,
 	}, "r1", "deepseek")
 }

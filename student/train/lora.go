@@ -8,6 +8,7 @@ import (
 	"slices"
 
 	"github.com/distill-dev/distill/student"
+	"github.com/distill-dev/distill/student/checkpoint"
 	"github.com/distill-dev/distill/student/lora"
 	"github.com/distill-dev/distill/student/model"
 )
@@ -35,7 +36,7 @@ func newAdapters(o *Options, cfg *model.Config, resumeDir string) (*lora.Adapter
 		}
 		a.Init(o.Seed)
 		a.Base = o.baseName()
-		if o.Init == "" && !isCheckpoint(o.Student) {
+		if o.Init == "" && !checkpoint.IsCheckpoint(o.Student) {
 			o.logf("warning: --lora-rank on the preset %s trains adapters on randomly initialised weights; pass --init with a trained checkpoint", o.Student)
 		}
 		return a, nil
@@ -72,11 +73,4 @@ func publishLoRA(st *student.Student, a *lora.Adapters, ckpt, out string) error 
 		return err
 	}
 	return os.RemoveAll(tmp)
-}
-
-// isCheckpoint says whether dir is an HF checkpoint directory (what
-// --student names when it is not a preset).
-func isCheckpoint(dir string) bool {
-	_, err := os.Stat(filepath.Join(dir, "config.json"))
-	return err == nil
 }

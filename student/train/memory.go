@@ -51,6 +51,11 @@ func CheckMemory(cfg *model.Config, microBatch, seqLen int, opt memory.Options) 
 			try(microBatch, loraCkpt, "LoRA adapters with gradient checkpointing (--lora-rank 16 --gradient-checkpointing needs %s)")
 		}
 	}
+	route := "--engine trl, which hands the run to TRL on GPUs"
+	if g := memory.GPUs(cfg, microBatch, seqLen, opt.LoRARank); g > 0 {
+		route += fmt.Sprintf(" (about %d × %.0f GB GPUs with DeepSpeed ZeRO-3)", g, memory.GPUBytes/1e9)
+	}
+	hints = append(hints, route)
 	hint := strings.Join(append(hints, "a smaller preset (distill models lists them), a smaller --micro-batch or --seq-len, or a machine with more memory"), ", ")
 	return fmt.Errorf("%w: %s this %s-parameter student needs about %s (weights %s, gradients %s, AdamW %s, activations %s) but %s is available; try %s",
 		memory.ErrDoesNotFit, what, fmtParams(cfg.NumParams()), memory.Format(need.Total), memory.Format(need.Weights), memory.Format(need.Grads),

@@ -154,7 +154,7 @@ func buildStudent(o *Options, resumeDir string) (*student.Student, error) {
 		src = o.Init
 	}
 	if src == "" {
-		if isCheckpoint(o.Student) {
+		if checkpoint.IsCheckpoint(o.Student) {
 			src = o.Student
 		}
 	}

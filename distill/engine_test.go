@@ -1,0 +1,198 @@
+package distill
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/distill-dev/distill/dataset"
+	"github.com/distill-dev/distill/engine"
+	"github.com/distill-dev/distill/internal/repotest"
+	"github.com/distill-dev/distill/student"
+	"github.com/distill-dev/distill/student/studenttest"
+	"github.com/distill-dev/distill/student/tokenizer"
+	"github.com/distill-dev/distill/student/train"
+)
+
+// engineShards writes distill filter's shards of n builtin traces.
+func engineShards(t *testing.T, n int) string {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	g := DefaultGenerateOptions()
+	g.NumPrompts, g.Out, g.Quiet = n, filepath.Join(dir, "raw"), true
+	if err := runGenerate(ctx, g); err != nil {
+		t.Fatal(err)
+	}
+	f := DefaultFilterOptions()
+	f.In, f.Out, f.Quiet = []string{g.Out}, filepath.Join(dir, "data"), true
+	f.Select.TestFraction = 0.1
+	if err := runFilter(ctx, f); err != nil {
+		t.Fatal(err)
+	}
+	return f.Out
+}
+
+func readMetrics(t *testing.T, path string) []map[string]any {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ms []map[string]any
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		var m map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			t.Fatalf("metrics.jsonl: %v", err)
+		}
+		ms = append(ms, m)
+	}
+	return ms
+}
+
+// TestTrainEngineTRL fine-tunes, with TRL on the CPU, a small Qwen2
+// checkpoint distill wrote (Qwen's real tokenizer and the qwen2.5 template)
+// on distill filter's shards: the loss falls, metrics.jsonl has the Go
+// trainer's keys, and the result opens and evaluates as a Go-trained one.
+func TestTrainEngineTRL(t *testing.T) {
+	t.Setenv("DISTILL_PYTHON", repotest.Python(t))
+	data := engineShards(t, 200)
+	init := studenttest.Real(t, "qwen2", 1)
+	out := filepath.Join(t.TempDir(), "sft")
+	o := TrainOptions{Options: train.Defaults, EngineOptions: engineDefaults}
+	o.Init, o.Data, o.Out = init, data, out
+	o.MaxSteps, o.MicroBatch, o.GradAccum, o.SeqLen, o.LR, o.WarmupSteps, o.EvalEvery, o.SaveEvery = 24, 4, 1, 192, 3e-3, 2, 12, 12
+	o.Engine, o.GPUsPerNode = "trl", 0
+	if _, err := runTrain(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	ms := readMetrics(t, filepath.Join(out, "metrics.jsonl"))
+	if len(ms) != 24 {
+		t.Fatalf("metrics.jsonl has %d lines, want 24", len(ms))
+	}
+	for _, k := range []string{"step", "epoch", "loss", "lr", "grad_norm", "tokens", "tokens_per_sec", "elapsed_sec"} {
+		if _, ok := ms[len(ms)-1][k]; !ok {
+			t.Errorf("metrics.jsonl lacks %q: %v", k, ms[len(ms)-1])
+		}
+	}
+	if _, ok := ms[11]["eval_loss"]; !ok {
+		t.Errorf("step 12 has no eval_loss: %v", ms[11])
+	}
+	first, last := ms[0]["loss"].(float64), ms[len(ms)-1]["loss"].(float64)
+	t.Logf("TRL SFT loss %.3f → %.3f over %d steps", first, last, len(ms))
+	if last > 0.7*first {
+		t.Errorf("loss %.3f → %.3f: did not fall", first, last)
+	}
+	st, err := student.Open(out)
+	if err != nil {
+		t.Fatalf("distill cannot open the engine's checkpoint: %v", err)
+	}
+	if st.Template.Name != "qwen2.5" {
+		t.Errorf("template %s, want qwen2.5", st.Template.Name)
+	}
+	e := DefaultEvalOptions()
+	e.Model, e.NumPrompts, e.Samples, e.MaxTokens, e.Out = out, 4, 1, 8, filepath.Join(t.TempDir(), "eval")
+	if _, err := runEval(context.Background(), e); err != nil {
+		t.Fatalf("distill eval on the engine's checkpoint: %v", err)
+	}
+}
+
+// TestEngineLossMaskMatchesGo checks that, on real conversations from
+// distill filter's shards, the tokens TRL's prepared dataset trains on
+// (labels ≠ -100) are exactly the tokens of the Go trainer's assistant
+// mask, for each family's template.
+func TestEngineLossMaskMatchesGo(t *testing.T) {
+	py := repotest.Python(t)
+	data := engineShards(t, 40)
+	shards, err := dataset.ListShards(data, "train")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, family := range []string{"qwen2", "llama"} {
+		t.Run(family, func(t *testing.T) {
+			init := studenttest.Real(t, family, 1)
+			o := train.Defaults
+			o.Init, o.Data, o.Out, o.Packing = init, data, filepath.Join(t.TempDir(), "out"), false
+			job, err := engine.SFT(o, engine.Resources{Launcher: engine.Local, Nodes: 1, Sharding: "deepspeed"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := job.Write(); err != nil {
+				t.Fatal(err)
+			}
+			const n = 5
+			cmd := exec.Command(py, filepath.Join(job.Dir, "sft.py"), "--config", filepath.Join(job.Dir, engine.ConfigFile), "--dump_labels", "5", "--shuffle_dataset", "false")
+			cmd.Dir = job.Dir
+			outb, err := cmd.Output()
+			if err != nil {
+				var ee *exec.ExitError
+				if errors.As(err, &ee) {
+					t.Fatalf("sft.py --dump_labels: %v\n%s", err, ee.Stderr)
+				}
+				t.Fatal(err)
+			}
+			st, err := student.Open(init)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var rows [][]dataset.Message
+			err = dataset.ReadMessages(context.Background(), shards[0], func(r dataset.MessagesRow) error {
+				if len(rows) < n {
+					rows = append(rows, r.Messages)
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			lines := strings.Split(strings.TrimSpace(string(outb)), "\n")
+			if len(lines) != n {
+				t.Fatalf("sft.py printed %d rows, want %d:\n%s", len(lines), n, outb)
+			}
+			for i, line := range lines {
+				var got struct {
+					InputIDs []int32 `json:"input_ids"`
+					Labels   []int32 `json:"labels"`
+				}
+				if err := json.Unmarshal([]byte(line), &got); err != nil {
+					t.Fatal(err)
+				}
+				msgs := make([]tokenizer.Message, len(rows[i]))
+				for k, m := range rows[i] {
+					msgs[k] = tokenizer.Message{Role: m.Role, Content: m.Content}
+				}
+				ids, mask, err := st.Template.Render(st.Tok, msgs, false)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !slices.Equal(ids, got.InputIDs) {
+					t.Fatalf("row %d: TRL's ids differ from distill's\nTRL    %v\ndistill %v", i, got.InputIDs, ids)
+				}
+				var goPos, trlPos []int
+				for k := range ids {
+					if mask[k] {
+						goPos = append(goPos, k)
+					}
+					if got.Labels[k] != -100 {
+						trlPos = append(trlPos, k)
+					}
+				}
+				if !slices.Equal(goPos, trlPos) {
+					t.Errorf("row %d: TRL's loss counts positions %v, the Go trainer's %v", i, trlPos, goPos)
+				}
+				if i == 0 {
+					t.Logf("%s row 0: %d tokens, %d in the loss, same positions in TRL and Go", family, len(ids), len(goPos))
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,174 @@
+package engine
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"path/filepath"
+	"strings"
+
+	"github.com/distill-dev/distill/student"
+	"github.com/distill-dev/distill/student/checkpoint"
+	"github.com/distill-dev/distill/student/lora"
+	"github.com/distill-dev/distill/student/model"
+	"github.com/distill-dev/distill/student/tokenizer"
+	"github.com/distill-dev/distill/student/train"
+)
+
+// ErrUnmapped refuses an option the engine has no key for: it is never
+// dropped silently.
+var ErrUnmapped = fmt.Errorf("has no TRL equivalent")
+
+// SFT is the TRL job of a `distill train` run with the options o (before
+// defaults are filled: an empty Template means none was asked for). Every
+// option the Go trainer takes is mapped to TRL's key of the same meaning
+// or, where TRL has none, refused when set.
+func SFT(o train.Options, res Resources) (*Job, error) {
+	if o.Data == "" || o.Out == "" {
+		return nil, fmt.Errorf("--data and --out are required")
+	}
+	d := train.Defaults
+	switch {
+	case o.DropLong:
+		return nil, fmt.Errorf("--drop-long %w (TRL truncates long examples; filter them with distill filter --max-tokens)", ErrUnmapped)
+	case o.Schedule == "linear" && o.MinLRRatio != 0:
+		return nil, fmt.Errorf("--schedule linear with --min-lr-ratio %g %w (TRL's linear schedule ends at 0: use --min-lr-ratio 0 or --schedule cosine)", o.MinLRRatio, ErrUnmapped)
+	case o.LoRARank > 0 && o.LoRAAlpha != math.Trunc(o.LoRAAlpha):
+		return nil, fmt.Errorf("--lora-alpha %g %w (PEFT through TRL takes a whole number)", o.LoRAAlpha, ErrUnmapped)
+	}
+	if err := train.ParseScheduleKind(o.Schedule); err != nil {
+		return nil, err
+	}
+	targets, err := lora.ParseTargets(o.LoRATargets)
+	if err != nil {
+		return nil, fmt.Errorf("--lora-targets: %w", err)
+	}
+	modelPath, tmpl, err := resolveStudent(o.Student, o.Init, o.Template)
+	if err != nil {
+		return nil, err
+	}
+	out, err := filepath.Abs(o.Out)
+	if err != nil {
+		return nil, err
+	}
+	data, err := filepath.Abs(o.Data)
+	if err != nil {
+		return nil, err
+	}
+	dir := filepath.Join(out, "job")
+	cpu := res.GPUsPerNode == 0
+	c := map[string]any{
+		// distill's keys (DistillArguments)
+		"data_dir":           data,
+		"final_dir":          out,
+		"chat_template_file": filepath.Join(dir, TemplateFile),
+		// ModelConfig
+		"model_name_or_path":  modelPath,
+		"dtype":               map[bool]string{true: "float32", false: "bfloat16"}[cpu],
+		"attn_implementation": "sdpa",
+		// SFTConfig: the loss on the assistant turns, as the Go trainer's mask
+		"chat_template_path":  filepath.Join(dir, TrainingTemplateFile),
+		"assistant_only_loss": true,
+		"max_length":          o.SeqLen,
+		"packing":             o.Packing,
+		// bfd packing is padding-free: each example attends only to itself,
+		// as the Go trainer's packed rows do.
+		"packing_strategy":            "bfd",
+		"num_train_epochs":            o.Epochs,
+		"max_steps":                   cmp.Or(o.MaxSteps, -1),
+		"learning_rate":               o.LR,
+		"warmup_steps":                o.WarmupSteps,
+		"per_device_train_batch_size": o.MicroBatch,
+		"per_device_eval_batch_size":  o.MicroBatch,
+		"gradient_accumulation_steps": o.GradAccum,
+		"weight_decay":                o.WeightDecay,
+		"max_grad_norm":               o.MaxGradNorm,
+		"seed":                        int64(o.Seed),
+		"gradient_checkpointing":      o.GradientCheckpointing,
+		"output_dir":                  filepath.Join(out, "checkpoints"),
+		"save_strategy":               "steps",
+		"save_steps":                  o.SaveEvery,
+		"save_total_limit":            cmp.Or(o.KeepCheckpoints, d.KeepCheckpoints),
+		"eval_strategy":               "no",
+		"logging_steps":               1,
+		"report_to":                   "none",
+		"bf16":                        !cpu,
+		"use_cpu":                     cpu,
+		"resume":                      o.Resume,
+	}
+	switch o.Schedule {
+	case "cosine":
+		c["lr_scheduler_type"] = "cosine_with_min_lr"
+		c["lr_scheduler_kwargs"] = map[string]any{"min_lr_rate": o.MinLRRatio}
+	case "linear":
+		c["lr_scheduler_type"] = "linear"
+	case "constant":
+		c["lr_scheduler_type"] = "constant_with_warmup"
+	}
+	if o.EvalEvery > 0 {
+		tests, err := filepath.Glob(filepath.Join(data, "test-*.parquet"))
+		if err != nil {
+			return nil, err
+		}
+		if len(tests) > 0 {
+			c["eval_strategy"] = "steps"
+			c["eval_steps"] = o.EvalEvery
+		}
+	}
+	if o.LoRARank > 0 {
+		c["use_peft"] = true
+		c["lora_r"] = o.LoRARank
+		c["lora_alpha"] = int(cmp.Or(o.LoRAAlpha, 2*float64(o.LoRARank)))
+		c["lora_dropout"] = 0.0 // the Go trainer's adapters have none
+		c["lora_target_modules"] = targetModules(targets)
+	}
+	return &Job{Kind: "sft", Dir: dir, Out: out, Data: data, Config: c, Template: tmpl, Res: res}, nil
+}
+
+// targetModules is PEFT's target_modules for a parsed --lora-targets.
+func targetModules(targets []string) any {
+	if len(targets) == len(lora.Modules) {
+		return "all-linear"
+	}
+	return targets
+}
+
+// resolveStudent gives the model the engine loads (an absolute checkpoint
+// directory, or a hub id) and the chat template to train with: the
+// checkpoint's own, or the one --template names, or the one of the model's
+// family. Presets stand for the bases the R1 report distils into.
+func resolveStudent(name, init, tmplName string) (string, *tokenizer.Template, error) {
+	src := init
+	if src == "" {
+		src = name
+	}
+	if src == "" {
+		return "", nil, fmt.Errorf("--student: a preset, a hub id or an HF checkpoint directory is required")
+	}
+	if checkpoint.IsCheckpoint(src) {
+		abs, err := filepath.Abs(src)
+		if err != nil {
+			return "", nil, err
+		}
+		if tmplName != "" {
+			t, err := tokenizer.TemplateFor(tmplName)
+			return abs, t, err
+		}
+		t, err := student.TemplateOf(abs)
+		return abs, t, err
+	}
+	hubID := src
+	if p, ok := model.Presets[src]; ok {
+		if p.Published == "" {
+			return "", nil, fmt.Errorf("--student %s: a CPU preset with no published base; give an HF checkpoint directory (distill train --engine go writes one)", src)
+		}
+		hubID = p.Published
+	} else if !strings.Contains(src, "/") {
+		return "", nil, fmt.Errorf("--student %q: not a preset (distill models lists them), a checkpoint directory or a hub id (org/name)", src)
+	}
+	t, err := tokenizer.TemplateFor(cmp.Or(tmplName, hubID))
+	if err != nil {
+		return "", nil, fmt.Errorf("--template: %w", err)
+	}
+	return hubID, t, nil
+}
