@@ -132,6 +132,9 @@ func Run(ctx context.Context, j *Job, opts RunOptions) error {
 	return nil
 }
 
+// marker starts the engine's progress lines (python/engine/distill_engine.py).
+const marker = "@distill "
+
 // follow reads the engine's output: "@distill {json}" lines are progress,
 // every line goes to log, and the other lines to other.
 func follow(r io.Reader, log io.Writer, out string, step func(Metric, int), other func(string)) error {
@@ -160,15 +163,16 @@ func follow(r io.Reader, log io.Writer, out string, step func(Metric, int), othe
 		if _, werr := log.Write(append(line, '\n')); werr != nil && err == nil {
 			err = fmt.Errorf("engine log: %w", werr)
 		}
-		ev, ok := bytes.CutPrefix(line, []byte("@distill "))
-		if !ok {
+		// A progress bar without a newline may precede the marker.
+		i := bytes.Index(line, []byte(marker))
+		if i < 0 {
 			if s := strings.TrimSpace(string(line)); s != "" {
 				other(s)
 			}
 			continue
 		}
 		var m Metric
-		if json.Unmarshal(ev, &m) != nil {
+		if json.Unmarshal(line[i+len(marker):], &m) != nil {
 			other(string(line))
 			continue
 		}

@@ -13,6 +13,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 
+import torch
 from transformers import TrainerCallback
 
 
@@ -89,6 +90,8 @@ class Progress(TrainerCallback):
             "tokens_per_sec": tps,
             "elapsed_sec": elapsed,
         }
+        if torch.cuda.is_available():
+            m["gpu_peak_bytes"] = torch.cuda.max_memory_allocated()
         # GRPO's own figures (rewards, KL, clip ratios) pass through as they are.
         for k, v in logs.items():
             if k.startswith(("reward", "rewards/", "kl", "clip_ratio", "completions/", "entropy")):

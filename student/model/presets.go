@@ -28,6 +28,14 @@ func llama3(vocab, hidden, inter, layers, heads, kv int, tie bool) Config {
 	}
 }
 
+// qwenMath is Qwen2.5-Math's context: 4,096 positions at RoPE base 10,000
+// (the R1 report's 1.5B and 7B Qwen distills start from these bases).
+func qwenMath(c Config) Config {
+	c.MaxPositionEmbeddings = 4096
+	c.RopeTheta = 10000
+	return c
+}
+
 // small gives the CPU-sized presets settings that suit training from scratch:
 // a short context and no special token ids (the tokenizer built for the
 // student supplies them).
@@ -47,12 +55,12 @@ type Preset struct {
 	Config    Config
 }
 
-// Presets are the shapes of the R1 distills' bases (from their HF
-// config.json) and CPU-sized students. Vocabulary sizes of the CPU sizes are
+// Presets are the shapes of the bases the R1 report distils into (from
+// their HF config.json) and CPU-sized students. Vocabulary sizes of the CPU sizes are
 // replaced by the tokenizer's when a student is built from scratch.
 var Presets = map[string]Preset{
-	"qwen-1.5b":  {"qwen-1.5b", "Qwen/Qwen2.5-1.5B", qwen2(151936, 1536, 8960, 28, 12, 2, true)},
-	"qwen-7b":    {"qwen-7b", "Qwen/Qwen2.5-7B", qwen2(152064, 3584, 18944, 28, 28, 4, false)},
+	"qwen-1.5b":  {"qwen-1.5b", "Qwen/Qwen2.5-Math-1.5B", qwenMath(qwen2(151936, 1536, 8960, 28, 12, 2, true))},
+	"qwen-7b":    {"qwen-7b", "Qwen/Qwen2.5-Math-7B", qwenMath(qwen2(152064, 3584, 18944, 28, 28, 4, false))},
 	"qwen-14b":   {"qwen-14b", "Qwen/Qwen2.5-14B", qwen2(152064, 5120, 13824, 48, 40, 8, false)},
 	"qwen-32b":   {"qwen-32b", "Qwen/Qwen2.5-32B", qwen2(152064, 5120, 27648, 64, 40, 8, false)},
 	"llama-8b":   {"llama-8b", "meta-llama/Llama-3.1-8B", llama3(128256, 4096, 14336, 32, 32, 8, false)},
