@@ -66,6 +66,12 @@ func Run(ctx context.Context, j *Job, opts RunOptions) error {
 	if py == "" {
 		py = FindPython()
 	}
+	if strings.Contains(py, "/") {
+		// launch.sh runs in the job's directory.
+		if abs, err := filepath.Abs(py); err == nil {
+			py = abs
+		}
+	}
 	if err := CheckPython(ctx, py); err != nil {
 		return err
 	}

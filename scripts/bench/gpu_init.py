@@ -6,7 +6,8 @@ tokens name), for engine benchmarks:
 
 PRESET_JSON is one entry of `distill models --json`. Qwen2.5-Math's context
 and RoPE base (4,096 positions, theta 10,000) complete the Qwen2 shape.
-LAYERS and HIDDEN in the environment shrink it for a smoke test on a CPU.
+LAYERS and HIDDEN in the environment shrink it for a smoke test on a CPU
+(HIDDEN a multiple of the head count).
 """
 import json
 import os
