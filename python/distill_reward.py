@@ -74,16 +74,31 @@ def score(items, rewards=None, url=None):
         ) from None
 
 
-def _text(x):
-    """The text of a TRL prompt or completion: a string, or in conversational
-    datasets a list of {"role", "content"} messages (the last user message
-    for a prompt, the assistant's content for a completion)."""
-    if isinstance(x, str):
-        return x
-    users = [m["content"] for m in x if m.get("role") == "user"]
-    if users:
-        return users[-1]
-    return "".join(m["content"] for m in x if m.get("role") == "assistant")
+def _prompt_text(p):
+    """The problem of a TRL prompt: the string, or in a conversational
+    dataset the last user message."""
+    if isinstance(p, str):
+        return p
+    users = [m["content"] for m in p if m.get("role") == "user"]
+    return users[-1] if users else ""
+
+
+def _completion_text(c):
+    """The text of a TRL completion: the string, or in a conversational
+    dataset the assistant's messages, with reasoning that TRL's response
+    parser split off (reasoning_content, or thinking) put back in R1's
+    <think> block so that the format reward sees what the model wrote."""
+    if isinstance(c, str):
+        return c
+    parts = []
+    for m in c:
+        if m.get("role") != "assistant":
+            continue
+        reasoning = m.get("reasoning_content") or m.get("thinking")
+        if reasoning:
+            parts.append("<think>\n" + reasoning + "\n</think>\n\n")
+        parts.append(m.get("content") or "")
+    return "".join(parts)
 
 
 def trl_reward_funcs(names=("accuracy",), max_tokens=0, url=None):
@@ -109,8 +124,8 @@ def trl_reward_funcs(names=("accuracy",), max_tokens=0, url=None):
                 n = len(ids[i]) if ids is not None else 0
                 items.append(
                     {
-                        "prompt": _text(p),
-                        "completion": _text(c),
+                        "prompt": _prompt_text(p),
+                        "completion": _completion_text(c),
                         "reference": "" if refs[i] is None else str(refs[i]),
                         "task": tasks[i] or "",
                         "finish_reason": "length" if max_tokens and n >= max_tokens else "stop",
