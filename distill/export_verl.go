@@ -2,6 +2,7 @@ package distill
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -109,6 +110,9 @@ func runExportVerl(ctx context.Context, opts ExportVerlOptions) (verl.Result, er
 		PromptsPerStep: o.PromptsPerStep, NumGenerations: o.NumGenerations, MaxNewTokens: o.MaxNewTokens,
 		Temperature: o.Temperature, LR: o.LR, Beta: o.Beta, Rewards: o.Rewards, RewardAddr: opts.RewardAddr,
 	})
+	if errors.Is(err, verl.ErrEmptySplit) {
+		return res, fmt.Errorf("--test-fraction: %w", err)
+	}
 	if err != nil {
 		return res, fmt.Errorf("export verl: --out %s: %w", opts.Out, err)
 	}

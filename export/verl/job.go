@@ -2,6 +2,7 @@ package verl
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -28,6 +29,10 @@ type Job struct {
 	RewardAddr     string             // where run_grpo.sh starts distill reward-server
 }
 
+// ErrEmptySplit is returned when the test fraction leaves the train or the
+// test split without prompts.
+var ErrEmptySplit = errors.New("verl needs prompts in both")
+
 // Result counts the prompts written.
 type Result struct{ Train, Test int }
 
@@ -37,7 +42,7 @@ func Write(dir string, prompts []record.Prompt, job Job) (Result, error) {
 	train, test := rows(prompts, job.TestFraction, job.Render)
 	res := Result{Train: len(train), Test: len(test)}
 	if len(train) == 0 || len(test) == 0 {
-		return res, fmt.Errorf("a test fraction of %g puts %d of %d prompts in test and %d in train: verl needs both", job.TestFraction, len(test), len(prompts), len(train))
+		return res, fmt.Errorf("a test fraction of %g puts %d of %d prompts in test and %d in train: %w", job.TestFraction, len(test), len(prompts), len(train), ErrEmptySplit)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return res, err
