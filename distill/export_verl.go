@@ -80,7 +80,7 @@ func init() {
 func runExportVerl(ctx context.Context, opts ExportVerlOptions) (verl.Result, error) {
 	o := opts.RL
 	if o.Rewards == nil {
-		o.Rewards = rewardDefault
+		o.Rewards = reward.Default()
 	}
 	if _, err := reward.Resolve(o.Rewards); err != nil {
 		return verl.Result{}, fmt.Errorf("--reward: %w", err)

@@ -41,9 +41,6 @@ const DefaultRewardServerAddr = "127.0.0.1:8377"
 // is about 128 MiB of text.
 const rewardMaxBody = 256 << 20
 
-// rewardDefault is the Go GRPO's default: accuracy alone.
-var rewardDefault = map[string]float64{"accuracy": 1}
-
 func init() {
 	register(&cli.Command{
 		Name:      "reward-server",
@@ -170,7 +167,7 @@ func rewardDecode(body io.Reader) (*rewardRequest, []reward.Weighted, error) {
 		return nil, nil, errors.New(`request body: no "items"`)
 	}
 	if len(req.Rewards) == 0 {
-		req.Rewards = rewardDefault
+		req.Rewards = reward.Default()
 	}
 	ws, err := reward.Resolve(req.Rewards)
 	if err != nil {

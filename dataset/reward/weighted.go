@@ -13,6 +13,9 @@ type Weighted struct {
 	Weight float64
 }
 
+// Default is the reward of a run that names none: accuracy alone.
+func Default() map[string]float64 { return map[string]float64{"accuracy": 1} }
+
 // Resolve looks up the configured rewards (name → weight), in name order so
 // that metrics and sums are deterministic. Zero weights are dropped.
 func Resolve(ws map[string]float64) ([]Weighted, error) {

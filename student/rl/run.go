@@ -97,7 +97,7 @@ func (o *Options) fill() error {
 	o.ScaleRewards = cmp.Or(o.ScaleRewards, d.ScaleRewards)
 	o.Seed = cmp.Or(o.Seed, d.Seed)
 	if o.Rewards == nil {
-		o.Rewards = map[string]float64{"accuracy": 1}
+		o.Rewards = reward.Default()
 	}
 	if err := train.ParseScheduleKind(o.Schedule); err != nil {
 		return err
