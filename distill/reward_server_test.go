@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"math"
 	"net/http"
@@ -203,5 +204,33 @@ func TestRewardServerBadAddr(t *testing.T) {
 	err := runRewardServer(context.Background(), RewardServerOptions{Addr: "127.0.0.1:99999", Out: io.Discard})
 	if err == nil || !strings.Contains(err.Error(), "reward-server: --addr 127.0.0.1:99999") {
 		t.Errorf("got %v, want an error naming --addr", err)
+	}
+}
+
+// A batch larger than GOMAXPROCS comes back in the order it was sent.
+func TestRewardServerBatchOrder(t *testing.T) {
+	srv := httptest.NewServer(rewardHandler())
+	defer srv.Close()
+	var items []string
+	var want []float64
+	for i := range 500 {
+		items = append(items, fmt.Sprintf(`{"completion": "\\boxed{3}", "reference": "%d", "task": "gsm8k"}`, i%7))
+		score := 0.0
+		if i%7 == 3 {
+			score = 1
+		}
+		want = append(want, score)
+	}
+	resp, err := http.Post(srv.URL+"/v1/rewards", "application/json", strings.NewReader(`{"items": [`+strings.Join(items, ",")+`]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var got rewardResponse
+	if err := json.NewDecoder(resp.Body).Decode(&got); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got.Total, want) || !reflect.DeepEqual(got.Rewards["accuracy"], want) {
+		t.Errorf("scores out of order: %v", got.Total[:20])
 	}
 }
