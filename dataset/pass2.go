@@ -16,9 +16,10 @@ const (
 	splitReject
 )
 
-// isTest puts a prompt in the test split by a hash of its id: stable across
-// runs and machines, and all samples of a prompt land on the same side.
-func isTest(promptID string, fraction float64) bool {
+// IsTest puts a prompt in the test split by a hash of its id: stable across
+// runs and machines, and all samples of a prompt land on the same side
+// (distill filter and distill export verl split alike).
+func IsTest(promptID string, fraction float64) bool {
 	if fraction <= 0 {
 		return false
 	}
@@ -129,7 +130,7 @@ func (r *run) destination(x *spilled, k int) (split int, reason string) {
 	switch {
 	case reason != "":
 		return splitReject, reason
-	case isTest(x.row.PromptID, r.cfg.Select.TestFraction):
+	case IsTest(x.row.PromptID, r.cfg.Select.TestFraction):
 		return splitTest, ""
 	}
 	return splitTrain, ""

@@ -11,6 +11,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/distill-dev/distill/dataset"
+	"github.com/distill-dev/distill/dataset/reward"
 	"github.com/distill-dev/distill/engine"
 	"github.com/distill-dev/distill/record"
 	"github.com/distill-dev/distill/sampler"
@@ -44,7 +45,7 @@ func init() {
 		Usage:     "improve a student with GRPO: groups of sampled answers, rule-based rewards, clipped policy updates",
 		UsageText: "distill rl --model CKPT_DIR --prompts FILE|builtin:arith --out CKPT_DIR [--config FILE]",
 		Description: "Rewards are chosen and weighted with --reward NAME=WEIGHT (repeatable) or a rewards: map in the config;\n" +
-			"available: " + strings.Join(rl.RewardNames(), ", ") + ". Prompts whose reference answer cannot be parsed are skipped and counted.\n" +
+			"available: " + strings.Join(reward.Names(), ", ") + ". Prompts whose reference answer cannot be parsed are skipped and counted.\n" +
 			"OUT gets the model in HF layout, metrics.jsonl (one line per step) and checkpoints/step-N (--resume continues from the last).",
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "config", Usage: "YAML file with any of these options (flags override it)"},
@@ -142,7 +143,7 @@ func rlParseRewards(flags []string) (map[string]float64, error) {
 				return nil, fmt.Errorf("--reward %q: want NAME=WEIGHT with a number", f)
 			}
 		}
-		if _, err := rl.LookupReward(name); err != nil {
+		if _, err := reward.Lookup(name); err != nil {
 			return nil, fmt.Errorf("--reward: %w", err)
 		}
 		ws[name] = weight

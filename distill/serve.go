@@ -2,7 +2,6 @@ package distill
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -98,30 +97,13 @@ func runServe(ctx context.Context, opts ServeOptions) error {
 		out = os.Stdout
 	}
 	fmt.Fprintf(out, "distill serve: %s teacher as model %q at %s (Ctrl-C stops)\n", serveTeacherName(opts.Teacher), model, base)
-	if host, _, err := net.SplitHostPort(ln.Addr().String()); err == nil {
-		if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
-			fmt.Fprintf(out, "distill serve: warning: %s is reachable from other machines and has no authentication\n", host)
-		}
-	}
+	warnIfExposed(out, "serve", ln.Addr())
 	if opts.Listening != nil {
 		opts.Listening(base)
 	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return fmt.Errorf("serve: %w", err)
-	case <-ctx.Done():
-	}
 	// Let requests in flight finish, briefly: a builtin answer takes
 	// microseconds, a checkpoint's may take longer than anyone wants to wait.
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("serve: shutdown: %w", err)
-	}
-	srv.Close()
-	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+	if err := serveUntil(ctx, srv, ln, 5*time.Second); err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
 	return nil

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 
+	"github.com/distill-dev/distill/dataset/reward"
 	"github.com/distill-dev/distill/record"
 	"github.com/distill-dev/distill/student/rl"
 )
@@ -61,7 +62,7 @@ func GRPO(o rl.Options, prompts []record.Prompt, distillBin string, res Resource
 	weights := make([]float64, len(names))
 	for i, n := range names {
 		weights[i] = cmp.Or(o.Rewards[n], 1)
-		if _, err := rl.LookupReward(n); err != nil {
+		if _, err := reward.Lookup(n); err != nil {
 			return nil, fmt.Errorf("--reward: %w", err)
 		}
 	}

@@ -46,7 +46,7 @@ def main(dist_args, reward_args, training_args, model_args):
         args=training_args,
         train_dataset=ds,
         processing_class=tokenizer,
-        reward_funcs=trl_reward_funcs(reward_args.rewards, completion_prefix=opened),
+        reward_funcs=trl_reward_funcs(reward_args.rewards, max_tokens=training_args.max_completion_length, completion_prefix=opened),
         peft_config=get_peft_config(model_args),
         callbacks=[Progress()],
     )

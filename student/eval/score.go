@@ -8,8 +8,8 @@ package eval
 import (
 	"math"
 	"sort"
-	"strings"
 
+	"github.com/distill-dev/distill/dataset/reward"
 	"github.com/distill-dev/distill/dataset/verify"
 )
 
@@ -78,31 +78,6 @@ type Report struct {
 	BySource map[string]Metrics `json:"by_source"`
 }
 
-// FormatOK reports whether a sample has the R1 shape: closed reasoning (in
-// its own field or as <think>…</think> in the content) and a non-empty
-// answer after it.
-func FormatOK(s Sample) bool {
-	content := s.Content
-	if s.Reasoning == "" {
-		i := strings.Index(content, "</think>")
-		if i < 0 || strings.Count(content, "</think>") != 1 {
-			return false
-		}
-		content = content[i+len("</think>"):]
-	} else if strings.Contains(content, "<think>") || strings.Contains(content, "</think>") {
-		return false
-	}
-	return strings.TrimSpace(content) != "" && s.FinishReason != "length"
-}
-
-// answerText is the part of a sample that holds the final answer.
-func answerText(s Sample) string {
-	if i := strings.LastIndex(s.Content, "</think>"); i >= 0 {
-		return s.Content[i+len("</think>"):]
-	}
-	return s.Content
-}
-
 // Score verifies every sample and computes the metrics. k is the number of
 // samples per prompt (items with fewer count what they have).
 func Score(items []Item, k int) (Report, []Scored) {
@@ -122,11 +97,11 @@ func Score(items []Item, k int) (Report, []Scored) {
 		var correctAns []string
 		for i, s := range it.Samples {
 			sc := Scored{PromptID: it.PromptID, Source: it.Source, Sample: i, Reasoning: s.Reasoning, Content: s.Content,
-				FinishReason: s.FinishReason, Tokens: s.Tokens, Reference: it.Reference, Error: s.Error, FormatOK: FormatOK(s)}
+				FinishReason: s.FinishReason, Tokens: s.Tokens, Reference: it.Reference, Error: s.Error, FormatOK: reward.FormatOK(s.Reasoning, s.Content, s.FinishReason)}
 			if s.Error != "" {
 				sc.Verdict, sc.Verifier, sc.Reason = verify.Wrong.String(), v.Name(), "generation failed"
 			} else {
-				r := v.Verify(answerText(s), it.Reference)
+				r := v.Verify(reward.AnswerPart(s.Content), it.Reference)
 				sc.Verdict, sc.Verifier, sc.Answer, sc.Reason = r.Verdict.String(), r.Verifier, r.Answer, r.Reason
 				if r.Verdict == verify.Correct {
 					p.c++

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/distill-dev/distill/dataset/reward"
 	"github.com/distill-dev/distill/student"
 	"github.com/distill-dev/distill/student/checkpoint"
 	"github.com/distill-dev/distill/student/model"
@@ -81,7 +82,7 @@ func benchRun(b *testing.B, beta float64) (*run, []*group) {
 		b.Fatal(err)
 	}
 	r := &run{o: &o, obj: Objective{Epsilon: o.Epsilon, Beta: o.Beta}, prompts: testPrompts(8, 0)}
-	if r.rs, err = resolveRewards(o.Rewards); err != nil {
+	if r.rs, err = reward.Resolve(o.Rewards); err != nil {
 		b.Fatal(err)
 	}
 	if err := r.setup(); err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/distill-dev/distill/dataset/reward"
 	"github.com/distill-dev/distill/record"
 	"github.com/distill-dev/distill/student"
 	"github.com/distill-dev/distill/student/model"
@@ -17,7 +18,7 @@ type group struct {
 	prompt  record.Prompt
 	ids     []int32   // the rendered prompt
 	comps   [][]int32 // completion tokens, stop token included
-	samples []Sample
+	samples []reward.Sample
 	scores  [][]float64 // [reward function][completion]
 	total   []float64   // weighted sum per completion
 	adv     []float64
@@ -45,7 +46,7 @@ func renderPrompt(st *student.Student, userTemplate string, p record.Prompt) ([]
 
 // rollout samples g completions of each prompt from the policy in one
 // batched generation and scores them.
-func rollout(ctx context.Context, st *student.Student, o *Options, rs []weighted, prompts []record.Prompt, seed uint64) ([]*group, error) {
+func rollout(ctx context.Context, st *student.Student, o *Options, rs []reward.Weighted, prompts []record.Prompt, seed uint64) ([]*group, error) {
 	groups := make([]*group, len(prompts))
 	in := make([][]int32, 0, len(prompts)*o.NumGenerations)
 	opened := make([]bool, len(prompts))
@@ -78,7 +79,7 @@ func rollout(ctx context.Context, st *student.Student, o *Options, rs []weighted
 			text = "<think>\n" + text
 		}
 		gr.comps = append(gr.comps, c.Tokens)
-		gr.samples = append(gr.samples, Sample{Prompt: gr.prompt, Content: text, FinishReason: c.FinishReason,
+		gr.samples = append(gr.samples, reward.Sample{Prompt: gr.prompt, Content: text, FinishReason: c.FinishReason,
 			Tokens: len(c.Tokens), MaxTokens: o.MaxNewTokens})
 	}
 	for _, gr := range groups {
@@ -88,15 +89,17 @@ func rollout(ctx context.Context, st *student.Student, o *Options, rs []weighted
 }
 
 // score computes the rewards of every completion and the advantages.
-func (gr *group) score(rs []weighted, scale string) {
+func (gr *group) score(rs []reward.Weighted, scale string) {
 	gr.scores = make([][]float64, len(rs))
-	gr.total = make([]float64, len(gr.samples))
-	for k, r := range rs {
+	for k := range rs {
 		gr.scores[k] = make([]float64, len(gr.samples))
-		for i := range gr.samples {
-			v := r.f(&gr.samples[i])
+	}
+	gr.total = make([]float64, len(gr.samples))
+	one := make([]float64, len(rs))
+	for i := range gr.samples {
+		gr.total[i] = reward.Score(rs, &gr.samples[i], one)
+		for k, v := range one {
 			gr.scores[k][i] = v
-			gr.total[i] += r.weight * v
 		}
 	}
 	gr.adv = Advantages(gr.total, scale)

@@ -1,3 +1,8 @@
+// Package rl improves a student with GRPO (DeepSeekMath, DeepSeek-R1):
+// groups of completions sampled from the current policy, rule-based rewards
+// (dataset/reward) normalised within each group into advantages, and the
+// clipped ratio objective with a KL penalty to the frozen starting model,
+// aggregated over all completion tokens of a batch.
 package rl
 
 import (
@@ -11,6 +16,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/distill-dev/distill/dataset/reward"
 	"github.com/distill-dev/distill/record"
 	"github.com/distill-dev/distill/student"
 	"github.com/distill-dev/distill/student/checkpoint"
@@ -91,7 +97,7 @@ func (o *Options) fill() error {
 	o.ScaleRewards = cmp.Or(o.ScaleRewards, d.ScaleRewards)
 	o.Seed = cmp.Or(o.Seed, d.Seed)
 	if o.Rewards == nil {
-		o.Rewards = map[string]float64{"accuracy": 1}
+		o.Rewards = reward.Default()
 	}
 	if err := train.ParseScheduleKind(o.Schedule); err != nil {
 		return err
@@ -125,7 +131,7 @@ func (o *Options) logf(format string, args ...any) {
 // run is the state of one GRPO run between steps.
 type run struct {
 	o        *Options
-	rs       []weighted
+	rs       []reward.Weighted
 	obj      Objective
 	st       *student.Student
 	pol, ref *graph.Graph
@@ -149,7 +155,7 @@ func Run(ctx context.Context, o Options, prompts []record.Prompt) (*Result, erro
 	if len(prompts) == 0 {
 		return nil, errors.New("--prompts: no prompts")
 	}
-	rs, err := resolveRewards(o.Rewards)
+	rs, err := reward.Resolve(o.Rewards)
 	if err != nil {
 		return nil, err
 	}
@@ -203,7 +209,7 @@ func (r *run) setup() error {
 			return err
 		}
 		longest = max(longest, len(ids))
-		r.checked[i] = !accuracy || !Unverifiable(p)
+		r.checked[i] = !accuracy || !reward.Unverifiable(p)
 		if r.checked[i] {
 			usable++
 		}

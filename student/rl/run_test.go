@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/distill-dev/distill/dataset/reward"
 	"github.com/distill-dev/distill/record"
 	"github.com/distill-dev/distill/student"
 	"github.com/distill-dev/distill/student/model"
@@ -21,7 +22,7 @@ func isDigit(s string) bool { return s != "" && s[0] >= '0' && s[0] <= '9' }
 func init() {
 	// Rewards a completion that starts with a digit: a behaviour a random
 	// model shows a few percent of the time, so groups carry a signal.
-	RegisterReward("test_digit_first", func(s *Sample) float64 {
+	reward.Register("test_digit_first", func(s *reward.Sample) float64 {
 		if isDigit(s.Content) {
 			return 1
 		}
@@ -128,7 +129,7 @@ func TestUnverifiablePromptsAreSkipped(t *testing.T) {
 	r := &run{o: &Options{PromptsPerStep: 3, Seed: 5}, prompts: testPrompts(4, 3)}
 	r.checked = make([]bool, len(r.prompts))
 	for i, p := range r.prompts {
-		r.checked[i] = !Unverifiable(p)
+		r.checked[i] = !reward.Unverifiable(p)
 	}
 	skipped := 0
 	seen := map[string]int{}
@@ -187,7 +188,7 @@ func TestObjectiveGradientFiniteDifference(t *testing.T) {
 		t.Fatal(err)
 	}
 	var err error
-	if r.rs, err = resolveRewards(o.Rewards); err != nil {
+	if r.rs, err = reward.Resolve(o.Rewards); err != nil {
 		t.Fatal(err)
 	}
 	if err := r.setup(); err != nil {

@@ -122,7 +122,7 @@ func (r *run) collect(groups []*group) (*batch, Metric) {
 	ncomp := len(all)
 	m.Reward = Stat{mean(all), groupStd(all, mean(all))}
 	for k, w := range r.rs {
-		m.Rewards[w.name] = Stat{mean(per[k]), groupStd(per[k], mean(per[k]))}
+		m.Rewards[w.Name] = Stat{mean(per[k]), groupStd(per[k], mean(per[k]))}
 	}
 	m.ZeroStdGroups = float64(zero) / float64(max(1, len(groups)))
 	m.Truncated = float64(trunc) / float64(max(1, ncomp))

@@ -1,4 +1,4 @@
-package rl
+package reward
 
 import (
 	"errors"
@@ -13,7 +13,7 @@ func TestRewards(t *testing.T) {
 	zh := record.Prompt{Problem: "计算 2 加 3 的和。", Answer: "5", Task: "builtin:arith"}
 	tests := []struct {
 		name   string
-		reward RewardFunc
+		reward Func
 		s      Sample
 		want   float64
 	}{
@@ -32,6 +32,9 @@ func TestRewards(t *testing.T) {
 		{"length: well under", Length, Sample{Tokens: 10, MaxTokens: 100, FinishReason: "stop"}, 0},
 		{"length: in the last quarter", Length, Sample{Tokens: 90, MaxTokens: 100, FinishReason: "stop"}, -0.6},
 		{"length: cut off", Length, Sample{Tokens: 100, MaxTokens: 100, FinishReason: "length"}, -1},
+		{"length: budget unknown", Length, Sample{Tokens: 100, FinishReason: "length"}, 0},
+		{"length: tokens unknown", Length, Sample{MaxTokens: 100, FinishReason: "stop"}, 0},
+		{"length: tokens unknown, cut off", Length, Sample{MaxTokens: 100, FinishReason: "length"}, -1},
 	}
 	for _, tc := range tests {
 		if got := tc.reward(&tc.s); math.Abs(got-tc.want) > 1e-9 {
@@ -56,18 +59,41 @@ func TestUnverifiable(t *testing.T) {
 	}
 }
 
-func TestResolveRewards(t *testing.T) {
-	rs, err := resolveRewards(map[string]float64{"format": 0.5, "accuracy": 1, "length": 0})
+func TestResolve(t *testing.T) {
+	rs, err := Resolve(map[string]float64{"format": 0.5, "accuracy": 1, "length": 0})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rs) != 2 || rs[0].name != "accuracy" || rs[1].name != "format" || rs[1].weight != 0.5 {
+	if len(rs) != 2 || rs[0].Name != "accuracy" || rs[1].Name != "format" || rs[1].Weight != 0.5 {
 		t.Errorf("got %+v", rs)
 	}
-	if _, err := resolveRewards(map[string]float64{"acuracy": 1}); !errors.Is(err, ErrUnknownReward) {
-		t.Errorf("misspelt reward: err %v, want ErrUnknownReward", err)
+	if _, err := Resolve(map[string]float64{"acuracy": 1}); !errors.Is(err, ErrUnknown) {
+		t.Errorf("misspelt reward: err %v, want ErrUnknown", err)
 	}
-	if _, err := resolveRewards(map[string]float64{"accuracy": 0}); err == nil {
+	if _, err := Resolve(map[string]float64{"accuracy": 0}); err == nil {
 		t.Error("all weights zero: want an error")
+	}
+}
+
+func TestScore(t *testing.T) {
+	rs, err := Resolve(map[string]float64{"accuracy": 1, "format": 0.2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := record.Prompt{Problem: "What is 2 + 3?", Answer: "5", Task: "builtin:arith"}
+	for _, tc := range []struct {
+		content string
+		scores  []float64
+		total   float64
+	}{
+		{"<think>\n2 + 3 = 5\n</think>\n\n\\boxed{5}", []float64{1, 1}, 1.2},
+		{"<think>\n2 + 3 = 6\n</think>\n\n\\boxed{6}", []float64{0, 1}, 0.2},
+		{"\\boxed{5}", []float64{1, 0}, 1},
+	} {
+		scores := make([]float64, len(rs))
+		total := Score(rs, &Sample{Prompt: p, Content: tc.content, FinishReason: "stop"}, scores)
+		if math.Abs(total-tc.total) > 1e-12 || scores[0] != tc.scores[0] || scores[1] != tc.scores[1] {
+			t.Errorf("%q: scores %v total %v, want %v %v", tc.content, scores, total, tc.scores, tc.total)
+		}
 	}
 }

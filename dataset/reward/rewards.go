@@ -1,4 +1,4 @@
-package rl
+package reward
 
 import (
 	"strings"
@@ -6,21 +6,20 @@ import (
 
 	"github.com/distill-dev/distill/dataset/verify"
 	"github.com/distill-dev/distill/record"
-	"github.com/distill-dev/distill/student/eval"
 )
 
 // The builtin rewards of the R1 recipe: accuracy and format (R1-Zero),
 // language consistency (R1), and a length penalty for overlong answers
 // (DAPO's soft overlong punishment).
 func init() {
-	RegisterReward("accuracy", Accuracy)
-	RegisterReward("format", Format)
-	RegisterReward("language", Language)
-	RegisterReward("length", Length)
+	Register("accuracy", Accuracy)
+	Register("format", Format)
+	Register("language", Language)
+	Register("length", Length)
 }
 
-// answerPart is the text after the reasoning, where the final answer is.
-func answerPart(content string) string {
+// AnswerPart is the text after the reasoning, where the final answer is.
+func AnswerPart(content string) string {
 	if i := strings.LastIndex(content, "</think>"); i >= 0 {
 		return content[i+len("</think>"):]
 	}
@@ -37,10 +36,10 @@ func reasoningPart(content string) string {
 }
 
 // Accuracy is 1 when the verifier of the prompt's task judges the answer
-// correct, else 0. An unverifiable reference gives 0, never 1 (Run skips
-// such prompts before sampling them).
+// correct, else 0. An unverifiable reference gives 0, never 1 (the Go GRPO
+// skips such prompts before sampling them).
 func Accuracy(s *Sample) float64 {
-	if verify.ForTask(s.Prompt.Task).Verify(answerPart(s.Content), s.Prompt.Answer).Verdict == verify.Correct {
+	if verify.ForTask(s.Prompt.Task).Verify(AnswerPart(s.Content), s.Prompt.Answer).Verdict == verify.Correct {
 		return 1
 	}
 	return 0
@@ -53,12 +52,28 @@ func Unverifiable(p record.Prompt) bool {
 }
 
 // Format is 1 for the R1 shape: closed reasoning, then a non-empty answer,
-// not cut off by the length limit (eval.FormatOK).
+// not cut off by the length limit (FormatOK).
 func Format(s *Sample) float64 {
-	if eval.FormatOK(eval.Sample{Content: s.Content, FinishReason: s.FinishReason, Tokens: s.Tokens}) {
+	if FormatOK("", s.Content, s.FinishReason) {
 		return 1
 	}
 	return 0
+}
+
+// FormatOK reports whether an answer has the R1 shape: closed reasoning (in
+// its own field, or as <think>…</think> in the content when reasoning is
+// empty) and a non-empty answer after it, not cut off by the length limit.
+func FormatOK(reasoning, content, finishReason string) bool {
+	if reasoning == "" {
+		i := strings.Index(content, "</think>")
+		if i < 0 || strings.Count(content, "</think>") != 1 {
+			return false
+		}
+		content = content[i+len("</think>"):]
+	} else if strings.Contains(content, "<think>") || strings.Contains(content, "</think>") {
+		return false
+	}
+	return strings.TrimSpace(content) != "" && finishReason != "length"
 }
 
 // Language is the share of the reasoning's letters written in the prompt's
@@ -81,7 +96,8 @@ func Language(s *Sample) float64 {
 
 // Length is DAPO's soft overlong punishment: 0 up to the last quarter of
 // the token budget, then falling linearly to -1 at the limit, and -1 for a
-// completion cut off by it.
+// completion cut off by it. With the budget unknown (MaxTokens 0) it is 0;
+// with the length unknown (Tokens 0) only a cut-off is punished.
 func Length(s *Sample) float64 {
 	if s.MaxTokens <= 0 {
 		return 0
