@@ -96,6 +96,15 @@ func SFT(o train.Options, res Resources) (*Job, error) {
 		"use_cpu":                     cpu,
 		"resume":                      o.Resume,
 	}
+	if o.Packing && !cpu {
+		// A packed batch is one flattened sequence of micro_batch ×
+		// seq_len tokens. SDPA attends over it with a dense mask, twice
+		// the model's own FLOPs at 4×4096 tokens (0.40× plain Trainer's
+		// throughput on an H200); FlexAttention skips the blocks across
+		// examples. One padded length keeps it from recompiling.
+		c["attn_implementation"] = "flex_attention"
+		c["pad_to_multiple_of"] = o.MicroBatch * o.SeqLen
+	}
 	switch o.Schedule {
 	case "cosine":
 		c["lr_scheduler_type"] = "cosine_with_min_lr"
