@@ -32,14 +32,14 @@ func plan(cfg *model.Config, ft FileType) ([]slot, error) {
 	q, kv := cfg.NumAttentionHeads*d, cfg.NumKeyValueHeads*d
 	llama := cfg.ModelType == "llama"
 	ss := []slot{
-		{name: "token_embd.weight", shape: []int{v, h}, data: func(w *model.Weights) []float32 { return w.Embed.Data }},
-		{name: "output_norm.weight", shape: []int{h}, data: func(w *model.Weights) []float32 { return w.Norm.Data }},
+		{name: "token_embd.weight", shape: []int{v, h}, layer: -1, data: func(w *model.Weights) []float32 { return w.Embed.Data }},
+		{name: "output_norm.weight", shape: []int{h}, layer: -1, data: func(w *model.Weights) []float32 { return w.Norm.Data }},
 	}
 	if !cfg.TieWordEmbeddings {
-		ss = append(ss, slot{name: "output.weight", shape: []int{v, h}, data: func(w *model.Weights) []float32 { return w.LMHead.Data }})
+		ss = append(ss, slot{name: "output.weight", shape: []int{v, h}, layer: -1, data: func(w *model.Weights) []float32 { return w.LMHead.Data }})
 	}
 	if f := ropeFactors(cfg); f != nil {
-		ss = append(ss, slot{name: "rope_freqs.weight", shape: []int{len(f)}, data: func(*model.Weights) []float32 { return f }})
+		ss = append(ss, slot{name: "rope_freqs.weight", shape: []int{len(f)}, layer: -1, data: func(*model.Weights) []float32 { return f }})
 	}
 	for l := range cfg.NumHiddenLayers {
 		layer := func(name string, shape []int, get func(L *model.Layer) []float32) slot {
@@ -109,12 +109,12 @@ func permuteRows(x []float32, heads, cols int) []float32 {
 // quantMix is llama.cpp's llama_tensor_get_type for the file types we
 // write, from f32 weights and without an importance matrix.
 type quantMix struct {
-	ft         FileType
-	base       Type
-	tied       bool // no output.weight: token_embd is quantised as the output
-	layers     int
-	bigModel   bool // llama.cpp's LLM_TYPE_70B: 80 layers with grouped-query attention
-	attnVSeen  int
+	ft          FileType
+	base        Type
+	tied        bool // no output.weight: token_embd is quantised as the output
+	layers      int
+	bigModel    bool // llama.cpp's LLM_TYPE_70B: 80 layers with grouped-query attention
+	attnVSeen   int
 	ffnDownSeen int
 }
 
