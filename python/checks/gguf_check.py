@@ -66,11 +66,11 @@ def run(model, spec_path):
     llm = llama_cpp.Llama(model, n_ctx=spec.get("n_ctx", 512), n_threads=2, n_batch=512,
                           logits_all=True, verbose=False)
     out = {
-        "tokens": [llm.tokenize(t.encode(), add_bos=False, special=True) for t in spec.get("texts", [])],
+        "tokens": [llm.tokenize(t.encode(), add_bos=False, special=True) for t in spec.get("texts") or []],
         "greedy": [],
         "argmax": [],
     }
-    for ids in spec.get("prompts", []):
+    for ids in spec.get("prompts") or []:
         llm.reset()
         llm.eval(ids)
         gen = []
