@@ -2,6 +2,7 @@ package teacher
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -9,18 +10,22 @@ import (
 
 // TestOpenAIRecordedLlamaCpp parses the responses recorded from
 // llama-cpp-python's server (testdata/README.md): the reasoning comes out
-// of the <think> tags in the content, streamed or not, and a stream cut by
-// max_tokens keeps its reasoning so far with an empty answer.
+// of the <think> tags in the content, streamed or not; a stream cut by
+// max_tokens keeps its reasoning so far with an empty answer; and a stream
+// the server interrupted for a newer request ([DONE] without a
+// finish_reason) is a retryable error, not an empty answer.
 func TestOpenAIRecordedLlamaCpp(t *testing.T) {
 	for _, tc := range []struct {
 		file               string
 		reasoning, content string
 		finish             string
 		usage              Usage
+		retryable          bool // the response is a retryable error
 	}{
-		{"chat.json", "12 + 34 = 46", `\boxed{46}`, "stop", Usage{PromptTokens: 35, CompletionTokens: 28}},
-		{"chat.sse", "12 + 34 = 46", `\boxed{46}`, "stop", Usage{}},
-		{"length.sse", "12 + 3", "", "length", Usage{}},
+		{"chat.json", "12 + 34 = 46", `\boxed{46}`, "stop", Usage{PromptTokens: 35, CompletionTokens: 28}, false},
+		{"chat.sse", "12 + 34 = 46", `\boxed{46}`, "stop", Usage{}, false},
+		{"length.sse", "12 + 3", "", "length", Usage{}, false},
+		{"interrupted.sse", "", "", "", Usage{}, true},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			path := filepath.Join("testdata", "llamacpp", tc.file)
@@ -30,6 +35,13 @@ func TestOpenAIRecordedLlamaCpp(t *testing.T) {
 				t.Fatal(err)
 			}
 			resp, err := c.Complete(context.Background(), Request{Messages: []Message{{Role: "user", Content: "What is 12 + 34?"}}, Temperature: 0.6, TopP: 0.95, MaxTokens: 64})
+			if tc.retryable {
+				var e *Error
+				if !errors.As(err, &e) || !e.Retryable || e.Kind != "stream" {
+					t.Fatalf("err %v (%+v), want a retryable stream error", err, resp)
+				}
+				return
+			}
 			if err != nil {
 				t.Fatal(err)
 			}
