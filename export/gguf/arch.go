@@ -35,8 +35,12 @@ func hyperparameters(cfg *model.Config) ([]kv, error) {
 		{k("rope.freq_base"), float32(cfg.RopeTheta)},
 		{k("attention.layer_norm_rms_epsilon"), float32(cfg.RMSNormEps)},
 	}
-	if cfg.HeadDim > 0 {
-		kvs = append(kvs, kv{k("attention.key_length"), uint32(cfg.HeadDim)}, kv{k("attention.value_length"), uint32(cfg.HeadDim)})
+	// The converter writes the head width when the HF config has head_dim,
+	// which transformers' LlamaConfig always does and Qwen2Config only when
+	// the checkpoint sets it.
+	if cfg.HeadDim > 0 || arch == "llama" {
+		d := uint32(cfg.HeadDimension())
+		kvs = append(kvs, kv{k("attention.key_length"), d}, kv{k("attention.value_length"), d})
 	}
 	if arch == "llama" {
 		kvs = append(kvs, kv{k("vocab_size"), uint32(cfg.VocabSize)}, kv{k("rope.dimension_count"), uint32(cfg.HeadDimension())})
@@ -55,21 +59,24 @@ func ropeFactors(cfg *model.Config) []float32 {
 		return nil
 	}
 	d := cfg.HeadDimension()
-	old := float64(s.OriginalMaxPositionEmbeddings)
-	lowWave, highWave := old/s.LowFreqFactor, old/s.HighFreqFactor
+	old := float32(s.OriginalMaxPositionEmbeddings)
+	low, high, factor := float32(s.LowFreqFactor), float32(s.HighFreqFactor), float32(s.Factor)
+	lowWave, highWave := old/low, old/high
 	out := make([]float32, d/2)
+	// The converter computes in float32 torch tensors, where a/x is
+	// x.reciprocal()·a; these are the same operations, so the factors are
+	// the same floats.
 	for i := range out {
-		// The converter computes the frequencies in float32 (torch).
 		freq := 1 / float32(math.Pow(cfg.RopeTheta, float64(float32(2*i)/float32(d))))
-		wave := 2 * math.Pi / float64(freq)
+		wave := (1 / freq) * float32(2*math.Pi)
 		switch {
 		case wave < highWave:
 			out[i] = 1
 		case wave > lowWave:
-			out[i] = float32(s.Factor)
+			out[i] = factor
 		default:
-			smooth := (old/wave - s.LowFreqFactor) / (s.HighFreqFactor - s.LowFreqFactor)
-			out[i] = float32(1 / ((1-smooth)/s.Factor + smooth))
+			smooth := (float32((1/wave)*old) - low) / (high - low)
+			out[i] = 1 / (float32((1-smooth)/factor) + smooth)
 		}
 	}
 	return out

@@ -133,10 +133,10 @@ func checkLlamaCpp(t *testing.T, st *student.Student, types []FileType, chats []
 // checks the quantised types on a trained student.
 func TestGGUFLlamaCppRealTokenizers(t *testing.T) {
 	qwen := model.Config{ModelType: "qwen2", HiddenSize: 64, IntermediateSize: 192, NumHiddenLayers: 2,
-		NumAttentionHeads: 4, NumKeyValueHeads: 2, HiddenAct: "silu", MaxPositionEmbeddings: 1024,
+		NumAttentionHeads: 4, NumKeyValueHeads: 2, HiddenAct: "silu", MaxPositionEmbeddings: 1024, InitializerRange: 0.02,
 		RMSNormEps: 1e-6, RopeTheta: 1e6, TieWordEmbeddings: true}
 	llama := model.Config{ModelType: "llama", HiddenSize: 64, IntermediateSize: 192, NumHiddenLayers: 2,
-		NumAttentionHeads: 4, NumKeyValueHeads: 2, HiddenAct: "silu", MaxPositionEmbeddings: 1024,
+		NumAttentionHeads: 4, NumKeyValueHeads: 2, HiddenAct: "silu", MaxPositionEmbeddings: 1024, InitializerRange: 0.02,
 		RMSNormEps: 1e-5, RopeTheta: 500000, AttentionBias: true,
 		RopeScaling: &model.RopeScaling{RopeType: "llama3", Factor: 8, LowFreqFactor: 1, HighFreqFactor: 4, OriginalMaxPositionEmbeddings: 64}}
 	chats := [][]tokenizer.Message{
