@@ -1,6 +1,8 @@
 package gguf
 
 import (
+	"bytes"
+	"os"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -70,4 +72,47 @@ func TestGGUFMatchesLlamaQuantize(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestQuantizeQ5KMatchesLlamaQuantize checks Q5_K, which distill writes only
+// for attn_v of 70B models at q4_k_m, against llama.cpp's quantiser: its
+// Q5_K_M file type quantises most matrices of a small student to Q5_K, and
+// each of those must equal Quantize(Q5_K) of the same weights.
+func TestQuantizeQ5KMatchesLlamaQuantize(t *testing.T) {
+	cfg := model.Config{ModelType: "qwen2", HiddenSize: 256, IntermediateSize: 512, NumHiddenLayers: 2,
+		NumAttentionHeads: 4, NumKeyValueHeads: 2, HiddenAct: "silu", MaxPositionEmbeddings: 512,
+		RMSNormEps: 1e-6, RopeTheta: 10000, TieWordEmbeddings: true}
+	st := testStudent(t, cfg, tokenizer.NewByteLevel(nil), "chatml", 0.05, 5)
+	dir := t.TempDir()
+	f32, _ := exportTo(t, st, dir, AllF32)
+	theirs := filepath.Join(dir, "llama-q5_k_m.gguf")
+	ggufCheck(t, nil, "requantize", f32, theirs, "q5_k_m")
+	var types map[string]string
+	ggufCheck(t, &types, "dump", theirs, dir)
+	slots, err := plan(st.Weights.Config, AllF32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, s := range slots {
+		if types[s.name] != "Q5_K" {
+			continue
+		}
+		n++
+		want, err := os.ReadFile(filepath.Join(dir, s.name+".bin"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := Quantize(Q5_K, s.data(st.Weights), s.shape[len(s.shape)-1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s: Q5_K differs from llama.cpp's", s.name)
+		}
+	}
+	if n < 8 {
+		t.Fatalf("llama.cpp's Q5_K_M file has %d Q5_K tensors (%v); want the matrices of 2 layers", n, types)
+	}
+	t.Logf("%d Q5_K tensors equal llama.cpp's", n)
 }

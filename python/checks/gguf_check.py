@@ -9,6 +9,8 @@ output with distill's own numbers. Subcommands:
   requantize IN OUT FTYPE     llama.cpp's own quantiser (llama_model_quantize,
                               what llama-quantize runs) on IN (an f32 GGUF)
   compare A B                 tensor by tensor: names, types, shapes, bytes
+  dump GGUF OUTDIR            each tensor's bytes -> OUTDIR/<name>.bin; prints
+                              {name: type}
   run GGUF SPEC               load with llama.cpp; tokenize SPEC's texts,
                               greedy-decode from SPEC's prompts, and take the
                               argmax at every position of SPEC's fixed ids
@@ -59,6 +61,15 @@ def compare(a, b):
     json.dump(out, sys.stdout)
 
 
+def dump(path, outdir):
+    import gguf
+    types = {}
+    for t in gguf.GGUFReader(path).tensors:
+        np.asarray(t.data).tofile(f"{outdir}/{t.name}.bin")
+        types[t.name] = t.tensor_type.name
+    json.dump(types, sys.stdout)
+
+
 def run(model, spec_path):
     import llama_cpp
     with open(spec_path) as f:
@@ -88,7 +99,7 @@ def run(model, spec_path):
 
 def main():
     cmd, args = sys.argv[1], sys.argv[2:]
-    {"quantize": quantize, "requantize": requantize, "compare": compare, "run": run}[cmd](*args)
+    {"quantize": quantize, "requantize": requantize, "compare": compare, "dump": dump, "run": run}[cmd](*args)
 
 
 if __name__ == "__main__":
