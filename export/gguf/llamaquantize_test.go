@@ -68,7 +68,7 @@ func TestGGUFMatchesLlamaQuantize(t *testing.T) {
 						t.Errorf("%s: %s (%s): %d bytes differ from llama.cpp's", ft, x.Name, x.TypeA, x.DifferingBytes)
 					}
 				}
-				t.Logf("%s: %d tensors %v, all compared with llama.cpp's", ft, len(cmp.Tensors), counts)
+				t.Logf("%s: %d tensors %v, each compared with llama.cpp's (type, shape, bytes)", ft, len(cmp.Tensors), counts)
 			}
 		})
 	}
