@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"testing"
 
 	"github.com/distill-dev/distill/internal/repotest"
@@ -115,6 +116,25 @@ func TestQuantizeRejectsPartialBlocks(t *testing.T) {
 	}{{Q8_0, 48}, {Q4_K, 128}, {Q6_K, 32}, {Type(99), 32}} {
 		if _, err := Quantize(tc.typ, make([]float32, 2*tc.rowLen), tc.rowLen); err == nil {
 			t.Errorf("%v with rows of %d: no error", tc.typ, tc.rowLen)
+		}
+	}
+}
+
+// TestQuantizeParallelSameBytes: a tensor split across goroutines encodes
+// to the same bytes as one sequential pass.
+func TestQuantizeParallelSameBytes(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
+	const rowLen = 1024
+	x := quantRows(rowLen, 1100) // 1.1M weights: 4 parts
+	for typ := range types {
+		got, err := Quantize(typ, x, rowLen)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := make([]byte, len(got))
+		quantizeRows(typ, want, x)
+		if !bytes.Equal(got, want) {
+			t.Errorf("%v: parallel encoding differs from one pass", typ)
 		}
 	}
 }
