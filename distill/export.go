@@ -2,14 +2,18 @@ package distill
 
 import "github.com/urfave/cli/v2"
 
-// exportCommand is `distill export`; each format is a subcommand in a file
-// export_FORMAT.go whose init calls registerExport.
+// exportCommand is `distill export`; each format adds its subcommand from
+// its own file (export_gguf.go, export_verl.go) with registerExport. A
+// package-level variable is initialised before any init function runs, so
+// the order of the files' init functions does not matter.
 var exportCommand = &cli.Command{
 	Name:      "export",
-	Usage:     "write files another tool runs (verl: a GRPO job with distill's rewards)",
-	UsageText: "distill export FORMAT [options]",
+	Usage:     "write files another tool runs: GGUF for llama.cpp and Ollama, verl's GRPO job",
+	UsageText: "distill export gguf|verl [options]",
 }
 
 func init() { register(exportCommand) }
 
-func registerExport(c *cli.Command) { exportCommand.Subcommands = append(exportCommand.Subcommands, c) }
+func registerExport(c *cli.Command) {
+	exportCommand.Subcommands = append(exportCommand.Subcommands, c)
+}

@@ -32,11 +32,12 @@ func TestModelsTable(t *testing.T) {
 	if out.String() != string(want) {
 		t.Errorf("table differs from %s (rerun with -update-models if intended):\n%s", golden, out.String())
 	}
-	// The rows the published model cards fix: parameters, fp32, bf16, full FT.
+	// The rows the published model cards fix: parameters, fp32, bf16, the
+	// GGUF sizes, full FT.
 	for _, row := range []string{
-		"qwen-7b      7.62B      28    3584   28/4   30.5 GB   15.2 GB    3.8 GB  121.8 GB",
-		"llama-8b     8.03B      32    4096   32/8   32.1 GB   16.1 GB    4.0 GB  128.5 GB",
-		"qwen-1.5b    1.54B      28    1536   12/2    6.2 GB    3.1 GB  771.9 MB   24.7 GB",
+		"qwen-7b      7.62B      28    3584   28/4   30.5 GB   15.2 GB   8.1 GB    4.7 GB  121.8 GB",
+		"llama-8b     8.03B      32    4096   32/8   32.1 GB   16.1 GB   8.5 GB    4.9 GB  128.5 GB",
+		"qwen-1.5b    1.54B      28    1536   12/2    6.2 GB    3.1 GB   1.6 GB  980.1 MB   24.7 GB",
 	} {
 		if !strings.Contains(out.String(), row) {
 			t.Errorf("table lacks %q", row)
@@ -66,6 +67,23 @@ func TestModelsJSON(t *testing.T) {
 	for name, params := range map[string]int64{"qwen-7b": 7_615_616_512, "llama-8b": 8_030_261_248, "llama-70b": 70_553_706_496} {
 		if byName[name].Params != params {
 			t.Errorf("%s: %d params, want %d", name, byName[name].Params, params)
+		}
+	}
+	// Published GGUF files of these bases (bartowski's quantisations on
+	// Hugging Face, sizes as the site shows them, in GB) hold the same
+	// tensors plus a few MB of metadata.
+	for _, p := range []struct {
+		name     string
+		q8, q4km float64
+	}{{"qwen-7b", 8.10, 4.68}, {"llama-8b", 8.54, 4.92}, {"qwen-1.5b", 1.65, 0.986}} {
+		r := byName[p.name]
+		for _, c := range []struct {
+			kind      string
+			got, file float64
+		}{{"q8_0", float64(r.Q8_0Bytes) / 1e9, p.q8}, {"q4_k_m", float64(r.Q4KMBytes) / 1e9, p.q4km}} {
+			if c.got > c.file || c.got < 0.99*c.file {
+				t.Errorf("%s %s: %.3f GB of tensors, the published file has %.3f GB", p.name, c.kind, c.got, c.file)
+			}
 		}
 	}
 	if len(rows) < 9 || byName["qwen-tiny"].Published != "" || byName["qwen-7b"].Published != "Qwen/Qwen2.5-7B" {

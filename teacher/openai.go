@@ -299,7 +299,10 @@ func (c *OpenAI) readJSON(r io.Reader, size int64) (Response, error) {
 
 // readStream reads server-sent chat.completion.chunk events up to [DONE].
 // Comments (": keep-alive") and blank lines are skipped; a stream that ends
-// before [DONE] is a retryable "stream" error, whatever it carried.
+// before [DONE], or reaches [DONE] without any choice having a
+// finish_reason, is a retryable "stream" error, whatever it carried.
+// llama-cpp-python's server ends a stream the second way when a newer
+// request interrupts it (its default), so the text so far is not an answer.
 func (c *OpenAI) readStream(r io.Reader) (Response, error) {
 	br := bufio.NewReaderSize(r, 16<<10)
 	var (
@@ -342,6 +345,13 @@ func (c *OpenAI) readStream(r io.Reader) (Response, error) {
 		}
 		return false, nil
 	}
+	finish := func(herr error) (Response, error) {
+		if herr == nil && resp.FinishReason == "" {
+			return Response{}, &Error{Kind: "stream", Message: fmt.Sprintf("stream reached [DONE] after %d chunks without a finish_reason", chunks), Retryable: true}
+		}
+		resp.Reasoning, resp.Content = reasoning.String(), content.String()
+		return resp, herr
+	}
 	for {
 		line, err := br.ReadSlice('\n')
 		if err == bufio.ErrBufferFull {
@@ -355,8 +365,7 @@ func (c *OpenAI) readStream(r io.Reader) (Response, error) {
 		switch {
 		case len(line) == 0: // end of an event
 			if done, herr := handle(); herr != nil || done {
-				resp.Reasoning, resp.Content = reasoning.String(), content.String()
-				return resp, herr
+				return finish(herr)
 			}
 		case line[0] == ':': // comment, e.g. keep-alive
 		case bytes.HasPrefix(line, []byte("data:")):
@@ -369,8 +378,7 @@ func (c *OpenAI) readStream(r io.Reader) (Response, error) {
 		if err != nil {
 			if err == io.EOF {
 				if done, herr := handle(); herr != nil || done {
-					resp.Reasoning, resp.Content = reasoning.String(), content.String()
-					return resp, herr
+					return finish(herr)
 				}
 				return Response{}, &Error{Kind: "stream", Message: fmt.Sprintf("stream ended before [DONE] after %d chunks", chunks), Retryable: true}
 			}

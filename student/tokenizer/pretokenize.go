@@ -88,6 +88,7 @@ func newSplitter(pattern string) (splitter, error) {
 // a byte-level BPE: an optional split, then the byte-level mapping.
 type preTokenizer struct {
 	split          splitter
+	pattern        string // the split regex; "" when the text stays whole
 	addPrefixSpace bool
 }
 
@@ -119,7 +120,7 @@ func parsePreTokenizer(c *componentJSON) (preTokenizer, error) {
 			if err != nil {
 				return p, fmt.Errorf("pre_tokenizer[%d]: %w", i, err)
 			}
-			p.split, sawSplit = s, true
+			p.split, p.pattern, sawSplit = s, *part.Pattern.Regex, true
 		case "ByteLevel":
 			if sawByteLevel {
 				return p, fmt.Errorf("pre_tokenizer[%d]: ByteLevel twice", i)
@@ -135,7 +136,7 @@ func parsePreTokenizer(c *componentJSON) (preTokenizer, error) {
 				if err != nil {
 					return p, err
 				}
-				p.split = s
+				p.split, p.pattern = s, patternGPT2
 			}
 		default:
 			return p, fmt.Errorf("pre_tokenizer[%d]: type %q not supported (want Split and ByteLevel)", i, part.Type)

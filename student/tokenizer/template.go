@@ -165,7 +165,7 @@ func (t *Template) StopTokens(tok *Tokenizer) []int32 {
 func (t *Template) check(tok *Tokenizer) error {
 	for _, s := range t.Tokens {
 		id, ok := tok.TokenID(s)
-		if !ok || !tok.isAdded(id) {
+		if !ok || !tok.IsAdded(id) {
 			return fmt.Errorf("chat template %s needs %q: %w", t.Name, s, ErrMissingToken)
 		}
 	}

@@ -256,8 +256,9 @@ func (t *Tokenizer) Save(path string) error {
 // JSON returns the tokenizer.json contents Save writes.
 func (t *Tokenizer) JSON() []byte { return append([]byte(nil), t.raw...) }
 
-// isAdded reports whether id is an added token (matched verbatim in text).
-func (t *Tokenizer) isAdded(id int32) bool {
+// IsAdded reports whether id is an added token (matched verbatim in text,
+// stored as its content rather than in the byte-level alphabet).
+func (t *Tokenizer) IsAdded(id int32) bool {
 	for i := range t.added {
 		if t.added[i].id == id {
 			return true
