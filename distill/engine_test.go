@@ -196,3 +196,38 @@ func TestEngineLossMaskMatchesGo(t *testing.T) {
 		})
 	}
 }
+
+// TestRLEngineTRL runs GRPO with TRL on the CPU for three updates, rewarded
+// by `distill reward-server` (which the job starts) through the shim: metrics.jsonl has one line
+// per update with the rewards TRL logged, and the result opens in distill.
+func TestRLEngineTRL(t *testing.T) {
+	t.Setenv("DISTILL_PYTHON", repotest.Python(t))
+	bin := filepath.Join(t.TempDir(), "distill")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/distill-dev/distill").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	out := filepath.Join(t.TempDir(), "rl")
+	o := DefaultRLOptions()
+	o.Model, o.Out, o.NumPrompts = studenttest.Tiny(t, 1), out, 8
+	o.PromptsPerStep, o.NumGenerations, o.MicroBatch, o.MaxNewTokens, o.MaxSteps = 2, 4, 4, 12, 3
+	o.Rewards = map[string]float64{"accuracy": 1, "format": 0.5}
+	o.Engine, o.GPUsPerNode = "trl", 0
+	// The job starts the reward server with $DISTILL, the binary built
+	// above (this test's own binary is not distill).
+	t.Setenv("DISTILL", bin)
+	if _, err := runRL(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	ms := readMetrics(t, filepath.Join(out, "metrics.jsonl"))
+	if len(ms) != 3 {
+		t.Fatalf("metrics.jsonl has %d lines, want 3", len(ms))
+	}
+	for _, k := range []string{"loss", "reward", "rewards/accuracy/mean", "rewards/format/mean"} {
+		if _, ok := ms[2][k]; !ok {
+			t.Errorf("metrics.jsonl lacks %q: %v", k, ms[2])
+		}
+	}
+	if _, err := student.Open(out); err != nil {
+		t.Fatalf("distill cannot open the engine's GRPO checkpoint: %v", err)
+	}
+}
