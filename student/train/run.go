@@ -192,9 +192,11 @@ func NewStudent(o *Options) (*student.Student, error) {
 		return nil, err
 	}
 	// A fresh student gets a byte-level tokenizer: it needs no training and
-	// suits the short traces tiny students learn from. The preset's vocab
-	// size gives way to the tokenizer's.
-	tok := tokenizer.NewByteLevel(nil)
+	// suits the short traces tiny students learn from. It has the template's
+	// special tokens, so that every --template can be rendered (llama3's and
+	// deepseek-r1's are not among the defaults). The preset's vocab size
+	// gives way to the tokenizer's.
+	tok := tokenizer.NewByteLevel(tmpl.Tokens)
 	cfg.VocabSize = tok.VocabSize()
 	if eos, ok := tok.EOS(); ok {
 		cfg.EOSTokenID = model.TokenIDs{int(eos)}
