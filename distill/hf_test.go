@@ -184,6 +184,14 @@ func hfDataset(t *testing.T, out string) string {
 	return out
 }
 
+// hfAttnScale multiplies the initial q/k and v/o projections of the
+// students built here (and hf_parity.py's init does the same). At the
+// usual initialisation the residual stream carries mostly the current
+// token, so greedy decoding is nearly a function of the last token and
+// would not notice a decoder that mixed up cache positions; with sharp,
+// loud attention every step depends on the context.
+var hfAttnScale = [2]float32{4, 8}
+
 // hfPresetInit saves a random student of a published preset's family,
 // shrunk to 2 layers of width 64 (the rest of the config kept), with a
 // real tokenizer and a chat template, for `distill train --student DIR`.
@@ -205,14 +213,23 @@ func hfPresetInit(t *testing.T, dir, preset, tokPath, template string) string {
 	}
 	w := model.NewWeights(cfg)
 	w.Init(7)
-	// Biases and norms start at 0 and 1, the values a reader that dropped
-	// them would also use: perturb them so that would show in the logits.
 	r := rand.New(rand.NewPCG(7, 7))
 	for _, p := range w.Params() {
-		if len(p.Tensor.Shape) == 1 {
+		scale := float32(1)
+		switch {
+		case len(p.Tensor.Shape) == 1:
+			// Biases and norms start at 0 and 1, the values a reader that
+			// dropped them would also use: perturb them so that would show.
 			for i := range p.Tensor.Data {
 				p.Tensor.Data[i] += float32(r.NormFloat64() * 0.1)
 			}
+		case strings.Contains(p.Name, "q_proj") || strings.Contains(p.Name, "k_proj"):
+			scale = hfAttnScale[0]
+		case strings.Contains(p.Name, "v_proj") || strings.Contains(p.Name, "o_proj"):
+			scale = hfAttnScale[1]
+		}
+		for i := range p.Tensor.Data {
+			p.Tensor.Data[i] *= scale
 		}
 	}
 	if err := (&student.Student{Weights: w, Tok: tok, Template: tmpl}).Save(dir, checkpoint.GenerationConfig{}); err != nil {

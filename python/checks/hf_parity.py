@@ -50,12 +50,19 @@ def write_init(out, tokenizer_dir):
         bos_token_id=128000, eos_token_id=[128001, 128008, 128009],
     )
     model = LlamaForCausalLM(cfg)
-    # Norms start at 1: perturb them so that a reader that dropped them
-    # would show in the logits.
     with torch.no_grad():
         for name, p in model.named_parameters():
             if name.endswith("norm.weight"):
+                # Norms start at 1: perturbed, a reader that dropped them
+                # would show in the logits.
                 p.add_(torch.randn_like(p) * 0.1)
+            elif "q_proj" in name or "k_proj" in name:
+                # Sharp, loud attention, so that greedy decoding depends on
+                # the context and not only on the last token (as hfAttnScale
+                # in distill/hf_test.go).
+                p.mul_(4)
+            elif "v_proj" in name or "o_proj" in name:
+                p.mul_(8)
     model.save_pretrained(out)
     tok.save_pretrained(out)
 
