@@ -70,19 +70,26 @@ func openAdapter(dir string) (*Student, error) {
 }
 
 // templateOf finds the chat template a checkpoint was saved with: the one
-// whose Jinja source its tokenizer_config.json holds (written by Save), else
-// the one its special tokens suggest (checkpoints from elsewhere).
+// whose Jinja source it holds, else the one its special tokens suggest
+// (checkpoints from elsewhere). The source is read where transformers
+// reads it: chat_template.jinja, which transformers 5 writes (a checkpoint
+// of ours that went through save_pretrained keeps its template only
+// there), else tokenizer_config.json's chat_template, which Save writes.
 func templateOf(dir string, tok *tokenizer.Tokenizer) (*tokenizer.Template, error) {
-	var tc struct {
-		ChatTemplate string `json:"chat_template"`
+	src, err := os.ReadFile(filepath.Join(dir, "chat_template.jinja"))
+	if err != nil {
+		var tc struct {
+			ChatTemplate string `json:"chat_template"`
+		}
+		if b, err := os.ReadFile(filepath.Join(dir, "tokenizer_config.json")); err == nil {
+			// chat_template may also be a list of named templates: not ours.
+			_ = json.Unmarshal(b, &tc)
+		}
+		src = []byte(tc.ChatTemplate)
 	}
-	if b, err := os.ReadFile(filepath.Join(dir, "tokenizer_config.json")); err == nil {
-		// chat_template may also be a list of named templates: not ours.
-		_ = json.Unmarshal(b, &tc)
-	}
-	if tc.ChatTemplate != "" {
+	if len(src) > 0 {
 		for _, name := range tokenizer.TemplateNames() {
-			if t, err := tokenizer.TemplateFor(name); err == nil && t.Jinja == tc.ChatTemplate {
+			if t, err := tokenizer.TemplateFor(name); err == nil && t.Jinja == string(src) {
 				return t, nil
 			}
 		}
