@@ -117,7 +117,8 @@ func TestHuggingFace(t *testing.T) {
 		students[c.name] = st
 		ids, greedy := hfModelInputs(t, st, texts)
 		spec.Models = append(spec.Models, hfModelSpec{Name: c.name, Dir: tr.Out, IDs: ids, Greedy: greedy, Steps: hfGreedySteps})
-		spec.Tokenizers = append(spec.Tokenizers, hfTokenizerSpec{Name: c.name, Dir: tr.Out, Texts: texts.all, Chats: hfChats(texts)})
+		spec.Tokenizers = append(spec.Tokenizers, hfTokenizerSpec{Name: c.name, Dir: tr.Out, Texts: texts.all, Chats: hfChats(texts),
+			Resave: dir("resaved-" + c.name)})
 		if c.name == "lora" {
 			spec.PEFT = append(spec.PEFT, hfPEFTSpec{Name: "lora", Base: tr.Init, Adapter: filepath.Join(tr.Out, "adapter"), IDs: ids})
 		}
@@ -355,10 +356,11 @@ type hfModelSpec struct {
 }
 
 type hfTokenizerSpec struct {
-	Name  string   `json:"name"`
-	Dir   string   `json:"dir"`
-	Texts []string `json:"texts"`
-	Chats []hfChat `json:"chats"`
+	Name   string   `json:"name"`
+	Dir    string   `json:"dir"`
+	Texts  []string `json:"texts"`
+	Chats  []hfChat `json:"chats"`
+	Resave string   `json:"resave"` // where AutoTokenizer.save_pretrained writes the tokenizer back
 }
 
 type hfChat struct {
@@ -629,6 +631,32 @@ func hfCheckTokenizer(t *testing.T, k hfTokenizerSpec, got hfTokenizerResult, st
 		if !slices.Equal(ids, got.ChatIDs[i]) {
 			t.Errorf("%s: apply_chat_template's ids differ from distill's:\ntransformers %v\ndistill      %v", what, hfHead(got.ChatIDs[i]), hfHead(ids))
 		}
+	}
+
+	// The checkpoint after a round trip through transformers: its tokenizer
+	// as save_pretrained writes it back (transformers 5 moves the chat
+	// template to chat_template.jinja), beside the same weights. distill
+	// must find the same template and encode the same ids.
+	for _, f := range []string{checkpoint.ConfigName, checkpoint.GenerationConfigName, "model.safetensors"} {
+		if err := os.Link(filepath.Join(k.Dir, f), filepath.Join(k.Resave, f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	back, err := student.Open(k.Resave)
+	if err != nil {
+		t.Fatalf("after save_pretrained: %v", err)
+	}
+	if back.Template.Name != st.Template.Name {
+		t.Errorf("after save_pretrained distill opens the checkpoint with template %s, not %s", back.Template.Name, st.Template.Name)
+	}
+	diffs := 0
+	for i, s := range k.Texts {
+		if !slices.Equal(back.Tok.Encode(s), got.IDs[i]) {
+			diffs++
+		}
+	}
+	if diffs > 0 {
+		t.Errorf("after save_pretrained distill encodes %d of %d texts differently", diffs, len(k.Texts))
 	}
 }
 

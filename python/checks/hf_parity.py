@@ -15,7 +15,7 @@ usage: hf_parity.py OUT_DIR INIT_DIR LLAMA3_TOKENIZER_DIR
 
 SPEC (JSON):
   models:     [{name, dir, ids: [[id...]...], greedy: [[id...]...], steps}]
-  tokenizers: [{name, dir, texts: [str...], chats: [{messages, add_generation_prompt}...]}]
+  tokenizers: [{name, dir, texts: [str...], chats: [{messages, add_generation_prompt}...], resave}]
   peft:       [{name, base, adapter, ids: [[id...]...]}]
   datasets:   {dir, files: {split: glob...}}
 
@@ -113,6 +113,8 @@ def chat_ids(tok, c):
 def check_tokenizer(k):
     tok = AutoTokenizer.from_pretrained(k["dir"])
     ids = [tok.encode(s, add_special_tokens=False) for s in k["texts"]]
+    # As a user's save_pretrained (or TRL's) writes it back.
+    tok.save_pretrained(k["resave"])
     return {
         "class": type(tok).__name__,
         "eos_token": tok.eos_token,
