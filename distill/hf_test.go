@@ -48,7 +48,8 @@ const (
 //   - AutoTokenizer on the same directory gives `distill tokenize`'s ids and
 //     decodes them to the same text, and apply_chat_template renders the
 //     text of distill's template byte for byte and the ids of `distill
-//     tokenize --chat`;
+//     tokenize --chat`; the tokenizer AutoTokenizer.save_pretrained writes
+//     back opens in distill with the same template and ids;
 //   - peft.PeftModel on a LoRA run's OUT/adapter gives the logits of the
 //     merged checkpoint in OUT;
 //   - datasets.load_dataset reads `distill filter`'s train, test and rejects
@@ -400,7 +401,6 @@ type hfModelResult struct {
 }
 
 type hfTokenizerResult struct {
-	Class    string    `json:"class"`
 	EOSToken string    `json:"eos_token"`
 	IDs      [][]int32 `json:"ids"`
 	Decoded  []string  `json:"decoded"`
@@ -539,33 +539,18 @@ func hfCheckModel(t *testing.T, m hfModelSpec, got hfModelResult, st *student.St
 		}
 	}
 
-	var in strings.Builder
-	for _, p := range m.Greedy {
-		b, _ := json.Marshal(p)
-		in.Write(append(b, '\n'))
+	greedy := hfCLI[[]int32, []int32](t, m.Greedy, func(in io.Reader, out io.Writer) error {
+		return runLogits(t.Context(), LogitsOptions{Model: m.Dir, Greedy: m.Steps, In: in, Out: out})
+	})
+	if len(got.Greedy) != len(m.Greedy) {
+		t.Fatalf("greedy: %d prompts, transformers answered %d", len(m.Greedy), len(got.Greedy))
 	}
-	var out strings.Builder
-	if err := runLogits(t.Context(), LogitsOptions{Model: m.Dir, Greedy: m.Steps, In: strings.NewReader(in.String()), Out: &out}); err != nil {
-		t.Fatal(err)
-	}
-	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
-	if len(got.Greedy) != len(m.Greedy) || len(lines) != len(m.Greedy) {
-		t.Fatalf("greedy: %d prompts, transformers answered %d, distill %d", len(m.Greedy), len(got.Greedy), len(lines))
-	}
-	for i, line := range lines {
-		var mine []int32
-		if err := json.Unmarshal([]byte(line), &mine); err != nil {
-			t.Fatal(err)
-		}
+	for i, mine := range greedy {
 		if len(mine) != m.Steps {
 			t.Errorf("prompt %d: distill decoded %d tokens, want %d", i, len(mine), m.Steps)
 		}
 		if !slices.Equal(got.Greedy[i], mine) {
-			k := 0
-			for k < min(len(mine), len(got.Greedy[i])) && mine[k] == got.Greedy[i][k] {
-				k++
-			}
-			t.Errorf("prompt %d: greedy decoding differs from step %d:\ntransformers %v\ndistill      %v", i, k, got.Greedy[i], mine)
+			t.Errorf("prompt %d: greedy decoding differs from step %d:\ntransformers %v\ndistill      %v", i, hfCommon(got.Greedy[i], mine), got.Greedy[i], mine)
 		}
 	}
 
@@ -584,13 +569,9 @@ func hfCheckTokenizer(t *testing.T, k hfTokenizerSpec, got hfTokenizerResult, st
 	if got.EOSToken != st.Template.EndOfTurn {
 		t.Errorf("AutoTokenizer's eos_token %q, want the %s template's end of turn %q", got.EOSToken, st.Template.Name, st.Template.EndOfTurn)
 	}
-	// distill tokenize: one JSON string per line, one id array back.
-	var in strings.Builder
-	for _, s := range k.Texts {
-		b, _ := json.Marshal(s)
-		in.Write(append(b, '\n'))
-	}
-	mine := hfTokenizeLines(t, k.Dir, in.String(), len(k.Texts))
+	mine := hfCLI[string, []int32](t, k.Texts, func(in io.Reader, out io.Writer) error {
+		return runTokenize(t.Context(), TokenizeOptions{Tokenizer: k.Dir, In: in, Out: out})
+	})
 	// The first few differences of each kind, and how many there are.
 	idDiffs, textDiffs := 0, 0
 	for i, s := range k.Texts {
@@ -617,10 +598,7 @@ func hfCheckTokenizer(t *testing.T, k hfTokenizerSpec, got hfTokenizerResult, st
 			t.Fatal(err)
 		}
 		if text != got.ChatText[i] {
-			n := 0
-			for n < min(len(text), len(got.ChatText[i])) && text[n] == got.ChatText[i][n] {
-				n++
-			}
+			n := hfCommon([]byte(text), []byte(got.ChatText[i]))
 			t.Errorf("%s: apply_chat_template's text differs from byte %d:\ntransformers %q\ndistill      %q", what, n, got.ChatText[i][n:], text[n:])
 		}
 		// What `distill tokenize --chat` prints and training uses.
@@ -660,25 +638,41 @@ func hfCheckTokenizer(t *testing.T, k hfTokenizerSpec, got hfTokenizerResult, st
 	}
 }
 
-// hfTokenizeLines runs distill tokenize on n lines of JSON strings and
-// returns the ids it prints for each.
-func hfTokenizeLines(t *testing.T, dir, in string, n int) [][]int32 {
+// hfCLI runs a distill command that reads one JSON value per line and
+// prints one per line (logits, tokenize) on ins, and returns its answers.
+func hfCLI[In, Out any](t *testing.T, ins []In, run func(in io.Reader, out io.Writer) error) []Out {
 	t.Helper()
-	var out strings.Builder
-	if err := runTokenize(t.Context(), TokenizeOptions{Tokenizer: dir, In: strings.NewReader(in), Out: &out}); err != nil {
+	var in, out bytes.Buffer
+	for _, v := range ins {
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in.Write(append(b, '\n'))
+	}
+	if err := run(&in, &out); err != nil {
 		t.Fatal(err)
 	}
-	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
-	if len(lines) != n {
-		t.Fatalf("distill tokenize printed %d lines for %d inputs", len(lines), n)
+	lines := bytes.Split(bytes.TrimSuffix(out.Bytes(), []byte("\n")), []byte("\n"))
+	if len(lines) != len(ins) {
+		t.Fatalf("%d lines out for %d in", len(lines), len(ins))
 	}
-	ids := make([][]int32, n)
+	vs := make([]Out, len(ins))
 	for i, l := range lines {
-		if err := json.Unmarshal([]byte(l), &ids[i]); err != nil {
-			t.Fatalf("distill tokenize line %d: %v", i+1, err)
+		if err := json.Unmarshal(l, &vs[i]); err != nil {
+			t.Fatalf("output line %d: %v", i+1, err)
 		}
 	}
-	return ids
+	return vs
+}
+
+// hfCommon is the length of the common prefix of a and b.
+func hfCommon[T comparable](a, b []T) int {
+	n := 0
+	for n < min(len(a), len(b)) && a[n] == b[n] {
+		n++
+	}
+	return n
 }
 
 // hfHead shortens an id list for a failure message.
@@ -692,29 +686,9 @@ func hfHead(ids []int32) string {
 // hfDistillLogits runs distill logits on the sequences.
 func hfDistillLogits(t *testing.T, dir string, seqs [][]int32) [][]float32 {
 	t.Helper()
-	var in strings.Builder
-	for _, s := range seqs {
-		b, _ := json.Marshal(s)
-		in.Write(append(b, '\n'))
-	}
-	var out bytes.Buffer
-	if err := runLogits(t.Context(), LogitsOptions{Model: dir, In: strings.NewReader(in.String()), Out: &out}); err != nil {
-		t.Fatal(err)
-	}
-	var rows [][]float32
-	sc := bufio.NewScanner(&out)
-	sc.Buffer(nil, 1<<24)
-	for sc.Scan() {
-		var row []float32
-		if err := json.Unmarshal(sc.Bytes(), &row); err != nil {
-			t.Fatal(err)
-		}
-		rows = append(rows, row)
-	}
-	if len(rows) != len(seqs) {
-		t.Fatalf("distill logits printed %d rows for %d sequences", len(rows), len(seqs))
-	}
-	return rows
+	return hfCLI[[]int32, []float32](t, seqs, func(in io.Reader, out io.Writer) error {
+		return runLogits(t.Context(), LogitsOptions{Model: dir, In: in, Out: out})
+	})
 }
 
 // hfReadLogits reads hf_parity.py's rows of v little-endian float32s.

@@ -116,7 +116,6 @@ def check_tokenizer(k):
     # As a user's save_pretrained (or TRL's) writes it back.
     tok.save_pretrained(k["resave"])
     return {
-        "class": type(tok).__name__,
         "eos_token": tok.eos_token,
         "ids": ids,
         "decoded": [tok.decode(i) for i in ids],
