@@ -441,7 +441,7 @@ func saveCheckpoint(st *student.Student, a *lora.Adapters, o *Options, state Sta
 	if a != nil {
 		err = lora.Save(dir, a)
 	} else {
-		err = st.Save(dir, generationConfig(st))
+		err = st.Save(dir, GenerationConfig(st))
 	}
 	if err != nil {
 		return "", fmt.Errorf("checkpoint %s: %w", dir, err)
@@ -462,7 +462,11 @@ func saveCheckpoint(st *student.Student, a *lora.Adapters, o *Options, state Sta
 	return dir, nil
 }
 
-func generationConfig(st *student.Student) checkpoint.GenerationConfig {
+// GenerationConfig is the generation_config.json of a student's
+// checkpoints: R1's sampling defaults, and the chat template's stop tokens
+// as eos_token_id, so that transformers' and vLLM's generate stop where
+// distill's decoder does.
+func GenerationConfig(st *student.Student) checkpoint.GenerationConfig {
 	gc := checkpoint.GenerationConfig{DoSample: true, Temperature: 0.6, TopP: 0.95}
 	for _, id := range st.Template.StopTokens(st.Tok) {
 		gc.EOSTokenID = append(gc.EOSTokenID, int(id))
