@@ -65,12 +65,12 @@ func TestHuggingFace(t *testing.T) {
 	root := t.TempDir()
 	dir := func(name string) string { return filepath.Join(root, name) }
 	// Python imports and writes the HF init while Go trains the others.
-	session := hfStart(t, py, dir("python"), dir("hf-init"), filepath.Dir(llamaTok))
+	session := hfStart(t, py, dir("python"), dir("hf-init"), filepath.Dir(qwenTok), filepath.Dir(llamaTok))
 	data := hfDataset(t, dir("data"))
 
 	// Each kind of checkpoint distill writes, each written by `distill
 	// train` (one update on the filtered traces). Later ones start from
-	// earlier ones.
+	// earlier ones, or from what hf_parity.py wrote.
 	ckpts := []struct {
 		name string
 		make func(o *train.Options)
@@ -93,12 +93,13 @@ func TestHuggingFace(t *testing.T) {
 		// quickstart's kind, and the other family with the R1 template.
 		{"qwen-nano", func(o *train.Options) { o.Student, o.Template = "qwen-nano", "chatml" }},
 		{"llama-tiny-r1", func(o *train.Options) { o.Student, o.Template = "llama-tiny", "deepseek-r1" }},
-		// From the checkpoint transformers wrote (its config, its
-		// initialisation, its tokenizer files).
-		{"from-hf-init", func(o *train.Options) {
+		// From the checkpoints transformers wrote in those shapes (its
+		// config, its initialisation, its tokenizer files).
+		{"qwen2-from-hf", func(o *train.Options) {
 			session.waitInit(t)
-			o.Init = dir("hf-init")
+			o.Init = filepath.Join(dir("hf-init"), "qwen2")
 		}},
+		{"llama3-from-hf", func(o *train.Options) { o.Init = filepath.Join(dir("hf-init"), "llama3") }},
 	}
 	texts := hfTexts(t)
 	var spec hfSpec
@@ -444,13 +445,13 @@ type hfSession struct {
 	out    string
 }
 
-func hfStart(t *testing.T, py, out, initDir, tokDir string) *hfSession {
+func hfStart(t *testing.T, py, out, initDir, qwenTokDir, llamaTokDir string) *hfSession {
 	t.Helper()
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	s := &hfSession{out: out}
-	s.cmd = exec.CommandContext(t.Context(), py, repotest.Path(t, "python/checks/hf_parity.py"), out, initDir, tokDir)
+	s.cmd = exec.CommandContext(t.Context(), py, repotest.Path(t, "python/checks/hf_parity.py"), out, initDir, qwenTokDir, llamaTokDir)
 	s.cmd.Env = append(os.Environ(), "HF_HOME="+t.TempDir(), "HF_HUB_OFFLINE=1", "HF_DATASETS_OFFLINE=1",
 		"TRANSFORMERS_OFFLINE=1", "TOKENIZERS_PARALLELISM=false", "HF_HUB_DISABLE_PROGRESS_BARS=1", "PYTHONDONTWRITEBYTECODE=1")
 	s.cmd.Stderr = &s.stderr

@@ -3,15 +3,16 @@ reports what they see; distill/hf_test.go compares that with distill's own
 output. Importing torch and transformers is most of the time, so one
 process does all the Python the test needs, beside the Go side:
 
-  1. it writes INIT_DIR, a small Llama 3.1-shaped checkpoint the way a
-     Hugging Face user has one (transformers' config, initialisation and
-     save_pretrained, the real Llama 3 tokenizer saved by AutoTokenizer),
-     for `distill train --init`, and prints "init written";
+  1. it writes INIT_DIR/qwen2 and INIT_DIR/llama3, small Qwen2.5- and
+     Llama 3.1-shaped checkpoints the way a Hugging Face user has them
+     (transformers' config, initialisation and save_pretrained, the real
+     tokenizers saved by AutoTokenizer), for `distill train --init`, and
+     prints "init written";
   2. it reads the path of a SPEC file on stdin (once the Go side has
      trained every checkpoint), checks what it names and writes
      OUT_DIR/result.json.
 
-usage: hf_parity.py OUT_DIR INIT_DIR LLAMA3_TOKENIZER_DIR
+usage: hf_parity.py OUT_DIR INIT_DIR QWEN_TOKENIZER_DIR LLAMA3_TOKENIZER_DIR
 
 SPEC (JSON):
   models:     [{name, dir, ids: [[id...]...], greedy: [[id...]...], steps}]
@@ -34,27 +35,35 @@ import safetensors
 import tokenizers
 import torch
 import transformers
-from transformers import AutoModelForCausalLM, AutoTokenizer, LlamaConfig, LlamaForCausalLM
+from transformers import AutoModelForCausalLM, AutoTokenizer, LlamaConfig, Qwen2Config
 
 
-def write_init(out, tokenizer_dir):
-    tok = AutoTokenizer.from_pretrained(tokenizer_dir)
-    # Llama 3.1's config at a small width: the llama3 RoPE scaling, GQA
-    # and the untied head are what the small shape keeps.
-    cfg = LlamaConfig(
-        vocab_size=len(tok), hidden_size=64, intermediate_size=160, num_hidden_layers=2,
-        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=131072,
-        rms_norm_eps=1e-5, tie_word_embeddings=False,
+# The published configs at a small width (2 layers of 64): what the small
+# shapes keep is each family's kind. Qwen2.5: tied head, q/k/v bias, a
+# vocabulary padded past the tokenizer's. Llama 3.1: llama3 RoPE scaling,
+# untied head. Both with GQA.
+SMALL = dict(hidden_size=64, intermediate_size=160, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2)
+INITS = {
+    "qwen2": lambda tok: Qwen2Config(
+        vocab_size=151936, max_position_embeddings=32768, rms_norm_eps=1e-6, tie_word_embeddings=True,
+        rope_parameters={"rope_type": "default", "rope_theta": 1000000.0},
+        bos_token_id=151643, eos_token_id=151643, **SMALL),
+    "llama3": lambda tok: LlamaConfig(
+        vocab_size=len(tok), max_position_embeddings=131072, rms_norm_eps=1e-5, tie_word_embeddings=False,
         rope_parameters={"rope_type": "llama3", "rope_theta": 500000.0, "factor": 8.0, "low_freq_factor": 1.0,
                          "high_freq_factor": 4.0, "original_max_position_embeddings": 8192},
-        bos_token_id=128000, eos_token_id=[128001, 128008, 128009],
-    )
-    model = LlamaForCausalLM(cfg)
+        bos_token_id=128000, eos_token_id=[128001, 128008, 128009], **SMALL),
+}
+
+
+def write_init(out, family, tokenizer_dir):
+    tok = AutoTokenizer.from_pretrained(tokenizer_dir)
+    model = AutoModelForCausalLM.from_config(INITS[family](tok))
     with torch.no_grad():
         for name, p in model.named_parameters():
-            if name.endswith("norm.weight"):
-                # Norms start at 1: perturbed, a reader that dropped them
-                # would show in the logits.
+            if name.endswith("norm.weight") or name.endswith("bias"):
+                # Norms start at 1 and biases at 0: perturbed, a reader that
+                # dropped them would show in the logits.
                 p.add_(torch.randn_like(p) * 0.1)
             elif "q_proj" in name or "k_proj" in name:
                 # Sharp, loud attention, so that greedy decoding depends on
@@ -163,9 +172,10 @@ def check_datasets(d):
     return res
 
 
-def main(out, init_dir, tokenizer_dir):
+def main(out, init_dir, qwen_tokenizer_dir, llama_tokenizer_dir):
     torch.manual_seed(0)
-    write_init(init_dir, tokenizer_dir)
+    write_init(os.path.join(init_dir, "qwen2"), "qwen2", qwen_tokenizer_dir)
+    write_init(os.path.join(init_dir, "llama3"), "llama3", llama_tokenizer_dir)
     print("init written", flush=True)
     with open(sys.stdin.readline().strip()) as f:
         spec = json.load(f)
