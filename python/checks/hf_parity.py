@@ -21,8 +21,9 @@ SPEC (JSON):
   datasets:   {dir, files: {split: glob...}}
 
 result.json has, per entry, what transformers, peft and datasets give;
-last-position logits go to OUT_DIR/NAME.f32 (little-endian float32, one
-row of vocab_size per id sequence) instead of JSON.
+last-position logits go to OUT_DIR/{model,peft,peft-base}-NAME.f32
+(little-endian float32, one row of vocab_size per id sequence) instead of
+JSON.
 """
 import json
 import os
@@ -103,7 +104,7 @@ def check_model(m, out):
     return {
         "class": type(model).__name__,
         "loading_info": {k: sorted(map(str, v)) for k, v in info.items()},
-        "logits": save_rows(out, m["name"], last_logits(model, m["ids"])),
+        "logits": save_rows(out, "model-" + m["name"], last_logits(model, m["ids"])),
         "greedy": greedy,
         "generation_eos": as_list(model.generation_config.eos_token_id),
     }
@@ -142,8 +143,8 @@ def check_peft(p, out):
     model = peft.PeftModel.from_pretrained(base, p["adapter"])
     model.eval()
     return {
-        "base_logits": save_rows(out, p["name"] + "-base", base_logits),
-        "logits": save_rows(out, p["name"], last_logits(model, p["ids"])),
+        "base_logits": save_rows(out, "peft-base-" + p["name"], base_logits),
+        "logits": save_rows(out, "peft-" + p["name"], last_logits(model, p["ids"])),
     }
 
 
