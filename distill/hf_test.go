@@ -324,16 +324,19 @@ func hfChats(s hfTextSet) []hfChat {
 }
 
 // hfModelInputs returns the id sequences whose logits are compared (a chat
-// prompt, 300 tokens of text, a single token, ids drawn from the whole
+// prompt, 4,000 tokens of text, a single token, ids drawn from the whole
 // vocabulary including any padding rows) and the prompts greedy decoding
-// continues.
+// continues. The long text is what shows RoPE's low frequencies, where
+// Llama 3's scaling acts: at 300 tokens a wrong scaling factor there moved
+// the logits by about 1e-4 only.
 func hfModelInputs(t *testing.T, st *student.Student, s hfTextSet) (ids, greedy [][]int32) {
 	t.Helper()
 	prompt, err := st.Template.RenderPrompt(st.Tok, []tokenizer.Message{{Role: "user", Content: s.questions[0]}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	text := st.Tok.Encode(strings.Join(s.all, "\n"))[:300]
+	text := st.Tok.Encode(strings.Join(s.all, "\n"))
+	text = text[:min(len(text), 4000, st.Weights.Config.MaxPositionEmbeddings-1)]
 	r := rand.New(rand.NewPCG(1, 2))
 	random := make([]int32, 64)
 	for i := range random {
