@@ -125,6 +125,16 @@ func TestHuggingFace(t *testing.T) {
 			spec.PEFT = append(spec.PEFT, hfPEFTSpec{Name: "lora", Base: tr.Init, Adapter: filepath.Join(tr.Out, "adapter"), IDs: ids})
 		}
 	}
+	// Every template distill writes into checkpoints is among them.
+	covered := map[string]bool{}
+	for _, st := range students {
+		covered[st.Template.Name] = true
+	}
+	for _, name := range tokenizer.TemplateNames() {
+		if !covered[name] {
+			t.Errorf("no checkpoint here has the %s template", name)
+		}
+	}
 	spec.Datasets = &hfDatasetSpec{Dir: data, Files: map[string]string{
 		"train": "train-*.parquet", "test": "test-*.parquet", "rejects": "rejects-*.parquet"}}
 
