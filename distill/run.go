@@ -190,13 +190,15 @@ func runWriteHeldout(ctx context.Context, e EvalOptions, path string) error {
 	return writeFileAtomic(path, []byte(b.String()))
 }
 
-// runSaveBase writes the untrained student as a checkpoint.
+// runSaveBase writes the untrained student as a checkpoint, with the
+// generation config training writes (it stops at the template's end of
+// turn, not only at the tokenizer's EOS).
 func runSaveBase(o train.Options, dir string) error {
 	st, err := train.NewStudent(&o)
 	if err != nil {
 		return err
 	}
-	return st.Save(dir, checkpoint.GenerationConfig{})
+	return st.Save(dir, train.GenerationConfig(st))
 }
 
 func runRun(ctx context.Context, configPath string, opts RunOptions) error {

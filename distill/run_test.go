@@ -5,8 +5,13 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/distill-dev/distill/student"
+	"github.com/distill-dev/distill/student/checkpoint"
+	"github.com/distill-dev/distill/student/train"
 )
 
 // The CI smoke recipe end to end: every stage runs, the run directory and
@@ -85,5 +90,30 @@ func TestRunSmokeRecipe(t *testing.T) {
 	md, _ = os.ReadFile(filepath.Join(next.Out, "results.md"))
 	if want := "distill train --init " + next.Train.Init; !strings.Contains(string(md), want) || !strings.Contains(string(md), "--lora-rank 4") {
 		t.Errorf("results.md lacks %q and --lora-rank 4:\n%s", want, md)
+	}
+}
+
+// The untrained student a run evaluates as "before training" stops, in
+// transformers as in distill, at its template's end of turn.
+func TestRunSaveBaseStopsAtEndOfTurn(t *testing.T) {
+	for _, name := range []string{"chatml", "llama3", "deepseek-r1"} {
+		t.Run(name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "base")
+			if err := runSaveBase(train.Options{Student: "qwen-nano", Template: name, MicroBatch: 1, SeqLen: 64}, dir); err != nil {
+				t.Fatal(err)
+			}
+			st, err := student.Open(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			gen, err := checkpoint.LoadGenerationConfig(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			end, _ := st.Tok.TokenID(st.Template.EndOfTurn)
+			if st.Template.Name != name || !slices.Contains(gen.EOSTokenID, int(end)) {
+				t.Errorf("template %s, generation eos_token_id %v; want %s and %s (%d) among them", st.Template.Name, gen.EOSTokenID, name, st.Template.EndOfTurn, end)
+			}
+		})
 	}
 }

@@ -80,23 +80,26 @@ func TemplateOf(dir string) (*tokenizer.Template, error) {
 }
 
 // templateOf finds the chat template a checkpoint was saved with: the one
-// whose Jinja source it holds, in tokenizer_config.json (as Save writes
-// it) or in chat_template.jinja (as transformers 5 writes it), else the one
-// its special tokens suggest (checkpoints from elsewhere).
+// whose Jinja source it holds, else the one its special tokens suggest
+// (checkpoints from elsewhere). The source is read where transformers
+// reads it: chat_template.jinja, which transformers 5 writes (a checkpoint
+// of ours that went through save_pretrained keeps its template only
+// there), else tokenizer_config.json's chat_template, which Save writes.
 func templateOf(dir string, tok *tokenizer.Tokenizer) (*tokenizer.Template, error) {
-	var tc struct {
-		ChatTemplate string `json:"chat_template"`
+	src, err := os.ReadFile(filepath.Join(dir, "chat_template.jinja"))
+	if err != nil {
+		var tc struct {
+			ChatTemplate string `json:"chat_template"`
+		}
+		if b, err := os.ReadFile(filepath.Join(dir, "tokenizer_config.json")); err == nil {
+			// chat_template may also be a list of named templates: not ours.
+			_ = json.Unmarshal(b, &tc)
+		}
+		src = []byte(tc.ChatTemplate)
 	}
-	if b, err := os.ReadFile(filepath.Join(dir, "tokenizer_config.json")); err == nil {
-		// chat_template may also be a list of named templates: not ours.
-		_ = json.Unmarshal(b, &tc)
-	}
-	if b, err := os.ReadFile(filepath.Join(dir, "chat_template.jinja")); err == nil {
-		tc.ChatTemplate = string(b)
-	}
-	if tc.ChatTemplate != "" {
+	if len(src) > 0 {
 		for _, name := range tokenizer.TemplateNames() {
-			if t, err := tokenizer.TemplateFor(name); err == nil && (t.Jinja == tc.ChatTemplate || t.TrainingJinja == tc.ChatTemplate) {
+			if t, err := tokenizer.TemplateFor(name); err == nil && (t.Jinja == string(src) || t.TrainingJinja == string(src)) {
 				return t, nil
 			}
 		}

@@ -1,17 +1,19 @@
 package checkpoint
 
 import (
+	"bytes"
 	"encoding/json"
-	"errors"
 	"math"
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/distill-dev/distill/internal/repotest"
 )
 
-// TestReadByPython has testdata/hf_read.py, an independent reader written
-// from transformers' loading rules, read checkpoints Save wrote. It needs
-// /usr/bin/python3 with torch (Debian python3-torch) and is skipped without.
+// TestReadByPython has python/checks/hf_read.py, an independent reader
+// written from transformers' loading rules, read checkpoints Save wrote. It
+// runs with python/.venv (make setup) and fails without it.
 func TestReadByPython(t *testing.T) {
 	cases := []struct {
 		preset string
@@ -21,7 +23,7 @@ func TestReadByPython(t *testing.T) {
 		{"llama-8b", []SaveOption{BF16()}}, // untied, no bias, BF16
 	}
 	root := t.TempDir()
-	args := []string{"testdata/hf_read.py"}
+	args := []string{repotest.Path(t, "python/checks/hf_read.py")}
 	for _, tc := range cases {
 		dir := filepath.Join(root, tc.preset)
 		if err := Save(dir, tinyWeights(t, tc.preset, 3), nil, GenerationConfig{}, tc.opts...); err != nil {
@@ -29,13 +31,12 @@ func TestReadByPython(t *testing.T) {
 		}
 		args = append(args, dir)
 	}
-	out, err := exec.Command("/usr/bin/python3", args...).Output()
-	var ee *exec.ExitError
-	if errors.As(err, &ee) && ee.ExitCode() == 77 || errors.Is(err, exec.ErrNotFound) {
-		t.Skip("no /usr/bin/python3 with torch")
-	}
+	cmd := exec.Command(repotest.Python(t), args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("hf_read.py: %v\n%s", err, ee.Stderr)
+		t.Fatalf("hf_read.py: %v\n%s", err, stderr.Bytes())
 	}
 	var all map[string]map[string][2]float64
 	if err := json.Unmarshal(out, &all); err != nil {

@@ -3,6 +3,7 @@
 package model
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -66,6 +67,39 @@ type Config struct {
 	BOSTokenID            TokenIDs     `json:"bos_token_id,omitempty"`
 	EOSTokenID            TokenIDs     `json:"eos_token_id,omitempty"`
 	TorchDtype            string       `json:"torch_dtype,omitempty"`
+}
+
+// UnmarshalJSON reads config.json as transformers 4 writes it (rope_theta,
+// rope_scaling, torch_dtype) and as transformers 5 does: rope_parameters
+// holds rope_theta and the scaling fields, and dtype replaces torch_dtype.
+// Without this a checkpoint saved by transformers 5 had no rope_theta and
+// was refused. Save keeps writing the 4.x names, which 5 still reads and
+// older readers (vLLM, llama.cpp's converter) need.
+func (c *Config) UnmarshalJSON(b []byte) error {
+	type plain Config // without this method
+	var v struct {
+		plain
+		RopeParameters *struct {
+			RopeScaling
+			RopeTheta float64 `json:"rope_theta"`
+		} `json:"rope_parameters"`
+		Dtype string `json:"dtype"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*c = Config(v.plain)
+	if p := v.RopeParameters; p != nil {
+		if c.RopeTheta == 0 {
+			c.RopeTheta = p.RopeTheta
+		}
+		if t := cmp.Or(p.RopeType, p.Type); c.RopeScaling == nil && t != "" && t != "default" {
+			rs := p.RopeScaling
+			c.RopeScaling = &rs
+		}
+	}
+	c.TorchDtype = cmp.Or(c.TorchDtype, v.Dtype)
+	return nil
 }
 
 // HeadDimension is the per-head width.

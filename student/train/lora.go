@@ -66,7 +66,7 @@ func publishLoRA(st *student.Student, a *lora.Adapters, ckpt, out string) error 
 	}
 	a.Merge(st.Weights)
 	tmp := filepath.Join(out, ".merged")
-	if err := st.Save(tmp, generationConfig(st)); err != nil {
+	if err := st.Save(tmp, GenerationConfig(st)); err != nil {
 		return fmt.Errorf("merged model: %w", err)
 	}
 	if err := Publish(tmp, out); err != nil {

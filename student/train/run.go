@@ -192,9 +192,11 @@ func NewStudent(o *Options) (*student.Student, error) {
 		return nil, err
 	}
 	// A fresh student gets a byte-level tokenizer: it needs no training and
-	// suits the short traces tiny students learn from. The preset's vocab
-	// size gives way to the tokenizer's.
-	tok := tokenizer.NewByteLevel(nil)
+	// suits the short traces tiny students learn from. It has the template's
+	// special tokens, so that every --template can be rendered (llama3's and
+	// deepseek-r1's are not among the defaults). The preset's vocab size
+	// gives way to the tokenizer's.
+	tok := tokenizer.NewByteLevel(tmpl.Tokens)
 	cfg.VocabSize = tok.VocabSize()
 	if eos, ok := tok.EOS(); ok {
 		cfg.EOSTokenID = model.TokenIDs{int(eos)}
@@ -439,7 +441,7 @@ func saveCheckpoint(st *student.Student, a *lora.Adapters, o *Options, state Sta
 	if a != nil {
 		err = lora.Save(dir, a)
 	} else {
-		err = st.Save(dir, generationConfig(st))
+		err = st.Save(dir, GenerationConfig(st))
 	}
 	if err != nil {
 		return "", fmt.Errorf("checkpoint %s: %w", dir, err)
@@ -460,7 +462,11 @@ func saveCheckpoint(st *student.Student, a *lora.Adapters, o *Options, state Sta
 	return dir, nil
 }
 
-func generationConfig(st *student.Student) checkpoint.GenerationConfig {
+// GenerationConfig is the generation_config.json of a student's
+// checkpoints: R1's sampling defaults, and the chat template's stop tokens
+// as eos_token_id, so that transformers' and vLLM's generate stop where
+// distill's decoder does.
+func GenerationConfig(st *student.Student) checkpoint.GenerationConfig {
 	gc := checkpoint.GenerationConfig{DoSample: true, Temperature: 0.6, TopP: 0.95}
 	for _, id := range st.Template.StopTokens(st.Tok) {
 		gc.EOSTokenID = append(gc.EOSTokenID, int(id))

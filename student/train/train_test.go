@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/distill-dev/distill/student/model"
+	"github.com/distill-dev/distill/student/tokenizer"
 )
 
 // Reference values from torch.optim.AdamW(lr=0.1, betas=(0.9,0.999),
@@ -94,5 +95,30 @@ func TestCanonicalOrderIgnoresInputOrder(t *testing.T) {
 				t.Fatalf("row %d differs: %v against %v", i, ta[i], tb[i])
 			}
 		}
+	}
+}
+
+// A fresh student renders chats with whichever template it is given: its
+// byte-level tokenizer has that template's special tokens.
+func TestNewStudentHasTemplateTokens(t *testing.T) {
+	msgs := []tokenizer.Message{{Role: "user", Content: "1 + 1?"}, {Role: "assistant", Content: "2"}}
+	for _, name := range tokenizer.TemplateNames() {
+		t.Run(name, func(t *testing.T) {
+			st, err := NewStudent(&Options{Student: "qwen-nano", Template: name, MicroBatch: 1, SeqLen: 64})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range st.Template.Tokens {
+				if _, ok := st.Tok.TokenID(s); !ok {
+					t.Errorf("tokenizer lacks %q", s)
+				}
+			}
+			if _, _, err := st.Template.Render(st.Tok, msgs, false); err != nil {
+				t.Error(err)
+			}
+			if st.Weights.Config.VocabSize != st.Tok.VocabSize() {
+				t.Errorf("vocab_size %d, tokenizer %d", st.Weights.Config.VocabSize, st.Tok.VocabSize())
+			}
+		})
 	}
 }

@@ -1,27 +1,26 @@
-#!/usr/bin/python3
 """Reads a checkpoint directory the way transformers' from_pretrained does for
-Qwen2ForCausalLM / LlamaForCausalLM, without transformers (not installed
-here): config.json, then model.safetensors or the shards of
+Qwen2ForCausalLM / LlamaForCausalLM, but written independently of it:
+config.json, then model.safetensors or the shards of
 model.safetensors.index.json, parsed with json + struct and read with torch.
+(distill/hf_test.go has transformers itself load what `distill train`
+writes; this reader also covers the BF16 files Save writes.)
 
 It checks what from_pretrained would reject or silently get wrong:
 metadata "format" in pt/tf/flax/mlx, every expected key present with its
 shape (expected keys derived from the config as HF's modeling code names
 them), nothing unexpected, lm_head absent only when tied. For the
 directories given it prints one JSON object {dir: {name: [sum, first
-element]}} for the Go test to compare (one process: importing torch is slow).
+element]}} for student/checkpoint's TestReadByPython to compare (one
+process: importing torch is slow).
 
-Exit code 77 when torch is missing (the Go test skips then).
+usage: hf_read.py CKPT_DIR...  (with python/.venv's interpreter)
 """
 import json
 import os
 import struct
 import sys
 
-try:
-    import torch
-except ImportError:
-    sys.exit(77)
+import torch
 
 DTYPES = {"F32": torch.float32, "BF16": torch.bfloat16, "F16": torch.float16}
 
