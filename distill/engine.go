@@ -51,9 +51,10 @@ func (e *EngineOptions) set(c *cli.Context) {
 // otherwise be ignored.
 func (e *EngineOptions) check() error {
 	switch e.Engine {
-	case "go":
+	case "", "go": // "": options built in code without engine settings
 		d := engineDefaults
-		if e.Launcher != d.Launcher || e.Nodes != d.Nodes || e.GPUsPerNode != d.GPUsPerNode || e.Sharding != d.Sharding || e.DryRun {
+		d.Engine = e.Engine
+		if *e != d && *e != (EngineOptions{}) {
 			return errors.New("--launcher, --nodes, --gpus-per-node, --sharding and --dry-run need --engine trl")
 		}
 	case "trl", "auto":

@@ -231,3 +231,35 @@ func TestRLEngineTRL(t *testing.T) {
 		t.Fatalf("distill cannot open the engine's GRPO checkpoint: %v", err)
 	}
 }
+
+// The R1 recipes load, and their train stage writes a TRL job for 8 GPUs
+// (a dry run: the base checkpoint is not here, so the student is its hub
+// id).
+func TestRecipesWriteEngineJobs(t *testing.T) {
+	for _, f := range []string{"r1-qwen.yaml", "r1-llama.yaml"} {
+		t.Run(f, func(t *testing.T) {
+			opts := DefaultRunOptions()
+			if err := loadConfig(filepath.Join("..", "configs", f), &opts); err != nil {
+				t.Fatal(err)
+			}
+			tr := opts.Train
+			if tr.Engine != "trl" || tr.GPUsPerNode != 8 {
+				t.Fatalf("train: engine %q on %d GPUs, want trl on 8", tr.Engine, tr.GPUsPerNode)
+			}
+			tr.Init, tr.Student = "", map[string]string{"r1-qwen.yaml": "qwen-7b", "r1-llama.yaml": "llama-8b"}[f]
+			tr.Data, tr.Out, tr.DryRun = t.TempDir(), t.TempDir(), true
+			if _, err := runTrain(context.Background(), tr); err != nil {
+				t.Fatal(err)
+			}
+			cfg, err := os.ReadFile(filepath.Join(tr.Out, "job", engine.ConfigFile))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, want := range []string{"learning_rate: 4e-05", "max_grad_norm: 0.2", "num_train_epochs: 5", "seed: 42"} {
+				if !strings.Contains(string(cfg), want) {
+					t.Errorf("config.yaml lacks %q:\n%s", want, cfg)
+				}
+			}
+		})
+	}
+}

@@ -36,7 +36,7 @@ type RunOptions struct {
 // DefaultRunOptions are every stage's defaults.
 func DefaultRunOptions() RunOptions {
 	return RunOptions{Out: filepath.Join("runs", "quickstart"), Generate: DefaultGenerateOptions(), Filter: DefaultFilterOptions(),
-		Train: TrainOptions{Options: train.Defaults}, RL: DefaultRLOptions(), Eval: DefaultEvalOptions()}
+		Train: TrainOptions{Options: train.Defaults, EngineOptions: engineDefaults}, RL: DefaultRLOptions(), Eval: DefaultEvalOptions()}
 }
 
 // runStage is one step of the pipeline.
