@@ -22,13 +22,14 @@ import (
 	"github.com/distill-dev/distill/student/train"
 )
 
-// engineShards writes distill filter's shards of n builtin traces.
-func engineShards(t *testing.T, n int) string {
+// genShards generates n builtin traces with the user template into
+// dir/raw and filters them into dir/data (a tenth held out), returning
+// dir/data.
+func genShards(t *testing.T, dir string, n int, template string) string {
 	t.Helper()
 	ctx := context.Background()
-	dir := t.TempDir()
 	g := DefaultGenerateOptions()
-	g.NumPrompts, g.Out, g.Quiet = n, filepath.Join(dir, "raw"), true
+	g.NumPrompts, g.Out, g.Quiet, g.Template = n, filepath.Join(dir, "raw"), true, template
 	if err := runGenerate(ctx, g); err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +66,7 @@ func readMetrics(t *testing.T, path string) []map[string]any {
 // trainer's keys, and the result opens and evaluates as a Go-trained one.
 func TestTrainEngineTRL(t *testing.T) {
 	t.Setenv("DISTILL_PYTHON", repotest.Python(t))
-	data := engineShards(t, 200)
+	data := genShards(t, t.TempDir(), 200, "r1")
 	init := studenttest.Real(t, "qwen2", 1)
 	out := filepath.Join(t.TempDir(), "sft")
 	o := TrainOptions{Options: train.Defaults, EngineOptions: engineDefaults}
@@ -112,7 +113,7 @@ func TestTrainEngineTRL(t *testing.T) {
 // mask, for each family's template.
 func TestEngineLossMaskMatchesGo(t *testing.T) {
 	py := repotest.Python(t)
-	data := engineShards(t, 40)
+	data := genShards(t, t.TempDir(), 40, "r1")
 	shards, err := dataset.ListShards(data, "train")
 	if err != nil {
 		t.Fatal(err)

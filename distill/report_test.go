@@ -25,19 +25,9 @@ func reportRunDir(t *testing.T) string {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
-	g := DefaultGenerateOptions()
-	g.NumPrompts, g.Out, g.Quiet, g.Template = 120, filepath.Join(dir, "raw"), true, "plain"
-	if err := runGenerate(ctx, g); err != nil {
-		t.Fatal(err)
-	}
-	f := DefaultFilterOptions()
-	f.In, f.Out, f.Quiet = []string{g.Out}, filepath.Join(dir, "data"), true
-	f.Select.TestFraction = 0.1
-	if err := runFilter(ctx, f); err != nil {
-		t.Fatal(err)
-	}
+	data := genShards(t, dir, 120, "plain")
 	tr := TrainOptions{Options: train.Defaults}
-	tr.Student, tr.Data, tr.Out = "qwen-nano", f.Out, filepath.Join(dir, "sft")
+	tr.Student, tr.Data, tr.Out = "qwen-nano", data, filepath.Join(dir, "sft")
 	tr.MaxSteps, tr.MicroBatch, tr.GradAccum, tr.SeqLen, tr.EvalEvery, tr.WarmupSteps = 4, 4, 1, 128, 2, 1
 	if _, err := runTrain(ctx, tr); err != nil {
 		t.Fatal(err)

@@ -34,8 +34,6 @@ func GRPO(o rl.Options, prompts []record.Prompt, distillBin string, res Resource
 		return nil, fmt.Errorf("--max-time %w (use --max-steps)", ErrUnmapped)
 	case o.SeqLen > 0:
 		return nil, fmt.Errorf("--seq-len %w (TRL bounds the completion with --max-new-tokens)", ErrUnmapped)
-	case o.Schedule == "linear" && o.MinLRRatio != 0:
-		return nil, fmt.Errorf("--schedule linear with --min-lr-ratio %g %w", o.MinLRRatio, ErrUnmapped)
 	}
 	modelPath, tmpl, err := resolveStudent(o.Model, "", "")
 	if err != nil {
@@ -86,16 +84,11 @@ func GRPO(o rl.Options, prompts []record.Prompt, distillBin string, res Resource
 	}
 	dir := filepath.Join(out, "job")
 	cpu := res.GPUsPerNode == 0
-	c := map[string]any{
-		"final_dir":          out,
-		"chat_template_file": filepath.Join(dir, TemplateFile),
-		"prompts_file":       filepath.Join(dir, PromptsFile),
-		"rewards":            names,
-		"reward_weights":     weights,
-
-		"model_name_or_path":  modelPath,
-		"dtype":               map[bool]string{true: "float32", false: "bfloat16"}[cpu],
-		"attn_implementation": "sdpa",
+	c := baseConfig(modelPath, out, dir, cpu, o.Resume)
+	for k, v := range map[string]any{
+		"prompts_file":   filepath.Join(dir, PromptsFile),
+		"rewards":        names,
+		"reward_weights": weights,
 
 		"num_generations":             o.NumGenerations,
 		"per_device_train_batch_size": o.MicroBatch,
@@ -116,29 +109,18 @@ func GRPO(o rl.Options, prompts []record.Prompt, distillBin string, res Resource
 		"max_steps":        cmp.Or(o.MaxSteps, -1),
 		"num_train_epochs": 1,
 		"seed":             int64(o.Seed),
-		"output_dir":       filepath.Join(out, "checkpoints"),
-		"save_strategy":    "steps",
 		"save_steps":       o.SaveEvery,
 		"save_total_limit": cmp.Or(o.KeepCheckpoints, rl.Defaults.KeepCheckpoints),
-		"logging_steps":    1,
-		"report_to":        "none",
-		"bf16":             !cpu,
-		"use_cpu":          cpu,
 		"use_vllm":         !cpu,
 		"vllm_mode":        "colocate",
-		"resume":           o.Resume,
+	} {
+		c[k] = v
+	}
+	if err := setSchedule(c, o.Schedule, o.MinLRRatio); err != nil {
+		return nil, err
 	}
 	if o.EpsilonHigh > 0 {
 		c["epsilon_high"] = o.EpsilonHigh
-	}
-	switch o.Schedule {
-	case "cosine":
-		c["lr_scheduler_type"] = "cosine_with_min_lr"
-		c["lr_scheduler_kwargs"] = map[string]any{"min_lr_rate": o.MinLRRatio}
-	case "linear":
-		c["lr_scheduler_type"] = "linear"
-	default:
-		c["lr_scheduler_type"] = "constant_with_warmup"
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	return &Job{

@@ -25,13 +25,7 @@ const launchScript = `#!/usr/bin/env bash
 # PYTHON names the interpreter with requirements.txt installed.
 set -euo pipefail
 cd "$(dirname "$0")"
-PYTHON="${PYTHON:-python3}"
-{{- range .Exports}}
-export {{.}}
-{{- end}}
-{{- if .Job.Server}}
-{{template "server" .}}
-{{- end}}
+{{template "prelude" .}}
 "$PYTHON" -m accelerate.commands.launch --config_file accelerate.yaml {{.Kind}}.py --config config.yaml "$@"
 `
 
@@ -48,13 +42,7 @@ const slurmScript = `#!/bin/bash
 #SBATCH --output={{.Dir}}/slurm-%j.out
 set -euo pipefail
 cd {{.Dir}}
-PYTHON="${PYTHON:-python3}"
-{{- range .Exports}}
-export {{.}}
-{{- end}}
-{{- if .Job.Server}}
-{{template "server" .}}
-{{- end}}
+{{template "prelude" .}}
 master=$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n 1)
 srun --kill-on-bad-exit=1 bash -c "\"$PYTHON\" -m accelerate.commands.launch --config_file accelerate.yaml \
   --num_machines $SLURM_NNODES --num_processes $((SLURM_NNODES * {{.Job.Res.GPUsPerNode}})) \
@@ -153,16 +141,23 @@ template with {% generation %} around the tokens the loss counts;
 chat_template.jinja, without them, is saved with the final model.
 `
 
-// serverSnippet starts Job.Server in the background for the script's life
-// and waits (up to 30 s) until its port answers.
-const serverSnippet = `{{define "server"}}{{.Job.Server}} &
+// prelude is what both shell launchers do first: name the interpreter,
+// export the job's environment, and start Job.Server in the background for
+// the script's life, waiting (up to 30 s) until its port answers.
+const prelude = `{{define "prelude"}}PYTHON="${PYTHON:-python3}"
+{{- range .Exports}}
+export {{.}}
+{{- end}}
+{{- if .Job.Server}}
+{{.Job.Server}} &
 server=$!
 trap 'kill $server 2>/dev/null || true' EXIT
-for _ in $(seq 300); do (exec 3<>/dev/tcp/127.0.0.1/{{.Job.ServerPort}}) 2>/dev/null && break; sleep 0.1; done{{end}}`
+for _ in $(seq 300); do (exec 3<>/dev/tcp/127.0.0.1/{{.Job.ServerPort}}) 2>/dev/null && break; sleep 0.1; done
+{{- end}}{{end}}`
 
 // render fills one of the texts above for j.
 func render(name, text string, j *Job) ([]byte, error) {
-	t, err := template.New(name).Parse(text + serverSnippet)
+	t, err := template.New(name).Parse(text + prelude)
 	if err != nil {
 		return nil, fmt.Errorf("engine job: %s: %w", name, err)
 	}

@@ -31,13 +31,8 @@ func SFT(o train.Options, res Resources) (*Job, error) {
 	switch {
 	case o.DropLong:
 		return nil, fmt.Errorf("--drop-long %w (TRL truncates long examples; filter them with distill filter --max-tokens)", ErrUnmapped)
-	case o.Schedule == "linear" && o.MinLRRatio != 0:
-		return nil, fmt.Errorf("--schedule linear with --min-lr-ratio %g %w (TRL's linear schedule ends at 0: use --min-lr-ratio 0 or --schedule cosine)", o.MinLRRatio, ErrUnmapped)
 	case o.LoRARank > 0 && o.LoRAAlpha != math.Trunc(o.LoRAAlpha):
 		return nil, fmt.Errorf("--lora-alpha %g %w (PEFT through TRL takes a whole number)", o.LoRAAlpha, ErrUnmapped)
-	}
-	if err := train.ParseScheduleKind(o.Schedule); err != nil {
-		return nil, err
 	}
 	targets, err := lora.ParseTargets(o.LoRATargets)
 	if err != nil {
@@ -57,16 +52,10 @@ func SFT(o train.Options, res Resources) (*Job, error) {
 	}
 	dir := filepath.Join(out, "job")
 	cpu := res.GPUsPerNode == 0
-	c := map[string]any{
-		// distill's keys (DistillArguments)
-		"data_dir":           data,
-		"final_dir":          out,
-		"chat_template_file": filepath.Join(dir, TemplateFile),
-		// ModelConfig
-		"model_name_or_path":  modelPath,
-		"dtype":               map[bool]string{true: "float32", false: "bfloat16"}[cpu],
-		"attn_implementation": "sdpa",
-		// SFTConfig: the loss on the assistant turns, as the Go trainer's mask
+	c := baseConfig(modelPath, out, dir, cpu, o.Resume)
+	for k, v := range map[string]any{
+		"data_dir": data,
+		// The loss on the assistant turns, as the Go trainer's mask.
 		"chat_template_path":  filepath.Join(dir, TrainingTemplateFile),
 		"assistant_only_loss": true,
 		"max_length":          o.SeqLen,
@@ -85,16 +74,14 @@ func SFT(o train.Options, res Resources) (*Job, error) {
 		"max_grad_norm":               o.MaxGradNorm,
 		"seed":                        int64(o.Seed),
 		"gradient_checkpointing":      o.GradientCheckpointing,
-		"output_dir":                  filepath.Join(out, "checkpoints"),
-		"save_strategy":               "steps",
 		"save_steps":                  o.SaveEvery,
 		"save_total_limit":            cmp.Or(o.KeepCheckpoints, d.KeepCheckpoints),
 		"eval_strategy":               "no",
-		"logging_steps":               1,
-		"report_to":                   "none",
-		"bf16":                        !cpu,
-		"use_cpu":                     cpu,
-		"resume":                      o.Resume,
+	} {
+		c[k] = v
+	}
+	if err := setSchedule(c, o.Schedule, o.MinLRRatio); err != nil {
+		return nil, err
 	}
 	if o.Packing && !cpu {
 		// A packed batch is one flattened sequence of micro_batch ×
@@ -104,15 +91,6 @@ func SFT(o train.Options, res Resources) (*Job, error) {
 		// examples. One padded length keeps it from recompiling.
 		c["attn_implementation"] = "flex_attention"
 		c["pad_to_multiple_of"] = o.MicroBatch * o.SeqLen
-	}
-	switch o.Schedule {
-	case "cosine":
-		c["lr_scheduler_type"] = "cosine_with_min_lr"
-		c["lr_scheduler_kwargs"] = map[string]any{"min_lr_rate": o.MinLRRatio}
-	case "linear":
-		c["lr_scheduler_type"] = "linear"
-	case "constant":
-		c["lr_scheduler_type"] = "constant_with_warmup"
 	}
 	if o.EvalEvery > 0 {
 		tests, err := filepath.Glob(filepath.Join(data, "test-*.parquet"))
