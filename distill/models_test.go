@@ -86,7 +86,7 @@ func TestModelsJSON(t *testing.T) {
 			}
 		}
 	}
-	if len(rows) < 9 || byName["qwen-tiny"].Published != "" || byName["qwen-7b"].Published != "Qwen/Qwen2.5-7B" {
+	if len(rows) < 9 || byName["qwen-tiny"].Published != "" || byName["qwen-7b"].Published != "Qwen/Qwen2.5-Math-7B" {
 		t.Errorf("rows: %+v", rows)
 	}
 }
