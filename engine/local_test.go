@@ -2,11 +2,21 @@ package engine
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/distill-dev/distill/internal/repotest"
+	"github.com/distill-dev/distill/student/studenttest"
+	"github.com/distill-dev/distill/student/train"
 )
 
 // follow turns the engine's progress lines into metrics.jsonl lines with
@@ -59,5 +69,93 @@ func TestFollow(t *testing.T) {
 	}
 	if len(other) == 0 || other[len(other)-1] != "Traceback? no: just a warning" {
 		t.Errorf("other lines %q", other)
+	}
+}
+
+// runJob writes a CPU SFT job and replaces its launch.sh with script, so
+// that Run's handling of the engine's process can be tested without
+// training.
+func runJob(t *testing.T, script string) *Job {
+	t.Helper()
+	o := train.Defaults
+	o.Init, o.Data, o.Out = studenttest.Tiny(t, 1), t.TempDir(), t.TempDir()
+	j := sftJob(t, o)
+	if err := j.Write(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(j.Dir, LaunchFile), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return j
+}
+
+// A failing engine gives ErrEngineFailed with its last 20 lines; the whole
+// output stays in engine.log.
+func TestRunEngineFails(t *testing.T) {
+	j := runJob(t, "for i in $(seq 1 30); do echo line $i; done; exit 3\n")
+	err := Run(context.Background(), j, RunOptions{Python: repotest.Python(t)})
+	if !errors.Is(err, ErrEngineFailed) {
+		t.Fatalf("err = %v, want ErrEngineFailed", err)
+	}
+	msg := err.Error()
+	if !strings.Contains(msg, "line 30") || !strings.Contains(msg, "line 11") || strings.Contains(msg, "line 10\n") {
+		t.Errorf("want lines 11–30 in the error:\n%s", msg)
+	}
+	log, _ := os.ReadFile(filepath.Join(j.Dir, LogFile))
+	if !strings.Contains(string(log), "line 1\n") {
+		t.Errorf("engine.log lost the first line:\n%s", log)
+	}
+}
+
+// Cancelling stops the whole process group, children included, and says
+// how to resume.
+func TestRunEngineStopsProcessGroup(t *testing.T) {
+	pidFile := filepath.Join(t.TempDir(), "child.pid")
+	j := runJob(t, "sleep 300 & echo $! > "+pidFile+"\necho '@distill {\"event\":\"begin\",\"step\":0,\"max_steps\":5}'\nwait\n")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- Run(ctx, j, RunOptions{Python: repotest.Python(t)}) }()
+	var pid int
+	for deadline := time.Now().Add(30 * time.Second); pid == 0 && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		b, _ := os.ReadFile(pidFile)
+		pid, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+	}
+	if pid == 0 {
+		t.Fatal("the job never started its child")
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "--resume") {
+			t.Errorf("err = %v, want context.Canceled and a word on --resume", err)
+		}
+	case <-time.After(stopGrace + 10*time.Second):
+		t.Fatal("Run did not return after cancel")
+	}
+	// Killed: gone, or a zombie nobody reaped yet (state Z).
+	time.Sleep(200 * time.Millisecond)
+	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
+		if f := strings.Fields(string(b)); len(f) > 2 && f[2] != "Z" {
+			t.Errorf("child %d of the engine still runs (state %s)", pid, f[2])
+		}
+	}
+}
+
+func TestCheckPython(t *testing.T) {
+	err := CheckPython(context.Background(), filepath.Join(t.TempDir(), "no-python"))
+	if !errors.Is(err, ErrNoPython) || !strings.Contains(err.Error(), "make setup") {
+		t.Errorf("missing interpreter: %v", err)
+	}
+	// An interpreter without the engine's packages: a bare venv.
+	bare := filepath.Join(t.TempDir(), "venv")
+	if out, err := exec.Command(repotest.Python(t), "-m", "venv", "--without-pip", bare).CombinedOutput(); err != nil {
+		t.Fatalf("venv: %v\n%s", err, out)
+	}
+	err = CheckPython(context.Background(), filepath.Join(bare, "bin", "python"))
+	if !errors.Is(err, ErrNoPython) || !strings.Contains(err.Error(), "lacks torch, transformers, trl") || !strings.Contains(err.Error(), "make setup") {
+		t.Errorf("bare interpreter: %v", err)
+	}
+	if err := CheckPython(context.Background(), repotest.Python(t)); err != nil {
+		t.Errorf("python/.venv: %v", err)
 	}
 }
