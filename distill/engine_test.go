@@ -63,7 +63,8 @@ func readMetrics(t *testing.T, path string) []map[string]any {
 // TestTrainEngineTRL fine-tunes, with TRL on the CPU, a small Qwen2
 // checkpoint distill wrote (Qwen's real tokenizer and the qwen2.5 template)
 // on distill filter's shards: the loss falls, metrics.jsonl has the Go
-// trainer's keys, and the result opens and evaluates as a Go-trained one.
+// trainer's keys, --resume continues from the engine's checkpoint, and the
+// result opens and evaluates as a Go-trained one.
 func TestTrainEngineTRL(t *testing.T) {
 	t.Setenv("DISTILL_PYTHON", repotest.Python(t))
 	data := genShards(t, t.TempDir(), 200, "r1")
@@ -92,6 +93,16 @@ func TestTrainEngineTRL(t *testing.T) {
 	t.Logf("TRL SFT loss %.3f → %.3f over %d steps", first, last, len(ms))
 	if last > 0.7*first {
 		t.Errorf("loss %.3f → %.3f: did not fall", first, last)
+	}
+	// --resume continues from the engine's last checkpoint (step 24) and
+	// logs only the updates after it.
+	o.Resume, o.MaxSteps = true, 28
+	if _, err := runTrain(context.Background(), o); err != nil {
+		t.Fatalf("--resume: %v", err)
+	}
+	resumed := readMetrics(t, filepath.Join(out, "metrics.jsonl"))
+	if len(resumed) != 28 || resumed[24]["step"] != 25.0 || resumed[23]["loss"] != ms[23]["loss"] {
+		t.Errorf("after --resume metrics.jsonl has %d lines (want 28, steps 25–28 appended to the first 24)", len(resumed))
 	}
 	st, err := student.Open(out)
 	if err != nil {
