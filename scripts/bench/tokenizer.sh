@@ -7,18 +7,15 @@
 #
 #   scripts/bench/tokenizer.sh [RECORDS]   (GSM8K test records, default 1319 = all)
 #
-# Needs `make setup` (node_modules) and ../shared/data. Benchmark on an idle
-# machine: both sides slow down when another process shares the cores.
+# Needs `make setup` (node_modules); the text is testdata/gsm8k_test.jsonl.
+# Benchmark on an idle machine: both sides slow down when another process
+# shares the cores.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 records=${1:-1319}
 tags=${GO_TAGS:-openblas}
 
-data=""
-for d in ../shared/data ../../shared/data shared/data; do
-	[ -f "$d/gsm8k_test.jsonl" ] && data=$d && break
-done
-[ -n "$data" ] || { echo "tokenizer.sh: shared/data/gsm8k_test.jsonl not found" >&2; exit 1; }
+data=testdata
 
 corpus=$(mktemp /tmp/tokenizer-bench.XXXXXX.jsonl)
 trap 'rm -f "$corpus" /tmp/tokenizer-bench.test' EXIT
