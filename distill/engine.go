@@ -102,7 +102,7 @@ func visibleGPUs() int {
 
 // runEngine writes job and, unless it is a dry run or meant for a cluster,
 // runs it here with a progress display.
-func runEngine(ctx context.Context, job *engine.Job, e EngineOptions, resume bool) error {
+func runEngine(ctx context.Context, job *engine.Job, e EngineOptions) error {
 	logf := func(format string, args ...any) { fmt.Fprintf(os.Stderr, job.Kind+" (trl): "+format+"\n", args...) }
 	if err := job.Write(); err != nil {
 		return err
@@ -120,8 +120,7 @@ func runEngine(ctx context.Context, job *engine.Job, e EngineOptions, resume boo
 	}
 	var p *progress
 	err := engine.Run(ctx, job, engine.RunOptions{
-		Resume: resume,
-		Logf:   logf,
+		Logf: logf,
 		Step: func(m engine.Metric, total int) {
 			if p == nil {
 				p = newProgress(int64(total), job.Kind)

@@ -275,5 +275,5 @@ func runRLEngine(ctx context.Context, o rl.Options, prompts []record.Prompt, e E
 	if err != nil {
 		return err
 	}
-	return runEngine(ctx, job, e, o.Resume)
+	return runEngine(ctx, job, e)
 }

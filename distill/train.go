@@ -121,7 +121,7 @@ func runTrain(ctx context.Context, opts TrainOptions) (*train.Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		return nil, runEngine(ctx, job, opts.EngineOptions, opts.Resume)
+		return nil, runEngine(ctx, job, opts.EngineOptions)
 	}
 	o := opts.Options
 	o.Logf = logf

@@ -33,7 +33,6 @@ func (m Metric) Step() int {
 // RunOptions configure a local run.
 type RunOptions struct {
 	Python string // the interpreter with the job's requirements ("" finds one, see FindPython)
-	Resume bool   // continue from the engine's last checkpoint
 	// Step is called after each update the engine logs, with its planned
 	// number of updates; nil for none.
 	Step func(m Metric, total int)
@@ -81,11 +80,9 @@ func Run(ctx context.Context, j *Job, opts RunOptions) error {
 		return fmt.Errorf("engine: %w", err)
 	}
 	defer logFile.Close()
-	args := []string{filepath.Join(j.Dir, LaunchFile)}
-	if opts.Resume {
-		args = append(args, "--resume", "true")
-	}
-	cmd := exec.Command("bash", args...)
+	// Whether the engine resumes is in config.yaml (resume), as the run
+	// that wrote the job asked.
+	cmd := exec.Command("bash", filepath.Join(j.Dir, LaunchFile))
 	cmd.Dir = j.Dir
 	cmd.Env = append(os.Environ(), "PYTHON="+py, "PYTHONUNBUFFERED=1", "TOKENIZERS_PARALLELISM=false")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
