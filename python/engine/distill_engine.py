@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 
 import torch
-from transformers import TrainerCallback
+from transformers import AutoModelForCausalLM, AutoTokenizer, TrainerCallback
 
 
 @dataclass
@@ -33,6 +33,17 @@ def emit(event, **fields):
     fields["event"] = event
     sys.stdout.write("@distill " + json.dumps(fields, separators=(",", ":")) + "\n")
     sys.stdout.flush()
+
+
+def load_model(model_args):
+    """The model and tokenizer config.yaml names (ModelConfig's keys)."""
+    tokenizer = AutoTokenizer.from_pretrained(model_args.model_name_or_path)
+    model = AutoModelForCausalLM.from_pretrained(
+        model_args.model_name_or_path,
+        dtype=model_args.dtype or "auto",
+        attn_implementation=model_args.attn_implementation,
+    )
+    return model, tokenizer
 
 
 def load_shards(data_dir, columns):
@@ -129,7 +140,6 @@ def publish(trainer, tokenizer, dist_args, peft_used):
     trainer.save_model(adapter)
     if trainer.accelerator.is_main_process:
         from peft import PeftModel
-        from transformers import AutoModelForCausalLM
 
         base_path = trainer.model.peft_config["default"].base_model_name_or_path
         base = AutoModelForCausalLM.from_pretrained(base_path, dtype="auto")

@@ -11,9 +11,8 @@ installed and asked for, else transformers' generate.
 import importlib.util
 from dataclasses import dataclass, field
 
-from distill_engine import DistillArguments, Progress, emit, last_checkpoint, publish
+from distill_engine import DistillArguments, Progress, emit, last_checkpoint, load_model, publish
 from distill_reward import trl_reward_funcs
-from transformers import AutoModelForCausalLM, AutoTokenizer
 from trl import GRPOConfig, GRPOTrainer, ModelConfig, TrlParser, get_peft_config
 
 
@@ -29,12 +28,7 @@ def main(dist_args, reward_args, training_args, model_args):
     if training_args.use_vllm and importlib.util.find_spec("vllm") is None:
         emit("log", message="vLLM is not installed: generating with transformers")
         training_args.use_vllm = False
-    tokenizer = AutoTokenizer.from_pretrained(model_args.model_name_or_path)
-    model = AutoModelForCausalLM.from_pretrained(
-        model_args.model_name_or_path,
-        dtype=model_args.dtype or "auto",
-        attn_implementation=model_args.attn_implementation,
-    )
+    model, tokenizer = load_model(model_args)
     ds = load_dataset("json", data_files=reward_args.prompts_file, split="train")
     # Templates that open the reasoning in the generation prompt (DeepSeek-R1's
     # "<think>\n") leave it out of the completion; the rewards see it, as the

@@ -8,20 +8,13 @@ and open-r1's recipes spell them) and distill's (DistillArguments). The loss
 is on the assistant turns only (assistant_only_loss with a chat template
 that marks them with {% generation %}), as distill's Go trainer computes it.
 """
-import os
 
-from distill_engine import DistillArguments, Progress, dump_labels, emit, last_checkpoint, load_shards, publish
-from transformers import AutoModelForCausalLM, AutoTokenizer
+from distill_engine import DistillArguments, Progress, dump_labels, emit, last_checkpoint, load_model, load_shards, publish
 from trl import ModelConfig, SFTConfig, SFTTrainer, TrlParser, get_peft_config
 
 
 def main(dist_args, training_args, model_args):
-    tokenizer = AutoTokenizer.from_pretrained(model_args.model_name_or_path)
-    model = AutoModelForCausalLM.from_pretrained(
-        model_args.model_name_or_path,
-        dtype=model_args.dtype or "auto",
-        attn_implementation=model_args.attn_implementation,
-    )
+    model, tokenizer = load_model(model_args)
     ds = load_shards(dist_args.data_dir, ["messages"])
     peft_config = get_peft_config(model_args)
     trainer = SFTTrainer(
