@@ -26,28 +26,34 @@ import (
 
 // EvalOptions configure `distill eval`.
 type EvalOptions struct {
-	Model       string  `yaml:"model"`   // checkpoint directory
-	Teacher     string  `yaml:"teacher"` // or a teacher: builtin, http(s)://HOST/v1, local:DIR
-	TeacherName string  `yaml:"teacher_model"`
-	APIKeyEnv   string  `yaml:"api_key_env"`
-	Prompts     string  `yaml:"prompts"`
-	NumPrompts  int     `yaml:"num_prompts"`
-	Template    string  `yaml:"template"`
-	Samples     int     `yaml:"samples"`
-	Temperature float64 `yaml:"temperature"`
-	TopP        float64 `yaml:"top_p"`
-	MaxTokens   int     `yaml:"max_tokens"`
-	Seed        int64   `yaml:"seed"`
-	Concurrency int     `yaml:"concurrency"` // teacher requests in flight
-	Batch       int     `yaml:"batch"`       // sequences generated together from a checkpoint
-	Out         string  `yaml:"out"`
-	Quiet       bool    `yaml:"quiet"`
+	Model       string `yaml:"model"`   // checkpoint directory
+	Teacher     string `yaml:"teacher"` // or a teacher: builtin, http(s)://HOST/v1, local:DIR
+	TeacherName string `yaml:"teacher_model"`
+	APIKeyEnv   string `yaml:"api_key_env"`
+	// An HTTP teacher's connection settings and the builtin teacher's
+	// imperfections, as generate takes them.
+	Stream      bool          `yaml:"stream"`
+	Timeout     time.Duration `yaml:"timeout"`
+	Builtin     BuiltinRates  `yaml:"builtin"`
+	Prompts     string        `yaml:"prompts"`
+	NumPrompts  int           `yaml:"num_prompts"`
+	Template    string        `yaml:"template"`
+	Samples     int           `yaml:"samples"`
+	Temperature float64       `yaml:"temperature"`
+	TopP        float64       `yaml:"top_p"`
+	MaxTokens   int           `yaml:"max_tokens"`
+	Seed        int64         `yaml:"seed"`
+	Concurrency int           `yaml:"concurrency"` // teacher requests in flight
+	Batch       int           `yaml:"batch"`       // sequences generated together from a checkpoint
+	Out         string        `yaml:"out"`
+	Quiet       bool          `yaml:"quiet"`
 }
 
 // DefaultEvalOptions are R1's evaluation settings: temperature 0.6, top-p
 // 0.95, several samples per prompt.
 func DefaultEvalOptions() EvalOptions {
-	return EvalOptions{APIKeyEnv: "DISTILL_API_KEY", Prompts: "builtin:arith", NumPrompts: 200, Template: "r1",
+	g := DefaultGenerateOptions()
+	return EvalOptions{APIKeyEnv: g.APIKeyEnv, Timeout: g.Timeout, Builtin: g.Builtin, Prompts: "builtin:arith", NumPrompts: 200, Template: "r1",
 		Samples: 8, Temperature: 0.6, TopP: 0.95, MaxTokens: 512, Seed: 1234, Concurrency: 16, Batch: 64}
 }
 
@@ -63,6 +69,8 @@ func init() {
 			&cli.StringFlag{Name: "teacher", Usage: "evaluate a teacher instead: builtin, http(s)://HOST:PORT/v1 or local:DIR"},
 			&cli.StringFlag{Name: "teacher-model", Usage: "model name to request from an HTTP teacher"},
 			&cli.StringFlag{Name: "api-key-env", Value: d.APIKeyEnv, Usage: "environment variable holding the teacher's API key"},
+			&cli.BoolFlag{Name: "stream", Usage: "stream an HTTP teacher's answers (SSE)"},
+			&cli.DurationFlag{Name: "timeout", Value: d.Timeout, Usage: "an HTTP teacher's time limit per request"},
 			&cli.StringFlag{Name: "prompts", Value: d.Prompts, Usage: "a .jsonl/.parquet prompt file or builtin:SUITE"},
 			&cli.IntFlag{Name: "num-prompts", Value: d.NumPrompts, Usage: "prompts to use (0: all of a file)"},
 			&cli.StringFlag{Name: "template", Value: d.Template, Usage: "user message template: r1, r1-zero or plain"},
@@ -87,6 +95,8 @@ func init() {
 			setIf(c, "teacher", &opts.Teacher, c.String)
 			setIf(c, "teacher-model", &opts.TeacherName, c.String)
 			setIf(c, "api-key-env", &opts.APIKeyEnv, c.String)
+			setIf(c, "stream", &opts.Stream, c.Bool)
+			setIf(c, "timeout", &opts.Timeout, c.Duration)
 			setIf(c, "prompts", &opts.Prompts, c.String)
 			setIf(c, "num-prompts", &opts.NumPrompts, c.Int)
 			setIf(c, "template", &opts.Template, c.String)
@@ -149,9 +159,7 @@ func runEval(ctx context.Context, opts EvalOptions) (*eval.Results, error) {
 		}
 		gen = &eval.Checkpoint{Student: st, Batch: opts.Batch, Progress: progressTo(p)}
 	} else {
-		g := DefaultGenerateOptions()
-		g.Teacher, g.Model, g.APIKeyEnv, g.Concurrency = opts.Teacher, opts.TeacherName, opts.APIKeyEnv, opts.Concurrency
-		t, name, model, err := genTeacher(g)
+		t, name, model, err := genTeacher(opts.teacherOptions())
 		if err != nil {
 			return nil, err
 		}
@@ -176,6 +184,14 @@ func runEval(ctx context.Context, opts EvalOptions) (*eval.Results, error) {
 		return nil, err
 	}
 	return res, nil
+}
+
+// teacherOptions are generate's options for the teacher eval asks.
+func (opts EvalOptions) teacherOptions() GenerateOptions {
+	g := DefaultGenerateOptions()
+	g.Teacher, g.Model, g.APIKeyEnv, g.Stream, g.Timeout, g.Builtin, g.Concurrency = opts.Teacher, opts.TeacherName,
+		opts.APIKeyEnv, opts.Stream, opts.Timeout, opts.Builtin, opts.Concurrency
+	return g
 }
 
 var errStopEach = errors.New("enough prompts")

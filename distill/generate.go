@@ -315,9 +315,13 @@ func genTeacher(opts GenerateOptions) (teacher.Teacher, string, string, error) {
 	}
 }
 
-// genRedactURL drops credentials and query strings from a base URL before
-// it is recorded in traces and manifests.
+// genRedactURL drops credentials and query strings from an HTTP teacher's
+// base URL before it is recorded in traces, manifests and run records;
+// other teacher specs (builtin, local:DIR) are returned as they are.
 func genRedactURL(s string) string {
+	if !strings.HasPrefix(s, "http://") && !strings.HasPrefix(s, "https://") {
+		return s
+	}
 	u, err := url.Parse(s)
 	if err != nil {
 		return "<invalid url>"

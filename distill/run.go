@@ -6,12 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/distill-dev/distill/student/eval"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/distill-dev/distill/student/eval"
 
 	"github.com/urfave/cli/v2"
 
@@ -97,7 +98,12 @@ func runStages(o *RunOptions) []runStage {
 		e.Model, e.Teacher, e.Out, e.Quiet = model, teacherSpec, dir("eval", stage), true
 		subject := "--model " + model
 		if teacherSpec != "" {
-			subject = "--teacher " + teacherSpec
+			// The teacher as generate reached it: its model name, key, stream and timeout.
+			e.TeacherName, e.APIKeyEnv, e.Stream, e.Timeout, e.Builtin = g.Model, g.APIKeyEnv, g.Stream, g.Timeout, g.Builtin
+			subject = "--teacher " + genRedactURL(teacherSpec)
+			if e.TeacherName != "" {
+				subject += " --teacher-model " + e.TeacherName
+			}
 		}
 		return runStage{"eval-" + stage,
 			fmt.Sprintf("distill eval %s --prompts %s --num-prompts %d --samples %d --temperature %g --top-p %g --max-tokens %d --seed %d --out %s",
@@ -113,7 +119,7 @@ func runStages(o *RunOptions) []runStage {
 			heldout,
 			func(ctx context.Context) error { return runWriteHeldout(ctx, o.Eval, heldout) }},
 		{"generate", fmt.Sprintf("distill generate --teacher %s --prompts %s --num-prompts %d --samples %d --template %s --seed %d --out %s",
-			g.Teacher, g.Prompts, g.NumPrompts, g.Samples, g.Template, g.Seed, g.Out),
+			genRedactURL(g.Teacher), g.Prompts, g.NumPrompts, g.Samples, g.Template, g.Seed, g.Out),
 			filepath.Join(g.Out, "manifest.json"),
 			func(ctx context.Context) error { return runGenerate(ctx, g) }},
 		{"filter", fmt.Sprintf("distill filter --in %s --out %s --test-fraction %g", g.Out, f.Out, f.Select.TestFraction),
@@ -261,7 +267,7 @@ func runRun(ctx context.Context, configPath string, opts RunOptions) error {
 // held-out prompts, with the seed and the commands that produced them.
 func runSummary(opts RunOptions, rec report.Record) (string, error) {
 	rows := []struct{ stage, label string }{
-		{"teacher", "teacher (" + opts.Generate.Teacher + ")"},
+		{"teacher", "teacher (" + genRedactURL(opts.Generate.Teacher) + ")"},
 		{"base", "student before training"},
 		{"sft", "student after SFT (distillation)"},
 		{"rl", "student after SFT + GRPO"},

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 
 	"github.com/urfave/cli/v2"
@@ -53,7 +54,7 @@ func init() {
 			&cli.IntFlag{Name: "eval-every", Value: d.EvalEvery, Usage: "updates between held-out losses (test shards)"},
 			&cli.IntFlag{Name: "save-every", Value: d.SaveEvery, Usage: "updates between checkpoints"},
 			&cli.BoolFlag{Name: "resume", Usage: "continue from the last checkpoint in --out"},
-			&cli.StringFlag{Name: "template", Value: "chatml", Usage: "chat template of a fresh student"},
+			&cli.StringFlag{Name: "template", Usage: "chat template (chatml, qwen2.5, llama3, deepseek-r1; default: chatml for a fresh student, the checkpoint's own with --init)"},
 			&cli.IntFlag{Name: "lora-rank", Usage: "train LoRA adapters of this rank on a frozen base (0: every weight); OUT gets the merged model and OUT/adapter the PEFT adapter"},
 			&cli.Float64Flag{Name: "lora-alpha", Usage: "LoRA scale numerator: adapters are scaled by alpha/rank (default 2×rank)"},
 			&cli.BoolFlag{Name: "gradient-checkpointing", Usage: "keep only each layer's output and recompute the rest in the backward pass: far less activation memory, about a third more compute"},
@@ -149,9 +150,19 @@ func runTrain(ctx context.Context, opts TrainOptions) (*train.Result, error) {
 	if err != nil {
 		return res, err
 	}
-	logf("%d updates, loss %.4f, held-out loss %.4f (%.4f before), %.0f tokens/s; model in %s",
-		res.Steps, res.Loss, res.EvalLoss, res.FirstEvalLoss, res.TokensPerSec, o.Out)
+	logf("%s", trainSummary(res, o.Out))
 	return res, nil
+}
+
+// trainSummary is the line a finished run ends with. Without test shards
+// (the filter writes none unless --test-fraction is set) there is no
+// held-out loss to report, and the line says so instead of printing NaN.
+func trainSummary(res *train.Result, out string) string {
+	heldout := "no held-out set (the data has no test split: distill filter --test-fraction makes one)"
+	if !math.IsNaN(res.EvalLoss) {
+		heldout = fmt.Sprintf("held-out loss %.4f (%.4f before)", res.EvalLoss, res.FirstEvalLoss)
+	}
+	return fmt.Sprintf("%d updates, loss %.4f, %s, %.0f tokens/s; model in %s", res.Steps, res.Loss, heldout, res.TokensPerSec, out)
 }
 
 // chooseEngine resolves --engine auto: the Go trainer when the run fits

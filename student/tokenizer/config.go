@@ -30,7 +30,7 @@ func (t *Tokenizer) SaveConfig(path string, tmpl *Template) error {
 		"split_special_tokens":         false,
 	}
 	if tmpl != nil {
-		if err := tmpl.check(t); err != nil {
+		if err := tmpl.Check(t); err != nil {
 			return fmt.Errorf("save tokenizer config: %w", err)
 		}
 		cfg["chat_template"] = tmpl.Jinja

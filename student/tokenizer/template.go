@@ -109,7 +109,7 @@ func (t *Template) Format(msgs []Message, addGenerationPrompt bool) (string, err
 // encoded at once (so ids equal Encode of Format's text); a token is masked
 // when its bytes overlap an assistant part.
 func (t *Template) Render(tok *Tokenizer, msgs []Message, addGenerationPrompt bool) (ids []int32, assistantMask []bool, err error) {
-	if err := t.check(tok); err != nil {
+	if err := t.Check(tok); err != nil {
 		return nil, nil, err
 	}
 	norm := make([]Message, len(msgs))
@@ -162,7 +162,8 @@ func (t *Template) StopTokens(tok *Tokenizer) []int32 {
 	return stop
 }
 
-func (t *Template) check(tok *Tokenizer) error {
+// Check reports whether tok has every added token the template writes.
+func (t *Template) Check(tok *Tokenizer) error {
 	for _, s := range t.Tokens {
 		id, ok := tok.TokenID(s)
 		if !ok || !tok.IsAdded(id) {

@@ -45,7 +45,7 @@ type Options struct {
 	SaveEvery       int     `yaml:"save_every"`
 	KeepCheckpoints int     `yaml:"keep_checkpoints"`
 	Resume          bool    `yaml:"resume"`
-	Template        string  `yaml:"template"` // chat template for a fresh student (default chatml)
+	Template        string  `yaml:"template"` // chat template; default chatml for a fresh student, the checkpoint's own with --init
 	// LoRARank > 0 trains low-rank adapters of that rank on a frozen base
 	// instead of every weight; LoRAAlpha scales them (alpha/rank; default
 	// 2·rank); LoRATargets names the projections ("all-linear", the
@@ -99,7 +99,6 @@ func (o *Options) fill() error {
 	o.KeepCheckpoints = cmp.Or(o.KeepCheckpoints, d.KeepCheckpoints)
 	o.Schedule = cmp.Or(o.Schedule, d.Schedule)
 	o.Seed = cmp.Or(o.Seed, d.Seed)
-	o.Template = cmp.Or(o.Template, "chatml")
 	o.LoRAAlpha = cmp.Or(o.LoRAAlpha, 2*float64(o.LoRARank))
 	if err := ParseScheduleKind(o.Schedule); err != nil {
 		return err
@@ -166,7 +165,21 @@ func buildStudent(o *Options, resumeDir string) (*student.Student, error) {
 		if err := CheckMemory(cfg, o.MicroBatch, o.SeqLen, o.memoryOptions()); err != nil {
 			return nil, err
 		}
-		return student.Open(src)
+		st, err := student.Open(src)
+		if err != nil || o.Template == "" {
+			return st, err
+		}
+		// --template replaces the checkpoint's own chat template; the
+		// checkpoints of the run are saved with it.
+		tmpl, err := tokenizer.TemplateFor(o.Template)
+		if err == nil {
+			err = tmpl.Check(st.Tok)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("--template %s with %s: %w", o.Template, src, err)
+		}
+		st.Template = tmpl
+		return st, nil
 	}
 	return NewStudent(o)
 }

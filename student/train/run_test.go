@@ -1,6 +1,7 @@
 package train
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -12,6 +13,8 @@ import (
 	"testing"
 
 	"github.com/distill-dev/distill/dataset"
+	"github.com/distill-dev/distill/student"
+	"github.com/distill-dev/distill/student/studenttest"
 )
 
 // writeArith writes train and test shards of R1-shaped a + b traces.
@@ -150,4 +153,39 @@ func TestTrainRefusesWhatDoesNotFit(t *testing.T) {
 		t.Fatalf("qwen-7b on this machine: err = %v, want a does-not-fit error with both numbers", err)
 	}
 	t.Log(err)
+}
+
+// --template with --init replaces the checkpoint's chat template (it was
+// ignored), and one whose tokens the checkpoint's tokenizer lacks is
+// refused, naming the flag.
+func TestTrainInitTemplate(t *testing.T) {
+	init := studenttest.Real(t, "qwen2", 1)
+	data := t.TempDir()
+	writeArith(t, data, 8, 0)
+	for _, tc := range []struct{ template, want, wantErr string }{
+		{"", "qwen2.5", ""},
+		{"chatml", "chatml", ""},
+		{"llama3", "", "--template llama3"},
+	} {
+		t.Run(cmp.Or(tc.template, "own"), func(t *testing.T) {
+			o := Options{Init: init, Template: tc.template, Data: data, Out: t.TempDir(), Epochs: 1, MicroBatch: 8, SeqLen: 64, Seed: 1}
+			_, err := Run(context.Background(), o)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want one naming %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tmpl, err := student.TemplateOf(o.Out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tmpl.Name != tc.want {
+				t.Errorf("trained checkpoint's template %s, want %s", tmpl.Name, tc.want)
+			}
+		})
+	}
 }
