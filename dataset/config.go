@@ -82,7 +82,7 @@ type DedupConfig struct {
 
 // DecontamConfig: n-gram overlap with benchmarks.
 type DecontamConfig struct {
-	Files []string `yaml:"files" json:"files"`
+	Files []string `yaml:"files" json:"files" path:"file"`
 	NGram int      `yaml:"ngram" json:"ngram"`
 }
 

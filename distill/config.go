@@ -6,6 +6,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"slices"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 	"go.yaml.in/yaml/v3"
@@ -18,18 +23,89 @@ import (
 
 // loadConfig decodes the YAML file at path into into (a pointer to an
 // options struct already holding defaults). Unknown keys are errors, so a
-// typo in a recipe fails loudly instead of being ignored.
+// typo in a recipe fails loudly instead of being ignored. The input paths
+// the file gives (fields tagged path:"file" or path:"model") are relative
+// to the file's directory, so a recipe runs from any working directory;
+// outputs (out) and flags stay relative to the working directory.
 func loadConfig(path string, into any) error {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return fmt.Errorf("config: %w", err)
+	}
+	var fields []pathField
+	collectPaths(reflect.ValueOf(into).Elem(), &fields)
+	before := make([]any, len(fields))
+	for i, f := range fields {
+		before[i] = f.v.Interface()
+		if s, ok := before[i].([]string); ok {
+			before[i] = slices.Clone(s)
+		}
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	if err := dec.Decode(into); err != nil && !errors.Is(err, io.EOF) {
 		return fmt.Errorf("config %s: %w", path, err)
 	}
+	dir := filepath.Dir(path)
+	for i, f := range fields {
+		switch v := f.v.Interface().(type) {
+		case string:
+			if v != before[i] {
+				f.v.SetString(resolvePath(dir, v, f.kind))
+			}
+		case []string:
+			if !slices.Equal(v, before[i].([]string)) {
+				for j := range v {
+					v[j] = resolvePath(dir, v[j], f.kind)
+				}
+			}
+		}
+	}
 	return nil
+}
+
+// pathField is an input path of an options struct: kind "file" (a file or
+// directory, or a builtin:/http:/local: spec) or "model" (also a preset
+// name or a Hub id).
+type pathField struct {
+	v    reflect.Value
+	kind string
+}
+
+func collectPaths(v reflect.Value, out *[]pathField) {
+	for i := range v.NumField() {
+		f, sf := v.Field(i), v.Type().Field(i)
+		switch {
+		case !sf.IsExported():
+		case f.Kind() == reflect.Struct:
+			collectPaths(f, out)
+		case sf.Tag.Get("path") != "":
+			*out = append(*out, pathField{f, sf.Tag.Get("path")})
+		}
+	}
+}
+
+var hubID = regexp.MustCompile(`^[A-Za-z0-9][\w.-]*/[\w.-]+$`)
+
+// resolvePath makes a path from a recipe relative to the recipe's
+// directory. Specs that are not paths stay as they are: builtin:…, URLs,
+// and for models a preset name or a Hub id (ORG/NAME) that names nothing
+// beside the recipe.
+func resolvePath(dir, p, kind string) string {
+	switch {
+	case p == "" || filepath.IsAbs(p) || strings.HasPrefix(p, "builtin") ||
+		strings.HasPrefix(p, "http://") || strings.HasPrefix(p, "https://"):
+		return p
+	case strings.HasPrefix(p, "local:"):
+		return "local:" + resolvePath(dir, strings.TrimPrefix(p, "local:"), "file")
+	}
+	joined := filepath.Join(dir, p)
+	if kind == "model" {
+		if _, err := os.Stat(joined); err != nil && (!strings.ContainsRune(p, '/') || hubID.MatchString(p)) {
+			return p
+		}
+	}
+	return joined
 }
 
 // setIf copies a flag's value into dst when the user set the flag, so an

@@ -26,8 +26,8 @@ import (
 
 // EvalOptions configure `distill eval`.
 type EvalOptions struct {
-	Model       string `yaml:"model"`   // checkpoint directory
-	Teacher     string `yaml:"teacher"` // or a teacher: builtin, http(s)://HOST/v1, local:DIR
+	Model       string `yaml:"model" path:"model"`  // checkpoint directory
+	Teacher     string `yaml:"teacher" path:"file"` // or a teacher: builtin, http(s)://HOST/v1, local:DIR
 	TeacherName string `yaml:"teacher_model"`
 	APIKeyEnv   string `yaml:"api_key_env"`
 	// An HTTP teacher's connection settings and the builtin teacher's
@@ -35,7 +35,7 @@ type EvalOptions struct {
 	Stream      bool          `yaml:"stream"`
 	Timeout     time.Duration `yaml:"timeout"`
 	Builtin     BuiltinRates  `yaml:"builtin"`
-	Prompts     string        `yaml:"prompts"`
+	Prompts     string        `yaml:"prompts" path:"file"`
 	NumPrompts  int           `yaml:"num_prompts"`
 	Template    string        `yaml:"template"`
 	Samples     int           `yaml:"samples"`

@@ -18,7 +18,7 @@ import (
 // FilterOptions are the options of `distill filter`; the yaml names are
 // those of configs/filter-*.yaml (the dataset settings inline).
 type FilterOptions struct {
-	In             []string `yaml:"in"`
+	In             []string `yaml:"in" path:"file"`
 	Out            string   `yaml:"out"`
 	Quiet          bool     `yaml:"quiet"`
 	dataset.Config `yaml:",inline"`

@@ -25,14 +25,14 @@ var localTeacher func(dir string) (teacher.Teacher, error)
 // GenerateOptions are the options of `distill generate`; the yaml names
 // are those of configs/generate-*.yaml.
 type GenerateOptions struct {
-	Teacher   string        `yaml:"teacher" json:"teacher"` // builtin, http(s)://HOST/v1, local:DIR
+	Teacher   string        `yaml:"teacher" json:"teacher" path:"file"` // builtin, http(s)://HOST/v1, local:DIR
 	Model     string        `yaml:"model" json:"model"`
 	Stream    bool          `yaml:"stream" json:"stream"`
 	APIKeyEnv string        `yaml:"api_key_env" json:"api_key_env"`
 	Timeout   time.Duration `yaml:"timeout" json:"timeout_ns"`
 	Builtin   BuiltinRates  `yaml:"builtin" json:"builtin"`
 
-	Prompts     string            `yaml:"prompts" json:"prompts"` // a .jsonl/.parquet file or builtin:SUITE
+	Prompts     string            `yaml:"prompts" json:"prompts" path:"file"` // a .jsonl/.parquet file or builtin:SUITE
 	NumPrompts  int               `yaml:"num_prompts" json:"num_prompts"`
 	IDField     string            `yaml:"id_field" json:"id_field"`
 	PromptField string            `yaml:"prompt_field" json:"prompt_field"`

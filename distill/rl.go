@@ -22,13 +22,13 @@ import (
 // its prompts come from.
 type RLOptions struct {
 	rl.Options `yaml:",inline"`
-	Prompts    string `yaml:"prompts"` // a .jsonl/.parquet file or builtin:SUITE
+	Prompts    string `yaml:"prompts" path:"file"` // a .jsonl/.parquet file or builtin:SUITE
 	NumPrompts int    `yaml:"num_prompts"`
 	Template   string `yaml:"template"` // user message template: r1, r1-zero, plain
 	Task       string `yaml:"task"`     // task of every prompt of a file (default: its task column, else gsm8k or math)
 	// Decontaminate lists benchmark JSONL files: prompts sharing an n-gram
 	// of NGram words with one of their problems are not trained on.
-	Decontaminate []string `yaml:"decontaminate"`
+	Decontaminate []string `yaml:"decontaminate" path:"file"`
 	NGram         int      `yaml:"ngram"`
 	EngineOptions `yaml:",inline"`
 }

@@ -29,7 +29,7 @@ import (
 // Options configure one GRPO run. Zero values of the counts take the
 // defaults in Defaults; Beta 0 is kept (no KL penalty, no reference model).
 type Options struct {
-	Model           string             `yaml:"model"` // HF checkpoint directory: the starting policy and the reference
+	Model           string             `yaml:"model" path:"model"` // HF checkpoint directory: the starting policy and the reference
 	Out             string             `yaml:"out"`
 	UserTemplate    string             `yaml:"-"` // user message with "{problem}"; "" sends the problem alone
 	PromptsPerStep  int                `yaml:"prompts_per_step"`

@@ -23,9 +23,9 @@ import (
 
 // Options configure one SFT run. Zero values take the defaults in Defaults.
 type Options struct {
-	Student         string  `yaml:"student"` // preset name, or an HF checkpoint directory
-	Init            string  `yaml:"init"`    // HF checkpoint directory to start from (weights and tokenizer)
-	Data            string  `yaml:"data"`    // dataset directory with train-*.parquet (and test-*.parquet)
+	Student         string  `yaml:"student" path:"model"` // preset name, or an HF checkpoint directory
+	Init            string  `yaml:"init" path:"model"`    // HF checkpoint directory to start from (weights and tokenizer)
+	Data            string  `yaml:"data" path:"file"`     // dataset directory with train-*.parquet (and test-*.parquet)
 	Out             string  `yaml:"out"`
 	Epochs          int     `yaml:"epochs"`
 	MaxSteps        int     `yaml:"max_steps"` // 0: as many as the epochs give
