@@ -45,7 +45,9 @@ func init() {
 			&cli.IntFlag{Name: "micro-batch", Value: d.MicroBatch, Usage: "rows of --seq-len tokens per forward pass"},
 			&cli.IntFlag{Name: "grad-accum", Value: d.GradAccum, Usage: "micro-batches per update"},
 			&cli.IntFlag{Name: "batch-tokens", Usage: "tokens per update; sets --grad-accum from --micro-batch and --seq-len"},
-			&cli.IntFlag{Name: "seq-len", Value: d.SeqLen},
+			&cli.IntFlag{Name: "seq-len", Value: d.SeqLen, Usage: "tokens per sequence (at most the student's max_position_embeddings)"},
+			&cli.IntFlag{Name: "max-position-embeddings", Usage: "extend the student's context to this many positions (needs --rope-theta beyond its own)"},
+			&cli.Float64Flag{Name: "rope-theta", Usage: "RoPE base for an extended context (open-r1: 300000 for 32,768 positions)"},
 			&cli.BoolFlag{Name: "packing", Value: d.Packing, Usage: "pack several examples per row (exact: no attention across them)"},
 			&cli.BoolFlag{Name: "drop-long", Usage: "drop examples longer than --seq-len instead of truncating them"},
 			&cli.Float64Flag{Name: "weight-decay", Value: d.WeightDecay},
@@ -80,6 +82,8 @@ func init() {
 			setIf(c, "micro-batch", &opts.MicroBatch, c.Int)
 			setIf(c, "grad-accum", &opts.GradAccum, c.Int)
 			setIf(c, "seq-len", &opts.SeqLen, c.Int)
+			setIf(c, "max-position-embeddings", &opts.MaxPositionEmbeddings, c.Int)
+			setIf(c, "rope-theta", &opts.RopeTheta, c.Float64)
 			setIf(c, "packing", &opts.Packing, c.Bool)
 			setIf(c, "drop-long", &opts.DropLong, c.Bool)
 			setIf(c, "weight-decay", &opts.WeightDecay, c.Float64)

@@ -42,6 +42,11 @@ func SFT(o train.Options, res Resources) (*Job, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg, err := studentConfig(modelPath, o.Student); err == nil {
+		if err := o.ApplyContext(cfg, modelPath); err != nil {
+			return nil, err
+		}
+	}
 	out, err := filepath.Abs(o.Out)
 	if err != nil {
 		return nil, err
@@ -74,6 +79,8 @@ func SFT(o train.Options, res Resources) (*Job, error) {
 		"max_grad_norm":               o.MaxGradNorm,
 		"seed":                        int64(o.Seed),
 		"gradient_checkpointing":      o.GradientCheckpointing,
+		"max_position_embeddings":     o.MaxPositionEmbeddings,
+		"rope_theta":                  o.RopeTheta,
 		"save_steps":                  o.SaveEvery,
 		"save_total_limit":            cmp.Or(o.KeepCheckpoints, d.KeepCheckpoints),
 		"eval_strategy":               "no",
@@ -158,4 +165,13 @@ func resolveStudent(name, init, tmplName string) (string, *tokenizer.Template, e
 		return "", nil, fmt.Errorf("--template: %w", err)
 	}
 	return hubID, t, nil
+}
+
+// studentConfig is the configuration of the model the job loads when it is
+// known here: a checkpoint directory's, or a preset's (a Hub id's is not).
+func studentConfig(modelPath, name string) (*model.Config, error) {
+	if checkpoint.IsCheckpoint(modelPath) {
+		return checkpoint.LoadConfig(modelPath)
+	}
+	return model.LookupPreset(name)
 }

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 
 import torch
-from transformers import AutoModelForCausalLM, AutoTokenizer, TrainerCallback
+from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer, TrainerCallback
 
 
 @dataclass
@@ -25,6 +25,8 @@ class DistillArguments:
     final_dir: str = field(default="", metadata={"help": "where the final HF checkpoint goes (distill's OUT)"})
     chat_template_file: str = field(default="", metadata={"help": "the plain chat template saved with the final model"})
     resume: bool = field(default=False, metadata={"help": "continue from the last checkpoint in output_dir"})
+    max_position_embeddings: int = field(default=0, metadata={"help": "the student's context, extended (0: its own)"})
+    rope_theta: float = field(default=0.0, metadata={"help": "RoPE base for an extended context (0: its own)"})
     dump_labels: int = field(default=0, metadata={"help": "print input_ids and labels of the first N prepared examples and exit"})
 
 
@@ -35,11 +37,19 @@ def emit(event, **fields):
     sys.stdout.flush()
 
 
-def load_model(model_args):
-    """The model and tokenizer config.yaml names (ModelConfig's keys)."""
+def load_model(model_args, args):
+    """The model and tokenizer config.yaml names (ModelConfig's keys), with
+    the context distill's options extend (transformers 5 ignores a
+    rope_theta keyword: it lives in rope_parameters)."""
     tokenizer = AutoTokenizer.from_pretrained(model_args.model_name_or_path)
+    config = AutoConfig.from_pretrained(model_args.model_name_or_path)
+    if args.max_position_embeddings:
+        config.max_position_embeddings = args.max_position_embeddings
+    if args.rope_theta:
+        config.rope_parameters = {**(config.rope_parameters or {"rope_type": "default"}), "rope_theta": args.rope_theta}
     model = AutoModelForCausalLM.from_pretrained(
         model_args.model_name_or_path,
+        config=config,
         dtype=model_args.dtype or "auto",
         attn_implementation=model_args.attn_implementation,
     )

@@ -28,7 +28,7 @@ def main(dist_args, reward_args, training_args, model_args):
     if training_args.use_vllm and importlib.util.find_spec("vllm") is None:
         emit("log", message="vLLM is not installed: generating with transformers")
         training_args.use_vllm = False
-    model, tokenizer = load_model(model_args)
+    model, tokenizer = load_model(model_args, dist_args)
     ds = load_dataset("json", data_files=reward_args.prompts_file, split="train")
     # Templates that open the reasoning in the generation prompt (DeepSeek-R1's
     # "<think>\n") leave it out of the completion; the rewards see it, as the

@@ -45,7 +45,12 @@ type Options struct {
 	SaveEvery       int     `yaml:"save_every"`
 	KeepCheckpoints int     `yaml:"keep_checkpoints"`
 	Resume          bool    `yaml:"resume"`
-	Template        string  `yaml:"template"` // chat template; default chatml for a fresh student, the checkpoint's own with --init
+	// The student's context, extended as open-r1 extended Qwen2.5-Math's
+	// 4,096 positions to 32,768 (a larger RoPE θ): a context beyond the
+	// checkpoint's own needs an explicit RopeTheta.
+	MaxPositionEmbeddings int     `yaml:"max_position_embeddings"`
+	RopeTheta             float64 `yaml:"rope_theta"`
+	Template              string  `yaml:"template"` // chat template; default chatml for a fresh student, the checkpoint's own with --init
 	// LoRARank > 0 trains low-rank adapters of that rank on a frozen base
 	// instead of every weight; LoRAAlpha scales them (alpha/rank; default
 	// 2·rank); LoRATargets names the projections ("all-linear", the
@@ -162,12 +167,19 @@ func buildStudent(o *Options, resumeDir string) (*student.Student, error) {
 		if err != nil {
 			return nil, err
 		}
+		if err := o.ApplyContext(cfg, src); err != nil {
+			return nil, err
+		}
 		if err := CheckMemory(cfg, o.MicroBatch, o.SeqLen, o.memoryOptions()); err != nil {
 			return nil, err
 		}
 		st, err := student.Open(src)
-		if err != nil || o.Template == "" {
-			return st, err
+		if err != nil {
+			return nil, err
+		}
+		st.Weights.Config.MaxPositionEmbeddings, st.Weights.Config.RopeTheta = cfg.MaxPositionEmbeddings, cfg.RopeTheta
+		if o.Template == "" {
+			return st, nil
 		}
 		// --template replaces the checkpoint's own chat template; the
 		// checkpoints of the run are saved with it.
@@ -198,6 +210,9 @@ func NewStudent(o *Options) (*student.Student, error) {
 	tmpl, err := tokenizer.TemplateFor(o.Template)
 	if err != nil {
 		return nil, fmt.Errorf("--template: %w", err)
+	}
+	if err := o.ApplyContext(cfg, o.Student); err != nil {
+		return nil, err
 	}
 	// Checked on the preset's published shape, the one asked for by name
 	// (the byte-level vocabulary below only makes it smaller).
@@ -598,4 +613,25 @@ func evalLoss(g *graph.Graph, rows *packedRows, microBatch, seq int) (float64, e
 		return math.NaN(), nil
 	}
 	return sum / float64(n), nil
+}
+
+// ApplyContext sets the context options on cfg, the configuration of the
+// student named by src, and checks --seq-len against the result: a
+// sequence beyond max_position_embeddings would meet positions the model
+// never saw.
+func (o *Options) ApplyContext(cfg *model.Config, src string) error {
+	native := cfg.MaxPositionEmbeddings
+	if o.RopeTheta > 0 {
+		cfg.RopeTheta = o.RopeTheta
+	}
+	if n := o.MaxPositionEmbeddings; n > 0 {
+		if n > native && o.RopeTheta == 0 {
+			return fmt.Errorf("--max-position-embeddings %d is beyond %s's %d positions: give --rope-theta too (open-r1 took Qwen2.5-Math from 4,096 to 32,768 positions with θ 300,000)", n, src, native)
+		}
+		cfg.MaxPositionEmbeddings = n
+	}
+	if mp := cfg.MaxPositionEmbeddings; mp > 0 && o.SeqLen > mp {
+		return fmt.Errorf("--seq-len %d is beyond %s's context of %d positions (max_position_embeddings): lower it, or extend the context with --max-position-embeddings and --rope-theta", o.SeqLen, src, mp)
+	}
+	return nil
 }

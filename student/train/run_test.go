@@ -14,6 +14,7 @@ import (
 
 	"github.com/distill-dev/distill/dataset"
 	"github.com/distill-dev/distill/student"
+	"github.com/distill-dev/distill/student/checkpoint"
 	"github.com/distill-dev/distill/student/studenttest"
 )
 
@@ -185,6 +186,47 @@ func TestTrainInitTemplate(t *testing.T) {
 			}
 			if tmpl.Name != tc.want {
 				t.Errorf("trained checkpoint's template %s, want %s", tmpl.Name, tc.want)
+			}
+		})
+	}
+}
+
+// --seq-len beyond the student's context is refused (it was trained on
+// positions the model never saw), unless the context is extended with an
+// explicit RoPE θ.
+func TestTrainSeqLenAgainstContext(t *testing.T) {
+	data := t.TempDir()
+	writeArith(t, data, 4, 0)
+	for _, tc := range []struct {
+		name    string
+		seqLen  int
+		maxPos  int
+		theta   float64
+		wantErr string
+	}{
+		{"beyond", 2050, 0, 0, "--seq-len 2050"},
+		{"extended without theta", 2050, 2050, 0, "--rope-theta"},
+		{"extended", 2050, 2050, 40000, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := nanoOpts(data, t.TempDir())
+			o.SeqLen, o.MaxPositionEmbeddings, o.RopeTheta, o.MaxSteps, o.Packing = tc.seqLen, tc.maxPos, tc.theta, 1, false
+			_, err := Run(context.Background(), o)
+			if tc.wantErr == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				cfg, err := checkpoint.LoadConfig(o.Out)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if cfg.MaxPositionEmbeddings != tc.maxPos || cfg.RopeTheta != tc.theta {
+					t.Errorf("saved context %d, θ %g; want %d, %g", cfg.MaxPositionEmbeddings, cfg.RopeTheta, tc.maxPos, tc.theta)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("err = %v, want one naming %s", err, tc.wantErr)
 			}
 		})
 	}
