@@ -6,14 +6,19 @@ BIN := bin/distill
 
 .PHONY: setup build quickstart test bench
 
-# OpenBLAS for fast matrix products (cgo); DuckDB and the reference tokenizers
-# (npm) for the tests that check our files and token ids against them; the
-# Python venv (python/.venv, pinned in python/requirements.lock) that the
-# engine jobs run with and the tests check our files in.
+# OpenBLAS for fast matrix products (cgo); strace for the test that watches
+# files reach the disk before their rename; DuckDB and the reference
+# tokenizers (npm) for the tests that check our files and token ids against
+# them; the Python venv (python/.venv, pinned in python/requirements.lock)
+# that the engine jobs run with and the tests check our files in.
 setup:
 	@if ! ldconfig -p | grep -q libopenblas; then \
 		echo "installing libopenblas-dev"; \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libopenblas-dev) >/dev/null; \
+	fi
+	@if ! command -v strace >/dev/null; then \
+		echo "installing strace"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq strace) >/dev/null; \
 	fi
 	@cd scripts/node && npm ci --no-audit --no-fund --loglevel=error
 	@python/setup.sh

@@ -2,34 +2,13 @@ package dataset
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/distill-dev/distill/internal/atomicfile"
 )
-
-// writeFile writes through a temporary name and a rename, so a reader never
-// sees half a file.
-func writeFile(path string, data []byte) error {
-	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp")
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
-}
-
-func writeStats(dir string, st *Stats) error {
-	data, err := json.MarshalIndent(st, "", "  ")
-	if err != nil {
-		return fmt.Errorf("stats: %w", err)
-	}
-	return writeFile(filepath.Join(dir, "stats.json"), append(data, '\n'))
-}
 
 // writeCard writes a Hugging Face dataset card: YAML front matter that tells
 // the Hub the splits and the features, then the numbers in prose and tables.
@@ -131,7 +110,7 @@ func writeCard(dir string, st *Stats) error {
 	}
 	fmt.Fprintf(&b, "; test fraction %g by prompt id. Exact dedup: %v; near dedup: %v (MinHash, Jaccard %g, %d bands × %d rows).\n\nFull numbers: `stats.json`.\n",
 		st.Config.Select.TestFraction, st.Config.Dedup.Exact, st.Config.Dedup.Near, st.Config.Dedup.Threshold, st.Dedup.Bands, st.Dedup.Rows)
-	return writeFile(filepath.Join(dir, "README.md"), b.Bytes())
+	return atomicfile.WriteFile(filepath.Join(dir, "README.md"), b.Bytes(), 0o644)
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 
 	"github.com/distill-dev/distill/dataset/verify"
+	"github.com/distill-dev/distill/internal/atomicfile"
 )
 
 // Options are the inputs of one filter run.
@@ -215,7 +216,7 @@ func Run(ctx context.Context, opts Options) (*Stats, error) {
 		return nil, err
 	}
 	r.finishStats()
-	if err := writeStats(opts.OutDir, r.stats); err != nil {
+	if err := atomicfile.WriteJSON(filepath.Join(opts.OutDir, "stats.json"), r.stats); err != nil {
 		return nil, err
 	}
 	if err := writeCard(opts.OutDir, r.stats); err != nil {

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sync/atomic"
 
+	"github.com/distill-dev/distill/internal/atomicfile"
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/compress/zstd"
 )
@@ -239,8 +240,8 @@ func (s *ShardWriter[T]) Close() ([]string, error) {
 		return nil, err
 	}
 	for i, t := range s.tmp {
-		if err := os.Rename(t, out[i]); err != nil {
-			return nil, fmt.Errorf("rename shard: %w", err)
+		if err := atomicfile.Rename(t, out[i]); err != nil {
+			return nil, err
 		}
 	}
 	return out, nil

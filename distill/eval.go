@@ -17,6 +17,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/distill-dev/distill/internal/atomicfile"
 	"github.com/distill-dev/distill/record"
 	"github.com/distill-dev/distill/sampler"
 	"github.com/distill-dev/distill/student"
@@ -225,39 +226,26 @@ func evalWrite(dir string, res *eval.Results, scored []eval.Scored) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	tmp := filepath.Join(dir, ".samples.jsonl.tmp")
-	f, err := os.Create(tmp)
+	f, err := atomicfile.Create(filepath.Join(dir, "samples.jsonl"), 0o644)
 	if err != nil {
 		return err
 	}
+	defer f.Abort()
 	w := bufio.NewWriter(f)
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false) // keep <think> readable
 	for _, s := range scored {
 		if err := enc.Encode(s); err != nil {
-			f.Close()
-			return err
+			return fmt.Errorf("%s: %w", f.Name(), err)
 		}
 	}
 	if err := w.Flush(); err != nil {
-		f.Close()
+		return fmt.Errorf("%s: %w", f.Name(), err)
+	}
+	if err := f.Commit(); err != nil {
 		return err
 	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, filepath.Join(dir, "samples.jsonl")); err != nil {
-		return err
-	}
-	b, err := json.MarshalIndent(res, "", "  ")
-	if err != nil {
-		return err
-	}
-	tmp = filepath.Join(dir, ".results.json.tmp")
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, filepath.Join(dir, "results.json"))
+	return atomicfile.WriteJSON(filepath.Join(dir, "results.json"), res)
 }
 
 func evalTable(w *os.File, r *eval.Results) {

@@ -6,18 +6,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
-	"github.com/distill-dev/distill/student/eval"
-
 	"github.com/urfave/cli/v2"
 
+	"github.com/distill-dev/distill/internal/atomicfile"
 	"github.com/distill-dev/distill/report"
 	"github.com/distill-dev/distill/student/checkpoint"
+	"github.com/distill-dev/distill/student/eval"
 	"github.com/distill-dev/distill/student/train"
 )
 
@@ -193,7 +192,7 @@ func runWriteHeldout(ctx context.Context, e EvalOptions, path string) error {
 			return err
 		}
 	}
-	return writeFileAtomic(path, []byte(b.String()))
+	return atomicfile.WriteFile(path, []byte(b.String()), 0o644)
 }
 
 // runSaveBase writes the untrained student as a checkpoint, with the
@@ -241,7 +240,7 @@ func runRun(ctx context.Context, configPath string, opts RunOptions) error {
 		t0 := time.Now()
 		err := s.run(ctx)
 		rec.Stages[s.name] = report.StageRecord{Done: err == nil, Seconds: time.Since(t0).Seconds(), Command: s.command}
-		if werr := writeJSONAtomic(recPath, rec); werr != nil && err == nil {
+		if werr := atomicfile.WriteJSON(recPath, rec); werr != nil && err == nil {
 			err = werr
 		}
 		if err != nil {
@@ -301,34 +300,8 @@ func runSummary(opts RunOptions, rec report.Record) (string, error) {
 		}
 	}
 	doc := "# Results\n\n" + b.String()
-	if err := writeFileAtomic(filepath.Join(opts.Out, "results.md"), []byte(doc)); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(opts.Out, "results.md"), []byte(doc), 0o644); err != nil {
 		return "", err
 	}
 	return table, nil
-}
-
-func writeJSONAtomic(path string, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	return writeFileAtomic(path, append(b, '\n'))
-}
-
-// writeFileAtomic writes to a temporary name and renames it into place, so
-// readers never see half a file.
-func writeFileAtomic(path string, data []byte) error {
-	tmp := path + ".tmp"
-	f, err := os.Create(tmp)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(f, strings.NewReader(string(data))); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"image/color"
 	"math"
-	"os"
 	"path/filepath"
 
 	"gonum.org/v1/plot"
@@ -13,6 +12,8 @@ import (
 	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
+
+	"github.com/distill-dev/distill/internal/atomicfile"
 )
 
 // Plot is one PNG of the report.
@@ -56,19 +57,7 @@ func savePNG(p *plot.Plot, w vg.Length, dir, name string) error {
 	if _, err := wt.WriteTo(&buf); err != nil {
 		return fmt.Errorf("plot %s: %w", name, err)
 	}
-	return writeFileAtomic(filepath.Join(dir, name), buf.Bytes())
-}
-
-func writeFileAtomic(path string, b []byte) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return nil
+	return atomicfile.WriteFile(filepath.Join(dir, name), buf.Bytes(), 0o644)
 }
 
 func xys(xs, ys []float64) plotter.XYs {

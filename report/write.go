@@ -11,6 +11,8 @@ import (
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/vg"
+
+	"github.com/distill-dev/distill/internal/atomicfile"
 )
 
 //go:embed report.html.tmpl
@@ -94,7 +96,7 @@ func (r *Run) Write(out string) ([]Plot, error) {
 	if err := pageTemplate.Execute(&buf, pg); err != nil {
 		return nil, fmt.Errorf("report: %w", err)
 	}
-	if err := writeFileAtomic(out, buf.Bytes()); err != nil {
+	if err := atomicfile.WriteFile(out, buf.Bytes(), 0o644); err != nil {
 		return nil, fmt.Errorf("report: %w", err)
 	}
 	return drawn, nil

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/distill-dev/distill/internal/atomicfile"
 )
 
 // ErrMismatch is returned when DIR holds traces of a different teacher,
@@ -40,8 +42,7 @@ func checkFingerprint(dir string, fp fingerprint) error {
 	path := filepath.Join(dir, fingerprintName)
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
-		data, _ := json.MarshalIndent(fp, "", "  ")
-		return writeFileAtomic(path, append(data, '\n'))
+		return atomicfile.WriteJSON(path, fp)
 	}
 	if err != nil {
 		return err

@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/distill-dev/distill/internal/atomicfile"
 	"github.com/distill-dev/distill/record"
 	"github.com/distill-dev/distill/teacher"
 )
@@ -163,7 +164,7 @@ func (j *Job) recover() error {
 	}
 	for _, e := range ents {
 		name := e.Name()
-		if strings.HasPrefix(name, prefix) && strings.HasSuffix(name, ".tmp") {
+		if stale, _ := filepath.Match(atomicfile.TempPattern(prefix+"*"), name); stale {
 			os.Remove(filepath.Join(j.cfg.Out, name)) // an interrupted rewrite; the original is intact
 		}
 	}

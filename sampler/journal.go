@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/distill-dev/distill/internal/atomicfile"
 	"github.com/distill-dev/distill/record"
 	"github.com/klauspost/compress/zstd"
 )
@@ -203,12 +204,11 @@ func dropFailed(dir, name string) (int, error) {
 		return 0, err
 	}
 	defer sf.Close()
-	tmp := path + ".tmp"
-	tf, err := os.Create(tmp)
+	tf, err := atomicfile.Create(path, 0o644)
 	if err != nil {
 		return 0, err
 	}
-	defer tf.Close()
+	defer tf.Abort()
 	w := newBatchWriter(tf, strings.HasSuffix(name, ".zst"))
 	sw := bufio.NewWriter(sf)
 	err = eachLine(path, func(line []byte, n int) error {
@@ -236,19 +236,9 @@ func dropFailed(dir, name string) (int, error) {
 		err = sf.Sync()
 	}
 	if err == nil {
-		err = tf.Sync()
-	}
-	if err == nil {
-		err = tf.Close()
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err == nil {
-		err = syncDir(dir)
+		err = tf.Commit()
 	}
 	if err != nil {
-		os.Remove(tmp)
 		return 0, fmt.Errorf("retry-failed: rewriting %s: %w", path, err)
 	}
 	return nfailed, nil
@@ -285,39 +275,4 @@ func (b *batchWriter) flush() error {
 	_, err := b.w.Write(data)
 	b.buf = b.buf[:0]
 	return err
-}
-
-// syncDir makes a rename durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
-}
-
-// writeFileAtomic replaces path with data: either the old or the new
-// content survives a crash, never a mix.
-func writeFileAtomic(path string, data []byte) error {
-	tmp := path + ".tmp"
-	f, err := os.Create(tmp)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	return syncDir(filepath.Dir(path))
 }

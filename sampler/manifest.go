@@ -1,11 +1,11 @@
 package sampler
 
 import (
-	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"time"
 
+	"github.com/distill-dev/distill/internal/atomicfile"
 	"github.com/distill-dev/distill/record"
 )
 
@@ -104,11 +104,7 @@ func (j *Job) writeManifest(s Summary) error {
 		m.PerSecond.Completions = float64(s.Written) / sec
 		m.PerSecond.Tokens = float64(s.PromptTokens+s.CompletionTokens) / sec
 	}
-	b, err := json.MarshalIndent(m, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := writeFileAtomic(s.Manifest, append(b, '\n')); err != nil {
+	if err := atomicfile.WriteJSON(s.Manifest, m); err != nil {
 		return fmt.Errorf("sampler: manifest: %w", err)
 	}
 	return nil

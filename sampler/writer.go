@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/distill-dev/distill/internal/atomicfile"
 )
 
 // journalWriter is the only writer of this run's journal file. Workers
@@ -112,7 +114,7 @@ func (w *journalWriter) create() (*os.File, error) {
 			continue
 		}
 		if err == nil {
-			err = syncDir(w.cfg.Out)
+			err = atomicfile.SyncDir(w.cfg.Out)
 		}
 		return f, err
 	}

@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
-	"path/filepath"
+
+	"github.com/distill-dev/distill/internal/atomicfile"
 )
 
 // GGUF container constants (ggml's gguf.h, version 3).
@@ -59,17 +59,12 @@ func pad(n int64) int64 { return (n + alignment - 1) / alignment * alignment }
 // writeFile writes a GGUF v3 file: header, metadata, tensor infos, then the
 // data of each tensor at an offset aligned to 32 bytes. It writes a
 // temporary file beside path and renames it, so path is never half-written.
-func writeFile(path string, kvs []kv, tensors []*tensor) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-")
+func writeFile(path string, kvs []kv, tensors []*tensor) error {
+	f, err := atomicfile.Create(path, 0o644)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
+	defer f.Abort()
 	bw := bufio.NewWriterSize(f, 1<<20)
 	e := &enc{w: bw}
 	e.raw([]byte(magic))
@@ -111,16 +106,7 @@ func writeFile(path string, kvs []kv, tensors []*tensor) (err error) {
 	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Chmod(f.Name(), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
+	return f.Commit()
 }
 
 // enc writes little-endian GGUF primitives, keeping the first error and

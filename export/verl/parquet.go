@@ -6,13 +6,12 @@ package verl
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/compress/zstd"
 
 	"github.com/distill-dev/distill/dataset"
+	"github.com/distill-dev/distill/internal/atomicfile"
 	"github.com/distill-dev/distill/record"
 )
 
@@ -68,26 +67,20 @@ func rows(prompts []record.Prompt, testFraction float64, render func(problem str
 // writeParquet writes rows to path through a temporary file, so that a
 // crash never leaves a truncated file under the final name.
 func writeParquet(path string, rows []Row) error {
-	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp")
-	f, err := os.Create(tmp)
+	f, err := atomicfile.Create(path, 0o644)
 	if err != nil {
 		return err
 	}
-	defer os.Remove(tmp)
+	defer f.Abort()
 	w := parquet.NewGenericWriter[Row](f,
 		parquet.Compression(&zstd.Codec{Level: zstd.SpeedDefault}),
 		parquet.CreatedBy("distill", "0", "0"),
 	)
 	if _, err := w.Write(rows); err != nil {
-		f.Close()
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	if err := w.Close(); err != nil {
-		f.Close()
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	return os.Rename(tmp, path)
+	return f.Commit()
 }

@@ -5,13 +5,13 @@
 package checkpoint
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 
+	"github.com/distill-dev/distill/internal/atomicfile"
 	"github.com/distill-dev/distill/student/model"
 	"github.com/distill-dev/distill/student/safetensors"
 )
@@ -72,9 +72,6 @@ func Save(dir string, w *model.Weights, tokenizerJSON []byte, gen GenerationConf
 	if err := cfg.Save(filepath.Join(tmp, ConfigName)); err != nil {
 		return fmt.Errorf("save %s: %w", dir, err)
 	}
-	if err := syncPath(filepath.Join(tmp, ConfigName)); err != nil {
-		return err
-	}
 	// HF's generation_config.json repeats the special token ids.
 	if len(gen.BOSTokenID) == 0 {
 		gen.BOSTokenID = cfg.BOSTokenID
@@ -82,15 +79,11 @@ func Save(dir string, w *model.Weights, tokenizerJSON []byte, gen GenerationConf
 	if len(gen.EOSTokenID) == 0 {
 		gen.EOSTokenID = cfg.EOSTokenID
 	}
-	gb, err := json.MarshalIndent(gen, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := writeFileSync(filepath.Join(tmp, GenerationConfigName), append(gb, '\n')); err != nil {
+	if err := atomicfile.WriteJSON(filepath.Join(tmp, GenerationConfigName), gen); err != nil {
 		return fmt.Errorf("save %s: %w", dir, err)
 	}
 	if tokenizerJSON != nil {
-		if err := writeFileSync(filepath.Join(tmp, TokenizerName), tokenizerJSON); err != nil {
+		if err := atomicfile.WriteFile(filepath.Join(tmp, TokenizerName), tokenizerJSON, 0o644); err != nil {
 			return fmt.Errorf("save %s: %w", dir, err)
 		}
 	}
@@ -101,9 +94,6 @@ func Save(dir string, w *model.Weights, tokenizerJSON []byte, gen GenerationConf
 	}
 	if err := safetensors.Write(filepath.Join(tmp, safetensors.SingleName), ts, map[string]string{"format": "pt"}); err != nil {
 		return fmt.Errorf("save %s: %w", dir, err)
-	}
-	if err := syncPath(tmp); err != nil {
-		return err
 	}
 	return replaceDir(tmp, dir)
 }
@@ -144,36 +134,11 @@ func replaceDir(tmp, dir string) error {
 		}
 		defer os.RemoveAll(o)
 	}
-	if err := os.Rename(tmp, dir); err != nil {
+	if err := atomicfile.Rename(tmp, dir); err != nil {
 		if old != "" {
 			os.Rename(old, dir) // put the old checkpoint back
 		}
 		return fmt.Errorf("save checkpoint: %w", err)
 	}
-	return syncPath(filepath.Dir(dir))
-}
-
-func writeFileSync(path string, b []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
-}
-
-func syncPath(path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	return f.Sync()
+	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 
+	"github.com/distill-dev/distill/internal/atomicfile"
 	"github.com/distill-dev/distill/student/model"
 	"github.com/distill-dev/distill/student/safetensors"
 )
@@ -47,16 +48,8 @@ func Save(dir string, a *Adapters) error {
 	if err := safetensors.Write(filepath.Join(dir, WeightsFile), ts, map[string]string{"format": "pt"}); err != nil {
 		return err
 	}
-	b, err := json.MarshalIndent(peftConfig{PeftType: "LORA", TaskType: "CAUSAL_LM", BaseModel: a.Base,
-		R: a.Rank, LoraAlpha: a.Alpha, TargetModules: a.Targets, Bias: "none", InferenceMode: true}, "", "  ")
-	if err != nil {
-		return err
-	}
-	tmp := filepath.Join(dir, "."+ConfigFile+".tmp")
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, filepath.Join(dir, ConfigFile))
+	return atomicfile.WriteJSON(filepath.Join(dir, ConfigFile), peftConfig{PeftType: "LORA", TaskType: "CAUSAL_LM", BaseModel: a.Base,
+		R: a.Rank, LoraAlpha: a.Alpha, TargetModules: a.Targets, Bias: "none", InferenceMode: true})
 }
 
 // BaseOf reads the base model an adapter directory names.

@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+
+	"github.com/distill-dev/distill/internal/atomicfile"
 )
 
 // RopeScaling is HF's rope_scaling block; Llama 3.1 uses rope_type "llama3".
@@ -204,9 +206,5 @@ func LoadConfig(path string) (*Config, error) {
 
 // Save writes config.json as HF writes it.
 func (c *Config) Save(path string) error {
-	b, err := json.MarshalIndent(c, "", "  ")
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(path, append(b, '\n'), 0o644)
+	return atomicfile.WriteJSON(path, c)
 }

@@ -7,9 +7,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"os"
-	"path/filepath"
 	"strconv"
+
+	"github.com/distill-dev/distill/internal/atomicfile"
 )
 
 // NamedTensor is a tensor to write. Dtype is "F32" (the default when empty)
@@ -25,21 +25,16 @@ type NamedTensor struct {
 // it writes a temporary file next to path, syncs it and renames it into
 // place, so readers never see a partial file. transformers refuses files
 // whose metadata lacks "format": "pt"; callers writing checkpoints set it.
-func Write(path string, tensors []NamedTensor, metadata map[string]string) (err error) {
+func Write(path string, tensors []NamedTensor, metadata map[string]string) error {
 	hdr, err := encodeHeader(tensors, metadata)
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	tmp, err := atomicfile.Create(path, 0o644)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
+	defer tmp.Abort()
 	bw := bufio.NewWriterSize(tmp, 1<<20)
 	var lb [8]byte
 	binary.LittleEndian.PutUint64(lb[:], uint64(len(hdr)))
@@ -80,16 +75,7 @@ func Write(path string, tensors []NamedTensor, metadata map[string]string) (err 
 	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	return syncDir(filepath.Dir(path))
+	return tmp.Commit()
 }
 
 // encodeHeader builds the JSON header by hand so that tensors keep the given
@@ -151,17 +137,4 @@ func encodeHeader(tensors []NamedTensor, metadata map[string]string) ([]byte, er
 		b.WriteByte(' ')
 	}
 	return b.Bytes(), nil
-}
-
-// syncDir makes a rename durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", dir, err)
-	}
-	return nil
 }

@@ -4,7 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"os"
+
+	"github.com/distill-dev/distill/internal/atomicfile"
 )
 
 // SaveConfig writes a tokenizer_config.json for this tokenizer, so that
@@ -43,7 +44,7 @@ func (t *Tokenizer) SaveConfig(path string, tmpl *Template) error {
 	if err := enc.Encode(cfg); err != nil {
 		return err
 	}
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+	if err := atomicfile.WriteFile(path, buf.Bytes(), 0o644); err != nil {
 		return fmt.Errorf("save tokenizer config: %w", err)
 	}
 	return nil

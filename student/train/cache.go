@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/distill-dev/distill/internal/atomicfile"
 	"github.com/distill-dev/distill/student/tokenizer"
 )
 
@@ -88,8 +89,7 @@ func newCacheKey(dataDir string, files []string, tok *tokenizer.Tokenizer, tmpl 
 // cacheWriter appends examples to a temporary file that commit renames into
 // place: a cache is whole or absent, never half written.
 type cacheWriter struct {
-	path   string
-	f      *os.File
+	f      *atomicfile.File
 	w      *bufio.Writer
 	crc    hash.Hash32 // of the body so far
 	index  []byte
@@ -98,30 +98,24 @@ type cacheWriter struct {
 }
 
 func createCache(path string) (*cacheWriter, error) {
-	dir, base := filepath.Split(path)
+	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
 	// A run killed while rendering leaves its temporary file behind: never
 	// read again, only taking space.
-	pattern := "." + base + ".tmp-*"
-	stale, _ := filepath.Glob(filepath.Join(dir, pattern))
+	stale, _ := filepath.Glob(filepath.Join(dir, atomicfile.TempPattern(path)))
 	for _, s := range stale {
 		os.Remove(s)
 	}
-	f, err := os.CreateTemp(dir, pattern)
+	f, err := atomicfile.Create(path, 0o644)
 	if err != nil {
 		return nil, err
 	}
-	w := &cacheWriter{path: path, f: f, w: bufio.NewWriterSize(f, 1<<20), crc: crc32.New(castagnoli)}
-	// Readable like the run's other outputs (CreateTemp makes it private);
-	// the header goes in last, once the counts and the checksum are known.
-	if err := f.Chmod(0o644); err != nil {
-		w.abort()
-		return nil, fmt.Errorf("%s: %w", f.Name(), err)
-	}
+	w := &cacheWriter{f: f, w: bufio.NewWriterSize(f, 1<<20), crc: crc32.New(castagnoli)}
+	// The header goes in last, once the counts and the checksum are known.
 	if _, err := w.w.Write(make([]byte, cacheHeaderSize)); err != nil {
-		w.abort()
+		w.f.Abort()
 		return nil, fmt.Errorf("%s: %w", f.Name(), err)
 	}
 	return w, nil
@@ -182,19 +176,7 @@ func (w *cacheWriter) commit(key cacheKey, skipped int) error {
 	if _, err := w.f.WriteAt(hdr, 0); err != nil {
 		return fmt.Errorf("%s: %w", w.f.Name(), err)
 	}
-	if err := w.f.Sync(); err != nil {
-		return fmt.Errorf("%s: %w", w.f.Name(), err)
-	}
-	if err := w.f.Close(); err != nil {
-		return fmt.Errorf("%s: %w", w.f.Name(), err)
-	}
-	return os.Rename(w.f.Name(), w.path)
-}
-
-// abort removes the temporary file.
-func (w *cacheWriter) abort() {
-	w.f.Close()
-	os.Remove(w.f.Name())
+	return w.f.Commit()
 }
 
 // tokenCache is a cache file mapped read-only.

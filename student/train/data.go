@@ -46,16 +46,12 @@ func loadSplit(ctx context.Context, o *Options, tok *tokenizer.Tokenizer, tmpl *
 // new cache at path. Rows without an assistant turn are skipped and
 // counted. Memory stays flat: rows go to the file as they are rendered.
 func renderSplit(ctx context.Context, path string, key cacheKey, files []string, tok *tokenizer.Tokenizer, tmpl *tokenizer.Template,
-	logf func(string, ...any)) (err error) {
+	logf func(string, ...any)) error {
 	w, err := createCache(path)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if err != nil {
-			w.abort()
-		}
-	}()
+	defer w.f.Abort()
 	start := time.Now()
 	last := start
 	examples, skipped := 0, 0

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/distill-dev/distill/dataset"
+	"github.com/distill-dev/distill/internal/atomicfile"
 	"github.com/distill-dev/distill/student"
 	"github.com/distill-dev/distill/student/checkpoint"
 	"github.com/distill-dev/distill/student/graph"
@@ -519,35 +520,35 @@ func Publish(ckpt, out string) error {
 		if e.IsDir() || name == stateFile || name == optimizerFile {
 			continue
 		}
-		tmp := filepath.Join(out, "."+name+".tmp")
-		os.Remove(tmp) // a leftover of an interrupted publish
-		if err := os.Link(filepath.Join(ckpt, name), tmp); err != nil {
-			if err := copyFile(filepath.Join(ckpt, name), tmp); err != nil {
-				return err
-			}
-		}
-		if err := os.Rename(tmp, filepath.Join(out, name)); err != nil {
+		if err := publishFile(filepath.Join(ckpt, name), filepath.Join(out, name)); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func copyFile(src, dst string) error {
+// publishFile puts src at dst by a hard link, else by a copy. The link is
+// synced too: a checkpoint may come from a run that never synced it.
+func publishFile(src, dst string) error {
+	tmp := filepath.Join(filepath.Dir(dst), "."+filepath.Base(dst)+".tmp")
+	os.Remove(tmp) // a leftover of an interrupted publish
+	if err := os.Link(src, tmp); err == nil {
+		return atomicfile.Rename(tmp, dst)
+	}
 	in, err := os.Open(src)
 	if err != nil {
 		return err
 	}
 	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	out, err := atomicfile.Create(dst, 0o644)
 	if err != nil {
 		return err
 	}
+	defer out.Abort()
 	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
+		return fmt.Errorf("publish %s: %w", dst, err)
 	}
-	return out.Close()
+	return out.Commit()
 }
 
 // microBatch holds one micro-batch in the graph's flat layout.

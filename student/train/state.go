@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/distill-dev/distill/internal/atomicfile"
 	"github.com/distill-dev/distill/student/model"
 	"github.com/distill-dev/distill/student/safetensors"
 )
@@ -39,17 +40,9 @@ func SaveState(dir string, st State, opt *AdamW, params []model.Named) error {
 	if err := safetensors.Write(filepath.Join(dir, optimizerFile), ts, meta); err != nil {
 		return err
 	}
-	b, err := json.MarshalIndent(st, "", "  ")
-	if err != nil {
-		return err
-	}
-	// Written last and renamed into place: a checkpoint counts only once its
-	// state file exists whole.
-	tmp := filepath.Join(dir, stateFile+".tmp")
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, filepath.Join(dir, stateFile))
+	// Written last: a checkpoint counts only once its state file exists
+	// whole, which after a power cut means once it reached the disk.
+	return atomicfile.WriteJSON(filepath.Join(dir, stateFile), st)
 }
 
 func LoadState(dir string, opt *AdamW, params []model.Named) (State, error) {
