@@ -55,6 +55,7 @@ func init() {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "config", Value: filepath.Join("configs", "quickstart.yaml"), Usage: "pipeline recipe (YAML)"},
 			&cli.StringFlag{Name: "out", Usage: "run directory (default: the recipe's out)"},
+			&cli.BoolFlag{Name: "check", Usage: "check the recipe without running it: teacher, key, inputs, the student's context, memory, disk (one line each; non-zero exit on a failure)"},
 		},
 		Action: func(c *cli.Context) error {
 			opts := DefaultRunOptions()
@@ -62,6 +63,9 @@ func init() {
 				return err
 			}
 			setIf(c, "out", &opts.Out, c.String)
+			if c.Bool("check") {
+				return runCheck(c.Context, opts, os.Stdout)
+			}
 			return runRun(c.Context, c.String("config"), opts)
 		},
 	})
@@ -209,6 +213,14 @@ func runSaveBase(o train.Options, dir string) error {
 func runRun(ctx context.Context, configPath string, opts RunOptions) error {
 	if opts.Out == "" {
 		return errors.New("run: --out (or out: in the recipe) is required")
+	}
+	// Lengths the student cannot hold fail now, not after hours of sampling.
+	student, cfg, err := recipeStudent(opts.Train)
+	if err != nil {
+		return fmt.Errorf("run: %w", err)
+	}
+	if err := checkContext(opts, student, cfg); err != nil {
+		return fmt.Errorf("run: %w", err)
 	}
 	if err := os.MkdirAll(opts.Out, 0o755); err != nil {
 		return err

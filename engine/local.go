@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -74,6 +75,11 @@ func Run(ctx context.Context, j *Job, opts RunOptions) error {
 	if err := CheckPython(ctx, py); err != nil {
 		return err
 	}
+	// A distill killed outright (SIGKILL, a lost node) leaves its engine
+	// running in its own process group; stop it before a rerun starts a
+	// second one on the same checkpoints.
+	pidPath := filepath.Join(j.Dir, pidFile)
+	stopStale(pidPath, logf)
 	logPath := filepath.Join(j.Dir, LogFile)
 	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
@@ -92,6 +98,11 @@ func Run(ctx context.Context, j *Job, opts RunOptions) error {
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("engine: %w", err)
 	}
+	if err := os.WriteFile(pidPath, []byte(strconv.Itoa(cmd.Process.Pid)), 0o644); err != nil {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		return fmt.Errorf("engine: %w", err)
+	}
+	defer os.Remove(pidPath)
 	stopped := make(chan struct{})
 	go func() {
 		select {
@@ -223,4 +234,27 @@ func scanLines(data []byte, atEOF bool) (int, []byte, error) {
 		return len(data), data, nil
 	}
 	return 0, nil, nil
+}
+
+// pidFile holds the process group of the engine a job runs, while it runs.
+const pidFile = "engine.pid"
+
+// stopStale kills the process group named in pidPath, left by a distill
+// that died without stopping its engine, and waits until it is gone.
+func stopStale(pidPath string, logf func(string, ...any)) {
+	b, err := os.ReadFile(pidPath)
+	if err != nil {
+		return
+	}
+	pgid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pgid <= 1 || syscall.Kill(-pgid, 0) != nil {
+		os.Remove(pidPath)
+		return
+	}
+	logf("engine: stopping the engine an interrupted run left running (process group %d)", pgid)
+	_ = syscall.Kill(-pgid, syscall.SIGKILL)
+	for deadline := time.Now().Add(stopGrace); time.Now().Before(deadline) && syscall.Kill(-pgid, 0) == nil; {
+		time.Sleep(50 * time.Millisecond)
+	}
+	os.Remove(pidPath)
 }

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -157,5 +158,33 @@ func TestCheckPython(t *testing.T) {
 	}
 	if err := CheckPython(context.Background(), repotest.Python(t)); err != nil {
 		t.Errorf("python/.venv: %v", err)
+	}
+}
+
+// An engine left running by a distill that was killed outright is stopped,
+// with its whole process group, before a rerun starts another.
+func TestStopStaleEngine(t *testing.T) {
+	cmd := exec.Command("bash", "-c", "sleep 60 & sleep 60; wait")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	pidPath := filepath.Join(t.TempDir(), pidFile)
+	if err := os.WriteFile(pidPath, []byte(strconv.Itoa(cmd.Process.Pid)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stopStale(pidPath, t.Logf)
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the stale engine still runs")
+	}
+	if err := syscall.Kill(-cmd.Process.Pid, 0); err == nil {
+		t.Error("a process of the stale engine's group still runs")
+	}
+	if _, err := os.Stat(pidPath); !os.IsNotExist(err) {
+		t.Errorf("%s left behind", pidPath)
 	}
 }
