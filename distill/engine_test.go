@@ -214,10 +214,7 @@ func TestEngineLossMaskMatchesGo(t *testing.T) {
 // per update with the rewards TRL logged, and the result opens in distill.
 func TestRLEngineTRL(t *testing.T) {
 	t.Setenv("DISTILL_PYTHON", repotest.Python(t))
-	bin := filepath.Join(t.TempDir(), "distill")
-	if out, err := exec.Command("go", "build", "-o", bin, "github.com/distill-dev/distill").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildDistill(t)
 	out := filepath.Join(t.TempDir(), "rl")
 	o := DefaultRLOptions()
 	o.Model, o.Out, o.NumPrompts = studenttest.Tiny(t, 1), out, 8

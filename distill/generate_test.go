@@ -81,11 +81,7 @@ func TestGenerateSurvivesSIGKILL(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	bin := filepath.Join(t.TempDir(), "distill")
-	build := exec.Command("go", "build", "-o", bin, "github.com/distill-dev/distill")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildDistill(t)
 	for _, compress := range []bool{false, true} {
 		t.Run(fmt.Sprint("compress=", compress), func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "run")
