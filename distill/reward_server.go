@@ -1,7 +1,6 @@
 package distill
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -24,7 +23,8 @@ import (
 
 // RewardServerOptions are the options of `distill reward-server`.
 type RewardServerOptions struct {
-	Addr string // listen address; loopback by default
+	Addr     string // listen address; loopback by default
+	Timeouts HTTPTimeouts
 
 	// Out receives the "serving at" line; nil means stdout.
 	Out io.Writer
@@ -59,11 +59,11 @@ address until Ctrl-C. python/distill_reward.py is the client the TRL and verl jo
 be left out: task defaults to math's verifier, finish_reason to stop, completion_tokens and
 max_tokens to 0 (unknown: the length reward is then 0, or -1 for a cut-off with a known max_tokens).
 An unparseable reference gets no accuracy reward. Errors are 400 {"error": "..."}.`,
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "addr", Value: DefaultRewardServerAddr, Usage: "listen address (loopback by default; port 0 picks a free one)"},
-		},
+		}, httpTimeoutFlags()...),
 		Action: func(c *cli.Context) error {
-			return runRewardServer(c.Context, RewardServerOptions{Addr: c.String("addr")})
+			return runRewardServer(c.Context, RewardServerOptions{Addr: c.String("addr"), Timeouts: httpTimeoutsFrom(c)})
 		},
 	})
 }
@@ -77,13 +77,7 @@ func runRewardServer(ctx context.Context, opts RewardServerOptions) error {
 	if err != nil {
 		return fmt.Errorf("reward-server: --addr %s: %w", opts.Addr, err)
 	}
-	srv := &http.Server{
-		Handler:           rewardHandler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       time.Minute,
-		WriteTimeout:      5 * time.Minute,
-		IdleTimeout:       2 * time.Minute,
-	}
+	srv := newHTTPServer(rewardHandler(), opts.Timeouts)
 	base := "http://" + ln.Addr().String()
 	out := opts.Out
 	if out == nil {
@@ -127,10 +121,10 @@ type rewardResponse struct {
 func rewardHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		rewardWriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.HandleFunc("GET /v1/rewards", func(w http.ResponseWriter, r *http.Request) {
-		rewardWriteJSON(w, http.StatusOK, map[string][]string{"rewards": reward.Names()})
+		writeJSON(w, http.StatusOK, map[string][]string{"rewards": reward.Names()})
 	})
 	mux.HandleFunc("POST /v1/rewards", func(w http.ResponseWriter, r *http.Request) {
 		req, ws, err := rewardDecode(http.MaxBytesReader(w, r.Body, rewardMaxBody))
@@ -139,14 +133,14 @@ func rewardHandler() http.Handler {
 			if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 				status = http.StatusRequestEntityTooLarge
 			}
-			rewardWriteJSON(w, status, map[string]string{"error": err.Error()})
+			writeJSON(w, status, map[string]string{"error": err.Error()})
 			return
 		}
 		resp, err := rewardScore(r.Context(), ws, req.Items)
 		if err != nil {
 			return // the client went away
 		}
-		rewardWriteJSON(w, http.StatusOK, resp)
+		writeJSON(w, http.StatusOK, resp)
 	})
 	return mux
 }
@@ -223,15 +217,4 @@ func (it *rewardItem) sample() reward.Sample {
 		Tokens:       it.CompletionTokens,
 		MaxTokens:    it.MaxTokens,
 	}
-}
-
-func rewardWriteJSON(w http.ResponseWriter, status int, v any) {
-	var b bytes.Buffer
-	if err := json.NewEncoder(&b).Encode(v); err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	w.Write(b.Bytes())
 }
