@@ -253,6 +253,7 @@ func genOpen(ctx context.Context, opts GenerateOptions) (*sampler.Job, string, e
 	settings := opts
 	settings.Out = out
 	settings.Shard = shard.String()
+	settings.Teacher = genRedactURL(opts.Teacher)
 	job, err := sampler.Open(ctx, sampler.Config{
 		Teacher: t, TeacherName: teacherName, Model: model,
 		Prompts: prompts, Template: tmpl, Samples: opts.Samples,

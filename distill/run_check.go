@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -94,7 +95,12 @@ func checkTeacher(ctx context.Context, g GenerateOptions) recipeCheck {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(spec, "/")+"/models", nil)
+	u, err := url.Parse(spec)
+	if err != nil {
+		c.err = fmt.Errorf("%s: not a URL", name)
+		return c
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.JoinPath("models").String(), nil)
 	if err != nil {
 		c.err = fmt.Errorf("%s: %w", name, err)
 		return c

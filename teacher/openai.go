@@ -50,9 +50,9 @@ type OpenAI struct {
 
 // NewOpenAI checks cfg and returns a client.
 func NewOpenAI(cfg OpenAIConfig) (*OpenAI, error) {
-	u, err := url.Parse(strings.TrimRight(cfg.BaseURL, "/"))
+	u, err := url.Parse(cfg.BaseURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("teacher: base URL %q: want http(s)://HOST[:PORT]/v1", cfg.BaseURL)
+		return nil, fmt.Errorf("teacher: base URL: want http(s)://HOST[:PORT]/v1")
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 10 * time.Minute
@@ -60,7 +60,8 @@ func NewOpenAI(cfg OpenAIConfig) (*OpenAI, error) {
 	if cfg.MaxConns <= 0 {
 		cfg.MaxConns = 1024
 	}
-	c := &OpenAI{cfg: cfg, url: u.String() + "/chat/completions", client: cfg.HTTPClient}
+	// JoinPath keeps a query (?api_key=…) after the path.
+	c := &OpenAI{cfg: cfg, url: u.JoinPath("chat", "completions").String(), client: cfg.HTTPClient}
 	if c.client == nil {
 		c.client = &http.Client{Transport: &http.Transport{
 			Proxy:       http.ProxyFromEnvironment,

@@ -58,13 +58,16 @@ def load_model(model_args, args):
 
 def load_shards(data_dir, columns):
     """distill filter's train-*/test-* shards as a DatasetDict, read by
-    `datasets` as they are; only the given columns are kept."""
+    `datasets` as they are; only the given columns are kept. A split whose
+    shards hold no row (the filter writes one empty shard when it keeps
+    none) is left out: `datasets` refuses it."""
+    import pyarrow.parquet as pq
     from datasets import load_dataset
 
     files = {}
     for split in ("train", "test"):
         found = sorted(glob.glob(os.path.join(data_dir, f"{split}-*.parquet")))
-        if found:
+        if sum(pq.ParquetFile(f).metadata.num_rows for f in found) > 0:
             files[split] = found
     if "train" not in files:
         raise SystemExit(f"distill engine: {data_dir}: no train-*.parquet shards")
