@@ -158,7 +158,11 @@ func runEval(ctx context.Context, opts EvalOptions) (*eval.Results, error) {
 		if err != nil {
 			return nil, fmt.Errorf("--model: %w", err)
 		}
-		gen = &eval.Checkpoint{Student: st, Batch: opts.Batch, Progress: progressTo(p)}
+		ck := &eval.Checkpoint{Student: st, Batch: opts.Batch, Progress: progressTo(p)}
+		if err := ck.CheckMemory(msgs, opts.Samples, evalParams(opts)); err != nil {
+			return nil, err
+		}
+		gen = ck
 	} else {
 		t, name, model, err := genTeacher(opts.teacherOptions())
 		if err != nil {
@@ -169,8 +173,7 @@ func runEval(ctx context.Context, opts EvalOptions) (*eval.Results, error) {
 	}
 	start := time.Now()
 	fmt.Fprintf(os.Stderr, "eval: %s on %d prompts of %s, %d samples each\n", subject, len(prompts), opts.Prompts, opts.Samples)
-	samples, err := gen.Generate(ctx, msgs, opts.Samples, eval.Params{Temperature: opts.Temperature, TopP: opts.TopP,
-		MaxTokens: opts.MaxTokens, Seed: uint64(opts.Seed)})
+	samples, err := gen.Generate(ctx, msgs, opts.Samples, evalParams(opts))
 	if err != nil {
 		return nil, err
 	}
@@ -193,6 +196,10 @@ func (opts EvalOptions) teacherOptions() GenerateOptions {
 	g.Teacher, g.Model, g.APIKeyEnv, g.Stream, g.Timeout, g.Builtin, g.Concurrency = opts.Teacher, opts.TeacherName,
 		opts.APIKeyEnv, opts.Stream, opts.Timeout, opts.Builtin, opts.Concurrency
 	return g
+}
+
+func evalParams(opts EvalOptions) eval.Params {
+	return eval.Params{Temperature: opts.Temperature, TopP: opts.TopP, MaxTokens: opts.MaxTokens, Seed: uint64(opts.Seed)}
 }
 
 var errStopEach = errors.New("enough prompts")

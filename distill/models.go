@@ -121,7 +121,7 @@ func runModels(ctx context.Context, opts ModelsOptions) error {
 		if base == "" {
 			base = "-"
 		}
-		fmt.Fprintf(tw, "%-*s\t%s\t%d\t%d\t%d/%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t  %s\n", w, r.Name, modelsCount(r.Params), r.Layers, r.Hidden,
+		fmt.Fprintf(tw, "%-*s\t%s\t%d\t%d\t%d/%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t  %s\n", w, r.Name, memory.FormatParams(r.Params), r.Layers, r.Hidden,
 			r.Heads, r.KVHeads, memory.Format(r.FP32Bytes), memory.Format(r.BF16Bytes), memory.Format(r.Q8_0Bytes), memory.Format(r.Q4KMBytes),
 			memory.Format(r.FullFTBytes), memory.Format(r.TrainBytes), memory.Format(r.LoRATrainBytes), base)
 	}
@@ -135,16 +135,4 @@ func runModels(ctx context.Context, opts ModelsOptions) error {
 		"micro-batch of %d × %d tokens, activations included; LORA+CKPT: the same with rank-16 adapters\n"+
 		"on every projection and --gradient-checkpointing.\n", opts.Batch, opts.SeqLen)
 	return err
-}
-
-// modelsCount writes a parameter count as model cards do: 7.62B, 5.0M.
-func modelsCount(n int64) string {
-	switch {
-	case n >= 1e9:
-		return fmt.Sprintf("%.2fB", float64(n)/1e9)
-	case n >= 1e6:
-		return fmt.Sprintf("%.1fM", float64(n)/1e6)
-	default:
-		return fmt.Sprintf("%.0fK", float64(n)/1e3)
-	}
 }

@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/distill-dev/distill/student"
+	"github.com/distill-dev/distill/student/memory"
 	"github.com/distill-dev/distill/student/model"
 	"github.com/distill-dev/distill/student/tokenizer"
 	"github.com/distill-dev/distill/teacher"
@@ -44,7 +45,28 @@ func Open(dir string) (*Teacher, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := CheckMemory(st.Weights.Config); err != nil {
+		return nil, err
+	}
 	return New(st), nil
+}
+
+// CheckMemory refuses a checkpoint whose full batch cannot be served: the
+// weights and MaxBatch sequences, each of which may fill the context
+// (requests choose their max_tokens). No flag of the commands that serve a
+// local teacher shrinks that, so the advice names none.
+func CheckMemory(cfg *model.Config) error {
+	context := cfg.MaxPositionEmbeddings
+	if context <= 0 {
+		context = DefaultMaxTokens
+	}
+	need := memory.Generation(cfg, MaxBatch, context, true)
+	a := memory.Advice{Avail: memory.Available()}
+	if need.Check(a.Avail) == nil {
+		return nil
+	}
+	a.Add("a smaller checkpoint or a machine with more memory")
+	return a.Refuse(fmt.Sprintf("serving this %s-parameter checkpoint to %d requests at a time", memory.FormatParams(cfg.NumParams()), MaxBatch), need)
 }
 
 // New wraps a loaded student. Its model name is the checkpoint directory's

@@ -1,17 +1,26 @@
-// Package memory estimates what training a student needs and what the
-// machine has, so that `distill train` can refuse a run that cannot fit
-// before it allocates anything.
+// Package memory estimates what each stage that runs a student in this
+// process (train, rl, eval, serve) needs and what the machine has, so that
+// the stage can refuse a run that cannot fit before it allocates the bulk
+// of it.
 package memory
 
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/distill-dev/distill/student/model"
 )
 
 // bytesPerFloat: the native trainer works in float32 throughout.
 const bytesPerFloat = 4
+
+// Runtime is what the process holds before a stage allocates its model:
+// the Go runtime, the CLI's own heap and OpenBLAS's buffers. Measured once
+// as the peak anonymous RSS of `distill models` in a child process (5–6 MB,
+// distill's TestStageMemory baseline row); the mapped binary is file-backed
+// memory the kernel can drop, as is a checkpoint being read.
+const Runtime = 6e6
 
 // Options describe the run beyond its shape.
 type Options struct {
@@ -25,6 +34,10 @@ type Options struct {
 	// GradientCheckpointing: the layers share one layer's intermediates
 	// and keep only their outputs (student/graph.GradientCheckpointing).
 	GradientCheckpointing bool
+	// Frozen: a forward-only graph (student/graph.Frozen, GRPO's
+	// reference): no gradients or optimizer, and only the forward values
+	// of a checkpointed layout are ever written.
+	Frozen bool
 }
 
 // Breakdown is an estimate in bytes.
@@ -35,7 +48,15 @@ type Breakdown struct {
 	Grads       int64 // one fp32 gradient per trainable parameter
 	Optimizer   int64 // AdamW's two fp32 moments per trainable parameter
 	Activations int64 // forward values and their gradients for one micro-batch
+	Reference   int64 // GRPO with a KL penalty: the frozen starting model and its forward values
+	KVCache     int64 // generation: keys and values of every sequence in flight
+	Decode      int64 // generation: logits, sampling candidates and the decoder's scratch
+	Runtime     int64 // the process before the stage allocates (Runtime)
 	Total       int64
+}
+
+func (b *Breakdown) sum() {
+	b.Total = b.Weights + b.Grads + b.Optimizer + b.Activations + b.Reference + b.KVCache + b.Decode + b.Runtime
 }
 
 // Estimate is the memory of one training step of cfg on batch sequences of
@@ -74,7 +95,11 @@ func Estimate(cfg *model.Config, batch, seqLen int, opt Options) Breakdown {
 	var bd Breakdown
 	bd.Params = cfg.NumParams()
 	bd.Trainable = bd.Params
+	bd.Runtime = Runtime
 	params := bd.Params
+	if opt.Frozen {
+		bd.Trainable = 0
+	}
 	if r > 0 {
 		// (in + out)·r for each adapted projection.
 		adapters := nl * r * ((h + q) + 2*(h+kv) + (q + h) + 3*(h+inter))
@@ -87,27 +112,101 @@ func Estimate(cfg *model.Config, batch, seqLen int, opt Options) Breakdown {
 	if probs > 1<<24 {
 		probs = 0
 	}
-	perLayer := 2*n*(6*h+3*q+3*kv+3*inter) + probs + 2*n + n*inter
-	if r > 0 {
-		perLayer += 2 * n * 7 * r
-	}
-	layers := nl * perLayer
-	if opt.GradientCheckpointing {
-		layers = nl*2*n*h + perLayer - 2*n*h
-	}
 	c := max(1, min(n, (1<<24)/v)) // student/graph's loss chunk
-	acts := layers + 4*n*h + c*v + 2*c*h + 3*n + w*2*min(64, s)*s
+	block := min(64, s) * s
+	var acts int64
+	if opt.Frozen {
+		// Values only (their gradients are never written): each layer's
+		// output, one layer's intermediates, the head's forward half.
+		perLayer := n*(6*h+3*q+3*kv+3*inter) + probs + 2*n + n*inter
+		acts = nl*n*h + perLayer - n*h + 2*n*h + c*v + 2*n + w*block
+	} else {
+		perLayer := 2*n*(6*h+3*q+3*kv+3*inter) + probs + 2*n + n*inter
+		if r > 0 {
+			perLayer += 2 * n * 7 * r
+		}
+		layers := nl * perLayer
+		if opt.GradientCheckpointing {
+			layers = nl*2*n*h + perLayer - 2*n*h
+		}
+		acts = layers + 4*n*h + c*v + 2*c*h + 3*n + w*2*block
+	}
 
 	bd.Weights = params * bytesPerFloat
 	bd.Grads = bd.Trainable * bytesPerFloat
 	bd.Optimizer = 2 * bd.Trainable * bytesPerFloat
 	bd.Activations = acts * bytesPerFloat
-	bd.Total = bd.Weights + bd.Grads + bd.Optimizer + bd.Activations
+	bd.sum()
+	return bd
+}
+
+// prefillRows is student/model's bound on the rows of one prefill pass.
+const prefillRows = 1024
+
+// Generation is the memory of generating seqs sequences together, each
+// holding up to context positions (prompt and completion, within
+// max_position_embeddings), with student/model's KV-cached decoder
+// (Generate, and Batcher for a served checkpoint):
+//
+//	weights:  every parameter, fp32
+//	KV cache: 2·L·context·kv per sequence, allocated whole when it starts
+//	decode:   seqs·V logits, twice during the prefill (the chunk's and the
+//	          kept last rows'); with sampling, a candidate (p, id) of 16
+//	          bytes per vocabulary entry per sequence; the decoder's
+//	          scratch for r = min(seqs·context, 1024) rows:
+//	          r·(2h + 2q + 2kv + 2I + d)
+func Generation(cfg *model.Config, seqs, context int, sampling bool) Breakdown {
+	h, inter, v := int64(cfg.HiddenSize), int64(cfg.IntermediateSize), int64(cfg.VocabSize)
+	d := int64(cfg.HeadDimension())
+	q, kv := int64(cfg.NumAttentionHeads)*d, int64(cfg.NumKeyValueHeads)*d
+	n, ctx := int64(seqs), int64(context)
+	if mp := int64(cfg.MaxPositionEmbeddings); mp > 0 {
+		ctx = min(ctx, mp)
+	}
+	rows := min(n*ctx, prefillRows)
+	bd := Breakdown{Params: cfg.NumParams(), Runtime: Runtime}
+	bd.Weights = bd.Params * bytesPerFloat
+	bd.KVCache = n * 2 * int64(cfg.NumHiddenLayers) * ctx * kv * bytesPerFloat
+	bd.Decode = (2*n*v + rows*(2*h+2*q+2*kv+2*inter+d)) * bytesPerFloat
+	if sampling {
+		bd.Decode += 16 * n * v
+	}
+	bd.sum()
+	return bd
+}
+
+// GRPOShape is a GRPO run as student/rl runs it.
+type GRPOShape struct {
+	MicroBatch, SeqLen int // the policy graph's rows
+	// Sequences are sampled together in each rollout (prompts per step ×
+	// generations), each holding up to Context positions.
+	Sequences, Context int
+	Sampling           bool // temperature > 0
+	// Reference: beta ≠ 0 keeps the frozen starting model and a forward
+	// graph for it. (Several iterations per batch need no old-policy copy:
+	// the sampling policy's log-probabilities are computed once and kept.)
+	Reference bool
+	Workers   int
+}
+
+// GRPO is the memory of a GRPO run: full fine-tuning of the policy
+// (Estimate), the reference when there is one, and a rollout's KV caches
+// and decoding buffers, which come on top of the graphs the previous
+// update filled.
+func GRPO(cfg *model.Config, g GRPOShape) Breakdown {
+	bd := Estimate(cfg, g.MicroBatch, g.SeqLen, Options{Workers: g.Workers})
+	if g.Reference {
+		ref := Estimate(cfg, g.MicroBatch, g.SeqLen, Options{Workers: g.Workers, Frozen: true})
+		bd.Reference = ref.Weights + ref.Activations
+	}
+	gen := Generation(cfg, g.Sequences, g.Context, g.Sampling)
+	bd.KVCache, bd.Decode = gen.KVCache, gen.Decode
+	bd.sum()
 	return bd
 }
 
 // ErrDoesNotFit is wrapped by Check when a run needs more than is available.
-var ErrDoesNotFit = errors.New("training run does not fit in memory")
+var ErrDoesNotFit = errors.New("run does not fit in memory")
 
 // Check returns an error wrapping ErrDoesNotFit when the estimate exceeds
 // available bytes; available ≤ 0 means unknown and always passes.
@@ -115,8 +214,23 @@ func (b Breakdown) Check(available int64) error {
 	if available <= 0 || b.Total <= available {
 		return nil
 	}
-	return fmt.Errorf("%w: needs about %s (weights %s, grads %s, AdamW %s, activations %s), %s available; lower --batch or --seq-len, or use LoRA",
-		ErrDoesNotFit, Format(b.Total), Format(b.Weights), Format(b.Grads), Format(b.Optimizer), Format(b.Activations), Format(available))
+	return fmt.Errorf("%w: needs about %s (%s), %s available", ErrDoesNotFit, Format(b.Total), b.Parts(), Format(available))
+}
+
+// Parts lists the breakdown's non-zero parts, such as "weights 1.2 GB,
+// KV cache 300.0 MB".
+func (b Breakdown) Parts() string {
+	var parts []string
+	for _, p := range []struct {
+		name string
+		n    int64
+	}{{"weights", b.Weights}, {"gradients", b.Grads}, {"AdamW", b.Optimizer}, {"activations", b.Activations},
+		{"reference model", b.Reference}, {"KV cache", b.KVCache}, {"decoding", b.Decode}, {"runtime", b.Runtime}} {
+		if p.n > 0 {
+			parts = append(parts, p.name+" "+Format(p.n))
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 // Format writes bytes in decimal units (those model cards use): MB below

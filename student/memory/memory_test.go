@@ -30,7 +30,7 @@ func TestEstimateStates(t *testing.T) {
 	if full.Weights != 4*p || full.Grads != 4*p || full.Optimizer != 8*p {
 		t.Errorf("full fine-tuning: weights %d grads %d optimizer %d, want 4, 4, 8 bytes × %d params", full.Weights, full.Grads, full.Optimizer, p)
 	}
-	if full.Total != full.Weights+full.Grads+full.Optimizer+full.Activations {
+	if full.Total != full.Weights+full.Grads+full.Optimizer+full.Activations+Runtime {
 		t.Error("total is not the sum of its parts")
 	}
 	// LoRA r=16 on all 7 projections of Qwen2.5-7B (h 3584, kv 512, I 18944):

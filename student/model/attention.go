@@ -21,8 +21,12 @@ type row struct {
 // to the cache for this layer): softmax(q·kᵀ/√D)·v per query head, query
 // head h reading KV head h/(nH/nKV) as HF's repeat_kv does.
 //
+// scratch holds each worker's scores between calls: a decode step calls
+// attend once per layer, and fresh buffers each time would be garbage that
+// grows the heap with the context.
+//
 //	q: [n, nH*D] (rotated); out: [n, nH*D]; cache k, v of layer l: [nKV*D, cap]
-func attend(out, q []float32, rows []row, l int, c *Config) {
+func attend(out, q []float32, rows []row, l int, c *Config, scratch *[][]float32) {
 	nH, nKV, d := c.NumAttentionHeads, c.NumKeyValueHeads, c.HeadDimension()
 	group := nH / nKV
 	scale := float32(1 / math.Sqrt(float64(d)))
@@ -68,10 +72,13 @@ func attend(out, q []float32, rows []row, l int, c *Config) {
 		work += (rw.pos + 1) * nH * d
 	}
 	workers := min(runtime.GOMAXPROCS(0), jobs)
+	for len(*scratch) < max(workers, 1) {
+		*scratch = append(*scratch, nil)
+	}
+	sc := *scratch
 	if workers < 2 || work < 1<<15 {
-		var scores []float32
 		for j := range jobs {
-			scores = one(j, scores)
+			sc[0] = one(j, sc[0])
 		}
 		return
 	}
@@ -80,18 +87,17 @@ func attend(out, q []float32, rows []row, l int, c *Config) {
 	chunk := max(1, jobs/(8*workers))
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	for range workers {
+	for w := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var scores []float32
 			for {
 				lo := int(next.Add(int64(chunk))) - chunk
 				if lo >= jobs {
 					return
 				}
 				for j := lo; j < min(lo+chunk, jobs); j++ {
-					scores = one(j, scores)
+					sc[w] = one(j, sc[w])
 				}
 			}
 		}()

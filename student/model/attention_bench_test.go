@@ -21,7 +21,8 @@ func BenchmarkAttendDecode(b *testing.B) {
 		q[i] = float32(i%5) * 0.1
 	}
 	out := make([]float32, len(q))
+	var scratch [][]float32
 	for b.Loop() {
-		attend(out, q, rows, 0, &c)
+		attend(out, q, rows, 0, &c, &scratch)
 	}
 }

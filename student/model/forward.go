@@ -14,6 +14,7 @@ type runner struct {
 
 	x, xn, q, k, v, att, gate, up, cos, sin []float32
 	pos                                     []int
+	scores                                  [][]float32 // attention's, per worker
 }
 
 func newRunner(w *Weights) *runner {
@@ -69,7 +70,7 @@ func (r *runner) forward(tokens []int32, rows []row, out []int, logits []float32
 		for i, rw := range rows {
 			rw.cache.put(l, rw.pos, r.k[i*kvDim:(i+1)*kvDim], r.v[i*kvDim:(i+1)*kvDim])
 		}
-		attend(r.att, r.q, rows, l, c)
+		attend(r.att, r.q, rows, l, c, &r.scores)
 		matMulBT(r.x, r.att, L.O.Data, n, qDim, h, true) // residual add via beta=1
 
 		// MLP block: x += down(silu(gate(norm(x))) * up(norm(x)))

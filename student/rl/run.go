@@ -21,7 +21,6 @@ import (
 	"github.com/distill-dev/distill/student"
 	"github.com/distill-dev/distill/student/checkpoint"
 	"github.com/distill-dev/distill/student/graph"
-	"github.com/distill-dev/distill/student/memory"
 	"github.com/distill-dev/distill/student/model"
 	"github.com/distill-dev/distill/student/train"
 )
@@ -230,7 +229,7 @@ func (r *run) setup() error {
 	if o.MaxSteps == 0 {
 		o.MaxSteps = (usable + o.PromptsPerStep - 1) / o.PromptsPerStep
 	}
-	if err := train.CheckMemory(cfg, o.MicroBatch, r.seq, memory.Options{}); err != nil {
+	if err := CheckMemory(cfg, o, r.seq, longest); err != nil {
 		return err
 	}
 

@@ -215,11 +215,6 @@ func NewStudent(o *Options) (*student.Student, error) {
 	if err := o.ApplyContext(cfg, o.Student); err != nil {
 		return nil, err
 	}
-	// Checked on the preset's published shape, the one asked for by name
-	// (the byte-level vocabulary below only makes it smaller).
-	if err := CheckMemory(cfg, o.MicroBatch, o.SeqLen, o.memoryOptions()); err != nil {
-		return nil, err
-	}
 	// A fresh student gets a byte-level tokenizer: it needs no training and
 	// suits the short traces tiny students learn from. It has the template's
 	// special tokens, so that every --template can be rendered (llama3's and
@@ -229,6 +224,11 @@ func NewStudent(o *Options) (*student.Student, error) {
 	cfg.VocabSize = tok.VocabSize()
 	if eos, ok := tok.EOS(); ok {
 		cfg.EOSTokenID = model.TokenIDs{int(eos)}
+	}
+	// Checked on the shape that is built: the byte-level vocabulary is far
+	// smaller than the preset's.
+	if err := CheckMemory(cfg, o.MicroBatch, o.SeqLen, o.memoryOptions()); err != nil {
+		return nil, err
 	}
 	w := model.NewWeights(cfg)
 	w.Init(o.Seed)
