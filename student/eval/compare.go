@@ -10,6 +10,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+
+	"gonum.org/v1/gonum/stat"
 )
 
 // Paired is B − A in one metric over the prompts both were measured on.
@@ -98,7 +100,7 @@ func paired(a, b []float64, resamples int, rng *rand.Rand) Paired {
 	for i := range d {
 		d[i] = b[i] - a[i]
 	}
-	p := Paired{A: mean(a), B: mean(b), Diff: mean(d)}
+	p := Paired{A: stat.Mean(a, nil), B: stat.Mean(b, nil), Diff: stat.Mean(d, nil)}
 	means := make([]float64, resamples)
 	for r := range means {
 		var s float64
@@ -111,14 +113,6 @@ func paired(a, b []float64, resamples int, rng *rand.Rand) Paired {
 	p.CI = Interval{quantile(means, 0.025), quantile(means, 0.975)}
 	p.P = signFlip(d, resamples, rng)
 	return p
-}
-
-func mean(x []float64) float64 {
-	var s float64
-	for _, v := range x {
-		s += v
-	}
-	return s / float64(len(x))
 }
 
 // quantile of sorted x, interpolated linearly between order statistics
@@ -229,7 +223,7 @@ func ReadOutcomes(r io.Reader) ([]Outcome, error) {
 	}
 	outs := make([]Outcome, len(order))
 	for i, id := range order {
-		outs[i] = Tally(byID[id])
+		outs[i] = tally(byID[id])
 	}
 	return outs, nil
 }

@@ -199,7 +199,7 @@ func TestReadOutcomes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if again := Summarize(outs, 3); fmt.Sprint(again) != fmt.Sprint(rep) {
+	if again := summarize(outs, 3); fmt.Sprint(again) != fmt.Sprint(rep) {
 		t.Errorf("samples.jsonl summarizes to %+v, Score gave %+v", again, rep)
 	}
 	if len(outs) != 2 || outs[0].Correct != 1 || outs[0].Cons || outs[1].Correct != 2 || !outs[1].Cons || outs[1].Level != "2" {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/distill-dev/distill/dataset/reward"
 	"github.com/distill-dev/distill/dataset/verify"
+	"gonum.org/v1/gonum/stat"
 )
 
 // Sample is one answer to a prompt, as generated.
@@ -80,7 +81,7 @@ type Report struct {
 	ByLevel  map[string]Metrics `json:"by_level,omitempty"`
 }
 
-// Outcome is one prompt's tally: the unit every interval resamples and the
+// Outcome is one prompt's tally: the unit the intervals count and the
 // paired comparison pairs.
 type Outcome struct {
 	PromptID, Source, Level, Reference string
@@ -90,10 +91,10 @@ type Outcome struct {
 	Unverifiable, Tokens               int
 }
 
-// Tally reduces one prompt's scored samples to its outcome. Score and
+// tally reduces one prompt's scored samples to its outcome. Score and
 // ReadOutcomes (the comparison's reader of samples.jsonl) both count with
 // it, so a comparison sees what the evaluation saw.
-func Tally(ss []Scored) Outcome {
+func tally(ss []Scored) Outcome {
 	var o Outcome
 	var answers, correct []string
 	for i, s := range ss {
@@ -151,14 +152,14 @@ func Score(items []Item, k int) (Report, []Scored) {
 			}
 			all = append(all, sc)
 		}
-		outs = append(outs, Tally(all[first:]))
+		outs = append(outs, tally(all[first:]))
 	}
-	return Summarize(outs, k), all
+	return summarize(outs, k), all
 }
 
-// Summarize computes the metrics of prompts' outcomes, overall, per source
+// summarize computes the metrics of prompts' outcomes, overall, per source
 // and per level (where prompts carry one).
-func Summarize(outs []Outcome, k int) Report {
+func summarize(outs []Outcome, k int) Report {
 	rep := Report{Metrics: metrics(outs, k), K: k, BySource: map[string]Metrics{}}
 	bySource, byLevel := map[string][]Outcome{}, map[string][]Outcome{}
 	for _, o := range outs {
@@ -249,19 +250,11 @@ const z95 = 1.959963984540054
 // never collapses to a point at 0 or 1.
 func proportionCI(x []float64, maxCount int) (float64, Interval) {
 	n := float64(len(x))
-	var s float64
-	for _, v := range x {
-		s += v
-	}
-	p := s / n
+	p := stat.Mean(x, nil)
 	count := n
 	if p > 0 && p < 1 && len(x) > 1 {
-		var ss float64
-		for _, v := range x {
-			ss += (v - p) * (v - p)
-		}
 		count = float64(maxCount)
-		if v := ss / (n - 1) / n; v > 0 {
+		if v := stat.Variance(x, nil) / n; v > 0 {
 			count = math.Max(n, math.Min(count, p*(1-p)/v))
 		}
 	}
