@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"text/tabwriter"
 
+	"github.com/distill-dev/distill/internal/atomicfile"
 	"github.com/distill-dev/distill/student/eval"
 )
 
@@ -50,7 +51,7 @@ func runCompare(ctx context.Context, opts CompareOptions) (*eval.Comparison, err
 		if err := os.MkdirAll(opts.Out, 0o755); err != nil {
 			return nil, fmt.Errorf("--out: %w", err)
 		}
-		if err := writeJSONAtomic(filepath.Join(opts.Out, "compare.json"), c); err != nil {
+		if err := atomicfile.WriteJSON(filepath.Join(opts.Out, "compare.json"), c); err != nil {
 			return nil, fmt.Errorf("--out: %w", err)
 		}
 	}
