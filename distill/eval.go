@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -61,9 +63,10 @@ func DefaultEvalOptions() EvalOptions {
 func init() {
 	d := DefaultEvalOptions()
 	register(&cli.Command{
-		Name:      "eval",
-		Usage:     "measure pass@1, pass@k and cons@k of a checkpoint or a teacher",
-		UsageText: "distill eval --model CKPT_DIR | --teacher URL|builtin --prompts FILE|builtin:arith --samples K --out DIR",
+		Name:  "eval",
+		Usage: "measure pass@1, pass@k and cons@k of a checkpoint or a teacher",
+		UsageText: "distill eval --model CKPT_DIR | --teacher URL|builtin --prompts FILE|builtin:arith --samples K --out DIR\n" +
+			"distill eval --compare [--seed N] [--out DIR] A B   (B − A, paired over the prompts of two eval directories)",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "config", Usage: "YAML file with any of these options (flags override it)"},
 			&cli.StringFlag{Name: "model", Usage: "student checkpoint directory (HF layout)"},
@@ -79,13 +82,18 @@ func init() {
 			&cli.Float64Flag{Name: "temperature", Value: d.Temperature},
 			&cli.Float64Flag{Name: "top-p", Value: d.TopP},
 			&cli.IntFlag{Name: "max-tokens", Value: d.MaxTokens, Usage: "new tokens per sample"},
-			&cli.Int64Flag{Name: "seed", Value: d.Seed, Usage: "seed of the builtin prompt suite and of sampling"},
+			&cli.Int64Flag{Name: "seed", Value: d.Seed, Usage: "seed of the builtin prompt suite and of sampling (with --compare: of the bootstrap)"},
 			&cli.IntFlag{Name: "concurrency", Value: d.Concurrency, Usage: "teacher requests in flight"},
 			&cli.IntFlag{Name: "batch", Value: d.Batch, Usage: "sequences a checkpoint generates together"},
-			&cli.StringFlag{Name: "out", Usage: "directory for results.json and samples.jsonl"},
+			&cli.StringFlag{Name: "out", Usage: "directory for results.json and samples.jsonl (with --compare: compare.json)"},
 			&cli.BoolFlag{Name: "quiet", Usage: "no table on stdout"},
+			&cli.BoolFlag{Name: "compare", Usage: "compare two eval directories A B given after the flags: B − A paired over their prompts"},
+			&cli.IntFlag{Name: "resamples", Value: DefaultCompareOptions().Resamples, Usage: "with --compare: bootstrap resamples and permutation draws"},
 		},
 		Action: func(c *cli.Context) error {
+			if c.Bool("compare") {
+				return evalCompareAction(c)
+			}
 			opts := DefaultEvalOptions()
 			if p := c.String("config"); p != "" {
 				if err := loadConfig(p, &opts); err != nil {
@@ -120,6 +128,33 @@ func init() {
 			return nil
 		},
 	})
+}
+
+// evalCompareAction runs `distill eval --compare A B`: a mode of eval, as the
+// comparison is of two evaluations, with its options apart in
+// eval_compare.go.
+func evalCompareAction(c *cli.Context) error {
+	if c.NArg() != 2 {
+		return fmt.Errorf("--compare takes two eval directories, A and B, after the flags; got %d arguments %q", c.NArg(), c.Args().Slice())
+	}
+	for _, f := range []string{"model", "teacher", "config"} {
+		if c.IsSet(f) {
+			return fmt.Errorf("--%s: --compare reads two finished evaluations and runs none", f)
+		}
+	}
+	opts := DefaultCompareOptions()
+	opts.A, opts.B = c.Args().Get(0), c.Args().Get(1)
+	setIf(c, "resamples", &opts.Resamples, c.Int)
+	setIf(c, "seed", &opts.Seed, c.Int64)
+	setIf(c, "out", &opts.Out, c.String)
+	cmp, err := runCompare(c.Context, opts)
+	if err != nil {
+		return err
+	}
+	if !c.Bool("quiet") {
+		compareTable(os.Stdout, cmp)
+	}
+	return nil
 }
 
 func runEval(ctx context.Context, opts EvalOptions) (*eval.Results, error) {
@@ -179,7 +214,7 @@ func runEval(ctx context.Context, opts EvalOptions) (*eval.Results, error) {
 	}
 	items := make([]eval.Item, len(prompts))
 	for i, p := range prompts {
-		items[i] = eval.Item{PromptID: p.ID, Source: p.Source, Task: p.Task, Reference: p.Answer, Samples: samples[i]}
+		items[i] = eval.Item{PromptID: p.ID, Source: p.Source, Level: p.Level, Task: p.Task, Reference: p.Answer, Samples: samples[i]}
 	}
 	rep, scored := eval.Score(items, opts.Samples)
 	res := &eval.Results{Report: rep, Subject: subject, PromptSet: opts.Prompts, Template: tmpl.Name, Temperature: opts.Temperature,
@@ -255,7 +290,7 @@ func evalWrite(dir string, res *eval.Results, scored []eval.Scored) error {
 	return atomicfile.WriteJSON(filepath.Join(dir, "results.json"), res)
 }
 
-func evalTable(w *os.File, r *eval.Results) {
+func evalTable(w io.Writer, r *eval.Results) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "source\tprompts\tpass@1\t95%% CI\tpass@%d\tcons@%d\t95%% CI\ttruncated\tformat fail\n", r.K, r.K)
 	row := func(name string, m eval.Metrics) {
@@ -263,15 +298,13 @@ func evalTable(w *os.File, r *eval.Results) {
 			m.PassAt1CI.Low, m.PassAt1CI.High, m.PassAtK, m.ConsAtK, m.ConsAtKCI.Low, m.ConsAtKCI.High,
 			100*m.TruncationRate, 100*m.FormatFailRate)
 	}
-	var names []string
-	for n := range r.BySource {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	if len(names) > 1 {
-		for _, n := range names {
+	if len(r.BySource) > 1 {
+		for _, n := range slices.Sorted(maps.Keys(r.BySource)) {
 			row(n, r.BySource[n])
 		}
+	}
+	for _, l := range slices.Sorted(maps.Keys(r.ByLevel)) {
+		row("level "+l, r.ByLevel[l])
 	}
 	row("all", r.Metrics)
 	tw.Flush()

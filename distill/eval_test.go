@@ -23,6 +23,13 @@ func TestEvalTeacherDeterministic(t *testing.T) {
 		if res.K != 4 || res.Prompts != 30 || res.Samples != 120 {
 			t.Fatalf("k %d prompts %d samples %d, want 4, 30, 120", res.K, res.Prompts, res.Samples)
 		}
+		// builtin:arith mixes levels 1-3; each gets its own row.
+		var table strings.Builder
+		evalTable(&table, res)
+		if n := res.ByLevel["1"].Prompts + res.ByLevel["2"].Prompts + res.ByLevel["3"].Prompts; len(res.ByLevel) != 3 || n != 30 ||
+			!strings.Contains(table.String(), "level 3 ") {
+			t.Errorf("by level %+v, table:\n%s", res.ByLevel, table.String())
+		}
 		// The builtin teacher makes a few deliberate mistakes: high, not perfect.
 		if res.PassAt1 < 0.7 || res.PassAt1 > 1 || res.ConsAtK < res.PassAt1-0.2 {
 			t.Errorf("builtin teacher: pass@1 %.3f cons@4 %.3f", res.PassAt1, res.ConsAtK)

@@ -302,6 +302,7 @@ func runSummary(opts RunOptions, rec report.Record) (string, error) {
 		fmt.Fprintf(&b, "| %s | %.3f | [%.3f, %.3f] | %.3f | [%.3f, %.3f] | %.3f |\n", r.label, res.PassAt1, res.PassAt1CI.Low, res.PassAt1CI.High,
 			res.ConsAtK, res.ConsAtKCI.Low, res.ConsAtKCI.High, res.PassAtK)
 	}
+	runComparisons(&b, filepath.Join(opts.Out, "eval"))
 	table := b.String()
 	fmt.Fprintf(&b, "\nHeld-out prompts: %d of %s (seed %d), %d samples each at temperature %g, top-p %g, at most %d new tokens.\n",
 		e.NumPrompts, e.Prompts, e.Seed, e.Samples, e.Temperature, e.TopP, e.MaxTokens)

@@ -50,11 +50,13 @@ func TestRunSmokeRecipe(t *testing.T) {
 		}
 	}
 	md, _ := os.ReadFile(filepath.Join(opts.Out, "results.md"))
-	for _, want := range []string{"teacher (builtin)", "student after SFT", "GRPO alone", "distill train --student qwen-nano"} {
+	for _, want := range []string{"teacher (builtin)", "student after SFT", "GRPO alone", "distill train --student qwen-nano",
+		"- GRPO after SFT (sft → rl): pass@1 ", "- distillation vs GRPO alone (rl-only → sft): pass@1 "} {
 		if !strings.Contains(string(md), want) {
 			t.Errorf("results.md lacks %q:\n%s", want, md)
 		}
 	}
+	t.Logf("results.md:\n%s", md)
 	page, _ := os.ReadFile(filepath.Join(opts.Out, "report.html"))
 	if !strings.Contains(string(page), "plots/") {
 		t.Error("report.html references no plot")

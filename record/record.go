@@ -10,7 +10,8 @@ type Prompt struct {
 	Problem string `json:"problem"`
 	Answer  string `json:"answer"` // reference answer, may be empty
 	Source  string `json:"source"`
-	Task    string `json:"task"` // math, gsm8k, choice, builtin:arith, ...
+	Task    string `json:"task"`            // math, gsm8k, choice, builtin:arith, ...
+	Level   string `json:"level,omitempty"` // difficulty where the set has one (builtin suites, MATH)
 }
 
 // Params are the sampling parameters of a request.

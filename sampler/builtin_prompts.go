@@ -3,6 +3,7 @@ package sampler
 import (
 	"context"
 	"fmt"
+	"strconv"
 
 	"github.com/distill-dev/distill/record"
 	"github.com/distill-dev/distill/teacher"
@@ -41,7 +42,7 @@ func (p *SuitePrompts) Each(ctx context.Context, fn func(record.Prompt) error) e
 			return ctx.Err()
 		}
 		q := p.suite.At(i)
-		if err := fn(record.Prompt{ID: q.ID, Problem: q.Problem, Answer: q.Answer, Source: q.Source, Task: q.Task}); err != nil {
+		if err := fn(record.Prompt{ID: q.ID, Problem: q.Problem, Answer: q.Answer, Source: q.Source, Task: q.Task, Level: strconv.Itoa(q.Level)}); err != nil {
 			return err
 		}
 	}

@@ -143,11 +143,12 @@ func buildPrompt(get getter, f Fields, source, base string, row int) (record.Pro
 	answer, gsm := gsm8kReference(answer)
 	answer = strings.TrimSpace(answer)
 	taskCol, _, _ := get("task")
+	level, _, _ := get("level")
 	src, ok, _ := get("source")
 	if !ok || src == "" {
 		src = source
 	}
-	return record.Prompt{ID: id, Problem: problem, Answer: answer, Source: src, Task: guessTask(f.Task, taskCol, gsm)}, nil
+	return record.Prompt{ID: id, Problem: problem, Answer: answer, Source: src, Task: guessTask(f.Task, taskCol, gsm), Level: level}, nil
 }
 
 // sourceName is the file name without directory and extensions:

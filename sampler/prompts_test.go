@@ -28,7 +28,7 @@ func TestJSONLPrompts(t *testing.T) {
 		name   string
 		path   string
 		fields Fields
-		want   []record.Prompt // checked on ID, Answer, Source, Task and a problem prefix
+		want   []record.Prompt // checked on ID, Answer, Source, Task, Level and a problem prefix
 	}{
 		{"gsm8k", "testdata/gsm8k.jsonl", Fields{}, []record.Prompt{
 			{ID: "gsm8k.jsonl:1", Problem: "Janet’s ducks", Answer: "18", Source: "gsm8k", Task: "gsm8k"},
@@ -36,9 +36,9 @@ func TestJSONLPrompts(t *testing.T) {
 			{ID: "gsm8k.jsonl:3", Problem: "Josh decides", Answer: "70000", Source: "gsm8k", Task: "gsm8k"},
 		}},
 		{"math500", "testdata/math500.jsonl", Fields{}, []record.Prompt{
-			{ID: "test/precalculus/807.json", Problem: "Convert the point", Answer: `\left( 3, \frac{\pi}{2} \right)`, Source: "math500", Task: "math"},
-			{ID: "test/intermediate_algebra/1994.json", Problem: "Define", Answer: "p - q", Source: "math500", Task: "math"},
-			{ID: "test/algebra/2584.json", Problem: "If $f(x)", Answer: `\frac{14}{3}`, Source: "math500", Task: "math"},
+			{ID: "test/precalculus/807.json", Problem: "Convert the point", Answer: `\left( 3, \frac{\pi}{2} \right)`, Source: "math500", Task: "math", Level: "2"},
+			{ID: "test/intermediate_algebra/1994.json", Problem: "Define", Answer: "p - q", Source: "math500", Task: "math", Level: "5"},
+			{ID: "test/algebra/2584.json", Problem: "If $f(x)", Answer: `\frac{14}{3}`, Source: "math500", Task: "math", Level: "3"},
 		}},
 		{"mapped", custom, Fields{ID: "qid", Prompt: "text", Answer: "gold"}, []record.Prompt{
 			{ID: "7", Problem: "What is 1 + 1?", Answer: "2", Source: "own", Task: "choice"},
@@ -53,7 +53,7 @@ func TestJSONLPrompts(t *testing.T) {
 			}
 			for i, w := range tt.want {
 				g := got[i]
-				if g.ID != w.ID || g.Answer != w.Answer || g.Source != w.Source || g.Task != w.Task || !strings.HasPrefix(g.Problem, w.Problem) {
+				if g.ID != w.ID || g.Answer != w.Answer || g.Source != w.Source || g.Task != w.Task || g.Level != w.Level || !strings.HasPrefix(g.Problem, w.Problem) {
 					t.Errorf("prompt %d = %+v, want %+v", i, g, w)
 				}
 			}

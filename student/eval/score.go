@@ -1,16 +1,16 @@
 // Package eval scores sampled answers the way the R1 report does: pass@1 as
 // the mean correctness over k samples per prompt, the unbiased pass@k, and
-// cons@k (majority vote), each with a 95% confidence interval, overall and
-// per source, with the rates of truncation, format failure and unverifiable
-// answers.
+// cons@k (majority vote), each with a 95% confidence interval, overall, per
+// source and per level, with the rates of truncation, format failure and
+// unverifiable answers; and the paired comparison of two evaluations.
 package eval
 
 import (
 	"math"
-	"sort"
 
 	"github.com/distill-dev/distill/dataset/reward"
 	"github.com/distill-dev/distill/dataset/verify"
+	"gonum.org/v1/gonum/stat"
 )
 
 // Sample is one answer to a prompt, as generated.
@@ -26,6 +26,7 @@ type Sample struct {
 type Item struct {
 	PromptID  string
 	Source    string
+	Level     string // difficulty, where the prompt set has one
 	Task      string
 	Reference string
 	Samples   []Sample
@@ -35,6 +36,7 @@ type Item struct {
 type Scored struct {
 	PromptID     string `json:"prompt_id"`
 	Source       string `json:"source"`
+	Level        string `json:"level,omitempty"`
 	Sample       int    `json:"sample"`
 	Reasoning    string `json:"reasoning"`
 	Content      string `json:"content"`
@@ -76,109 +78,139 @@ type Report struct {
 	Metrics
 	K        int                `json:"k"`
 	BySource map[string]Metrics `json:"by_source"`
+	ByLevel  map[string]Metrics `json:"by_level,omitempty"`
+}
+
+// Outcome is one prompt's tally: the unit the intervals count and the
+// paired comparison pairs.
+type Outcome struct {
+	PromptID, Source, Level, Reference string
+	N, Correct                         int  // samples, and how many were judged correct
+	Cons                               bool // the majority answer is correct
+	Truncated, FormatFailed            int
+	Unverifiable, Tokens               int
+}
+
+// tally reduces one prompt's scored samples to its outcome. Score and
+// ReadOutcomes (the comparison's reader of samples.jsonl) both count with
+// it, so a comparison sees what the evaluation saw.
+func tally(ss []Scored) Outcome {
+	var o Outcome
+	var answers, correct []string
+	for i, s := range ss {
+		if i == 0 {
+			o.PromptID, o.Source, o.Level, o.Reference = s.PromptID, s.Source, s.Level, s.Reference
+		}
+		o.N++
+		o.Tokens += s.Tokens
+		if s.Error == "" {
+			answers = append(answers, s.Answer)
+		}
+		switch s.Verdict {
+		case verify.Correct.String():
+			o.Correct++
+			correct = append(correct, s.Answer)
+		case verify.Unverifiable.String():
+			o.Unverifiable++
+		}
+		if s.FinishReason == "length" {
+			o.Truncated++
+		}
+		if !s.FormatOK {
+			o.FormatFailed++
+		}
+	}
+	// cons@k: the majority answer is correct when it is equivalent to a
+	// sample judged correct (the verifier, not the vote, decides).
+	if maj, cnt := verify.Majority(answers); cnt > 0 {
+		for _, a := range correct {
+			if verify.Equivalent(maj, a) {
+				o.Cons = true
+				break
+			}
+		}
+	}
+	return o
 }
 
 // Score verifies every sample and computes the metrics. k is the number of
 // samples per prompt (items with fewer count what they have).
 func Score(items []Item, k int) (Report, []Scored) {
 	var all []Scored
-	type promptScore struct {
-		source            string
-		c, n              int
-		cons              bool
-		trunc, fmtFail, u int
-		tokens            int
-	}
-	var ps []promptScore
+	outs := make([]Outcome, 0, len(items))
 	for _, it := range items {
 		v := verify.ForTask(it.Task)
-		p := promptScore{source: it.Source}
-		var answers []string
-		var correctAns []string
+		first := len(all)
 		for i, s := range it.Samples {
-			sc := Scored{PromptID: it.PromptID, Source: it.Source, Sample: i, Reasoning: s.Reasoning, Content: s.Content,
+			sc := Scored{PromptID: it.PromptID, Source: it.Source, Level: it.Level, Sample: i, Reasoning: s.Reasoning, Content: s.Content,
 				FinishReason: s.FinishReason, Tokens: s.Tokens, Reference: it.Reference, Error: s.Error, FormatOK: reward.FormatOK(s.Reasoning, s.Content, s.FinishReason)}
 			if s.Error != "" {
 				sc.Verdict, sc.Verifier, sc.Reason = verify.Wrong.String(), v.Name(), "generation failed"
 			} else {
 				r := v.Verify(reward.AnswerPart(s.Content), it.Reference)
 				sc.Verdict, sc.Verifier, sc.Answer, sc.Reason = r.Verdict.String(), r.Verifier, r.Answer, r.Reason
-				if r.Verdict == verify.Correct {
-					p.c++
-					correctAns = append(correctAns, r.Answer)
-				}
-				if r.Verdict == verify.Unverifiable {
-					p.u++
-				}
-				answers = append(answers, r.Answer)
-			}
-			p.n++
-			p.tokens += s.Tokens
-			if s.FinishReason == "length" {
-				p.trunc++
-			}
-			if !sc.FormatOK {
-				p.fmtFail++
 			}
 			all = append(all, sc)
 		}
-		// cons@k: the majority answer is correct when it is equivalent to a
-		// sample judged correct (the verifier, not the vote, decides).
-		if maj, cnt := verify.Majority(answers); cnt > 0 {
-			for _, a := range correctAns {
-				if verify.Equivalent(maj, a) {
-					p.cons = true
-					break
-				}
-			}
-		}
-		ps = append(ps, p)
+		outs = append(outs, tally(all[first:]))
 	}
-	metrics := func(sel func(promptScore) bool) Metrics {
-		var m Metrics
-		var per, passK, cons []float64
-		var samples, trunc, ff, u, tokens int
-		for _, p := range ps {
-			if !sel(p) || p.n == 0 {
-				continue
-			}
-			m.Prompts++
-			per = append(per, float64(p.c)/float64(p.n))
-			passK = append(passK, passAtK(p.n, p.c, min(k, p.n)))
-			cons = append(cons, b2f(p.cons))
-			samples += p.n
-			trunc += p.trunc
-			ff += p.fmtFail
-			u += p.u
-			tokens += p.tokens
+	return summarize(outs, k), all
+}
+
+// summarize computes the metrics of prompts' outcomes, overall, per source
+// and per level (where prompts carry one).
+func summarize(outs []Outcome, k int) Report {
+	rep := Report{Metrics: metrics(outs, k), K: k, BySource: map[string]Metrics{}}
+	bySource, byLevel := map[string][]Outcome{}, map[string][]Outcome{}
+	for _, o := range outs {
+		bySource[o.Source] = append(bySource[o.Source], o)
+		if o.Level != "" {
+			byLevel[o.Level] = append(byLevel[o.Level], o)
 		}
-		m.Samples = samples
-		if m.Prompts == 0 {
-			return m
+	}
+	for s, group := range bySource {
+		rep.BySource[s] = metrics(group, k)
+	}
+	if len(byLevel) > 0 {
+		rep.ByLevel = map[string]Metrics{}
+		for l, group := range byLevel {
+			rep.ByLevel[l] = metrics(group, k)
 		}
-		m.PassAt1, m.PassAt1CI = meanCI(per)
-		m.PassAtK, m.PassAtKCI = meanCI(passK)
-		m.ConsAtK, m.ConsAtKCI = wilson(cons)
-		m.TruncationRate = float64(trunc) / float64(samples)
-		m.FormatFailRate = float64(ff) / float64(samples)
-		m.UnverifiableRate = float64(u) / float64(samples)
-		m.MeanTokens = float64(tokens) / float64(samples)
+	}
+	return rep
+}
+
+func metrics(outs []Outcome, k int) Metrics {
+	var m Metrics
+	var per, passK, cons []float64
+	var trunc, ff, u, tokens int
+	for _, o := range outs {
+		if o.N == 0 {
+			continue
+		}
+		m.Prompts++
+		per = append(per, float64(o.Correct)/float64(o.N))
+		passK = append(passK, passAtK(o.N, o.Correct, min(k, o.N)))
+		cons = append(cons, b2f(o.Cons))
+		m.Samples += o.N
+		trunc += o.Truncated
+		ff += o.FormatFailed
+		u += o.Unverifiable
+		tokens += o.Tokens
+	}
+	if m.Prompts == 0 {
 		return m
 	}
-	rep := Report{Metrics: metrics(func(promptScore) bool { return true }), K: k, BySource: map[string]Metrics{}}
-	var sources []string
-	seen := map[string]bool{}
-	for _, p := range ps {
-		if !seen[p.source] {
-			seen[p.source] = true
-			sources = append(sources, p.source)
-		}
-	}
-	sort.Strings(sources)
-	for _, s := range sources {
-		rep.BySource[s] = metrics(func(p promptScore) bool { return p.source == s })
-	}
-	return rep, all
+	// pass@1 is worth up to one trial per sample; pass@k and cons@k give
+	// one figure per prompt.
+	m.PassAt1, m.PassAt1CI = proportionCI(per, m.Samples)
+	m.PassAtK, m.PassAtKCI = proportionCI(passK, m.Prompts)
+	m.ConsAtK, m.ConsAtKCI = proportionCI(cons, m.Prompts)
+	m.TruncationRate = float64(trunc) / float64(m.Samples)
+	m.FormatFailRate = float64(ff) / float64(m.Samples)
+	m.UnverifiableRate = float64(u) / float64(m.Samples)
+	m.MeanTokens = float64(tokens) / float64(m.Samples)
+	return m
 }
 
 func b2f(b bool) float64 {
@@ -202,40 +234,41 @@ func passAtK(n, c, k int) float64 {
 	return 1 - p
 }
 
-// meanCI is the mean with a normal-approximation 95% interval over prompts
-// (the prompts are the sampling unit), clamped to [0, 1].
-func meanCI(x []float64) (float64, Interval) {
+// z95 is the 0.975 quantile of the standard normal (scipy's norm.isf(0.025)).
+const z95 = 1.959963984540054
+
+// proportionCI is the mean of per-prompt scores in [0, 1] with a Wilson
+// score 95% interval on an effective count of trials, the design-effect
+// adjustment of Korn & Graubard (1998, Survey Methodology 24:193–201) that
+// Dean & Pagano (2015, J. Surv. Stat. Methodol. 3:484–503) find sound for
+// clustered binary data: a prompt is a cluster of samples, and the mean is
+// worth n_eff = p(1−p)/Var(mean) independent trials. n_eff lies between the
+// prompts (a prompt's samples all agree: a mean of n values in [0, 1] has
+// variance at most p(1−p)/n) and maxCount (every sample independent). At 0
+// and 1 the agreement cannot be estimated and the count is the prompts, the
+// cautious end. Unlike the normal approximation it replaces, the interval
+// never collapses to a point at 0 or 1.
+func proportionCI(x []float64, maxCount int) (float64, Interval) {
 	n := float64(len(x))
-	var s float64
-	for _, v := range x {
-		s += v
+	p := stat.Mean(x, nil)
+	count := n
+	if p > 0 && p < 1 && len(x) > 1 {
+		count = float64(maxCount)
+		if v := stat.Variance(x, nil) / n; v > 0 {
+			count = math.Max(n, math.Min(count, p*(1-p)/v))
+		}
 	}
-	mean := s / n
-	if len(x) < 2 {
-		return mean, Interval{mean, mean}
-	}
-	var ss float64
-	for _, v := range x {
-		ss += (v - mean) * (v - mean)
-	}
-	se := math.Sqrt(ss / (n - 1) / n)
-	return mean, Interval{math.Max(0, mean-1.96*se), math.Min(1, mean+1.96*se)}
+	return p, wilson(p, count)
 }
 
-// wilson is a proportion with its Wilson score 95% interval, which stays
-// sensible at 0 and 1 where the normal approximation collapses.
-func wilson(x []float64) (float64, Interval) {
-	n := float64(len(x))
-	var s float64
-	for _, v := range x {
-		s += v
-	}
-	p := s / n
-	const z = 1.96
-	den := 1 + z*z/n
-	centre := (p + z*z/(2*n)) / den
-	half := z * math.Sqrt(p*(1-p)/n+z*z/(4*n*n)) / den
-	return p, Interval{math.Max(0, centre-half), math.Min(1, centre+half)}
+// wilson is the Wilson score 95% interval of a proportion p observed over n
+// trials (Wilson 1927; statsmodels' proportion_confint method "wilson").
+func wilson(p, n float64) Interval {
+	const z2 = z95 * z95
+	den := 1 + z2/n
+	centre := (p + z2/(2*n)) / den
+	half := z95 * math.Sqrt(p*(1-p)/n+z2/(4*n*n)) / den
+	return Interval{math.Max(0, centre-half), math.Min(1, centre+half)}
 }
 
 // Results is results.json: the scores and how they were obtained.
