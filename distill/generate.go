@@ -237,8 +237,8 @@ func genOpen(ctx context.Context, opts GenerateOptions) (*sampler.Job, string, e
 		return nil, "", fmt.Errorf("--until-correct %d: want 0 (off) to --samples (%d)", opts.UntilCorrect, opts.Samples)
 	}
 	switch n := opts.SamplesPerRequest; {
-	case n < 1:
-		return nil, "", fmt.Errorf("--samples-per-request must be at least 1, got %d", n)
+	case n < 1 || n > sampler.MaxSamplesPerRequest:
+		return nil, "", fmt.Errorf("--samples-per-request %d: want 1 to %d", n, sampler.MaxSamplesPerRequest)
 	case n > 1 && opts.Stream:
 		return nil, "", fmt.Errorf("--samples-per-request %d with --stream: several samples per request need a non-streaming teacher", n)
 	}

@@ -374,7 +374,8 @@ func TestGenerateSamplingFlagErrors(t *testing.T) {
 	}{
 		{[]string{"--samples", "4", "--until-correct", "5"}, "--until-correct 5: want 0 (off) to --samples (4)"},
 		{[]string{"--until-correct", "-1"}, "--until-correct -1"},
-		{[]string{"--samples-per-request", "0"}, "--samples-per-request must be at least 1"},
+		{[]string{"--samples-per-request", "0"}, "--samples-per-request 0: want 1 to 64"},
+		{[]string{"--samples-per-request", "65"}, "--samples-per-request 65: want 1 to 64"},
 		{[]string{"--samples-per-request", "2", "--stream", "--teacher", "http://127.0.0.1:1/v1", "--model", "m"}, "--samples-per-request 2 with --stream"},
 		{[]string{"--samples-per-request", "2"}, "--samples-per-request 2 with --teacher builtin"},
 	} {

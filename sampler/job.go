@@ -118,6 +118,9 @@ func Open(ctx context.Context, cfg Config) (*Job, error) {
 	if cfg.SamplesPerRequest <= 0 {
 		cfg.SamplesPerRequest = 1
 	}
+	if cfg.SamplesPerRequest > MaxSamplesPerRequest {
+		return nil, fmt.Errorf("sampler: %d samples per request: at most %d", cfg.SamplesPerRequest, MaxSamplesPerRequest)
+	}
 	if _, ok := cfg.Teacher.(multiTeacher); cfg.SamplesPerRequest > 1 && !ok {
 		return nil, fmt.Errorf("sampler: %d samples per request, teacher %s: %w", cfg.SamplesPerRequest, cfg.TeacherName, ErrNoMultiSample)
 	}
@@ -431,11 +434,15 @@ func (j *Job) observe(completion int) {
 	j.estMu.Unlock()
 }
 
-// work is one request's worth: samples of one prompt.
+// work is one request's worth: samples first..first+n-1 of one prompt.
 type work struct {
-	st      *promptState
-	samples []int
+	st       *promptState
+	first, n int
 }
+
+// MaxSamplesPerRequest bounds SamplesPerRequest (a result keeps one bit a
+// sample; OpenAI allows n up to 128).
+const MaxSamplesPerRequest = 64
 
 // multiTeacher answers several samples of one prompt in one request.
 type multiTeacher interface {
@@ -470,9 +477,9 @@ func (j *Job) Run(ctx context.Context) (Summary, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			enc := newLineEncoder()
+			buf := &workerBuf{enc: newLineEncoder()}
 			for wk := range jobs {
-				lines, r := j.sample(ctx, wk, enc)
+				lines, r := j.sample(ctx, wk, buf)
 				if len(lines) > 0 {
 					// One send: the records of a request land in one batch.
 					w.in <- lines
@@ -487,7 +494,7 @@ func (j *Job) Run(ctx context.Context) (Summary, error) {
 		if !j.cfg.Shard.Contains(p.ID) {
 			return nil
 		}
-		d.push(j.newState(p))
+		d.push(d.newState(p))
 		return d.pump(ctx, false)
 	})
 	if err == nil {
@@ -522,17 +529,24 @@ func (j *Job) Run(ctx context.Context) (Summary, error) {
 	return sum, err
 }
 
+// workerBuf is what a worker reuses from one request to the next.
+type workerBuf struct {
+	enc    *lineEncoder
+	one    [1]teacher.Response
+	usages []record.Usage
+}
+
 // sample runs one request for wk's samples to records, with retries, and
 // returns their lines. Samples without a record (the context ended the
-// work, or the server answered fewer choices than asked) come back as
-// stPending, to be asked for again.
-func (j *Job) sample(ctx context.Context, wk work, enc *lineEncoder) (lines []byte, r result) {
-	p, n := wk.st.p, len(wk.samples)
-	r = result{st: wk.st, samples: wk.samples, status: make([]uint8, n)}
+// work, or the server answered fewer choices than asked) are left out of
+// r.written, to be asked for again.
+func (j *Job) sample(ctx context.Context, wk work, buf *workerBuf) (lines []byte, r result) {
+	p, n := wk.st.p, wk.n
+	r = result{st: wk.st, first: wk.first, n: n}
 	user := j.cfg.Template.Render(p.Problem)
 	params := j.cfg.Params
 	if params.Seed != nil {
-		s := requestSeed(*params.Seed, p.ID, wk.samples[0])
+		s := requestSeed(*params.Seed, p.ID, wk.first)
 		params.Seed = &s
 	}
 	req := teacher.Request{
@@ -563,7 +577,7 @@ func (j *Job) sample(ctx context.Context, wk work, enc *lineEncoder) (lines []by
 		j.c.requests.Add(1)
 		j.c.inFlight.Add(1)
 		t0 := time.Now()
-		resps, u, err = j.complete(ctx, req, n)
+		resps, u, err = j.complete(ctx, req, n, buf)
 		lat = time.Since(t0).Milliseconds()
 		j.c.inFlight.Add(-1)
 		if err != nil && ctx.Err() != nil {
@@ -607,13 +621,12 @@ func (j *Job) sample(ctx context.Context, wk work, enc *lineEncoder) (lines []by
 		case <-t.C:
 		}
 	}
-	usages := shareUsage(u, resps)
+	buf.usages = shareUsage(buf.usages[:0], u, resps)
 	tr.Attempts, tr.LatencyMS, tr.CreatedAt = attempt, lat, time.Now().UTC()
 	for i, resp := range resps {
 		t := tr
-		t.Sample = wk.samples[i]
-		t.Usage = usages[i]
-		r.status[i] = stDone
+		t.Sample = wk.first + i
+		t.Usage = buf.usages[i]
 		if err != nil {
 			t.Error = err.Error()
 			j.c.failed.Add(1)
@@ -625,28 +638,29 @@ func (j *Job) sample(ctx context.Context, wk work, enc *lineEncoder) (lines []by
 			}
 			j.c.succeeded.Add(1)
 			if j.cfg.UntilCorrect > 0 && j.cfg.Correct(t) {
-				r.status[i] = stCorrect
+				r.correct |= 1 << i
 			}
 		}
-		b, encErr := enc.encode(&t)
-		if encErr != nil {
+		var encErr error
+		if lines, encErr = buf.enc.encode(lines, &t); encErr != nil {
 			// A trace that cannot be encoded is a bug, not a teacher failure.
 			panic(fmt.Sprintf("sampler: encoding trace %s/%d: %v", t.PromptID, t.Sample, encErr))
 		}
-		lines = append(lines, b...)
 		r.usage.PromptTokens = max(r.usage.PromptTokens, t.Usage.PromptTokens)
 		r.usage.CompletionTokens += t.Usage.CompletionTokens
 	}
+	r.written = len(resps)
 	j.c.written.Add(int64(len(resps)))
 	return lines, r
 }
 
 // complete asks for n samples: one through Complete, which every teacher
 // has, or several in one request.
-func (j *Job) complete(ctx context.Context, req teacher.Request, n int) ([]teacher.Response, teacher.Usage, error) {
+func (j *Job) complete(ctx context.Context, req teacher.Request, n int, buf *workerBuf) ([]teacher.Response, teacher.Usage, error) {
 	if n == 1 {
 		resp, err := j.cfg.Teacher.Complete(ctx, req)
-		return []teacher.Response{resp}, resp.Usage, err
+		buf.one[0] = resp
+		return buf.one[:], resp.Usage, err
 	}
 	return j.cfg.Teacher.(multiTeacher).CompleteN(ctx, req, n)
 }
@@ -655,8 +669,8 @@ func (j *Job) complete(ctx context.Context, req teacher.Request, n int) ([]teach
 // they add up to what was billed: the prompt on the first record (a request
 // pays for it once), completion and reasoning tokens in proportion to each
 // sample's text, as servers report only the request's totals.
-func shareUsage(u teacher.Usage, resps []teacher.Response) []record.Usage {
-	out := make([]record.Usage, len(resps))
+func shareUsage(out []record.Usage, u teacher.Usage, resps []teacher.Response) []record.Usage {
+	out = append(out, make([]record.Usage, len(resps))...)
 	if len(out) == 0 {
 		return out
 	}
@@ -699,10 +713,11 @@ func newLineEncoder() *lineEncoder {
 	return e
 }
 
-func (e *lineEncoder) encode(v any) ([]byte, error) {
+// encode appends v's line to dst.
+func (e *lineEncoder) encode(dst []byte, v any) ([]byte, error) {
 	e.buf.Reset()
 	if err := e.enc.Encode(v); err != nil { // Encode ends the line with '\n'
-		return nil, err
+		return dst, err
 	}
-	return bytes.Clone(e.buf.Bytes()), nil
+	return append(dst, e.buf.Bytes()...), nil
 }

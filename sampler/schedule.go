@@ -69,9 +69,18 @@ func (j *Job) addTally(tr *record.Trace) {
 	}
 }
 
-// newState reads what the journal holds of p.
-func (j *Job) newState(p record.Prompt) *promptState {
-	st := &promptState{p: p, status: make([]uint8, j.cfg.Samples)}
+// newState reads what the journal holds of p into a state from the free
+// list (a state a sample: no allocation a trace in the common case).
+func (d *dispatcher) newState(p record.Prompt) *promptState {
+	j := d.j
+	var st *promptState
+	if n := len(d.free); n > 0 {
+		st, d.free = d.free[n-1], d.free[:n-1]
+		*st = promptState{p: p, status: st.status}
+		clear(st.status)
+	} else {
+		st = &promptState{p: p, status: make([]uint8, j.cfg.Samples)}
+	}
 	var t *tally
 	if j.tallies != nil {
 		k := j.promptKey(p.ID)
@@ -95,36 +104,40 @@ func (j *Job) newState(p record.Prompt) *promptState {
 	return st
 }
 
-// take marks the next samples of st to ask for, at most SamplesPerRequest,
-// by the rule above.
-func (j *Job) take(st *promptState) []int {
+// take marks the next samples of st to ask for by the rule above: a run of
+// consecutive pending samples, at most SamplesPerRequest of them.
+func (j *Job) take(st *promptState) (first, n int) {
 	k := j.cfg.UntilCorrect
-	var out []int
-	for len(out) < j.cfg.SamplesPerRequest {
-		for st.low < len(st.status) && st.status[st.low] != stPending {
+	for n < j.cfg.SamplesPerRequest {
+		for n == 0 && st.low < len(st.status) && st.status[st.low] != stPending {
 			if s := st.status[st.low]; s == stInFlight || s == stCorrect {
 				st.held++
 			}
 			st.low++
 		}
-		if st.low == len(st.status) || (k > 0 && st.held >= k) {
+		if st.low == len(st.status) || st.status[st.low] != stPending || (k > 0 && st.held >= k) {
 			break
 		}
+		if n == 0 {
+			first = st.low
+		}
 		st.status[st.low] = stInFlight
-		out = append(out, st.low)
 		st.held++
 		st.low++
+		n++
 	}
-	st.inflight += len(out)
-	return out
+	st.inflight += n
+	return first, n
 }
 
-// result is a worker's answer to one work item.
+// result is a worker's answer to one work item: the first written of its
+// samples have records, the rest are to be asked for again.
 type result struct {
-	st      *promptState
-	samples []int
-	status  []uint8 // per sample: stDone, stCorrect, or stPending when no record was written
-	usage   record.Usage
+	st       *promptState
+	first, n int
+	written  int
+	correct  uint64 // bit i: sample first+i was accepted by Correct
+	usage    record.Usage
 }
 
 // Adaptive is what UntilCorrect saved against fixed sampling (Samples for
@@ -177,8 +190,9 @@ type dispatcher struct {
 	results  <-chan result
 	failed   <-chan struct{}
 	ready    []*promptState
-	pending  *work // taken from a prompt, not yet sent
-	sent     int   // work items sent whose result has not come back
+	free     []*promptState // finished states, for reuse
+	pending  work           // taken from a prompt, not yet sent (n > 0)
+	sent     int            // work items sent whose result has not come back
 	adaptive Adaptive
 }
 
@@ -194,14 +208,17 @@ func (d *dispatcher) push(st *promptState) {
 func (d *dispatcher) next() (work, bool) {
 	for len(d.ready) > 0 {
 		st := d.ready[0]
-		if samples := d.j.take(st); len(samples) > 0 {
-			return work{st: st, samples: samples}, true
+		if first, n := d.j.take(st); n > 0 {
+			return work{st: st, first: first, n: n}, true
 		}
 		d.ready[0] = nil
 		d.ready = d.ready[1:]
 		st.queued = false
-		if st.inflight == 0 && d.j.cfg.UntilCorrect > 0 {
-			d.adaptive.finish(st, d.j.cfg.Samples, d.j.cfg.SamplesPerRequest)
+		if st.inflight == 0 {
+			if d.j.cfg.UntilCorrect > 0 {
+				d.adaptive.finish(st, d.j.cfg.Samples, d.j.cfg.SamplesPerRequest)
+			}
+			d.free = append(d.free, st)
 		}
 	}
 	return work{}, false
@@ -210,22 +227,23 @@ func (d *dispatcher) next() (work, bool) {
 func (d *dispatcher) apply(r result) {
 	d.sent--
 	st := r.st
-	st.inflight -= len(r.samples)
-	rewind := false
-	for i, s := range r.samples {
-		st.status[s] = r.status[i]
-		switch r.status[i] {
-		case stPending:
-			rewind = true
-		case stDone:
-			st.held--
-			st.known++
-		case stCorrect:
+	st.inflight -= r.n
+	for i := range r.n {
+		s := r.first + i
+		switch {
+		case i >= r.written:
+			st.status[s] = stPending
+		case r.correct&(1<<i) != 0:
+			st.status[s] = stCorrect
 			st.known++
 			st.correct++
+		default:
+			st.status[s] = stDone
+			st.held--
+			st.known++
 		}
 	}
-	if rewind { // take recounts from the first sample
+	if r.written < r.n { // take recounts from the first sample
 		st.low, st.held = 0, 0
 	}
 	st.completionTokens += int64(r.usage.CompletionTokens)
@@ -237,24 +255,23 @@ func (d *dispatcher) apply(r result) {
 // ready or in flight), the budget is spent, ctx ends or the writer fails.
 func (d *dispatcher) pump(ctx context.Context, drain bool) error {
 	for {
-		if d.pending == nil {
+		if d.pending.n == 0 {
 			if d.j.budgetReached() {
 				return errStop
 			}
 			if w, ok := d.next(); ok {
-				d.pending = &w
+				d.pending = w
 			} else if !drain || d.sent == 0 {
 				return nil
 			}
 		}
 		var send chan<- work // nil, so never ready, while nothing is pending
-		var w work
-		if d.pending != nil {
-			send, w = d.jobs, *d.pending
+		if d.pending.n > 0 {
+			send = d.jobs
 		}
 		select {
-		case send <- w:
-			d.pending = nil
+		case send <- d.pending:
+			d.pending = work{}
 			d.sent++
 		case r := <-d.results:
 			d.apply(r)
