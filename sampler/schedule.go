@@ -17,7 +17,10 @@ import (
 // work hides. Only samples written before this rule ran (a rerun with a
 // smaller K, failures dropped by --retry-failed and sampled again) can take
 // a prompt past K; they are kept, as every paid-for trace is, and counted
-// in Adaptive.CorrectBeyond.
+// in Adaptive.CorrectBeyond. With several samples a request the rule and
+// the indices asked for are the same, but a request's choices are seeded
+// from its first sample, so which ones come back correct depends on how the
+// requests were composed.
 
 // Sample states in promptState.status.
 const (
