@@ -4,6 +4,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/distill-dev/distill/dataset/verify"
 	"github.com/distill-dev/distill/record"
 )
 
@@ -51,6 +52,19 @@ func parseTrace(line []byte, t *Trace) (bad, detail string) {
 	}
 	t.split()
 	return "", ""
+}
+
+// Correct reports whether a raw trace's final answer verifies against its
+// reference with the verifier of its task: filter's correctness check
+// (without --verifier), which generate --until-correct asks as samples
+// arrive. A failed request is never correct.
+func Correct(rec record.Trace) bool {
+	if rec.Error != "" {
+		return false
+	}
+	t := Trace{Trace: rec}
+	t.split()
+	return verify.ForTask(t.Task).Verify(t.Answer, t.Reference).Verdict == verify.Correct
 }
 
 const (

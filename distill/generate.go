@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/distill-dev/distill/dataset"
 	"github.com/distill-dev/distill/record"
 	"github.com/distill-dev/distill/sampler"
 	"github.com/distill-dev/distill/teacher"
@@ -41,11 +42,15 @@ type GenerateOptions struct {
 	Template    string            `yaml:"template" json:"template"`
 	Templates   map[string]string `yaml:"templates" json:"templates"` // custom templates by name, "{problem}" marks the problem
 
-	Samples     int     `yaml:"samples" json:"samples"`
-	Temperature float64 `yaml:"temperature" json:"temperature"`
-	TopP        float64 `yaml:"top_p" json:"top_p"`
-	MaxTokens   int     `yaml:"max_tokens" json:"max_tokens"`
-	Seed        int64   `yaml:"seed" json:"seed"`
+	Samples int `yaml:"samples" json:"samples"`
+	// UntilCorrect stops sampling a prompt once that many of its samples
+	// verify (Samples is then the most asked for); 0 samples them all.
+	UntilCorrect      int     `yaml:"until_correct" json:"until_correct"`
+	SamplesPerRequest int     `yaml:"samples_per_request" json:"samples_per_request"` // the API's n
+	Temperature       float64 `yaml:"temperature" json:"temperature"`
+	TopP              float64 `yaml:"top_p" json:"top_p"`
+	MaxTokens         int     `yaml:"max_tokens" json:"max_tokens"`
+	Seed              int64   `yaml:"seed" json:"seed"`
 
 	Concurrency int     `yaml:"concurrency" json:"concurrency"`
 	RPM         float64 `yaml:"rpm" json:"rpm"`
@@ -86,15 +91,16 @@ func DefaultGenerateOptions() GenerateOptions {
 		Timeout:   10 * time.Minute,
 		Builtin: BuiltinRates{Seed: d.Seed, WrongRate: d.WrongRate, TruncateRate: d.TruncateRate, LanguageMixRate: d.LanguageMixRate,
 			RepeatRate: d.RepeatRate, MissingTagsRate: d.MissingTagsRate, CheckRate: d.CheckRate},
-		Prompts:     "builtin:arith",
-		NumPrompts:  1000,
-		Template:    "r1",
-		Samples:     1,
-		Temperature: 0.6,
-		TopP:        0.95,
-		MaxTokens:   32768,
-		Concurrency: 16,
-		MaxRetries:  sampler.DefaultRetry.MaxRetries,
+		Prompts:           "builtin:arith",
+		NumPrompts:        1000,
+		Template:          "r1",
+		Samples:           1,
+		SamplesPerRequest: 1,
+		Temperature:       0.6,
+		TopP:              0.95,
+		MaxTokens:         32768,
+		Concurrency:       16,
+		MaxRetries:        sampler.DefaultRetry.MaxRetries,
 	}
 }
 
@@ -119,7 +125,9 @@ func init() {
 			&cli.StringFlag{Name: "answer-field", Usage: "reference answer column (default: answer, ...; GSM8K's '#### N' is understood)"},
 			&cli.StringFlag{Name: "task", Usage: "task of every prompt (default: a task column, else gsm8k or math)"},
 			&cli.StringFlag{Name: "template", Value: d.Template, Usage: "prompt template: r1, r1-zero, plain, or one from the config's templates"},
-			&cli.IntFlag{Name: "samples", Value: d.Samples, Usage: "samples per prompt"},
+			&cli.IntFlag{Name: "samples", Value: d.Samples, Usage: "samples per prompt (with --until-correct, the most asked for)"},
+			&cli.IntFlag{Name: "until-correct", Usage: "`K`: stop sampling a prompt once K of its samples verify (filter's verifiers)"},
+			&cli.IntFlag{Name: "samples-per-request", Value: d.SamplesPerRequest, Usage: "`N` samples of a prompt per request (the API's n; HTTP teachers, no --stream)"},
 			&cli.Float64Flag{Name: "temperature", Value: d.Temperature},
 			&cli.Float64Flag{Name: "top-p", Value: d.TopP},
 			&cli.IntFlag{Name: "max-tokens", Value: d.MaxTokens},
@@ -159,6 +167,8 @@ func init() {
 			setIf(c, "task", &opts.Task, c.String)
 			setIf(c, "template", &opts.Template, c.String)
 			setIf(c, "samples", &opts.Samples, c.Int)
+			setIf(c, "until-correct", &opts.UntilCorrect, c.Int)
+			setIf(c, "samples-per-request", &opts.SamplesPerRequest, c.Int)
 			setIf(c, "temperature", &opts.Temperature, c.Float64)
 			setIf(c, "top-p", &opts.TopP, c.Float64)
 			setIf(c, "max-tokens", &opts.MaxTokens, c.Int)
@@ -191,7 +201,11 @@ func runGenerate(ctx context.Context, opts GenerateOptions) error {
 	st := job.Stats()
 	todo := st.Total - st.DoneBefore
 	if !opts.Quiet {
-		fmt.Fprintf(os.Stderr, "generate: %d of %d traces to do (%d already in %s)\n", todo, st.Total, st.DoneBefore, out)
+		atMost := ""
+		if opts.UntilCorrect > 0 {
+			atMost = "at most "
+		}
+		fmt.Fprintf(os.Stderr, "generate: %s%d of %d traces to do (%d already in %s)\n", atMost, todo, st.Total, st.DoneBefore, out)
 	}
 	var stopProgress func()
 	if !opts.Quiet && todo > 0 {
@@ -218,6 +232,15 @@ func runGenerate(ctx context.Context, opts GenerateOptions) error {
 func genOpen(ctx context.Context, opts GenerateOptions) (*sampler.Job, string, error) {
 	if opts.Samples < 1 {
 		return nil, "", fmt.Errorf("--samples must be at least 1, got %d", opts.Samples)
+	}
+	if opts.UntilCorrect < 0 || opts.UntilCorrect > opts.Samples {
+		return nil, "", fmt.Errorf("--until-correct %d: want 0 (off) to --samples (%d)", opts.UntilCorrect, opts.Samples)
+	}
+	switch n := opts.SamplesPerRequest; {
+	case n < 1 || n > sampler.MaxSamplesPerRequest:
+		return nil, "", fmt.Errorf("--samples-per-request %d: want 1 to %d", n, sampler.MaxSamplesPerRequest)
+	case n > 1 && opts.Stream:
+		return nil, "", fmt.Errorf("--samples-per-request %d with --stream: several samples per request need a non-streaming teacher", n)
 	}
 	if opts.Concurrency < 1 {
 		return nil, "", fmt.Errorf("--concurrency must be at least 1, got %d", opts.Concurrency)
@@ -254,9 +277,9 @@ func genOpen(ctx context.Context, opts GenerateOptions) (*sampler.Job, string, e
 	settings.Out = out
 	settings.Shard = shard.String()
 	settings.Teacher = genRedactURL(opts.Teacher)
-	job, err := sampler.Open(ctx, sampler.Config{
+	cfg := sampler.Config{
 		Teacher: t, TeacherName: teacherName, Model: model,
-		Prompts: prompts, Template: tmpl, Samples: opts.Samples,
+		Prompts: prompts, Template: tmpl, Samples: opts.Samples, SamplesPerRequest: opts.SamplesPerRequest,
 		Params:      record.Params{Temperature: opts.Temperature, TopP: opts.TopP, MaxTokens: opts.MaxTokens, Seed: &seed},
 		Concurrency: opts.Concurrency, RPM: opts.RPM, TPM: opts.TPM,
 		Retry:       sampler.RetryPolicy{MaxRetries: opts.MaxRetries, Base: sampler.DefaultRetry.Base, Max: sampler.DefaultRetry.Max},
@@ -267,7 +290,14 @@ func genOpen(ctx context.Context, opts GenerateOptions) (*sampler.Job, string, e
 		Logf: func(format string, args ...any) {
 			fmt.Fprintf(os.Stderr, "generate: "+format+"\n", args...)
 		},
-	})
+	}
+	if opts.UntilCorrect > 0 {
+		cfg.UntilCorrect, cfg.Correct = opts.UntilCorrect, dataset.Correct
+	}
+	job, err := sampler.Open(ctx, cfg)
+	if errors.Is(err, sampler.ErrNoMultiSample) {
+		err = fmt.Errorf("--samples-per-request %d with --teacher %s: %w", opts.SamplesPerRequest, teacherName, err)
+	}
 	return job, out, err
 }
 
@@ -409,6 +439,10 @@ func genReport(w *os.File, s sampler.Summary, out string) {
 		s.Done(), s.Total, s.PromptTokens, s.CompletionTokens, s.ReasoningTokens, s.Cost, s.LatencyMS["p50"], s.LatencyMS["p90"], s.LatencyMS["p99"])
 	if len(s.FailuresByKind) > 0 {
 		fmt.Fprintf(w, "failures by kind: %v\n", s.FailuresByKind)
+	}
+	if a := s.Adaptive; a != nil {
+		fmt.Fprintf(w, "until-correct %d: %d prompts reached it, %d used every sample; saved %d samples, %d requests, ~%d tokens (estimate)\n",
+			a.UntilCorrect, a.PromptsEnough, a.PromptsExhausted, a.SamplesSaved, a.RequestsSaved, a.TokensSaved)
 	}
 	fmt.Fprintf(w, "manifest: %s\n", s.Manifest)
 }

@@ -17,7 +17,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/distill-dev/distill/dataset"
 	"github.com/distill-dev/distill/record"
+	"github.com/distill-dev/distill/sampler"
 	"github.com/distill-dev/distill/teacher"
 	"github.com/klauspost/compress/zstd"
 )
@@ -227,5 +229,155 @@ func TestProgressLogLines(t *testing.T) {
 	out := b.String()
 	if !strings.Contains(out, "generate: 10/10 (100.0%)") || !strings.Contains(out, "5 req/s") || strings.Count(out, "10/10") != 1 {
 		t.Fatalf("progress output:\n%s", out)
+	}
+}
+
+// genManifest reads a run directory's manifest.
+func genManifest(t *testing.T, dir string) sampler.Manifest {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m sampler.Manifest
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// TestGenerateUntilCorrect runs the command with filter's verifiers wired
+// in: every prompt stops at k verified samples or at --samples, and the
+// manifest's savings are the samples the rule left out.
+func TestGenerateUntilCorrect(t *testing.T) {
+	for _, tt := range []struct {
+		name, builtin string
+		k, samples    int
+	}{
+		{"default teacher", "", 1, 4},
+		{"weak teacher", "builtin:\n  wrong_rate: 0.5\n  truncate_rate: 0.1\n", 2, 6},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			cfg := filepath.Join(dir, "gen.yaml")
+			os.WriteFile(cfg, []byte(tt.builtin+"prompts: builtin:arith:all\nnum_prompts: 150\n"), 0o644)
+			out := filepath.Join(dir, "run")
+			err := NewApp().Run([]string{"distill", "generate", "--config", cfg, "--until-correct", fmt.Sprint(tt.k),
+				"--samples", fmt.Sprint(tt.samples), "--out", out, "--quiet"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := genManifest(t, out)
+			all := genExactlyOnce(t, out, int(m.Counts.Written))
+			by := map[string][]record.Trace{}
+			for _, tr := range all {
+				by[tr.PromptID] = append(by[tr.PromptID], tr)
+			}
+			var saved, enough int64
+			for id, trs := range by {
+				correct := 0
+				seen := make([]bool, tt.samples)
+				for _, tr := range trs {
+					seen[tr.Sample] = true
+					if dataset.Correct(tr) {
+						correct++
+					}
+				}
+				for s, ok := range seen {
+					if ok != (s < len(trs)) {
+						t.Fatalf("%s: samples %v are not 0..%d", id, seen, len(trs)-1)
+					}
+				}
+				last := trs[0]
+				for _, tr := range trs {
+					if tr.Sample > last.Sample {
+						last = tr
+					}
+				}
+				// At k correct, the last sample asked for is the k-th.
+				if correct > tt.k || (correct == tt.k && !dataset.Correct(last)) || (correct < tt.k && len(trs) != tt.samples) {
+					t.Fatalf("%s: %d samples, %d correct", id, len(trs), correct)
+				}
+				saved += int64(tt.samples - len(trs))
+				if correct == tt.k {
+					enough++
+				}
+			}
+			a := m.Adaptive
+			if len(by) != 150 || a == nil || a.UntilCorrect != tt.k || a.SamplesSaved != saved || a.PromptsEnough != enough ||
+				a.PromptsEnough+a.PromptsExhausted != 150 || m.Counts.Remaining != 0 || saved == 0 || a.TokensSaved <= 0 {
+				t.Fatalf("%d prompts; adaptive %+v remaining %d; want %d saved, %d enough", len(by), a, m.Counts.Remaining, saved, enough)
+			}
+		})
+	}
+}
+
+// genServe starts `distill serve` in-process on a free port until the test
+// ends and returns its base URL.
+func genServe(t *testing.T) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	urls := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- runServe(ctx, ServeOptions{Teacher: "builtin", Addr: "127.0.0.1:0", Builtin: teacher.DefaultBuiltinConfig(),
+			Out: io.Discard, Listening: func(u string) { urls <- u }})
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	select {
+	case u := <-urls:
+		return u
+	case err := <-done:
+		t.Fatalf("runServe: %v", err)
+	}
+	return ""
+}
+
+// TestGenerateSamplesPerRequest asks `distill serve` over HTTP for n
+// samples a request: every sample once, and the prompt billed once a
+// request, so prompt tokens and their cost fall by n.
+func TestGenerateSamplesPerRequest(t *testing.T) {
+	base := genServe(t)
+	const prompts, samples = 30, 4
+	run := func(n int) sampler.Manifest {
+		opts := DefaultGenerateOptions()
+		opts.Teacher, opts.Model, opts.Out, opts.Quiet = base, "builtin", t.TempDir(), true
+		opts.NumPrompts, opts.Samples, opts.SamplesPerRequest = prompts, samples, n
+		opts.PriceInput, opts.PriceOutput = 1, 2
+		if err := runGenerate(context.Background(), opts); err != nil {
+			t.Fatal(err)
+		}
+		genExactlyOnce(t, opts.Out, prompts*samples)
+		return genManifest(t, opts.Out)
+	}
+	one, four := run(1), run(samples)
+	if one.Counts.Requests != prompts*samples || four.Counts.Requests != prompts || four.PerRequest != samples {
+		t.Fatalf("requests: %d with n=1, %d with n=%d", one.Counts.Requests, four.Counts.Requests, samples)
+	}
+	if one.Tokens.Prompt != samples*four.Tokens.Prompt || four.Tokens.Prompt == 0 {
+		t.Fatalf("prompt tokens: %d with n=1, %d with n=%d", one.Tokens.Prompt, four.Tokens.Prompt, samples)
+	}
+	wantCost := float64(four.Tokens.Prompt+2*four.Tokens.Completion) / 1e6
+	if d := four.Cost - wantCost; d > 1e-12 || d < -1e-12 || four.Cost >= one.Cost {
+		t.Fatalf("cost %v with n=%d (want %v), %v with n=1", four.Cost, samples, wantCost, one.Cost)
+	}
+}
+
+func TestGenerateSamplingFlagErrors(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"--samples", "4", "--until-correct", "5"}, "--until-correct 5: want 0 (off) to --samples (4)"},
+		{[]string{"--until-correct", "-1"}, "--until-correct -1"},
+		{[]string{"--samples-per-request", "0"}, "--samples-per-request 0: want 1 to 64"},
+		{[]string{"--samples-per-request", "65"}, "--samples-per-request 65: want 1 to 64"},
+		{[]string{"--samples-per-request", "2", "--stream", "--teacher", "http://127.0.0.1:1/v1", "--model", "m"}, "--samples-per-request 2 with --stream"},
+		{[]string{"--samples-per-request", "2"}, "--samples-per-request 2 with --teacher builtin"},
+	} {
+		args := append([]string{"distill", "generate", "--num-prompts", "2", "--out", t.TempDir(), "--quiet"}, tt.args...)
+		if err := NewApp().Run(args); err == nil || !strings.Contains(err.Error(), tt.msg) {
+			t.Errorf("%v: %v, want %q", tt.args, err, tt.msg)
+		}
 	}
 }

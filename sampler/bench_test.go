@@ -45,7 +45,7 @@ func BenchmarkTeacherOnly(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		enc.encode(resp)
+		enc.encode(nil, resp)
 		return nil
 	})
 }

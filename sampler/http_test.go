@@ -2,6 +2,7 @@ package sampler
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -125,6 +126,105 @@ func TestThroughFaultyServer(t *testing.T) {
 				if tr.Content == "" && tr.FinishReason != "length" {
 					t.Fatalf("empty answer %+v", tr)
 				}
+			}
+		})
+	}
+}
+
+// dropLastChoice is a server that answers n > 1 with one choice fewer than
+// asked for, as some OpenAI-compatible servers do.
+func dropLastChoice(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		var body map[string]any
+		if json.Unmarshal(rec.Body.Bytes(), &body) != nil {
+			w.WriteHeader(rec.Code)
+			w.Write(rec.Body.Bytes())
+			return
+		}
+		if ch, _ := body["choices"].([]any); len(ch) > 1 {
+			body["choices"] = ch[:len(ch)-1]
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(rec.Code)
+		json.NewEncoder(w).Encode(body)
+	})
+}
+
+// TestSamplesPerRequest sends n through the real client to the real
+// handler, whole and behind a server that drops choices: every sample is
+// written exactly once, the missing ones asked for again, and the prompt
+// tokens billed once a request add up in the records.
+func TestSamplesPerRequest(t *testing.T) {
+	handler := teacher.NewHandler(teacher.NewBuiltin(teacher.BuiltinConfig{WrongRate: 0.4, CheckRate: 0.1}), []string{"builtin"})
+	for _, tt := range []struct {
+		name                 string
+		drop                 bool
+		samples, n, k        int
+		wantRequestsAPrompt  int // fixed sampling only
+		wantShortAnswersOver int64
+	}{
+		{"whole", false, 5, 3, 0, 2, -1}, // 3 + 2
+		{"short", true, 5, 3, 0, 3, 0},   // 3→2, 3→2, 1
+		{"whole until 2", false, 6, 3, 2, 0, -1},
+		{"short until 2", true, 6, 4, 2, 0, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := handler
+			if tt.drop {
+				h = dropLastChoice(handler)
+			}
+			srv := httptest.NewServer(h)
+			defer srv.Close()
+			client, err := teacher.NewOpenAI(teacher.OpenAIConfig{BaseURL: srv.URL + "/v1", Model: "builtin"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			const prompts = 40
+			dir := t.TempDir()
+			cfg := testConfig(t, dir, prompts, tt.samples)
+			cfg.Teacher, cfg.TeacherName, cfg.SamplesPerRequest = client, srv.URL+"/v1", tt.n
+			if tt.k > 0 {
+				cfg.UntilCorrect, cfg.Correct = tt.k, boxedCorrect
+			}
+			s := run(t, cfg)
+			traces := checkExactlyOnce(t, dir, int(s.Written))
+			if tt.k > 0 {
+				checkStopRule(t, traces, prompts, tt.k, tt.samples)
+			} else if s.Written != prompts*int64(tt.samples) || (!tt.drop && s.Requests != prompts*int64(tt.wantRequestsAPrompt)) {
+				t.Fatalf("%d traces in %d requests, want %d in %d", s.Written, s.Requests, prompts*tt.samples, prompts*tt.wantRequestsAPrompt)
+			}
+			if (s.Short > 0) != tt.drop {
+				t.Fatalf("%d short answers (drop=%v)", s.Short, tt.drop)
+			}
+			// Prompt tokens: once a request, on the request's first record.
+			var promptTok, complTok int64
+			perPrompt := map[string]int{}
+			withPrompt := map[string]int{}
+			for _, tr := range traces {
+				promptTok += int64(tr.Usage.PromptTokens)
+				complTok += int64(tr.Usage.CompletionTokens)
+				perPrompt[tr.PromptID] = max(perPrompt[tr.PromptID], tr.Usage.PromptTokens)
+				if tr.Usage.PromptTokens > 0 {
+					withPrompt[tr.PromptID]++
+				}
+				if tr.Usage.CompletionTokens == 0 {
+					t.Fatalf("%s#%d: no completion tokens", tr.PromptID, tr.Sample)
+				}
+			}
+			if promptTok != s.PromptTokens || complTok != s.CompletionTokens {
+				t.Fatalf("records hold %d prompt / %d completion tokens, the run counted %d / %d", promptTok, complTok, s.PromptTokens, s.CompletionTokens)
+			}
+			requests := 0
+			for id, n := range withPrompt {
+				requests += n
+				if n == 0 || perPrompt[id] == 0 {
+					t.Fatalf("%s: no prompt tokens", id)
+				}
+			}
+			if int64(requests) != s.Requests {
+				t.Fatalf("prompt tokens on %d records, want one a request (%d)", requests, s.Requests)
 			}
 		})
 	}

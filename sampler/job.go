@@ -30,8 +30,19 @@ type Config struct {
 
 	Prompts  Prompts
 	Template Template
-	Samples  int           // per prompt; default 1
+	Samples  int           // per prompt; default 1; with UntilCorrect, the most asked for
 	Params   record.Params // temperature, top_p, max_tokens; Seed, if set, seeds every request (derived per prompt and sample)
+
+	// UntilCorrect, when above 0, stops asking for samples of a prompt once
+	// it has that many that Correct accepts (schedule.go has the rule).
+	UntilCorrect int
+	// Correct judges a finished trace for UntilCorrect; distill wires in
+	// the dataset stage's verifiers, which the sampler does not import.
+	Correct func(record.Trace) bool
+	// SamplesPerRequest, when above 1, asks for up to that many samples of
+	// a prompt in one request (the API's n), so the prompt is paid once;
+	// the teacher must then implement CompleteN. Default 1.
+	SamplesPerRequest int
 
 	Concurrency int     // workers; default 8
 	RPM, TPM    float64 // pool-wide limits; 0 = none
@@ -51,6 +62,10 @@ type Config struct {
 	Logf func(format string, args ...any)
 }
 
+// ErrNoMultiSample is Open's error when SamplesPerRequest asks a teacher
+// for several samples per request and it has no way to send them.
+var ErrNoMultiSample = errors.New("this teacher answers one sample per request (only HTTP teachers send the API's n)")
+
 // Job is one opened run directory: recovered, scanned and planned.
 type Job struct {
 	cfg     Config
@@ -63,6 +78,10 @@ type Job struct {
 	fp      fingerprint
 
 	unlock func()
+
+	tallies map[uint64]*tally // by promptKey, from the journal, for UntilCorrect
+
+	shortOnce sync.Once // logs the first short answer
 
 	estMu     sync.Mutex
 	estTokens float64 // running mean of completion tokens, for the tpm estimate
@@ -97,6 +116,18 @@ func Open(ctx context.Context, cfg Config) (*Job, error) {
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = 8
 	}
+	if cfg.SamplesPerRequest <= 0 {
+		cfg.SamplesPerRequest = 1
+	}
+	if cfg.SamplesPerRequest > MaxSamplesPerRequest {
+		return nil, fmt.Errorf("sampler: %d samples per request: at most %d", cfg.SamplesPerRequest, MaxSamplesPerRequest)
+	}
+	if _, ok := cfg.Teacher.(multiTeacher); cfg.SamplesPerRequest > 1 && !ok {
+		return nil, fmt.Errorf("sampler: %d samples per request, teacher %s: %w", cfg.SamplesPerRequest, cfg.TeacherName, ErrNoMultiSample)
+	}
+	if cfg.UntilCorrect > 0 && cfg.Correct == nil {
+		return nil, errors.New("sampler: UntilCorrect needs a Correct function")
+	}
 	if cfg.Retry == (RetryPolicy{}) {
 		cfg.Retry = DefaultRetry
 	}
@@ -122,6 +153,9 @@ func Open(ctx context.Context, cfg Config) (*Job, error) {
 		return nil, fmt.Errorf("sampler: %w", err)
 	}
 	j := &Job{cfg: cfg, done: newKeySet(), limiter: NewLimiter(cfg.RPM, cfg.TPM)}
+	if cfg.UntilCorrect > 0 {
+		j.tallies = map[uint64]*tally{}
+	}
 	j.fp = newFingerprint(cfg.TeacherName, cfg.Model, cfg.Template)
 	unlock, err := lockShard(cfg.Out, cfg.Shard)
 	if err != nil {
@@ -220,6 +254,15 @@ func (j *Job) scan() error {
 				return nil
 			}
 			j.done.add(rec.PromptID, rec.Sample)
+			if j.tallies != nil {
+				// Rebuild the correct count: judge the record again, as
+				// the verifiers may have changed since it was written.
+				var tr record.Trace
+				if err := json.Unmarshal(line, &tr); err != nil {
+					return fmt.Errorf("%s:%d: corrupt trace line: %w", path, n, err)
+				}
+				j.addTally(&tr)
+			}
 			j.before.records++
 			if rec.Error != "" {
 				j.before.failed++
@@ -327,6 +370,7 @@ func (j *Job) Stats() Stats {
 		Failed:                 j.c.failed.Load(),
 		Requests:               j.c.requests.Load(),
 		Retries:                j.c.retries.Load(),
+		Short:                  j.c.short.Load(),
 		InFlight:               j.c.inFlight.Load(),
 		PromptTokens:           j.c.promptTok.Load(),
 		CompletionTokens:       j.c.complTok.Load(),
@@ -367,8 +411,8 @@ func requestSeed(base int64, id string, sample int) int64 {
 
 // estimate is the token cost debited from the tpm bucket before a request:
 // the prompt at ~4 characters a token plus the mean completion so far
-// (max_tokens until something came back).
-func (j *Job) estimate(prompt string) int {
+// (max_tokens until something came back) for each sample asked for.
+func (j *Job) estimate(prompt string, samples int) int {
 	j.estMu.Lock()
 	defer j.estMu.Unlock()
 	out := j.estTokens
@@ -378,7 +422,7 @@ func (j *Job) estimate(prompt string) int {
 			out = 1024
 		}
 	}
-	return len(prompt)/4 + int(out)
+	return len(prompt)/4 + samples*int(out)
 }
 
 func (j *Job) observe(completion int) {
@@ -391,15 +435,30 @@ func (j *Job) observe(completion int) {
 	j.estMu.Unlock()
 }
 
+// work is one request's worth: samples first..first+n-1 of one prompt.
 type work struct {
-	p      record.Prompt
-	sample int
+	st       *promptState
+	first, n int
 }
 
-// errStop ends the dispatch loop when the budget is spent.
-var errStop = errors.New("budget reached")
+// MaxSamplesPerRequest bounds SamplesPerRequest (a result keeps one bit a
+// sample; OpenAI allows n up to 128).
+const MaxSamplesPerRequest = 64
 
-// Run samples every pair of the plan that is not done yet. It returns when
+// multiTeacher answers several samples of one prompt in one request.
+type multiTeacher interface {
+	CompleteN(ctx context.Context, req teacher.Request, n int) ([]teacher.Response, teacher.Usage, error)
+}
+
+// errStop ends the dispatch loop when the budget is spent; errWriter when
+// the journal cannot be written (the writer holds the error).
+var (
+	errStop   = errors.New("budget reached")
+	errWriter = errors.New("journal writer failed")
+)
+
+// Run samples every pair of the plan that is not done yet (with
+// UntilCorrect, until each prompt has enough correct ones). It returns when
 // the plan is done, the budget is spent (Summary.Stopped "budget", nil
 // error), or ctx is cancelled (the context's error): in every case all
 // finished traces are on disk and the manifest is written.
@@ -411,48 +470,45 @@ func (j *Job) Run(ctx context.Context) (Summary, error) {
 	go w.run()
 
 	jobs := make(chan work, j.cfg.Concurrency)
+	// Each worker holds at most one result and the queue at most
+	// Concurrency items: results never block once dispatch has stopped.
+	results := make(chan result, 2*j.cfg.Concurrency)
 	var wg sync.WaitGroup
 	for i := 0; i < j.cfg.Concurrency; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			enc := newLineEncoder()
+			buf := &workerBuf{enc: newLineEncoder()}
 			for wk := range jobs {
-				if line, ok := j.sample(ctx, wk, enc); ok {
-					j.c.written.Add(1)
-					w.in <- line
+				lines, r := j.sample(ctx, wk, buf)
+				if len(lines) > 0 {
+					// One send: the records of a request land in one batch.
+					w.in <- lines
 				}
+				results <- r // after the lines: the journal never lags the scheduler
 			}
 		}()
 	}
 
-	stopped := "complete"
+	d := &dispatcher{j: j, jobs: jobs, results: results, failed: w.failed, adaptive: Adaptive{UntilCorrect: j.cfg.UntilCorrect}}
 	err := j.cfg.Prompts.Each(ctx, func(p record.Prompt) error {
 		if !j.cfg.Shard.Contains(p.ID) {
 			return nil
 		}
-		for s := 0; s < j.cfg.Samples; s++ {
-			if j.done.has(p.ID, s) {
-				continue
-			}
-			if j.budgetReached() {
-				return errStop
-			}
-			select {
-			case jobs <- work{p, s}:
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-w.failed:
-				return w.err
-			}
-		}
-		return nil
+		d.push(d.newState(p))
+		return d.pump(ctx, false)
 	})
+	if err == nil {
+		err = d.pump(ctx, true)
+	}
 	close(jobs)
-	wg.Wait()
+	go func() { wg.Wait(); close(results) }()
+	for range results { // interrupted work: nothing left to schedule
+	}
 	close(w.in)
 	<-w.closed
 
+	stopped := "complete"
 	switch {
 	case errors.Is(err, errStop):
 		stopped, err = "budget", nil
@@ -465,20 +521,33 @@ func (j *Job) Run(ctx context.Context) (Summary, error) {
 		stopped, err = "error", fmt.Errorf("sampler: writing traces: %w", w.err)
 	}
 	sum := j.summary(stopped, w.name, started)
+	if j.cfg.UntilCorrect > 0 {
+		sum.Adaptive = &d.adaptive
+	}
 	if merr := j.writeManifest(sum); merr != nil && err == nil {
 		err = merr
 	}
 	return sum, err
 }
 
-// sample runs one (prompt, sample) pair to a record, with retries. ok is
-// false when the context ended the work first: nothing is written and the
-// pair stays to do.
-func (j *Job) sample(ctx context.Context, wk work, enc *lineEncoder) (line []byte, ok bool) {
-	user := j.cfg.Template.Render(wk.p.Problem)
+// workerBuf is what a worker reuses from one request to the next.
+type workerBuf struct {
+	enc    *lineEncoder
+	one    [1]teacher.Response
+	usages []record.Usage
+}
+
+// sample runs one request for wk's samples to records, with retries, and
+// returns their lines. Samples without a record (the context ended the
+// work, or the server answered fewer choices than asked) are left out of
+// r.written, to be asked for again.
+func (j *Job) sample(ctx context.Context, wk work, buf *workerBuf) (lines []byte, r result) {
+	p, n := wk.st.p, wk.n
+	r = result{st: wk.st, first: wk.first, n: n}
+	user := j.cfg.Template.Render(p.Problem)
 	params := j.cfg.Params
 	if params.Seed != nil {
-		s := requestSeed(*params.Seed, wk.p.ID, wk.sample)
+		s := requestSeed(*params.Seed, p.ID, wk.first)
 		params.Seed = &s
 	}
 	req := teacher.Request{
@@ -490,52 +559,54 @@ func (j *Job) sample(ctx context.Context, wk work, enc *lineEncoder) (line []byt
 		Seed:        params.Seed,
 	}
 	tr := record.Trace{
-		PromptID: wk.p.ID, Sample: wk.sample, Prompt: user, Reference: wk.p.Answer,
-		Task: wk.p.Task, Source: wk.p.Source, Teacher: j.cfg.TeacherName, Model: j.cfg.Model, Params: params,
+		Prompt: user, PromptID: p.ID, Reference: p.Answer,
+		Task: p.Task, Source: p.Source, Teacher: j.cfg.TeacherName, Model: j.cfg.Model, Params: params,
 	}
-	est := j.estimate(user)
-	for attempt := 1; ; attempt++ {
+	est := j.estimate(user, n)
+	var (
+		resps    []teacher.Response
+		u        teacher.Usage
+		lat      int64
+		err      error
+		attempt  int
+		failKind string
+	)
+	for attempt = 1; ; attempt++ {
 		if err := j.limiter.Wait(ctx, est); err != nil {
-			return nil, false
+			return nil, r
 		}
 		j.c.requests.Add(1)
 		j.c.inFlight.Add(1)
 		t0 := time.Now()
-		resp, err := j.cfg.Teacher.Complete(ctx, req)
-		lat := time.Since(t0).Milliseconds()
+		resps, u, err = j.complete(ctx, req, n, buf)
+		lat = time.Since(t0).Milliseconds()
 		j.c.inFlight.Add(-1)
 		if err != nil && ctx.Err() != nil {
-			return nil, false // interrupted, not failed
+			return nil, r // interrupted, not failed
 		}
-		var u teacher.Usage
 		var te *teacher.Error
-		if err == nil {
-			u = resp.Usage
-		} else if errors.As(err, &te) {
+		if err != nil && errors.As(err, &te) {
 			u = te.Usage
 		}
 		j.c.promptTok.Add(int64(u.PromptTokens))
 		j.c.complTok.Add(int64(u.CompletionTokens))
 		j.c.reasonTok.Add(int64(u.ReasoningTokens))
 		j.limiter.Adjust(u.PromptTokens + u.CompletionTokens - est)
-		tr.Attempts = attempt
-		tr.LatencyMS = lat
-		tr.Usage = record.Usage{PromptTokens: u.PromptTokens, CompletionTokens: u.CompletionTokens, ReasoningTokens: u.ReasoningTokens}
 		if err == nil {
-			j.observe(u.CompletionTokens)
+			j.observe(u.CompletionTokens / len(resps))
 			j.c.addLatency(lat)
-			j.c.succeeded.Add(1)
-			tr.Reasoning, tr.Content, tr.FinishReason = resp.Reasoning, resp.Content, resp.FinishReason
-			if tr.Model == "" {
-				tr.Model = resp.Model
+			if len(resps) < n {
+				j.c.short.Add(1)
+				j.shortOnce.Do(func() {
+					j.cfg.Logf("the teacher answered %d of %d samples asked for in one request; the rest are asked for again", len(resps), n)
+				})
 			}
 			break
 		}
 		d := j.cfg.Retry.decide(err, attempt, nil)
 		if !d.retry {
-			j.c.failed.Add(1)
-			j.c.fail(d.kind)
-			tr.Error = err.Error()
+			failKind = d.kind
+			resps = make([]teacher.Response, n) // every sample of the request failed
 			break
 		}
 		j.c.retries.Add(1)
@@ -547,17 +618,86 @@ func (j *Job) sample(ctx context.Context, wk work, enc *lineEncoder) (line []byt
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return nil, false
+			return nil, r
 		case <-t.C:
 		}
 	}
-	tr.CreatedAt = time.Now().UTC()
-	b, err := enc.encode(&tr)
-	if err != nil {
-		// A trace that cannot be encoded is a bug, not a teacher failure.
-		panic(fmt.Sprintf("sampler: encoding trace %s/%d: %v", tr.PromptID, tr.Sample, err))
+	buf.usages = shareUsage(buf.usages[:0], u, resps)
+	tr.Attempts, tr.LatencyMS, tr.CreatedAt = attempt, lat, time.Now().UTC()
+	for i, resp := range resps {
+		t := tr
+		t.Sample = wk.first + i
+		t.Usage = buf.usages[i]
+		if err != nil {
+			t.Error = err.Error()
+			j.c.failed.Add(1)
+			j.c.fail(failKind)
+		} else {
+			t.Reasoning, t.Content, t.FinishReason = resp.Reasoning, resp.Content, resp.FinishReason
+			if t.Model == "" {
+				t.Model = resp.Model
+			}
+			j.c.succeeded.Add(1)
+			if j.cfg.UntilCorrect > 0 && j.cfg.Correct(t) {
+				r.correct |= 1 << i
+			}
+		}
+		var encErr error
+		if lines, encErr = buf.enc.encode(lines, &t); encErr != nil {
+			// A trace that cannot be encoded is a bug, not a teacher failure.
+			panic(fmt.Sprintf("sampler: encoding trace %s/%d: %v", t.PromptID, t.Sample, encErr))
+		}
+		r.usage.PromptTokens = max(r.usage.PromptTokens, t.Usage.PromptTokens)
+		r.usage.CompletionTokens += t.Usage.CompletionTokens
 	}
-	return b, true
+	r.written = len(resps)
+	j.c.written.Add(int64(len(resps)))
+	return lines, r
+}
+
+// complete asks for n samples: one through Complete, which every teacher
+// has, or several in one request.
+func (j *Job) complete(ctx context.Context, req teacher.Request, n int, buf *workerBuf) ([]teacher.Response, teacher.Usage, error) {
+	if n == 1 {
+		resp, err := j.cfg.Teacher.Complete(ctx, req)
+		buf.one[0] = resp
+		return buf.one[:], resp.Usage, err
+	}
+	return j.cfg.Teacher.(multiTeacher).CompleteN(ctx, req, n)
+}
+
+// shareUsage spreads a request's usage over its samples' records so that
+// they add up to what was billed: the prompt on the first record (a request
+// pays for it once), completion and reasoning tokens in proportion to each
+// sample's text, as servers report only the request's totals.
+func shareUsage(out []record.Usage, u teacher.Usage, resps []teacher.Response) []record.Usage {
+	out = append(out, make([]record.Usage, len(resps))...)
+	if len(out) == 0 {
+		return out
+	}
+	out[0].PromptTokens = u.PromptTokens
+	if len(out) == 1 {
+		out[0].CompletionTokens, out[0].ReasoningTokens = u.CompletionTokens, u.ReasoningTokens
+		return out
+	}
+	split := func(total int, weight func(teacher.Response) int, set func(*record.Usage, int)) {
+		var sum, cum int64
+		for _, r := range resps {
+			sum += int64(weight(r)) + 1 // +1: an empty sample still shares
+		}
+		prev := int64(0)
+		for i, r := range resps {
+			cum += int64(weight(r)) + 1
+			at := int64(total) * cum / sum
+			set(&out[i], int(at-prev))
+			prev = at
+		}
+	}
+	split(u.CompletionTokens, func(r teacher.Response) int { return len(r.Reasoning) + len(r.Content) },
+		func(x *record.Usage, v int) { x.CompletionTokens = v })
+	split(u.ReasoningTokens, func(r teacher.Response) int { return len(r.Reasoning) },
+		func(x *record.Usage, v int) { x.ReasoningTokens = v })
+	return out
 }
 
 // lineEncoder renders a trace as one JSON line, keeping <think> tags
@@ -574,10 +714,11 @@ func newLineEncoder() *lineEncoder {
 	return e
 }
 
-func (e *lineEncoder) encode(v any) ([]byte, error) {
+// encode appends v's line to dst.
+func (e *lineEncoder) encode(dst []byte, v any) ([]byte, error) {
 	e.buf.Reset()
 	if err := e.enc.Encode(v); err != nil { // Encode ends the line with '\n'
-		return nil, err
+		return dst, err
 	}
-	return bytes.Clone(e.buf.Bytes()), nil
+	return append(dst, e.buf.Bytes()...), nil
 }

@@ -17,10 +17,16 @@ type Summary struct {
 	Manifest       string           // path of the manifest
 	FailuresByKind map[string]int64 // this run's failed records by kind
 	LatencyMS      map[string]int64 // p50, p90, p99, max of successful requests
+	Adaptive       *Adaptive        // with UntilCorrect
 }
 
-// Remaining is how many pairs are still to do.
-func (s Summary) Remaining() int64 { return s.Total - s.Done() }
+// Remaining is how many pairs are still to do (with UntilCorrect, at most).
+func (s Summary) Remaining() int64 {
+	if s.Adaptive != nil {
+		return s.Total - s.Done() - s.Adaptive.SamplesSaved
+	}
+	return s.Total - s.Done()
+}
 
 // manifestName is per shard, so the jobs of an array can share DIR.
 func manifestName(s Shard) string {
@@ -34,21 +40,22 @@ func manifestName(s Shard) string {
 // configuration without secrets, counts, tokens, cost, latency percentiles
 // and failures by kind. The report reads it back.
 type Manifest struct {
-	Version   int           `json:"version"`
-	Config    any           `json:"config,omitempty"`
-	Teacher   string        `json:"teacher"`
-	Model     string        `json:"model"`
-	Template  fingerprint   `json:"template"`
-	Prompts   string        `json:"prompts"`
-	Shard     string        `json:"shard"`
-	Samples   int           `json:"samples"`
-	Params    record.Params `json:"params"`
-	Budget    Budget        `json:"budget"`
-	StartedAt time.Time     `json:"started_at"`
-	EndedAt   time.Time     `json:"ended_at"`
-	Seconds   float64       `json:"seconds"`
-	Stopped   string        `json:"stopped"`
-	Journal   string        `json:"journal,omitempty"`
+	Version    int           `json:"version"`
+	Config     any           `json:"config,omitempty"`
+	Teacher    string        `json:"teacher"`
+	Model      string        `json:"model"`
+	Template   fingerprint   `json:"template"`
+	Prompts    string        `json:"prompts"`
+	Shard      string        `json:"shard"`
+	Samples    int           `json:"samples"`
+	PerRequest int           `json:"samples_per_request"`
+	Params     record.Params `json:"params"`
+	Budget     Budget        `json:"budget"`
+	StartedAt  time.Time     `json:"started_at"`
+	EndedAt    time.Time     `json:"ended_at"`
+	Seconds    float64       `json:"seconds"`
+	Stopped    string        `json:"stopped"`
+	Journal    string        `json:"journal,omitempty"`
 
 	Counts struct {
 		Planned       int64 `json:"planned"`
@@ -59,6 +66,7 @@ type Manifest struct {
 		Remaining     int64 `json:"remaining"`
 		Requests      int64 `json:"requests"`
 		Retries       int64 `json:"retries"`
+		Short         int64 `json:"short_answers,omitempty"` // requests answered with fewer samples than asked for
 		RetriedFailed int64 `json:"retried_failed,omitempty"`
 	} `json:"counts"`
 	Tokens struct {
@@ -71,7 +79,9 @@ type Manifest struct {
 	Cost           float64          `json:"cost"`
 	LatencyMS      map[string]int64 `json:"latency_ms"`
 	FailuresByKind map[string]int64 `json:"failures_by_kind"`
-	PerSecond      struct {
+	// Adaptive is what --until-correct saved against fixed sampling.
+	Adaptive  *Adaptive `json:"adaptive,omitempty"`
+	PerSecond struct {
 		Completions float64 `json:"completions"`
 		Tokens      float64 `json:"tokens"`
 	} `json:"per_second"`
@@ -91,13 +101,13 @@ func (j *Job) summary(stopped, journal string, started time.Time) Summary {
 func (j *Job) writeManifest(s Summary) error {
 	m := Manifest{
 		Version: 1, Config: j.cfg.Settings, Teacher: j.cfg.TeacherName, Model: j.cfg.Model, Template: j.fp,
-		Prompts: j.cfg.Prompts.Name(), Shard: j.cfg.Shard.String(), Samples: j.cfg.Samples, Params: j.cfg.Params,
+		Prompts: j.cfg.Prompts.Name(), Shard: j.cfg.Shard.String(), Samples: j.cfg.Samples, PerRequest: j.cfg.SamplesPerRequest, Params: j.cfg.Params,
 		Budget: j.cfg.Budget, StartedAt: time.Unix(0, j.start.Load()).UTC(), EndedAt: time.Now().UTC(), Seconds: s.Elapsed.Seconds(),
-		Stopped: s.Stopped, Journal: s.Journal, Cost: s.Cost, LatencyMS: s.LatencyMS, FailuresByKind: s.FailuresByKind,
+		Stopped: s.Stopped, Journal: s.Journal, Cost: s.Cost, LatencyMS: s.LatencyMS, FailuresByKind: s.FailuresByKind, Adaptive: s.Adaptive,
 	}
 	m.Counts.Planned, m.Counts.DoneBefore, m.Counts.Written = s.Total, s.DoneBefore, s.Written
 	m.Counts.Succeeded, m.Counts.Failed, m.Counts.Remaining = s.Succeeded, s.Failed, s.Remaining()
-	m.Counts.Requests, m.Counts.Retries, m.Counts.RetriedFailed = s.Requests, s.Retries, j.before.retried
+	m.Counts.Requests, m.Counts.Retries, m.Counts.RetriedFailed, m.Counts.Short = s.Requests, s.Retries, j.before.retried, s.Short
 	m.Tokens.Prompt, m.Tokens.Completion, m.Tokens.Reasoning = s.PromptTokens, s.CompletionTokens, s.ReasoningTokens
 	m.Tokens.PromptBefore, m.Tokens.CompletionBefore = s.PromptTokensBefore, s.CompletionTokensBefore
 	if sec := s.Elapsed.Seconds(); sec > 0 {

@@ -32,6 +32,7 @@ type Stats struct {
 	Failed     int64
 	Requests   int64 // attempts sent, retries included
 	Retries    int64
+	Short      int64 // requests answered with fewer samples than asked for
 	InFlight   int64
 
 	// Token totals of this run; the *Before fields hold the earlier runs'.
@@ -47,8 +48,8 @@ func (s Stats) Done() int64 { return s.DoneBefore + s.Written }
 
 // counters are the live, lock-free side of Stats.
 type counters struct {
-	written, succeeded, failed, requests, retries, inFlight atomic.Int64
-	promptTok, complTok, reasonTok                          atomic.Int64
+	written, succeeded, failed, requests, retries, short, inFlight atomic.Int64
+	promptTok, complTok, reasonTok                                 atomic.Int64
 
 	mu       sync.Mutex
 	failures map[string]int64

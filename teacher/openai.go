@@ -3,6 +3,7 @@ package teacher
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -13,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -90,15 +92,41 @@ const maxBody = 64 << 20
 // Complete sends req and returns the answer with reasoning separated. Errors
 // from the server or the wire are *Error; a cancelled ctx returns ctx's error.
 func (c *OpenAI) Complete(ctx context.Context, req Request) (Response, error) {
-	body, err := c.encode(req)
+	resps, u, err := c.complete(ctx, req, 1)
 	if err != nil {
 		return Response{}, err
+	}
+	resp := resps[0]
+	resp.Usage = u
+	return resp, nil
+}
+
+// CompleteN asks for n samples of req in one request (the API's "n"), so
+// the server reads the prompt once. It returns the choices in index order,
+// with zero Usage each, and the usage of the whole request: prompt tokens
+// once, completion tokens summed. A server may return fewer than n choices
+// (some ignore n); the caller sees how many came. Streaming answers carry
+// one choice here, so n > 1 with Stream is refused as a client error.
+func (c *OpenAI) CompleteN(ctx context.Context, req Request, n int) ([]Response, Usage, error) {
+	if n < 1 {
+		return nil, Usage{}, &Error{Kind: "client", Message: fmt.Sprintf("n %d: want at least 1", n)}
+	}
+	if n > 1 && c.cfg.Stream {
+		return nil, Usage{}, &Error{Kind: "client", Message: fmt.Sprintf("n %d with streaming: several samples per request need a non-streaming client", n)}
+	}
+	return c.complete(ctx, req, n)
+}
+
+func (c *OpenAI) complete(ctx context.Context, req Request, n int) ([]Response, Usage, error) {
+	body, err := c.encode(req, n)
+	if err != nil {
+		return nil, Usage{}, err
 	}
 	rctx, cancel := context.WithTimeoutCause(ctx, c.cfg.Timeout, errTimeout)
 	defer cancel()
 	hreq, err := http.NewRequestWithContext(rctx, http.MethodPost, c.url, bytes.NewReader(body))
 	if err != nil {
-		return Response{}, fmt.Errorf("teacher: %w", err)
+		return nil, Usage{}, fmt.Errorf("teacher: %w", err)
 	}
 	hreq.Header.Set("Content-Type", "application/json")
 	if c.cfg.Stream {
@@ -109,32 +137,38 @@ func (c *OpenAI) Complete(ctx context.Context, req Request) (Response, error) {
 	}
 	hresp, err := c.client.Do(hreq)
 	if err != nil {
-		return Response{}, c.transportError(ctx, rctx, "network", err)
+		return nil, Usage{}, c.transportError(ctx, rctx, "network", err)
 	}
 	defer hresp.Body.Close()
 	if hresp.StatusCode/100 != 2 {
-		return Response{}, c.statusError(hresp)
+		return nil, Usage{}, c.statusError(hresp)
 	}
-	var resp Response
+	var resps []Response
+	var u Usage
 	if isEventStream(hresp.Header.Get("Content-Type")) {
+		var resp Response
 		resp, err = c.readStream(hresp.Body)
+		resps, u = []Response{resp}, resp.Usage
 	} else {
-		resp, err = c.readJSON(hresp.Body, hresp.ContentLength)
+		resps, u, err = c.readJSON(hresp.Body, hresp.ContentLength, n)
 	}
 	if err != nil {
 		var te *Error
 		if !errors.As(err, &te) {
 			err = c.transportError(ctx, rctx, "stream", err)
 		}
-		return Response{}, err
+		return nil, Usage{}, err
 	}
-	resp.normalize()
-	return resp, nil
+	for i := range resps {
+		resps[i].Usage = Usage{}
+		resps[i].normalize()
+	}
+	return resps, u, nil
 }
 
 // encode writes the request body by hand, like the server's answers: at
 // thousands of requests a second reflection is a visible share of the CPU.
-func (c *OpenAI) encode(req Request) ([]byte, error) {
+func (c *OpenAI) encode(req Request, n int) ([]byte, error) {
 	model := req.Model
 	if model == "" {
 		model = c.cfg.Model
@@ -142,11 +176,11 @@ func (c *OpenAI) encode(req Request) ([]byte, error) {
 	if math.IsNaN(req.Temperature) || math.IsInf(req.Temperature, 0) || math.IsNaN(req.TopP) || math.IsInf(req.TopP, 0) {
 		return nil, fmt.Errorf("teacher: temperature %v / top_p %v: not a number", req.Temperature, req.TopP)
 	}
-	n := 128
+	size := 128
 	for _, m := range req.Messages {
-		n += len(m.Content) + len(m.Role) + 32
+		size += len(m.Content) + len(m.Role) + 32
 	}
-	b := make([]byte, 0, n)
+	b := make([]byte, 0, size)
 	b = append(b, `{"model":`...)
 	b = appendJSONString(b, model)
 	b = append(b, `,"messages":[`...)
@@ -173,6 +207,10 @@ func (c *OpenAI) encode(req Request) ([]byte, error) {
 	if req.Seed != nil {
 		b = append(b, `,"seed":`...)
 		b = strconv.AppendInt(b, *req.Seed, 10)
+	}
+	if n > 1 {
+		b = append(b, `,"n":`...)
+		b = strconv.AppendInt(b, int64(n), 10)
 	}
 	if c.cfg.Stream {
 		b = append(b, `,"stream":true,"stream_options":{"include_usage":true}`...)
@@ -265,37 +303,46 @@ func parseError(format string, args ...any) *Error {
 	return &Error{Kind: "parse", Message: fmt.Sprintf(format, args...), Retryable: true}
 }
 
-// readJSON reads a whole chat.completion. DeepSeek sends blank lines while a
+// readJSON reads a whole chat.completion: its first n choices in index
+// order and the request's usage. DeepSeek sends blank lines while a
 // non-streaming answer is being generated; JSON allows leading whitespace.
-func (c *OpenAI) readJSON(r io.Reader, size int64) (Response, error) {
+func (c *OpenAI) readJSON(r io.Reader, size int64, n int) ([]Response, Usage, error) {
 	buf := bytes.NewBuffer(make([]byte, 0, min(max(size+1, 512), maxBody)))
 	if _, err := buf.ReadFrom(io.LimitReader(r, maxBody)); err != nil {
-		return Response{}, err
+		return nil, Usage{}, err
 	}
 	body := buf.Bytes()
 	body = bytes.TrimSpace(body)
 	if len(body) == 0 {
-		return Response{}, parseError("empty 200 response body")
+		return nil, Usage{}, parseError("empty 200 response body")
 	}
 	var w wireResponse
 	if err := json.Unmarshal(body, &w); err != nil {
-		return Response{}, parseError("malformed JSON body (%d bytes): %v", len(body), err)
+		return nil, Usage{}, parseError("malformed JSON body (%d bytes): %v", len(body), err)
 	}
 	if w.Error != nil {
-		return Response{}, &Error{Kind: "server", Message: c.redact(w.Error.Message), Retryable: true}
+		return nil, Usage{}, &Error{Kind: "server", Message: c.redact(w.Error.Message), Retryable: true}
 	}
-	if len(w.Choices) == 0 || w.Choices[0].Message == nil {
-		return Response{}, parseError("response has no choices[0].message")
+	slices.SortStableFunc(w.Choices, func(a, b wireChoice) int { return cmp.Compare(a.Index, b.Index) })
+	var resps []Response
+	for _, ch := range w.Choices {
+		if ch.Message == nil {
+			return nil, Usage{}, parseError("response choice %d has no message", ch.Index)
+		}
+		resp := Response{Model: w.Model, Reasoning: ch.Message.reasoning(), Content: ch.Message.content()}
+		if ch.FinishReason != nil {
+			resp.FinishReason = *ch.FinishReason
+		}
+		resps = append(resps, resp)
 	}
-	ch := w.Choices[0]
-	resp := Response{Model: w.Model, Reasoning: ch.Message.reasoning(), Content: ch.Message.content()}
-	if ch.FinishReason != nil {
-		resp.FinishReason = *ch.FinishReason
+	if len(resps) == 0 {
+		return nil, Usage{}, parseError("response has no choices[0].message")
 	}
+	var u Usage
 	if w.Usage != nil {
-		resp.Usage = w.Usage.usage()
+		u = w.Usage.usage()
 	}
-	return resp, nil
+	return resps[:min(len(resps), n)], u, nil
 }
 
 // readStream reads server-sent chat.completion.chunk events up to [DONE].

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -301,5 +302,28 @@ func TestOpenAILongStreamLine(t *testing.T) {
 	}
 	if resp.Reasoning != strings.TrimSpace(long) || resp.Content != `\boxed{42}` || resp.FinishReason != "stop" {
 		t.Errorf("long line garbled: %d bytes of reasoning, content %q", len(resp.Reasoning), resp.Content)
+	}
+}
+
+// TestOpenAICompleteNRefused: a streaming client refuses n > 1 before
+// sending anything, as a non-retryable client error.
+func TestOpenAICompleteNRefused(t *testing.T) {
+	var sent atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { sent.Add(1) }))
+	defer srv.Close()
+	for _, tt := range []struct {
+		stream bool
+		n      int
+		msg    string
+	}{{true, 2, "n 2 with streaming"}, {false, 0, "n 0: want at least 1"}} {
+		c, _ := NewOpenAI(OpenAIConfig{BaseURL: srv.URL + "/v1", Model: "m", Stream: tt.stream})
+		_, _, err := c.CompleteN(context.Background(), question(), tt.n)
+		var te *Error
+		if !errors.As(err, &te) || te.Kind != "client" || te.Retryable || !strings.Contains(te.Message, tt.msg) {
+			t.Errorf("stream=%v n=%d: %v, want a non-retryable client error with %q", tt.stream, tt.n, err, tt.msg)
+		}
+	}
+	if sent.Load() != 0 {
+		t.Errorf("%d requests sent", sent.Load())
 	}
 }

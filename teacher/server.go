@@ -129,8 +129,20 @@ func (h *handler) chat(w http.ResponseWriter, r *http.Request) {
 	for i, m := range in.Messages {
 		req.Messages[i] = Message{Role: m.Role, Content: string(m.Content)}
 	}
+	n := 1
+	if in.N != nil {
+		n = *in.N
+	}
+	switch {
+	case n < 1 || n > maxChoices:
+		writeError(w, &Error{Status: http.StatusBadRequest, Kind: "client", Message: fmt.Sprintf("n %d: want 1 to %d", n, maxChoices)})
+		return
+	case n > 1 && in.Stream:
+		writeError(w, &Error{Status: http.StatusBadRequest, Kind: "client", Message: "n > 1 with stream: this server streams one choice; drop stream to get several"})
+		return
+	}
 
-	resp, err := h.t.Complete(r.Context(), req)
+	resps, usage, err := h.completeN(r.Context(), req, n)
 	if err != nil {
 		if r.Context().Err() != nil {
 			return // the client went away
@@ -138,15 +150,11 @@ func (h *handler) chat(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	resp.Model = model // the name it was served under, as a client asked for it
-	if format == formatThink && resp.Reasoning != "" {
-		if resp.FinishReason == "length" && resp.Content == "" {
-			// Cut off while thinking: the closing tag was never written.
-			resp.Content = "<think>\n" + resp.Reasoning
-		} else {
-			resp.Content = "<think>\n" + resp.Reasoning + "\n</think>\n\n" + resp.Content
+	for i := range resps {
+		resps[i].Model = model // the name it was served under, as a client asked for it
+		if format == formatThink {
+			resps[i] = inlineThink(resps[i])
 		}
-		resp.Reasoning = ""
 	}
 	field := "reasoning_content"
 	if format == formatReasoning {
@@ -158,17 +166,66 @@ func (h *handler) chat(w http.ResponseWriter, r *http.Request) {
 	b := (*bp)[:0]
 	if in.Stream {
 		includeUsage := in.StreamOptions != nil && in.StreamOptions.IncludeUsage
-		b = appendStream(b, id, created, field, resp, includeUsage)
+		b = appendStream(b, id, created, field, resps[0], includeUsage)
 		w.Header().Set("Content-Type", "text/event-stream")
 		w.Header().Set("Cache-Control", "no-cache")
 	} else {
-		b = appendCompletion(b, id, created, field, resp)
+		b = appendCompletion(b, id, created, field, model, resps, usage)
 		w.Header().Set("Content-Type", "application/json")
 	}
 	// A known length spares the client chunked decoding.
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.Write(b)
 	*bp = b
+}
+
+// maxChoices bounds n: each choice is a full completion.
+const maxChoices = 128
+
+// completeN answers n choices one after another, choice i with the request's
+// seed plus i (a teacher that is a function of its seed, like the builtin,
+// would otherwise answer n times the same), and sums their usage as the
+// OpenAI API does: the prompt once, completion and reasoning tokens over
+// all choices.
+func (h *handler) completeN(ctx context.Context, req Request, n int) ([]Response, Usage, error) {
+	var base int64
+	if req.Seed != nil {
+		base = *req.Seed
+	}
+	resps := make([]Response, n)
+	var u Usage
+	for i := range resps {
+		if i > 0 {
+			s := base + int64(i)
+			req.Seed = &s
+		}
+		resp, err := h.t.Complete(ctx, req)
+		if err != nil {
+			return nil, Usage{}, err
+		}
+		if i == 0 {
+			u.PromptTokens = resp.Usage.PromptTokens
+		}
+		u.CompletionTokens += resp.Usage.CompletionTokens
+		u.ReasoningTokens += resp.Usage.ReasoningTokens
+		resps[i] = resp
+	}
+	return resps, u, nil
+}
+
+// inlineThink moves the reasoning into the content as <think>…</think>.
+func inlineThink(resp Response) Response {
+	if resp.Reasoning == "" {
+		return resp
+	}
+	if resp.FinishReason == "length" && resp.Content == "" {
+		// Cut off while thinking: the closing tag was never written.
+		resp.Content = "<think>\n" + resp.Reasoning
+	} else {
+		resp.Content = "<think>\n" + resp.Reasoning + "\n</think>\n\n" + resp.Content
+	}
+	resp.Reasoning = ""
+	return resp
 }
 
 func contains(list []string, s string) bool {
@@ -182,20 +239,29 @@ func contains(list []string, s string) bool {
 
 // appendCompletion writes a chat.completion object by hand: the server
 // must answer thousands of requests a second on two cores.
-func appendCompletion(b []byte, id string, created int64, field string, resp Response) []byte {
-	b = appendHead(b, id, "chat.completion", created, resp.Model)
-	b = append(b, `"choices":[{"index":0,"message":{"role":"assistant","content":`...)
-	b = appendJSONString(b, resp.Content)
-	if resp.Reasoning != "" {
-		b = append(b, `,"`...)
-		b = append(b, field...)
-		b = append(b, `":`...)
-		b = appendJSONString(b, resp.Reasoning)
+func appendCompletion(b []byte, id string, created int64, field, model string, resps []Response, u Usage) []byte {
+	b = appendHead(b, id, "chat.completion", created, model)
+	b = append(b, `"choices":[`...)
+	for i, resp := range resps {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"index":`...)
+		b = strconv.AppendInt(b, int64(i), 10)
+		b = append(b, `,"message":{"role":"assistant","content":`...)
+		b = appendJSONString(b, resp.Content)
+		if resp.Reasoning != "" {
+			b = append(b, `,"`...)
+			b = append(b, field...)
+			b = append(b, `":`...)
+			b = appendJSONString(b, resp.Reasoning)
+		}
+		b = append(b, `},"finish_reason":`...)
+		b = appendJSONString(b, resp.FinishReason)
+		b = append(b, '}')
 	}
-	b = append(b, `},"finish_reason":`...)
-	b = appendJSONString(b, resp.FinishReason)
-	b = append(b, `}],`...)
-	b = appendUsage(b, resp.Usage)
+	b = append(b, `],`...)
+	b = appendUsage(b, u)
 	return append(b, "}\n"...)
 }
 

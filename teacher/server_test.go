@@ -262,3 +262,75 @@ func BenchmarkServeLoopback(b *testing.B) {
 		})
 	}
 }
+
+// TestHandlerN asks the real handler for several choices with the real
+// client: each choice is the builtin's answer for the request's seed plus
+// its index, and usage counts the prompt once and every completion.
+func TestHandlerN(t *testing.T) {
+	b := NewBuiltin(BuiltinConfig{WrongRate: 0.5, CheckRate: 0.5})
+	srv := httptest.NewServer(NewHandler(b, []string{BuiltinModel}))
+	defer srv.Close()
+	c, err := NewOpenAI(OpenAIConfig{BaseURL: srv.URL + "/v1", Model: BuiltinModel})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := OpenSuite("builtin:arith:all", 3)
+	for _, tt := range []struct {
+		n    int
+		seed *int64
+	}{{1, nil}, {3, nil}, {4, new(int64(41))}, {7, new(int64(-3))}} {
+		req := Request{Messages: []Message{{Role: "user", Content: s.At(tt.n).Problem + "\n" + r1Suffix}}, Seed: tt.seed}
+		got, u, err := c.CompleteN(context.Background(), req, tt.n)
+		if err != nil {
+			t.Fatalf("n=%d: %v", tt.n, err)
+		}
+		if len(got) != tt.n {
+			t.Fatalf("n=%d: %d choices", tt.n, len(got))
+		}
+		var want Usage
+		for i := range tt.n {
+			r := req
+			if i > 0 {
+				seed := int64(i)
+				if tt.seed != nil {
+					seed += *tt.seed
+				}
+				r.Seed = &seed
+			}
+			w, _ := b.Complete(context.Background(), r)
+			if i == 0 {
+				want.PromptTokens = w.Usage.PromptTokens
+			}
+			want.CompletionTokens += w.Usage.CompletionTokens
+			want.ReasoningTokens += w.Usage.ReasoningTokens
+			w.Usage = Usage{}
+			if got[i] != w {
+				t.Errorf("n=%d choice %d:\n got %+v\nwant %+v", tt.n, i, got[i], w)
+			}
+		}
+		if u != want {
+			t.Errorf("n=%d: usage %+v, want %+v", tt.n, u, want)
+		}
+	}
+}
+
+// TestHandlerNRefused: n out of range, or n > 1 with streaming, is a 400.
+func TestHandlerNRefused(t *testing.T) {
+	srv := httptest.NewServer(NewHandler(NewBuiltin(BuiltinConfig{}), []string{BuiltinModel}))
+	defer srv.Close()
+	for _, tt := range []struct{ body, msg string }{
+		{`{"messages":[{"role":"user","content":"What is 1 + 2?"}],"n":0}`, "n 0: want 1 to 128"},
+		{`{"messages":[{"role":"user","content":"What is 1 + 2?"}],"n":129}`, "n 129: want 1 to 128"},
+		{`{"messages":[{"role":"user","content":"What is 1 + 2?"}],"n":2,"stream":true}`, "n > 1 with stream"},
+	} {
+		resp, err := http.Post(srv.URL+"/v1/chat/completions", "application/json", strings.NewReader(tt.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(b), tt.msg) {
+			t.Errorf("%s: %d %s, want 400 with %q", tt.body, resp.StatusCode, b, tt.msg)
+		}
+	}
+}

@@ -17,6 +17,7 @@ type wireRequest struct {
 	MaxTokens           *int           `json:"max_tokens,omitempty"`
 	MaxCompletionTokens *int           `json:"max_completion_tokens,omitempty"`
 	Seed                *int64         `json:"seed,omitempty"`
+	N                   *int           `json:"n,omitempty"` // choices to return; 1 when absent
 	Stream              bool           `json:"stream,omitempty"`
 	StreamOptions       *streamOptions `json:"stream_options,omitempty"`
 	ReasoningFormat     string         `json:"reasoning_format,omitempty"`
@@ -70,6 +71,7 @@ type wireResponse struct {
 }
 
 type wireChoice struct {
+	Index        int        `json:"index"`
 	Message      *wireReply `json:"message"`
 	Delta        *wireReply `json:"delta"`
 	FinishReason *string    `json:"finish_reason"`
