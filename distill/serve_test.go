@@ -394,7 +394,7 @@ func TestServerWriteTimeout(t *testing.T) {
 			io.WriteString(w, "answer")
 			return
 		}
-		_, err := w.Write(make([]byte, 256<<20)) // more than the socket buffers hold
+		_, err := w.Write(make([]byte, 64<<20)) // more than the socket buffers hold
 		writeErr <- err
 	}), HTTPTimeouts{Write: d})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -423,7 +423,7 @@ func TestServerWriteTimeout(t *testing.T) {
 	select {
 	case err := <-writeErr:
 		if err == nil {
-			t.Fatal("256 MiB written to a client that reads nothing")
+			t.Fatal("64 MiB written to a client that reads nothing")
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatal("a write to a client that reads nothing was not cut off")
