@@ -219,7 +219,7 @@ func runRun(ctx context.Context, configPath string, opts RunOptions) error {
 	if err != nil {
 		return fmt.Errorf("run: %w", err)
 	}
-	if err := checkContext(opts, student, cfg); err != nil {
+	if _, err := checkContext(opts, student, cfg); err != nil {
 		return fmt.Errorf("run: %w", err)
 	}
 	if err := os.MkdirAll(opts.Out, 0o755); err != nil {

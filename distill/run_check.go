@@ -16,9 +16,12 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/distill-dev/distill/record"
+	"github.com/distill-dev/distill/sampler"
 	"github.com/distill-dev/distill/student/checkpoint"
 	"github.com/distill-dev/distill/student/memory"
 	"github.com/distill-dev/distill/student/model"
+	"github.com/distill-dev/distill/student/rl"
 	"github.com/distill-dev/distill/student/train"
 )
 
@@ -42,9 +45,14 @@ func runCheck(ctx context.Context, opts RunOptions, w io.Writer) error {
 	if err != nil {
 		checks = append(checks, recipeCheck{name: "student", err: err})
 	} else {
+		trained, ctxErr := checkContext(opts, student, cfg)
 		checks = append(checks, recipeCheck{name: "student", ok: fmt.Sprintf("%s, %d positions", student, cfg.MaxPositionEmbeddings)},
-			recipeCheck{name: "context", err: checkContext(opts, student, cfg), ok: "train.seq_len, rl.max_new_tokens and eval.max_tokens fit"},
+			recipeCheck{name: "context", err: ctxErr, ok: "train.seq_len, rl.max_new_tokens and eval.max_tokens fit"},
 			checkTrainMemory(opts.Train, cfg))
+		if !slices.Contains(opts.Skip, "rl") || !slices.Contains(opts.Skip, "rl-only") {
+			checks = append(checks, checkRLMemory(ctx, opts.RL, trained))
+		}
+		checks = append(checks, checkEvalMemory(ctx, opts.Eval, trained))
 	}
 	checks = append(checks, checkDisk(opts))
 	failed := 0
@@ -190,12 +198,13 @@ func recipeStudent(t TrainOptions) (string, *model.Config, error) {
 
 // checkContext refuses lengths beyond the context of the model each stage
 // runs: the base's for eval-base and rl-only, the trained student's (the
-// base's unless train extends it) for rl and the later evaluations.
-func checkContext(opts RunOptions, student string, base *model.Config) error {
+// base's unless train extends it) for rl and the later evaluations. It
+// returns the trained student's configuration.
+func checkContext(opts RunOptions, student string, base *model.Config) (*model.Config, error) {
 	trained := *base
 	t := opts.Train.Options
 	if err := t.ApplyContext(&trained, student); err != nil {
-		return fmt.Errorf("train: %w", err)
+		return &trained, fmt.Errorf("train: %w", err)
 	}
 	skip := func(stage string) bool { return slices.Contains(opts.Skip, stage) }
 	var errs []string
@@ -221,9 +230,9 @@ func checkContext(opts RunOptions, student string, base *model.Config) error {
 		}
 	}
 	if len(errs) > 0 {
-		return fmt.Errorf("recipe: %s", strings.Join(errs, "; "))
+		return &trained, fmt.Errorf("recipe: %s", strings.Join(errs, "; "))
 	}
-	return nil
+	return &trained, nil
 }
 
 // checkTrainMemory checks the train stage against this machine: the Go
@@ -243,6 +252,76 @@ func checkTrainMemory(t TrainOptions, cfg *model.Config) recipeCheck {
 	o.MicroBatch = cmp.Or(o.MicroBatch, train.Defaults.MicroBatch)
 	c.err = train.CheckMemory(cfg, o.MicroBatch, o.SeqLen, memory.Options{LoRARank: o.LoRARank, GradientCheckpointing: o.GradientCheckpointing})
 	c.ok = fmt.Sprintf("%s engine fits in %s", eng, memory.Format(memory.Available()))
+	return c
+}
+
+// promptTokensBound bounds the tokens of the longest prompt without a
+// tokenizer: no byte-level BPE token is shorter than a byte, and the chat
+// template adds fewer than templateBytes.
+func promptTokensBound(ps []record.Prompt, userTemplate string) int {
+	const templateBytes = 128
+	longest := 0
+	for _, p := range ps {
+		longest = max(longest, len(rl.UserMessage(userTemplate, p)))
+	}
+	return longest + templateBytes
+}
+
+// checkRLMemory checks GRPO's memory (policy, reference, rollouts) on the
+// trained student, with the recipe's prompts at their longest.
+func checkRLMemory(ctx context.Context, r RLOptions, cfg *model.Config) recipeCheck {
+	c := recipeCheck{name: "rl"}
+	if r.Engine == "trl" {
+		c.ok = "TRL engine (GPUs)"
+		return c
+	}
+	tmpl, err := sampler.ResolveTemplate(r.Template, nil)
+	if err != nil {
+		c.err = fmt.Errorf("rl.template: %w", err)
+		return c
+	}
+	ps, err := rlLoadPrompts(ctx, r)
+	if err != nil {
+		c.err = err
+		return c
+	}
+	o := r.Options
+	longest := promptTokensBound(ps, tmpl.Text)
+	seq := o.SeqLen
+	if seq == 0 {
+		seq = longest + o.MaxNewTokens
+		if mp := cfg.MaxPositionEmbeddings; mp > 0 {
+			seq = min(seq, mp)
+		}
+	}
+	c.err = rl.CheckMemory(cfg, &o, seq, min(longest, seq-1))
+	c.ok = fmt.Sprintf("GRPO fits in %s (prompts of up to %d tokens)", memory.Format(memory.Available()), longest)
+	return c
+}
+
+// checkEvalMemory checks the evaluation of the trained student: its
+// weights and the KV caches of one batch of the longest prompts.
+func checkEvalMemory(ctx context.Context, e EvalOptions, cfg *model.Config) recipeCheck {
+	c := recipeCheck{name: "eval"}
+	tmpl, err := sampler.ResolveTemplate(e.Template, nil)
+	if err != nil {
+		c.err = fmt.Errorf("eval.template: %w", err)
+		return c
+	}
+	ps, err := evalPrompts(ctx, e)
+	if err != nil {
+		c.err = err
+		return c
+	}
+	longest := promptTokensBound(ps, tmpl.Text)
+	seqs := min(cmp.Or(e.Batch, 1), len(ps)*e.Samples)
+	need := memory.Generation(cfg, seqs, longest+e.MaxTokens, e.Temperature > 0)
+	avail := memory.Available()
+	if err := need.Check(avail); err != nil {
+		c.err = fmt.Errorf("%d sequences of up to %d tokens: %w; lower eval.batch or eval.max_tokens", seqs, longest+e.MaxTokens, err)
+		return c
+	}
+	c.ok = fmt.Sprintf("%d sequences at a time need %s of %s", seqs, memory.Format(need.Total), memory.Format(avail))
 	return c
 }
 

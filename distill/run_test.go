@@ -119,3 +119,81 @@ func TestRunSaveBaseStopsAtEndOfTurn(t *testing.T) {
 		})
 	}
 }
+
+// A recipe whose lengths the student cannot hold is refused when it loads,
+// before any stage runs; extending the context in train is not enough for
+// the stages that run the base.
+func TestRunRefusesLengthsBeyondContext(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		edit    func(*RunOptions)
+		wantErr string
+	}{
+		{"eval", func(o *RunOptions) { o.Eval.MaxTokens = 4096 }, "eval.max_tokens 4096"},
+		{"rl", func(o *RunOptions) { o.RL.MaxNewTokens = 2048 }, "rl.max_new_tokens 2048"},
+		{"train", func(o *RunOptions) { o.Train.SeqLen = 3000 }, "--seq-len 3000"},
+		{"extended, base still short", func(o *RunOptions) {
+			o.Train.MaxPositionEmbeddings, o.Train.RopeTheta, o.Eval.MaxTokens = 8192, 40000, 4096
+		}, "eval-base"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			opts := DefaultRunOptions()
+			if err := loadConfig(filepath.Join("..", "configs", "quickstart.yaml"), &opts); err != nil {
+				t.Fatal(err)
+			}
+			opts.Out = filepath.Join(t.TempDir(), "run")
+			tc.edit(&opts)
+			err := runRun(context.Background(), "quickstart.yaml", opts)
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("err = %v, want one naming %s", err, tc.wantErr)
+			}
+			if _, err := os.Stat(filepath.Join(opts.Out, "run.json")); err == nil {
+				t.Error("a stage ran before the refusal")
+			}
+		})
+	}
+}
+
+// `distill run --check` on the quickstart recipe passes every check, one
+// line each; on a recipe whose HTTP teacher has no key, whose student is
+// not there and whose eval does not fit, it names each failure.
+func TestRunCheck(t *testing.T) {
+	opts := DefaultRunOptions()
+	if err := loadConfig(filepath.Join("..", "configs", "quickstart.yaml"), &opts); err != nil {
+		t.Fatal(err)
+	}
+	opts.Out = filepath.Join(t.TempDir(), "run")
+	var out strings.Builder
+	if err := runCheck(context.Background(), opts, &out); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	for _, name := range []string{"teacher", "inputs", "student", "context", "train", "rl", "eval", "disk"} {
+		if !strings.Contains(out.String(), "ok    "+name) {
+			t.Errorf("no ok line for %s:\n%s", name, out.String())
+		}
+	}
+
+	t.Setenv("CHECK_TEST_KEY", "")
+	bad := opts
+	bad.Generate.Teacher, bad.Generate.Model, bad.Generate.APIKeyEnv = "https://user:secret-pw@api.example.com/v1", "r1", "CHECK_TEST_KEY"
+	bad.Eval.Batch, bad.Eval.Samples, bad.Eval.MaxTokens = 1<<24, 1<<12, 1000
+	out.Reset()
+	err := runCheck(context.Background(), bad, &out)
+	if err == nil {
+		t.Fatalf("a failing recipe passed:\n%s", out.String())
+	}
+	for _, want := range []string{"FAIL  teacher   https://api.example.com/v1: $CHECK_TEST_KEY", "FAIL  eval"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	if strings.Contains(out.String(), "secret-pw") {
+		t.Errorf("the URL's password reached the output:\n%s", out.String())
+	}
+	bad.Train.Init = filepath.Join(t.TempDir(), "missing")
+	out.Reset()
+	runCheck(context.Background(), bad, &out)
+	if !strings.Contains(out.String(), "FAIL  student") {
+		t.Errorf("a missing train.init passed:\n%s", out.String())
+	}
+}
