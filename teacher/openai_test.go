@@ -327,3 +327,27 @@ func TestOpenAICompleteNRefused(t *testing.T) {
 		t.Errorf("%d requests sent", sent.Load())
 	}
 }
+
+// A base URL with a query (gateways that take ?api_key=) keeps it after the
+// route; it was appended after the query and the route was lost.
+func TestOpenAIBaseURLWithQuery(t *testing.T) {
+	var path, query string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		path, query = r.URL.Path, r.URL.RawQuery
+		io.WriteString(w, `{"choices":[{"message":{"content":"ok"},"finish_reason":"stop"}]}`)
+	}))
+	defer srv.Close()
+	c, err := NewOpenAI(OpenAIConfig{BaseURL: srv.URL + "/v1?api_key=k1", Model: "m"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Complete(context.Background(), question()); err != nil {
+		t.Fatal(err)
+	}
+	if path != "/v1/chat/completions" || query != "api_key=k1" {
+		t.Errorf("request went to %s?%s, want /v1/chat/completions?api_key=k1", path, query)
+	}
+	if _, err := NewOpenAI(OpenAIConfig{BaseURL: "ftp://user:pw-secret@x/v1"}); err == nil || strings.Contains(err.Error(), "pw-secret") {
+		t.Errorf("bad URL error %v: want one without the URL's password", err)
+	}
+}
