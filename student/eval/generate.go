@@ -85,6 +85,7 @@ func (c *Checkpoint) CheckMemory(msgs []string, k int, p Params) error {
 	}
 	a := memory.Advice{Avail: memory.Available()}
 	if need.Check(a.Avail) == nil {
+		need.Hold()
 		return nil
 	}
 	for b := c.batch() / 2; b >= 1; b /= 2 {

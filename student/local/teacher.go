@@ -63,6 +63,7 @@ func CheckMemory(cfg *model.Config) error {
 	need := memory.Generation(cfg, MaxBatch, context, true)
 	a := memory.Advice{Avail: memory.Available()}
 	if need.Check(a.Avail) == nil {
+		need.Hold()
 		return nil
 	}
 	a.Add("a smaller checkpoint or a machine with more memory")

@@ -7,6 +7,8 @@ package memory
 import (
 	"errors"
 	"fmt"
+	"os"
+	"runtime/debug"
 	"strings"
 
 	"github.com/distill-dev/distill/student/model"
@@ -215,6 +217,19 @@ func (b Breakdown) Check(available int64) error {
 		return nil
 	}
 	return fmt.Errorf("%w: needs about %s (%s), %s available", ErrDoesNotFit, Format(b.Total), b.Parts(), Format(available))
+}
+
+// Hold makes the Go collector keep the process within a tenth above the
+// estimate. Rollouts and decoding make garbage (and serving HTTP more),
+// which the collector's default (GOGC=100) lets grow to the size of the
+// live heap before it collects, so without a limit such a stage peaks up
+// to twice what it keeps; the tenth spares the collector from running
+// without pause when the estimate is a little short. A GOMEMLIMIT the
+// user set wins.
+func (b Breakdown) Hold() {
+	if os.Getenv("GOMEMLIMIT") == "" && b.Total > 0 {
+		debug.SetMemoryLimit(b.Total + b.Total/10)
+	}
 }
 
 // Parts lists the breakdown's non-zero parts, such as "weights 1.2 GB,

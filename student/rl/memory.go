@@ -22,6 +22,7 @@ func CheckMemory(cfg *model.Config, o *Options, seq, longest int) error {
 	need := memory.GRPO(cfg, o.shape(seq, longest))
 	a := memory.Advice{Avail: memory.Available()}
 	if need.Check(a.Avail) == nil {
+		need.Hold()
 		return nil
 	}
 	try := func(edit func(*Options), format string, args ...any) {
