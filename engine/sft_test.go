@@ -29,7 +29,8 @@ var sftKeys = map[string]string{
 	"eval_every": "eval_steps", "save_every": "save_steps", "keep_checkpoints": "save_total_limit",
 	"resume": "resume", "template": "chat_template_path",
 	"lora_rank": "lora_r", "lora_alpha": "lora_alpha", "lora_targets": "lora_target_modules",
-	"gradient_checkpointing": "gradient_checkpointing",
+	"gradient_checkpointing":  "gradient_checkpointing",
+	"max_position_embeddings": "max_position_embeddings", "rope_theta": "rope_theta",
 }
 
 func sftJob(t *testing.T, o train.Options) *Job {
