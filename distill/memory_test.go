@@ -16,13 +16,13 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/distill-dev/distill/dataset"
+	"github.com/distill-dev/distill/internal/repotest"
 	"github.com/distill-dev/distill/sampler"
 	"github.com/distill-dev/distill/student"
 	"github.com/distill-dev/distill/student/checkpoint"
@@ -262,7 +262,7 @@ func stageMemChild(t *testing.T, args []string) {
 		tick := time.NewTicker(time.Millisecond)
 		defer tick.Stop()
 		for {
-			peak = max(peak, procStatusBytes("RssAnon"))
+			peak = max(peak, repotest.ProcStatus("RssAnon"))
 			select {
 			case <-tick.C:
 			case <-stop:
@@ -275,7 +275,7 @@ func stageMemChild(t *testing.T, args []string) {
 	err := NewApp().RunContext(ctx, append([]string{"distill"}, args...))
 	close(stop)
 	wg.Wait()
-	m := stageMem{PeakAnon: peak, HWM: procStatusBytes("VmHWM")}
+	m := stageMem{PeakAnon: peak, HWM: repotest.ProcStatus("VmHWM")}
 	if err != nil {
 		m.Err = err.Error()
 	}
@@ -304,22 +304,6 @@ func serveLoad(t *testing.T, base string) {
 		}()
 	}
 	wg.Wait()
-}
-
-func procStatusBytes(key string) int64 {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), key+":"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			return kb << 10
-		}
-	}
-	return 0
 }
 
 // TestMemoryAdviceFlags: every flag a refusal suggests is one of the

@@ -3,7 +3,6 @@
 package train
 
 import (
-	"bufio"
 	"bytes"
 	"cmp"
 	"context"
@@ -19,6 +18,7 @@ import (
 	"time"
 
 	"github.com/distill-dev/distill/dataset"
+	"github.com/distill-dev/distill/internal/repotest"
 )
 
 // The shape BenchmarkLoaderMemory loads: rows of a typical SFT run.
@@ -183,7 +183,7 @@ func loaderMemoryChild(t testing.TB, mode, data, out string) {
 	}
 	m.LoadSec, m.EpochSec = epoch.Sub(start).Seconds(), time.Since(epoch).Seconds()
 	m.PeakHeap, m.PeakAnon = peak.stop()
-	m.PeakRSS = procStatus("VmHWM")
+	m.PeakRSS = uint64(repotest.ProcStatus("VmHWM"))
 	j, _ := json.Marshal(m)
 	fmt.Printf("loadermem %s\n", j)
 }
@@ -203,7 +203,7 @@ func watchPeak() *peakWatch {
 		for {
 			metrics.Read(s)
 			w.heap = max(w.heap, s[0].Value.Uint64())
-			w.anon = max(w.anon, procStatus("RssAnon"))
+			w.anon = max(w.anon, uint64(repotest.ProcStatus("RssAnon")))
 			select {
 			case <-tick.C:
 			case w.done <- struct{}{}:
@@ -218,21 +218,4 @@ func watchPeak() *peakWatch {
 func (w *peakWatch) stop() (heap, anon uint64) {
 	<-w.done
 	return w.heap, w.anon
-}
-
-// procStatus reads a kB field of /proc/self/status, in bytes.
-func procStatus(field string) uint64 {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), field+":"); ok {
-			kb, _ := strconv.ParseUint(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			return kb << 10
-		}
-	}
-	return 0
 }
