@@ -41,7 +41,7 @@ func ciRun(t *testing.T, bin, dir, script string, env map[string]string) {
 	}
 }
 
-// ciDataset checks that dir holds a dataset merged from want traces.
+// ciDataset checks that dir holds a dataset made of want input records.
 func ciDataset(t *testing.T, dir string, want int64) {
 	t.Helper()
 	var st dataset.Stats
@@ -49,8 +49,8 @@ func ciDataset(t *testing.T, dir string, want int64) {
 	if err == nil {
 		err = json.Unmarshal(b, &st)
 	}
-	if err != nil || st.Traces != want || len(st.Shards["train"]) == 0 {
-		t.Fatalf("dataset %s: %v; %d traces, want %d; shards %v", dir, err, st.Traces, want, st.Shards)
+	if err != nil || st.LinesIn != want || len(st.Shards["train"]) == 0 {
+		t.Fatalf("dataset %s: %v; %d input records, want %d; shards %v", dir, err, st.LinesIn, want, st.Shards)
 	}
 }
 
