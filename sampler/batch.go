@@ -259,7 +259,7 @@ func (j *Job) ImportBatch(ctx context.Context, files []string) (Summary, error) 
 		return Summary{}, fmt.Errorf("batch import: writing traces: %w", err)
 	}
 	j.c.written.Store(imp.Imported)
-	sum := j.summary("complete", name, started)
+	sum := j.summary("batch_import", name, started)
 	sum.Batch = &imp
 	return sum, j.writeManifest(sum)
 }

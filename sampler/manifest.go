@@ -12,7 +12,7 @@ import (
 // Summary is the outcome of one Run.
 type Summary struct {
 	Stats
-	Stopped        string           // "complete", "budget", "interrupted" or "error"
+	Stopped        string           // "complete", "budget", "interrupted", "error", or "batch_import" (ImportBatch)
 	Journal        string           // the file this run wrote, "" if it wrote nothing
 	Manifest       string           // path of the manifest
 	FailuresByKind map[string]int64 // this run's failed records by kind
