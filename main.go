@@ -11,6 +11,6 @@ import (
 func main() {
 	if err := distill.Main(os.Args); err != nil {
 		fmt.Fprintln(os.Stderr, "distill:", err)
-		os.Exit(1)
+		os.Exit(distill.ExitCode(err))
 	}
 }

@@ -1,6 +1,7 @@
 package distill
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -62,6 +63,16 @@ type GenerateOptions struct {
 	MaxTotalTokens int64   `yaml:"max_total_tokens" json:"max_total_tokens"`
 	PriceInput     float64 `yaml:"price_input" json:"price_input"`   // per million prompt tokens
 	PriceOutput    float64 `yaml:"price_output" json:"price_output"` // per million completion tokens
+	// Batch prices (per million tokens) of answers imported from batch
+	// files; 0 means half the live price, OpenAI's batch discount.
+	PriceBatchInput  float64 `yaml:"price_batch_input" json:"price_batch_input"`
+	PriceBatchOutput float64 `yaml:"price_batch_output" json:"price_batch_output"`
+
+	// BatchExport, a directory, writes the pending requests there as
+	// OpenAI Batch API input files instead of sampling them.
+	BatchExport string `yaml:"batch_export" json:"batch_export"`
+	// BatchImport merges batch output and error files into the run.
+	BatchImport []string `yaml:"batch_import" json:"batch_import" path:"file"`
 
 	Shard      string `yaml:"shard" json:"shard"`             // i/N; default from the Slurm or Kubernetes environment
 	ShardCount int    `yaml:"shard_count" json:"shard_count"` // N for a Kubernetes Indexed Job (its completions)
@@ -141,6 +152,10 @@ func init() {
 			&cli.Int64Flag{Name: "max-total-tokens", Usage: "stop when the run directory's tokens reach this"},
 			&cli.Float64Flag{Name: "price-input", Usage: "price per million prompt tokens"},
 			&cli.Float64Flag{Name: "price-output", Usage: "price per million completion tokens"},
+			&cli.Float64Flag{Name: "price-batch-input", Usage: "price per million prompt tokens of batch answers (default: half --price-input)"},
+			&cli.Float64Flag{Name: "price-batch-output", Usage: "price per million completion tokens of batch answers (default: half --price-output)"},
+			&cli.StringFlag{Name: "batch-export", Usage: "write the pending requests to `DIR` as OpenAI Batch API files (batch-00000.jsonl, ...) instead of sampling"},
+			&cli.StringSliceFlag{Name: "batch-import", Usage: "merge batch output and error `FILE`s into the run (more files may follow as arguments)"},
 			&cli.StringFlag{Name: "shard", Usage: "`i/N`: this job's part of the prompts (default from SLURM_ARRAY_TASK_ID/COUNT or JOB_COMPLETION_INDEX)"},
 			&cli.IntFlag{Name: "shard-count", Usage: "N for JOB_COMPLETION_INDEX (a Kubernetes Indexed Job's completions; or DISTILL_SHARD_COUNT)"},
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "run `DIR` (default ./runs/PROMPTS-MODEL)"},
@@ -182,6 +197,16 @@ func init() {
 			setIf(c, "max-total-tokens", &opts.MaxTotalTokens, c.Int64)
 			setIf(c, "price-input", &opts.PriceInput, c.Float64)
 			setIf(c, "price-output", &opts.PriceOutput, c.Float64)
+			setIf(c, "price-batch-input", &opts.PriceBatchInput, c.Float64)
+			setIf(c, "price-batch-output", &opts.PriceBatchOutput, c.Float64)
+			setIf(c, "batch-export", &opts.BatchExport, c.String)
+			setIf(c, "batch-import", &opts.BatchImport, c.StringSlice)
+			if c.NArg() > 0 {
+				if !c.IsSet("batch-import") {
+					return usageErrorf("generate takes no arguments, got %q", c.Args().First())
+				}
+				opts.BatchImport = append(opts.BatchImport, c.Args().Slice()...)
+			}
 			setIf(c, "shard", &opts.Shard, c.String)
 			setIf(c, "shard-count", &opts.ShardCount, c.Int)
 			setIf(c, "out", &opts.Out, c.String)
@@ -197,6 +222,12 @@ func runGenerate(ctx context.Context, opts GenerateOptions) error {
 	job, out, err := genOpen(ctx, opts)
 	if err != nil {
 		return err
+	}
+	switch {
+	case opts.BatchExport != "":
+		return genExport(ctx, job, opts.BatchExport, out)
+	case len(opts.BatchImport) > 0:
+		return genImport(ctx, job, opts.BatchImport, out)
 	}
 	st := job.Stats()
 	todo := st.Total - st.DoneBefore
@@ -218,35 +249,67 @@ func runGenerate(ctx context.Context, opts GenerateOptions) error {
 	genReport(os.Stdout, sum, out)
 	switch {
 	case errors.Is(err, context.Canceled):
-		return fmt.Errorf("interrupted: %d traces kept in %s; rerun the same command to resume", sum.Done(), out)
+		return fmt.Errorf("interrupted: %d traces kept in %s; rerun the same command to resume: %w", sum.Done(), out, err)
 	case err != nil:
 		return err
 	case sum.Stopped == "budget":
-		fmt.Fprintf(os.Stdout, "stopped: budget reached (cost %.4f, %d tokens); raise --max-cost/--max-total-tokens and rerun to resume\n",
-			sum.Cost, sum.PromptTokens+sum.CompletionTokens+sum.PromptTokensBefore+sum.CompletionTokensBefore)
+		return &ExitError{Code: ExitBudget, Err: fmt.Errorf("budget reached (cost %.4f, %d tokens): %d of %d traces in %s; raise --max-cost/--max-total-tokens and rerun to resume",
+			sum.Cost, sum.PromptTokens+sum.CompletionTokens+sum.PromptTokensBefore+sum.CompletionTokensBefore, sum.Done(), sum.Total, out)}
 	}
+	return nil
+}
+
+// genExport writes the job's pending requests as batch input files.
+func genExport(ctx context.Context, job *sampler.Job, dir, out string) error {
+	ex, err := job.ExportBatch(ctx, dir, sampler.OpenAIBatchLimits)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stdout, "batch export: %d pending requests of %s in %d files under %s\n", ex.Requests, out, len(ex.Files), dir)
+	return nil
+}
+
+// genImport merges batch result files into the run directory.
+func genImport(ctx context.Context, job *sampler.Job, files []string, out string) error {
+	sum, err := job.ImportBatch(ctx, files)
+	if err != nil {
+		return err
+	}
+	b := sum.Batch
+	fmt.Fprintf(os.Stdout, "batch import: %d result lines of %d files: %d new records (%d failed), %d already in %s, %d repeated\n",
+		b.Lines, len(b.Files), b.Imported, sum.Failed, b.Skipped, out, b.Duplicates)
+	fmt.Fprintf(os.Stdout, "done %d/%d; batch tokens in %d out %d; cost %.4f\nmanifest: %s\n",
+		sum.Done(), sum.Total, sum.PromptTokens, sum.CompletionTokens, sum.Cost, sum.Manifest)
 	return nil
 }
 
 // genOpen builds the teacher and prompt source and opens the run directory.
 func genOpen(ctx context.Context, opts GenerateOptions) (*sampler.Job, string, error) {
 	if opts.Samples < 1 {
-		return nil, "", fmt.Errorf("--samples must be at least 1, got %d", opts.Samples)
+		return nil, "", usageErrorf("--samples must be at least 1, got %d", opts.Samples)
 	}
 	if opts.UntilCorrect < 0 || opts.UntilCorrect > opts.Samples {
-		return nil, "", fmt.Errorf("--until-correct %d: want 0 (off) to --samples (%d)", opts.UntilCorrect, opts.Samples)
+		return nil, "", usageErrorf("--until-correct %d: want 0 (off) to --samples (%d)", opts.UntilCorrect, opts.Samples)
 	}
 	switch n := opts.SamplesPerRequest; {
 	case n < 1 || n > sampler.MaxSamplesPerRequest:
-		return nil, "", fmt.Errorf("--samples-per-request %d: want 1 to %d", n, sampler.MaxSamplesPerRequest)
+		return nil, "", usageErrorf("--samples-per-request %d: want 1 to %d", n, sampler.MaxSamplesPerRequest)
 	case n > 1 && opts.Stream:
-		return nil, "", fmt.Errorf("--samples-per-request %d with --stream: several samples per request need a non-streaming teacher", n)
+		return nil, "", usageErrorf("--samples-per-request %d with --stream: several samples per request need a non-streaming teacher", n)
+	}
+	switch {
+	case opts.BatchExport != "" && len(opts.BatchImport) > 0:
+		return nil, "", usageErrorf("--batch-export and --batch-import: one at a time")
+	case (opts.BatchExport != "" || len(opts.BatchImport) > 0) && opts.UntilCorrect > 0:
+		return nil, "", usageErrorf("--until-correct with batch files: a batch cannot wait for verified answers; export every sample (--samples) instead")
+	case opts.BatchExport != "" && opts.SamplesPerRequest > 1:
+		return nil, "", usageErrorf("--samples-per-request %d with --batch-export: batch files hold one sample a line", opts.SamplesPerRequest)
 	}
 	if opts.Concurrency < 1 {
-		return nil, "", fmt.Errorf("--concurrency must be at least 1, got %d", opts.Concurrency)
+		return nil, "", usageErrorf("--concurrency must be at least 1, got %d", opts.Concurrency)
 	}
 	if opts.MaxCost > 0 && opts.PriceInput == 0 && opts.PriceOutput == 0 {
-		return nil, "", errors.New("--max-cost needs --price-input and/or --price-output (per million tokens)")
+		return nil, "", usageErrorf("--max-cost needs --price-input and/or --price-output (per million tokens)")
 	}
 	t, teacherName, model, err := genTeacher(opts)
 	if err != nil {
@@ -284,8 +347,9 @@ func genOpen(ctx context.Context, opts GenerateOptions) (*sampler.Job, string, e
 		Concurrency: opts.Concurrency, RPM: opts.RPM, TPM: opts.TPM,
 		Retry:       sampler.RetryPolicy{MaxRetries: opts.MaxRetries, Base: sampler.DefaultRetry.Base, Max: sampler.DefaultRetry.Max},
 		RetryFailed: opts.RetryFailed,
-		Budget:      sampler.Budget{MaxCost: opts.MaxCost, MaxTotalTokens: opts.MaxTotalTokens, PriceInput: opts.PriceInput, PriceOutput: opts.PriceOutput},
-		Shard:       shard, Out: out, Compress: opts.Compress,
+		Budget: sampler.Budget{MaxCost: opts.MaxCost, MaxTotalTokens: opts.MaxTotalTokens, PriceInput: opts.PriceInput, PriceOutput: opts.PriceOutput,
+			PriceBatchInput: cmp.Or(opts.PriceBatchInput, opts.PriceInput*batchDiscount), PriceBatchOutput: cmp.Or(opts.PriceBatchOutput, opts.PriceOutput*batchDiscount)},
+		Shard: shard, Out: out, Compress: opts.Compress,
 		Settings: settings, // holds the key's variable name, never the key
 		Logf: func(format string, args ...any) {
 			fmt.Fprintf(os.Stderr, "generate: "+format+"\n", args...)
@@ -300,6 +364,10 @@ func genOpen(ctx context.Context, opts GenerateOptions) (*sampler.Job, string, e
 	}
 	return job, out, err
 }
+
+// batchDiscount prices batch answers when no batch price is given: OpenAI's
+// Batch API costs half the live price.
+const batchDiscount = 0.5
 
 // genTeacher returns the teacher, its name for the traces, and the model.
 func genTeacher(opts GenerateOptions) (teacher.Teacher, string, string, error) {

@@ -12,8 +12,8 @@ import (
 )
 
 // progress shows how a long command is doing: a progress bar when stderr
-// is a terminal, otherwise (logs of batch jobs) a plain line every few
-// seconds. Safe for concurrent use.
+// is a terminal, otherwise (logs of batch jobs) a plain line every 10 s,
+// with no escape sequence or carriage return. Safe for concurrent use.
 type progress struct {
 	mu     sync.Mutex
 	bar    *progressbar.ProgressBar
@@ -30,7 +30,7 @@ type progress struct {
 
 // newProgress reports on stderr; total may be 0 when unknown.
 func newProgress(total int64, desc string) *progress {
-	return newProgressTo(os.Stderr, term.IsTerminal(int(os.Stderr.Fd())), total, desc, 5*time.Second)
+	return newProgressTo(os.Stderr, term.IsTerminal(int(os.Stderr.Fd())), total, desc, 10*time.Second)
 }
 
 func newProgressTo(w io.Writer, tty bool, total int64, desc string, every time.Duration) *progress {

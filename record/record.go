@@ -48,4 +48,7 @@ type Trace struct {
 	Attempts     int       `json:"attempts"`
 	Error        string    `json:"error"`
 	CreatedAt    time.Time `json:"created_at"`
+	// Batch marks an answer imported from a batch file: its tokens cost
+	// the batch prices.
+	Batch bool `json:"batch,omitempty"`
 }

@@ -79,6 +79,8 @@ type Job struct {
 
 	unlock func()
 
+	importing bool // ImportBatch is running: this run's tokens are batch tokens
+
 	tallies map[uint64]*tally // by promptKey, from the journal, for UntilCorrect
 
 	shortOnce sync.Once // logs the first short answer
@@ -91,6 +93,7 @@ type scanTotals struct {
 	records, failed, retried        int64
 	promptTokens, completionTokens  int64
 	reasoningTokens, truncatedBytes int64
+	batchPrompt, batchCompletion    int64 // of the above, answered in batch files
 }
 
 // Open prepares a run: it checks the directory's fingerprint, cuts torn
@@ -267,7 +270,7 @@ func (j *Job) scan() error {
 			if rec.Error != "" {
 				j.before.failed++
 			}
-			j.before.add(rec.Usage)
+			j.before.add(rec)
 			return nil
 		})
 		if err != nil {
@@ -283,7 +286,7 @@ func (j *Job) scan() error {
 		err := eachLine(path, func(line []byte, n int) error {
 			rec, err := parseScan(path, line, n)
 			if err == nil && j.cfg.Shard.Contains(rec.PromptID) {
-				j.before.add(rec.Usage)
+				j.before.add(rec)
 			}
 			return err
 		})
@@ -294,10 +297,15 @@ func (j *Job) scan() error {
 	return nil
 }
 
-func (t *scanTotals) add(u record.Usage) {
+func (t *scanTotals) add(rec scanRecord) {
+	u := rec.Usage
 	t.promptTokens += int64(u.PromptTokens)
 	t.completionTokens += int64(u.CompletionTokens)
 	t.reasoningTokens += int64(u.ReasoningTokens)
+	if rec.Batch {
+		t.batchPrompt += int64(u.PromptTokens)
+		t.batchCompletion += int64(u.CompletionTokens)
+	}
 }
 
 // plan streams the prompts once to count this shard's pairs and to refuse
@@ -378,7 +386,8 @@ func (j *Job) Stats() Stats {
 		PromptTokensBefore:     j.before.promptTokens,
 		CompletionTokensBefore: j.before.completionTokens,
 	}
-	s.Cost = j.cfg.Budget.Cost(s.PromptTokens+s.PromptTokensBefore, s.CompletionTokens+s.CompletionTokensBefore)
+	s.BatchPromptTokens, s.BatchCompletionTokens = j.batchTokens()
+	s.Cost = j.cost(s.PromptTokens+s.PromptTokensBefore, s.CompletionTokens+s.CompletionTokensBefore)
 	if t := j.start.Load(); t != 0 {
 		s.Elapsed = time.Since(time.Unix(0, t))
 	}
@@ -394,7 +403,25 @@ func (j *Job) budgetReached() bool {
 	if b.MaxTotalTokens > 0 && in+out >= b.MaxTotalTokens {
 		return true
 	}
-	return b.MaxCost > 0 && b.Cost(in, out) >= b.MaxCost
+	return b.MaxCost > 0 && j.cost(in, out) >= b.MaxCost
+}
+
+// batchTokens are the directory's tokens answered in batch files: earlier
+// imports', and this run's when it is one.
+func (j *Job) batchTokens() (in, out int64) {
+	in, out = j.before.batchPrompt, j.before.batchCompletion
+	if j.importing {
+		in += j.c.promptTok.Load()
+		out += j.c.complTok.Load()
+	}
+	return in, out
+}
+
+// cost prices the directory's in and out tokens, the batch ones at the
+// batch prices.
+func (j *Job) cost(in, out int64) float64 {
+	bin, bout := j.batchTokens()
+	return j.cfg.Budget.Cost(in-bin, out-bout) + j.cfg.Budget.BatchCost(bin, bout)
 }
 
 // requestSeed derives a seed per (prompt, sample), so samples differ from
@@ -542,27 +569,10 @@ type workerBuf struct {
 // work, or the server answered fewer choices than asked) are left out of
 // r.written, to be asked for again.
 func (j *Job) sample(ctx context.Context, wk work, buf *workerBuf) (lines []byte, r result) {
-	p, n := wk.st.p, wk.n
+	n := wk.n
 	r = result{st: wk.st, first: wk.first, n: n}
-	user := j.cfg.Template.Render(p.Problem)
-	params := j.cfg.Params
-	if params.Seed != nil {
-		s := requestSeed(*params.Seed, p.ID, wk.first)
-		params.Seed = &s
-	}
-	req := teacher.Request{
-		Model:       j.cfg.Model,
-		Messages:    []teacher.Message{{Role: "user", Content: user}},
-		Temperature: params.Temperature,
-		TopP:        params.TopP,
-		MaxTokens:   params.MaxTokens,
-		Seed:        params.Seed,
-	}
-	tr := record.Trace{
-		Prompt: user, PromptID: p.ID, Reference: p.Answer,
-		Task: p.Task, Source: p.Source, Teacher: j.cfg.TeacherName, Model: j.cfg.Model, Params: params,
-	}
-	est := j.estimate(user, n)
+	req, tr := j.request(wk.st.p, wk.first)
+	est := j.estimate(tr.Prompt, n)
 	var (
 		resps    []teacher.Response
 		u        teacher.Usage
@@ -628,19 +638,9 @@ func (j *Job) sample(ctx context.Context, wk work, buf *workerBuf) (lines []byte
 		t := tr
 		t.Sample = wk.first + i
 		t.Usage = buf.usages[i]
-		if err != nil {
-			t.Error = err.Error()
-			j.c.failed.Add(1)
-			j.c.fail(failKind)
-		} else {
-			t.Reasoning, t.Content, t.FinishReason = resp.Reasoning, resp.Content, resp.FinishReason
-			if t.Model == "" {
-				t.Model = resp.Model
-			}
-			j.c.succeeded.Add(1)
-			if j.cfg.UntilCorrect > 0 && j.cfg.Correct(t) {
-				r.correct |= 1 << i
-			}
+		j.finish(&t, resp, err, failKind)
+		if err == nil && j.cfg.UntilCorrect > 0 && j.cfg.Correct(t) {
+			r.correct |= 1 << i
 		}
 		var encErr error
 		if lines, encErr = buf.enc.encode(lines, &t); encErr != nil {
@@ -653,6 +653,45 @@ func (j *Job) sample(ctx context.Context, wk work, buf *workerBuf) (lines []byte
 	r.written = len(resps)
 	j.c.written.Add(int64(len(resps)))
 	return lines, r
+}
+
+// request is what sample first of p asks for, and the trace its answer
+// fills: live and in batch files alike.
+func (j *Job) request(p record.Prompt, first int) (teacher.Request, record.Trace) {
+	user := j.cfg.Template.Render(p.Problem)
+	params := j.cfg.Params
+	if params.Seed != nil {
+		s := requestSeed(*params.Seed, p.ID, first)
+		params.Seed = &s
+	}
+	req := teacher.Request{
+		Model:       j.cfg.Model,
+		Messages:    []teacher.Message{{Role: "user", Content: user}},
+		Temperature: params.Temperature,
+		TopP:        params.TopP,
+		MaxTokens:   params.MaxTokens,
+		Seed:        params.Seed,
+	}
+	tr := record.Trace{
+		Prompt: user, PromptID: p.ID, Reference: p.Answer,
+		Task: p.Task, Source: p.Source, Teacher: j.cfg.TeacherName, Model: j.cfg.Model, Params: params,
+	}
+	return req, tr
+}
+
+// finish fills t with its answer, or with its failure of kind, and counts it.
+func (j *Job) finish(t *record.Trace, resp teacher.Response, err error, kind string) {
+	if err != nil {
+		t.Error = err.Error()
+		j.c.failed.Add(1)
+		j.c.fail(kind)
+		return
+	}
+	t.Reasoning, t.Content, t.FinishReason = resp.Reasoning, resp.Content, resp.FinishReason
+	if t.Model == "" {
+		t.Model = resp.Model
+	}
+	j.c.succeeded.Add(1)
 }
 
 // complete asks for n samples: one through Complete, which every teacher

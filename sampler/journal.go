@@ -131,6 +131,7 @@ type scanRecord struct {
 	Sample   int          `json:"sample"`
 	Error    string       `json:"error"`
 	Usage    record.Usage `json:"usage"`
+	Batch    bool         `json:"batch"`
 }
 
 // eachLine calls fn for every complete line of a journal file. A torn tail

@@ -12,12 +12,13 @@ import (
 // Summary is the outcome of one Run.
 type Summary struct {
 	Stats
-	Stopped        string           // "complete", "budget", "interrupted" or "error"
+	Stopped        string           // "complete", "budget", "interrupted", "error", or "batch_import" (ImportBatch)
 	Journal        string           // the file this run wrote, "" if it wrote nothing
 	Manifest       string           // path of the manifest
 	FailuresByKind map[string]int64 // this run's failed records by kind
 	LatencyMS      map[string]int64 // p50, p90, p99, max of successful requests
 	Adaptive       *Adaptive        // with UntilCorrect
+	Batch          *BatchImport     // of ImportBatch
 }
 
 // Remaining is how many pairs are still to do (with UntilCorrect, at most).
@@ -75,12 +76,17 @@ type Manifest struct {
 		Reasoning        int64 `json:"reasoning"`
 		PromptBefore     int64 `json:"prompt_before"`
 		CompletionBefore int64 `json:"completion_before"`
+		BatchPrompt      int64 `json:"batch_prompt,omitempty"`
+		BatchCompletion  int64 `json:"batch_completion,omitempty"`
 	} `json:"tokens"`
 	Cost           float64          `json:"cost"`
 	LatencyMS      map[string]int64 `json:"latency_ms"`
 	FailuresByKind map[string]int64 `json:"failures_by_kind"`
 	// Adaptive is what --until-correct saved against fixed sampling.
-	Adaptive  *Adaptive `json:"adaptive,omitempty"`
+	Adaptive *Adaptive `json:"adaptive,omitempty"`
+	// Batch is what a batch import read and merged; its tokens are priced
+	// at the batch prices (Budget), and Tokens.Batch* hold the directory's.
+	Batch     *BatchImport `json:"batch_import,omitempty"`
 	PerSecond struct {
 		Completions float64 `json:"completions"`
 		Tokens      float64 `json:"tokens"`
@@ -103,13 +109,14 @@ func (j *Job) writeManifest(s Summary) error {
 		Version: 1, Config: j.cfg.Settings, Teacher: j.cfg.TeacherName, Model: j.cfg.Model, Template: j.fp,
 		Prompts: j.cfg.Prompts.Name(), Shard: j.cfg.Shard.String(), Samples: j.cfg.Samples, PerRequest: j.cfg.SamplesPerRequest, Params: j.cfg.Params,
 		Budget: j.cfg.Budget, StartedAt: time.Unix(0, j.start.Load()).UTC(), EndedAt: time.Now().UTC(), Seconds: s.Elapsed.Seconds(),
-		Stopped: s.Stopped, Journal: s.Journal, Cost: s.Cost, LatencyMS: s.LatencyMS, FailuresByKind: s.FailuresByKind, Adaptive: s.Adaptive,
+		Stopped: s.Stopped, Journal: s.Journal, Cost: s.Cost, LatencyMS: s.LatencyMS, FailuresByKind: s.FailuresByKind, Adaptive: s.Adaptive, Batch: s.Batch,
 	}
 	m.Counts.Planned, m.Counts.DoneBefore, m.Counts.Written = s.Total, s.DoneBefore, s.Written
 	m.Counts.Succeeded, m.Counts.Failed, m.Counts.Remaining = s.Succeeded, s.Failed, s.Remaining()
 	m.Counts.Requests, m.Counts.Retries, m.Counts.RetriedFailed, m.Counts.Short = s.Requests, s.Retries, j.before.retried, s.Short
 	m.Tokens.Prompt, m.Tokens.Completion, m.Tokens.Reasoning = s.PromptTokens, s.CompletionTokens, s.ReasoningTokens
 	m.Tokens.PromptBefore, m.Tokens.CompletionBefore = s.PromptTokensBefore, s.CompletionTokensBefore
+	m.Tokens.BatchPrompt, m.Tokens.BatchCompletion = s.BatchPromptTokens, s.BatchCompletionTokens
 	if sec := s.Elapsed.Seconds(); sec > 0 {
 		m.PerSecond.Completions = float64(s.Written) / sec
 		m.PerSecond.Tokens = float64(s.PromptTokens+s.CompletionTokens) / sec

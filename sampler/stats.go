@@ -16,11 +16,19 @@ type Budget struct {
 	MaxTotalTokens int64   `json:"max_total_tokens,omitempty"`
 	PriceInput     float64 `json:"price_input_per_million,omitempty"`
 	PriceOutput    float64 `json:"price_output_per_million,omitempty"`
+	// Batch prices are those of answers imported from batch files.
+	PriceBatchInput  float64 `json:"price_batch_input_per_million,omitempty"`
+	PriceBatchOutput float64 `json:"price_batch_output_per_million,omitempty"`
 }
 
 // Cost prices a token count.
 func (b Budget) Cost(in, out int64) float64 {
 	return (float64(in)*b.PriceInput + float64(out)*b.PriceOutput) / 1e6
+}
+
+// BatchCost prices a token count answered in batch files.
+func (b Budget) BatchCost(in, out int64) float64 {
+	return (float64(in)*b.PriceBatchInput + float64(out)*b.PriceBatchOutput) / 1e6
 }
 
 // Stats is a snapshot of a job's progress.
@@ -38,6 +46,8 @@ type Stats struct {
 	// Token totals of this run; the *Before fields hold the earlier runs'.
 	PromptTokens, CompletionTokens, ReasoningTokens int64
 	PromptTokensBefore, CompletionTokensBefore      int64
+	// Of all the above, those answered in batch files (priced apart).
+	BatchPromptTokens, BatchCompletionTokens int64
 
 	Cost    float64 // whole directory (this shard), earlier runs included
 	Elapsed time.Duration

@@ -169,10 +169,15 @@ func (c *OpenAI) complete(ctx context.Context, req Request, n int) ([]Response, 
 // encode writes the request body by hand, like the server's answers: at
 // thousands of requests a second reflection is a visible share of the CPU.
 func (c *OpenAI) encode(req Request, n int) ([]byte, error) {
-	model := req.Model
-	if model == "" {
-		model = c.cfg.Model
+	if req.Model == "" {
+		req.Model = c.cfg.Model
 	}
+	return appendRequest(nil, req, n, c.cfg.Stream, c.cfg.ReasoningFormat)
+}
+
+// appendRequest appends req's chat-completions body: the one body the live
+// client sends and batch files carry.
+func appendRequest(b []byte, req Request, n int, stream bool, reasoningFormat string) ([]byte, error) {
 	if math.IsNaN(req.Temperature) || math.IsInf(req.Temperature, 0) || math.IsNaN(req.TopP) || math.IsInf(req.TopP, 0) {
 		return nil, fmt.Errorf("teacher: temperature %v / top_p %v: not a number", req.Temperature, req.TopP)
 	}
@@ -180,9 +185,9 @@ func (c *OpenAI) encode(req Request, n int) ([]byte, error) {
 	for _, m := range req.Messages {
 		size += len(m.Content) + len(m.Role) + 32
 	}
-	b := make([]byte, 0, size)
+	b = slices.Grow(b, size)
 	b = append(b, `{"model":`...)
-	b = appendJSONString(b, model)
+	b = appendJSONString(b, req.Model)
 	b = append(b, `,"messages":[`...)
 	for i, m := range req.Messages {
 		if i > 0 {
@@ -212,12 +217,12 @@ func (c *OpenAI) encode(req Request, n int) ([]byte, error) {
 		b = append(b, `,"n":`...)
 		b = strconv.AppendInt(b, int64(n), 10)
 	}
-	if c.cfg.Stream {
+	if stream {
 		b = append(b, `,"stream":true,"stream_options":{"include_usage":true}`...)
 	}
-	if c.cfg.ReasoningFormat != "" {
+	if reasoningFormat != "" {
 		b = append(b, `,"reasoning_format":`...)
-		b = appendJSONString(b, c.cfg.ReasoningFormat)
+		b = appendJSONString(b, reasoningFormat)
 	}
 	return append(b, '}'), nil
 }
@@ -247,8 +252,13 @@ func (c *OpenAI) transportError(parent, rctx context.Context, kind string, err e
 // statusError maps a non-2xx answer to *Error with the server's message.
 func (c *OpenAI) statusError(resp *http.Response) error {
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	e := &Error{Status: resp.StatusCode, Message: c.redact(errorMessage(body)), RetryAfter: retryAfter(resp.Header)}
-	switch s := resp.StatusCode; {
+	return statusErr(resp.StatusCode, c.redact(errorMessage(body)), retryAfter(resp.Header))
+}
+
+// statusErr classifies a failed HTTP status, live or in a batch result.
+func statusErr(status int, msg string, after time.Duration) *Error {
+	e := &Error{Status: status, Message: msg, RetryAfter: after}
+	switch s := status; {
 	case s == 429:
 		e.Kind, e.Retryable = "rate_limit", true
 	case s == 408 || s == 504:
@@ -311,7 +321,12 @@ func (c *OpenAI) readJSON(r io.Reader, size int64, n int) ([]Response, Usage, er
 	if _, err := buf.ReadFrom(io.LimitReader(r, maxBody)); err != nil {
 		return nil, Usage{}, err
 	}
-	body := buf.Bytes()
+	return decodeCompletion(buf.Bytes(), n, c.redact)
+}
+
+// decodeCompletion parses a chat.completion body, live or from a batch
+// result, into its first n choices (not yet normalized) and its usage.
+func decodeCompletion(body []byte, n int, redact func(string) string) ([]Response, Usage, error) {
 	body = bytes.TrimSpace(body)
 	if len(body) == 0 {
 		return nil, Usage{}, parseError("empty 200 response body")
@@ -321,7 +336,7 @@ func (c *OpenAI) readJSON(r io.Reader, size int64, n int) ([]Response, Usage, er
 		return nil, Usage{}, parseError("malformed JSON body (%d bytes): %v", len(body), err)
 	}
 	if w.Error != nil {
-		return nil, Usage{}, &Error{Kind: "server", Message: c.redact(w.Error.Message), Retryable: true}
+		return nil, Usage{}, &Error{Kind: "server", Message: redact(w.Error.Message), Retryable: true}
 	}
 	slices.SortStableFunc(w.Choices, func(a, b wireChoice) int { return cmp.Compare(a.Index, b.Index) })
 	var resps []Response
