@@ -82,7 +82,8 @@ func runStages(o *RunOptions) []runStage {
 	heldout := dir("heldout.jsonl")
 	f.Decontam.Files = append(append([]string(nil), f.Decontam.Files...), heldout)
 	t := o.Train
-	t.Data, t.Out = f.Out, dir("sft")
+	// The recipe's extra_data join the run's own traces in the mixture.
+	t.Data, t.ExtraData, t.Out = append(train.Dir(f.Out), t.ExtraData...), nil, dir("sft")
 	// The untrained student: the fresh preset, saved; or the checkpoint the
 	// recipe starts from (train.init), used where it is.
 	base, baseStage := dir("base"), runStage{"base", "(the fresh " + t.Student + " student, saved untrained)",
