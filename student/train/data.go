@@ -57,42 +57,27 @@ func renderSplit(ctx context.Context, path string, key cacheKey, plan *Plan, spl
 	start := time.Now()
 	last := start
 	examples, skipped := 0, 0
-	for _, src := range plan.Sources {
-		files, keep := src.split(split)
-		index := 0 // of the row in the source's split
-		for _, f := range files {
-			row := 0
-			err := dataset.ReadMessages(ctx, f, func(r dataset.MessagesRow) error {
-				row++
-				index++
-				if keep != nil {
-					if len(keep) == 0 || keep[0] != index-1 {
-						return nil
-					}
-					keep = keep[1:]
-				}
-				ids, mask, ok, err := render(r, tok, tmpl)
-				if err != nil {
-					return fmt.Errorf("%s row %d: %w", f, row, err)
-				}
-				if !ok {
-					skipped++
-					return nil
-				}
-				if err := w.add(ids, mask); err != nil {
-					return err
-				}
-				examples++
-				if now := time.Now(); now.Sub(last) >= progressEvery {
-					last = now
-					logf("%s: %d examples rendered (%.0f/s)", path, examples, float64(examples)/now.Sub(start).Seconds())
-				}
-				return ctx.Err()
-			})
-			if err != nil {
-				return fmt.Errorf("%s: %w", f, err)
-			}
+	err = plan.ReadRows(ctx, split, func(f string, row int, r dataset.MessagesRow) error {
+		ids, mask, ok, err := render(r, tok, tmpl)
+		if err != nil {
+			return fmt.Errorf("%s row %d: %w", f, row, err)
 		}
+		if !ok {
+			skipped++
+			return nil
+		}
+		if err := w.add(ids, mask); err != nil {
+			return err
+		}
+		examples++
+		if now := time.Now(); now.Sub(last) >= progressEvery {
+			last = now
+			logf("%s: %d examples rendered (%.0f/s)", path, examples, float64(examples)/now.Sub(start).Seconds())
+		}
+		return ctx.Err()
+	})
+	if err != nil {
+		return err
 	}
 	if err := w.commit(key, skipped); err != nil {
 		return err

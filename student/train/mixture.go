@@ -2,6 +2,7 @@ package train
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -190,6 +191,34 @@ func (s *SourcePlan) split(split string) ([]string, []int) {
 		return s.Train, s.keep
 	}
 	return s.Test, nil
+}
+
+// ReadRows calls fn with each row of split that the plan keeps, source by
+// source, each in its shards' order, with the file and the row's number
+// there (from 1). It stops at the first error.
+func (p *Plan) ReadRows(ctx context.Context, split string, fn func(file string, row int, r dataset.MessagesRow) error) error {
+	for _, src := range p.Sources {
+		files, keep := src.split(split)
+		index := 0 // of the row in the source's split
+		for _, f := range files {
+			row := 0
+			err := dataset.ReadMessages(ctx, f, func(r dataset.MessagesRow) error {
+				row++
+				index++
+				if keep != nil {
+					if len(keep) == 0 || keep[0] != index-1 {
+						return nil
+					}
+					keep = keep[1:]
+				}
+				return fn(f, row, r)
+			})
+			if err != nil {
+				return fmt.Errorf("%s: %w", f, err)
+			}
+		}
+	}
+	return nil
 }
 
 func shardRows(files []string) (int, error) {
