@@ -224,17 +224,14 @@ func dumpLabels(t *testing.T, py string, job *engine.Job, n int) []labelRow {
 	return rows
 }
 
-// TestEngineMixtureRowsMatchGo checks that a TRL job trains on the rows the
-// Go trainer trains on for the same mixture: the same count, the same
-// conversations, in the mixture's order.
-func TestEngineMixtureRowsMatchGo(t *testing.T) {
-	py := repotest.Python(t)
-	reasoning := genShards(t, t.TempDir(), 40, "r1")
-	chat := t.TempDir()
-	w := dataset.NewShardWriter[dataset.Row](chat, "train", dataset.ShardOptions{}, func(r *dataset.Row) int { return 100 })
-	for i := range 12 {
+// writeChats writes n plain chats (no chain of thought, nothing to verify)
+// as the train shard of a dataset in dir, and returns dir.
+func writeChats(t *testing.T, dir string, n int) string {
+	t.Helper()
+	w := dataset.NewShardWriter[dataset.Row](dir, "train", dataset.ShardOptions{}, func(r *dataset.Row) int { return 100 })
+	for i := range n {
 		row := dataset.Row{Messages: []dataset.Message{{Role: "user", Content: fmt.Sprintf("Say hello to %d.", i)},
-			{Role: "assistant", Content: fmt.Sprintf("Hello, %d!", i)}}}
+			{Role: "assistant", Content: fmt.Sprintf("Hello, %d!", i)}}, Verifier: dataset.VerifierNone}
 		if err := w.Write(row); err != nil {
 			t.Fatal(err)
 		}
@@ -242,6 +239,16 @@ func TestEngineMixtureRowsMatchGo(t *testing.T) {
 	if _, err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
+	return dir
+}
+
+// TestEngineMixtureRowsMatchGo checks that a TRL job trains on the rows the
+// Go trainer trains on for the same mixture: the same count, the same
+// conversations, in the mixture's order.
+func TestEngineMixtureRowsMatchGo(t *testing.T) {
+	py := repotest.Python(t)
+	reasoning := genShards(t, t.TempDir(), 40, "r1")
+	chat := writeChats(t, t.TempDir(), 12)
 	init := studenttest.Real(t, "qwen2", 1)
 	o := train.Defaults
 	o.Init, o.Out, o.Packing, o.SeqLen, o.Seed = init, filepath.Join(t.TempDir(), "out"), false, 1024, 5

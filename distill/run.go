@@ -223,6 +223,12 @@ func runRun(ctx context.Context, configPath string, opts RunOptions) error {
 	if _, err := checkContext(opts, student, cfg); err != nil {
 		return fmt.Errorf("run: %w", err)
 	}
+	// So do the recipe's extra_data, which the run does not make itself.
+	if len(opts.Train.ExtraData) > 0 {
+		if _, err := train.PlanMixture(opts.Train.ExtraData, opts.Train.Seed); err != nil {
+			return fmt.Errorf("run: train.extra_data: %w", err)
+		}
+	}
 	if err := os.MkdirAll(opts.Out, 0o755); err != nil {
 		return err
 	}
