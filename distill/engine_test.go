@@ -228,6 +228,9 @@ func dumpLabels(t *testing.T, py string, job *engine.Job, n int) []labelRow {
 // as the train shard of a dataset in dir, and returns dir.
 func writeChats(t *testing.T, dir string, n int) string {
 	t.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	w := dataset.NewShardWriter[dataset.Row](dir, "train", dataset.ShardOptions{}, func(r *dataset.Row) int { return 100 })
 	for i := range n {
 		row := dataset.Row{Messages: []dataset.Message{{Role: "user", Content: fmt.Sprintf("Say hello to %d.", i)},
