@@ -66,7 +66,7 @@ func (s Source) check() error {
 	switch {
 	case s.Path == "":
 		return errors.New("--data: a source without a path")
-	case s.Weight < 0 || s.Weight > 1:
+	case !(s.Weight >= 0 && s.Weight <= 1): // NaN too
 		return fmt.Errorf("--data %s: weight %g is not a fraction in (0, 1]", s.Path, s.Weight)
 	case s.MaxRows < 0:
 		return fmt.Errorf("--data %s: max_rows %d is negative", s.Path, s.MaxRows)

@@ -29,6 +29,7 @@ func TestParseSource(t *testing.T) {
 		{"data:0", Source{}, "weight 0 keeps no row"},
 		{"data:1.5", Source{}, "not a fraction"},
 		{"data:-0.5", Source{}, "not a fraction"},
+		{"data:NaN", Source{}, "not a fraction"},
 		{"data:0.5:lots", Source{}, "not a whole number"},
 		{"data:0.5:-3", Source{}, "max_rows -3 is negative"},
 	} {
