@@ -13,7 +13,7 @@ type Config struct {
 	// the reason. Names are those of FilterNames.
 	Filters []string `yaml:"filters" json:"filters"`
 	// Verifier forces a verifier by name; empty chooses one from each trace's
-	// task (verify.ForTask).
+	// task (verify.ForTask); VerifierNone verifies nothing.
 	Verifier string `yaml:"verifier" json:"verifier"`
 	// KeepUnverifiable keeps traces whose reference cannot be judged (the
 	// non-reasoning part of an R1-style mix); they are still marked
@@ -105,6 +105,12 @@ type OutputConfig struct {
 	MaxBadExample int  `yaml:"max_bad_examples" json:"max_bad_examples"` // bad-input lines named in stats.json
 }
 
+// VerifierNone is the Verifier of plain chats with no answer to verify (the
+// non-reasoning part of an R1-style mix): every trace passes on to the
+// quality filters and dedup without a verdict, and its row says
+// verifier "none", correct false.
+const VerifierNone = "none"
+
 // Selection policies.
 const (
 	PolicyAll          = "all"
@@ -163,6 +169,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("select.k must be at least 1 for max_per_prompt, got %d", c.Select.K)
 	case c.Select.PassRateMin < 0 || c.Select.PassRateMax > 1 || c.Select.PassRateMin > c.Select.PassRateMax:
 		return fmt.Errorf("select: pass-rate band [%g, %g] must lie in [0, 1]", c.Select.PassRateMin, c.Select.PassRateMax)
+	case c.Verifier == VerifierNone && (c.Select.PassRateMin > 0 || c.Select.PassRateMax < 1):
+		return fmt.Errorf("select: a pass-rate band [%g, %g] needs verdicts; verifier none gives none", c.Select.PassRateMin, c.Select.PassRateMax)
 	case c.Select.TestFraction < 0 || c.Select.TestFraction >= 1:
 		return fmt.Errorf("select.test_fraction must be in [0, 1), got %g", c.Select.TestFraction)
 	case c.Output.ShardSizeMB < 1:

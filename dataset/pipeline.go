@@ -177,7 +177,7 @@ func Run(ctx context.Context, opts Options) (*Stats, error) {
 		r.filters = append(r.filters, f)
 		r.fnames = append(r.fnames, n)
 	}
-	if cfg.Verifier != "" {
+	if cfg.Verifier != "" && cfg.Verifier != VerifierNone {
 		if r.forced, err = verify.Lookup(cfg.Verifier); err != nil {
 			return nil, fmt.Errorf("--verifier: %w", err)
 		}
@@ -374,7 +374,10 @@ func (r *run) examine(w *p1worker, b *batch) p1batch {
 			// Pass 2 will write this row, unless dedup drops it and rejects
 			// are not written.
 			verifier := ""
-			if rec.verdict != verdictNone {
+			switch {
+			case r.cfg.Verifier == VerifierNone:
+				verifier = VerifierNone
+			case rec.verdict != verdictNone:
 				verifier = r.verifierFor(t.Task).Name()
 			}
 			start := len(out.spill)
@@ -387,7 +390,7 @@ func (r *run) examine(w *p1worker, b *batch) p1batch {
 
 func (r *run) judge(w *p1worker, t *Trace, n int, rec *p1, out *p1bufs) {
 	rec.verdict = verdictNone
-	if t.Error == "" {
+	if t.Error == "" && r.cfg.Verifier != VerifierNone {
 		rec.verdict = uint8(r.verifierFor(t.Task).Verify(t.Answer, t.Reference).Verdict)
 	}
 	rec.tokens = int32(min(n, 1<<31-1))

@@ -123,3 +123,22 @@ func ListShards(dir, split string) ([]string, error) {
 	sort.Strings(out)
 	return out, nil
 }
+
+// CountRows is the number of rows of the Parquet file at path, from its
+// footer: no row is read.
+func CountRows(path string) (int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, fmt.Errorf("count rows: %w", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return 0, fmt.Errorf("count rows: %w", err)
+	}
+	pf, err := parquet.OpenFile(f, st.Size(), parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
+	if err != nil {
+		return 0, fmt.Errorf("count rows %s: %w", path, err)
+	}
+	return int(pf.NumRows()), nil
+}

@@ -2,6 +2,7 @@ package dataset
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -404,5 +405,57 @@ func TestCancelRemovesTemporaryFiles(t *testing.T) {
 		if left, _ := filepath.Glob(filepath.Join(out, ".*")); len(left) != 0 {
 			t.Errorf("pass %d: temporary files left: %v", pass, left)
 		}
+	}
+}
+
+// Plain chats (no reference, no chain of thought) are kept by verifier
+// none: unverified, marked verifier none, still deduplicated and put
+// through the quality filters the config names. Without it they are
+// rejected as unverifiable.
+func TestVerifierNoneKeepsChats(t *testing.T) {
+	chat := func(id string, sample int, content string) record.Trace {
+		return mk(id, sample, "", content, func(r *record.Trace) { r.Prompt, r.Reference, r.Task = "Say hello to "+id+".", "", "chat" })
+	}
+	traces := []record.Trace{
+		chat("a", 0, "Hello, a! Nice to meet you."),
+		chat("a", 1, "Hello, a! Nice to meet you."), // an exact duplicate
+		chat("b", 0, "Hi b, how are you today?"),
+		chat("c", 0, "Hey c."), // too short for length.min_tokens
+	}
+	in := filepath.Join(t.TempDir(), "chats.jsonl")
+	writeJSONL(t, in, traces)
+	for _, tc := range []struct {
+		verifier string
+		kept     string
+		reasons  map[string]int64
+	}{
+		{"", "", map[string]int64{ReasonUnverifiable: 3, FilterLength: 1}},
+		{VerifierNone, "a0 b0", map[string]int64{ReasonExactDup: 1, FilterLength: 1}},
+	} {
+		t.Run(cmp.Or(tc.verifier, "by task"), func(t *testing.T) {
+			cfg := DefaultConfig()
+			cfg.Verifier, cfg.Format.RequireReasoning, cfg.Length.MinTokens = tc.verifier, false, 5
+			st, out := runFilter(t, cfg, in)
+			var kept []string
+			for _, r := range readRows[Row](t, out, "train") {
+				kept = append(kept, fmt.Sprint(r.PromptID, r.Sample))
+				if r.Verifier != VerifierNone || r.Correct {
+					t.Errorf("row %s%d: verifier %q correct %v, want none and false", r.PromptID, r.Sample, r.Verifier, r.Correct)
+				}
+			}
+			if got := strings.Join(kept, " "); got != tc.kept {
+				t.Errorf("kept %q, want %q", got, tc.kept)
+			}
+			for r, n := range tc.reasons {
+				if st.Reasons[r] != n {
+					t.Errorf("rejected as %s: %d, want %d (all: %v)", r, st.Reasons[r], n, st.Reasons)
+				}
+			}
+		})
+	}
+	cfg := DefaultConfig()
+	cfg.Verifier, cfg.Select.PassRateMin = VerifierNone, 0.2
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "verifier none") {
+		t.Errorf("a pass-rate band with verifier none: %v, want a refusal", err)
 	}
 }

@@ -37,8 +37,10 @@ func loadConfig(path string, into any) error {
 	before := make([]any, len(fields))
 	for i, f := range fields {
 		before[i] = f.v.Interface()
-		if s, ok := before[i].([]string); ok {
-			before[i] = slices.Clone(s)
+		if f.v.Kind() == reflect.Slice {
+			c := reflect.MakeSlice(f.v.Type(), f.v.Len(), f.v.Len())
+			reflect.Copy(c, f.v)
+			before[i] = c.Interface()
 		}
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(b))
@@ -59,6 +61,17 @@ func loadConfig(path string, into any) error {
 					v[j] = resolvePath(dir, v[j], f.kind)
 				}
 			}
+		default:
+			// A list of structs (train's data sources): their own paths.
+			if !reflect.DeepEqual(v, before[i]) {
+				for j := range f.v.Len() {
+					var elem []pathField
+					collectPaths(f.v.Index(j), &elem)
+					for _, e := range elem {
+						e.v.SetString(resolvePath(dir, e.v.String(), e.kind))
+					}
+				}
+			}
 		}
 	}
 	return nil
@@ -66,7 +79,8 @@ func loadConfig(path string, into any) error {
 
 // pathField is an input path of an options struct: kind "file" (a file or
 // directory, or a builtin:/http:/local: spec) or "model" (also a preset
-// name or a Hub id).
+// name or a Hub id); or kind "elems", a list of structs whose elements
+// hold such paths.
 type pathField struct {
 	v    reflect.Value
 	kind string
@@ -81,6 +95,8 @@ func collectPaths(v reflect.Value, out *[]pathField) {
 			collectPaths(f, out)
 		case sf.Tag.Get("path") != "":
 			*out = append(*out, pathField{f, sf.Tag.Get("path")})
+		case f.Kind() == reflect.Slice && f.Type().Elem().Kind() == reflect.Struct:
+			*out = append(*out, pathField{f, "elems"})
 		}
 	}
 }

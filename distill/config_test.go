@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+
+	"github.com/distill-dev/distill/student/train"
 )
 
 // A recipe's input paths are relative to the recipe, not to the working
@@ -27,6 +29,8 @@ filter:
 train:
   init: ../ckpt
   student: qwen-nano
+  data: [{path: ../data/math}, {path: /abs/code, weight: 0.5}]
+  extra_data: [{path: ../data/chat, max_rows: 200}]
 rl:
   prompts: builtin:arith:1-2
   model: Qwen/Qwen2.5-Math-1.5B
@@ -52,6 +56,12 @@ eval:
 		if tc.got != tc.want {
 			t.Errorf("%s = %q, want %q", tc.name, tc.got, tc.want)
 		}
+	}
+	if want := (train.Mixture{{Path: filepath.Join(data, "math")}, {Path: "/abs/code", Weight: 0.5}}); !slices.Equal(opts.Train.Data, want) {
+		t.Errorf("train.data = %v, want %v", opts.Train.Data, want)
+	}
+	if want := (train.Mixture{{Path: filepath.Join(data, "chat"), MaxRows: 200}}); !slices.Equal(opts.Train.ExtraData, want) {
+		t.Errorf("train.extra_data = %v, want %v", opts.Train.ExtraData, want)
 	}
 	if want := []string{filepath.Join(data, "test.jsonl"), "/abs/bench.jsonl"}; !slices.Equal(opts.Filter.Decontam.Files, want) {
 		t.Errorf("filter.decontaminate.files = %q, want %q", opts.Filter.Decontam.Files, want)

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -71,7 +72,7 @@ func TestTrainEngineTRL(t *testing.T) {
 	init := studenttest.Real(t, "qwen2", 1)
 	out := filepath.Join(t.TempDir(), "sft")
 	o := TrainOptions{Options: train.Defaults, EngineOptions: engineDefaults}
-	o.Init, o.Data, o.Out = init, data, out
+	o.Init, o.Data, o.Out = init, train.Dir(data), out
 	o.MaxSteps, o.MicroBatch, o.GradAccum, o.SeqLen, o.LR, o.WarmupSteps, o.EvalEvery, o.SaveEvery = 24, 4, 1, 192, 3e-3, 2, 12, 12
 	o.Engine, o.GPUsPerNode = "trl", 0
 	if _, err := runTrain(context.Background(), o); err != nil {
@@ -133,25 +134,13 @@ func TestEngineLossMaskMatchesGo(t *testing.T) {
 		t.Run(family, func(t *testing.T) {
 			init := studenttest.Real(t, family, 1)
 			o := train.Defaults
-			o.Init, o.Data, o.Out, o.Packing = init, data, filepath.Join(t.TempDir(), "out"), false
+			o.Init, o.Data, o.Out, o.Packing = init, train.Dir(data), filepath.Join(t.TempDir(), "out"), false
 			job, err := engine.SFT(o, engine.Resources{Launcher: engine.Local, Nodes: 1, Sharding: "deepspeed"})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := job.Write(); err != nil {
-				t.Fatal(err)
-			}
 			const n = 5
-			cmd := exec.Command(py, filepath.Join(job.Dir, "sft.py"), "--config", filepath.Join(job.Dir, engine.ConfigFile), "--dump_labels", "5", "--shuffle_dataset", "false")
-			cmd.Dir = job.Dir
-			outb, err := cmd.Output()
-			if err != nil {
-				var ee *exec.ExitError
-				if errors.As(err, &ee) {
-					t.Fatalf("sft.py --dump_labels: %v\n%s", err, ee.Stderr)
-				}
-				t.Fatal(err)
-			}
+			dumped := dumpLabels(t, py, job, n)
 			st, err := student.Open(init)
 			if err != nil {
 				t.Fatal(err)
@@ -166,18 +155,10 @@ func TestEngineLossMaskMatchesGo(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			lines := strings.Split(strings.TrimSpace(string(outb)), "\n")
-			if len(lines) != n {
-				t.Fatalf("sft.py printed %d rows, want %d:\n%s", len(lines), n, outb)
+			if len(dumped) != n {
+				t.Fatalf("sft.py printed %d rows, want %d", len(dumped), n)
 			}
-			for i, line := range lines {
-				var got struct {
-					InputIDs []int32 `json:"input_ids"`
-					Labels   []int32 `json:"labels"`
-				}
-				if err := json.Unmarshal([]byte(line), &got); err != nil {
-					t.Fatal(err)
-				}
+			for i, got := range dumped {
 				msgs := make([]tokenizer.Message, len(rows[i]))
 				for k, m := range rows[i] {
 					msgs[k] = tokenizer.Message{Role: m.Role, Content: m.Content}
@@ -207,6 +188,114 @@ func TestEngineLossMaskMatchesGo(t *testing.T) {
 			}
 		})
 	}
+}
+
+// labelRow is a prepared example of TRL's, as dump_labels prints it.
+type labelRow struct {
+	InputIDs []int32 `json:"input_ids"`
+	Labels   []int32 `json:"labels"`
+}
+
+// dumpLabels writes job and runs its sft.py in dump_labels mode, without
+// shuffling: the first n examples TRL would train on, in its dataset's order.
+func dumpLabels(t *testing.T, py string, job *engine.Job, n int) []labelRow {
+	t.Helper()
+	if err := job.Write(); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(py, filepath.Join(job.Dir, "sft.py"), "--config", filepath.Join(job.Dir, engine.ConfigFile), "--dump_labels", fmt.Sprint(n), "--shuffle_dataset", "false")
+	cmd.Dir = job.Dir
+	outb, err := cmd.Output()
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			t.Fatalf("sft.py --dump_labels: %v\n%s", err, ee.Stderr)
+		}
+		t.Fatal(err)
+	}
+	var rows []labelRow
+	for _, line := range strings.Split(strings.TrimSpace(string(outb)), "\n") {
+		var r labelRow
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatalf("sft.py --dump_labels: %v in %q", err, line)
+		}
+		rows = append(rows, r)
+	}
+	return rows
+}
+
+// writeChats writes n plain chats (no chain of thought, nothing to verify)
+// as the train shard of a dataset in dir, and returns dir.
+func writeChats(t *testing.T, dir string, n int) string {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	w := dataset.NewShardWriter[dataset.Row](dir, "train", dataset.ShardOptions{}, func(r *dataset.Row) int { return 100 })
+	for i := range n {
+		row := dataset.Row{Messages: []dataset.Message{{Role: "user", Content: fmt.Sprintf("Say hello to %d.", i)},
+			{Role: "assistant", Content: fmt.Sprintf("Hello, %d!", i)}}, Verifier: dataset.VerifierNone}
+		if err := w.Write(row); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// TestEngineMixtureRowsMatchGo checks that a TRL job trains on the rows the
+// Go trainer trains on for the same mixture: the same count, the same
+// conversations, in the mixture's order.
+func TestEngineMixtureRowsMatchGo(t *testing.T) {
+	py := repotest.Python(t)
+	reasoning := genShards(t, t.TempDir(), 40, "r1")
+	chat := writeChats(t, t.TempDir(), 12)
+	init := studenttest.Real(t, "qwen2", 1)
+	o := train.Defaults
+	o.Init, o.Out, o.Packing, o.SeqLen, o.Seed = init, filepath.Join(t.TempDir(), "out"), false, 1024, 5
+	o.Data = train.Mixture{{Path: reasoning, Weight: 0.5}, {Path: chat, MaxRows: 5}}
+	job, err := engine.SFT(o, engine.Resources{Launcher: engine.Local, Nodes: 1, Sharding: "deepspeed"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := dumpLabels(t, py, job, 1000)
+
+	st, err := student.Open(init)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := train.PlanMixture(o.Data, o.Seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want [][]int32
+	err = plan.ReadRows(context.Background(), "train", func(_ string, _ int, r dataset.MessagesRow) error {
+		msgs := make([]tokenizer.Message, len(r.Messages))
+		for k, m := range r.Messages {
+			msgs[k] = tokenizer.Message{Role: m.Role, Content: m.Content}
+		}
+		ids, _, err := st.Template.Render(st.Tok, msgs, false)
+		want = append(want, ids)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kept := plan.Sources[0].Kept + plan.Sources[1].Kept; len(want) != kept || plan.Sources[1].Kept != 5 || plan.Sources[0].Kept != plan.Sources[0].Rows/2 {
+		t.Fatalf("the Go trainer's rows: %d, plan %+v", len(want), plan.Sources)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("TRL trains on %d rows, the Go trainer on %d", len(got), len(want))
+	}
+	for i := range want {
+		if !slices.Equal(got[i].InputIDs, want[i]) {
+			t.Fatalf("row %d: TRL's ids differ from the Go trainer's\nTRL    %v\ndistill %v", i, got[i].InputIDs, want[i])
+		}
+	}
+	t.Logf("TRL and Go train on the same %d rows (%d of %d reasoning, %d of %d chat)", len(want),
+		plan.Sources[0].Kept, plan.Sources[0].Rows, plan.Sources[1].Kept, plan.Sources[1].Rows)
 }
 
 // TestRLEngineTRL runs GRPO with TRL on the CPU for three updates, rewarded
@@ -256,7 +345,7 @@ func TestRecipesWriteEngineJobs(t *testing.T) {
 				t.Fatalf("train: engine %q on %d GPUs, want trl on 8", tr.Engine, tr.GPUsPerNode)
 			}
 			tr.Init, tr.Student = "", map[string]string{"r1-qwen.yaml": "qwen-7b", "r1-llama.yaml": "llama-8b"}[f]
-			tr.Data, tr.Out, tr.DryRun = t.TempDir(), t.TempDir(), true
+			tr.Data, tr.Out, tr.DryRun = train.Dir(t.TempDir()), t.TempDir(), true
 			if _, err := runTrain(context.Background(), tr); err != nil {
 				t.Fatal(err)
 			}

@@ -42,7 +42,7 @@ func init() {
 			&cli.StringSliceFlag{Name: "in", Aliases: []string{"i"}, Usage: "raw trace `DIR` or file (repeatable: the shards of a sharded run)"},
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Value: d.Out, Usage: "`DATA_DIR` for the shards, stats.json and README.md"},
 			&cli.StringFlag{Name: "filters", Usage: "comma-separated filters in order (default all: " + strings.Join(dataset.FilterNames(), ",") + "; \"none\" for none)"},
-			&cli.StringFlag{Name: "verifier", Usage: "verifier for every trace (default: chosen from each trace's task)"},
+			&cli.StringFlag{Name: "verifier", Usage: "verifier for every trace (default: chosen from each trace's task); none keeps plain chats unverified (verifier none)"},
 			&cli.BoolFlag{Name: "keep-unverifiable", Usage: "keep traces whose reference cannot be judged"},
 			&cli.BoolFlag{Name: "keep-wrong", Usage: "keep traces whose answer is wrong (no rejection sampling)"},
 			&cli.IntFlag{Name: "min-tokens", Value: d.Length.MinTokens, Usage: "shortest reply kept, in tokens"},

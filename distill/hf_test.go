@@ -106,7 +106,7 @@ func TestHuggingFace(t *testing.T) {
 	students := map[string]*student.Student{}
 	for _, c := range ckpts {
 		tr := TrainOptions{Options: train.Defaults}
-		tr.Data, tr.Out = data, dir(c.name)
+		tr.Data, tr.Out = train.Dir(data), dir(c.name)
 		tr.MaxSteps, tr.MicroBatch, tr.GradAccum, tr.SeqLen, tr.WarmupSteps, tr.EvalEvery = 1, 1, 1, 256, 1, 0
 		c.make(&tr.Options)
 		if _, err := runTrain(t.Context(), tr); err != nil {

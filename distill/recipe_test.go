@@ -19,6 +19,7 @@ import (
 
 	"github.com/distill-dev/distill/internal/repotest"
 	"github.com/distill-dev/distill/student/studenttest"
+	"github.com/distill-dev/distill/student/train"
 )
 
 // buildDistill builds the distill binary for tests that run it as a user
@@ -83,6 +84,7 @@ func TestRecipeR1QwenAsAUser(t *testing.T) {
 	if err := os.Rename(studenttest.Real(t, "qwen2", 1), filepath.Join(root, "checkpoints", "Qwen2.5-Math-7B")); err != nil {
 		t.Fatal(err)
 	}
+	writeChats(t, filepath.Join(root, "data", "chat"), 30) // the recipe's extra_data
 	recipe := shrinkRecipe(t, repotest.Path(t, "configs/r1-qwen.yaml"), map[string]map[string]any{
 		"generate": {"teacher": teacherURL, "model": "builtin", "api_key_env": "R1_TEST_KEY", "prompts": "builtin:arith:1-2",
 			"num_prompts": 24, "samples": 2, "max_tokens": 256, "rpm": 0, "max_cost": 0,
@@ -198,6 +200,14 @@ func TestRecipeR1QwenAsAUser(t *testing.T) {
 			}
 			return nil
 		})
+	}
+	// SFT trained on the run's traces and the chats.
+	var mix train.Plan
+	if b, err := os.ReadFile(filepath.Join(killed, "sft", "data_mixture.json")); err != nil || json.Unmarshal(b, &mix) != nil {
+		t.Fatalf("sft/data_mixture.json: %v", err)
+	}
+	if len(mix.Sources) != 2 || mix.Sources[0].Kept == 0 || mix.Sources[1].Kept != 30 {
+		t.Errorf("sft/data_mixture.json: %+v, want the run's traces and the 30 chats", mix.Sources)
 	}
 	md, err := os.ReadFile(filepath.Join(killed, "results.md"))
 	if err != nil {

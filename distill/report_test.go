@@ -27,7 +27,7 @@ func reportRunDir(t *testing.T) string {
 	dir := t.TempDir()
 	data := genShards(t, dir, 120, "plain")
 	tr := TrainOptions{Options: train.Defaults}
-	tr.Student, tr.Data, tr.Out = "qwen-nano", data, filepath.Join(dir, "sft")
+	tr.Student, tr.Data, tr.Out = "qwen-nano", train.Dir(data), filepath.Join(dir, "sft")
 	tr.MaxSteps, tr.MicroBatch, tr.GradAccum, tr.SeqLen, tr.EvalEvery, tr.WarmupSteps = 4, 4, 1, 128, 2, 1
 	if _, err := runTrain(ctx, tr); err != nil {
 		t.Fatal(err)

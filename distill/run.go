@@ -82,7 +82,8 @@ func runStages(o *RunOptions) []runStage {
 	heldout := dir("heldout.jsonl")
 	f.Decontam.Files = append(append([]string(nil), f.Decontam.Files...), heldout)
 	t := o.Train
-	t.Data, t.Out = f.Out, dir("sft")
+	// The recipe's extra_data join the run's own traces in the mixture.
+	t.Data, t.ExtraData, t.Out = append(train.Dir(f.Out), t.ExtraData...), nil, dir("sft")
 	// The untrained student: the fresh preset, saved; or the checkpoint the
 	// recipe starts from (train.init), used where it is.
 	base, baseStage := dir("base"), runStage{"base", "(the fresh " + t.Student + " student, saved untrained)",
@@ -221,6 +222,12 @@ func runRun(ctx context.Context, configPath string, opts RunOptions) error {
 	}
 	if _, err := checkContext(opts, student, cfg); err != nil {
 		return fmt.Errorf("run: %w", err)
+	}
+	// So do the recipe's extra_data, which the run does not make itself.
+	if len(opts.Train.ExtraData) > 0 {
+		if _, err := train.PlanMixture(opts.Train.ExtraData, opts.Train.Seed); err != nil {
+			return fmt.Errorf("run: train.extra_data: %w", err)
+		}
 	}
 	if err := os.MkdirAll(opts.Out, 0o755); err != nil {
 		return err

@@ -153,6 +153,9 @@ func checkInputs(opts RunOptions) []recipeCheck {
 	for i, f := range opts.Filter.Decontam.Files {
 		files[fmt.Sprintf("filter.decontaminate.files[%d]", i)] = f
 	}
+	for i, s := range opts.Train.ExtraData {
+		files[fmt.Sprintf("train.extra_data[%d]", i)] = s.Path
+	}
 	var missing []string
 	n := 0
 	for _, key := range slices.Sorted(func(yield func(string) bool) {

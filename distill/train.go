@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"slices"
 
 	"github.com/urfave/cli/v2"
 
@@ -22,6 +23,10 @@ import (
 type TrainOptions struct {
 	train.Options `yaml:",inline"`
 	EngineOptions `yaml:",inline"`
+	// ExtraData are sources trained on after data: in a `distill run`
+	// recipe, whose data is the run's own filter output, the other parts
+	// of the mixture (the R1 recipes' non-reasoning chats).
+	ExtraData train.Mixture `yaml:"extra_data"`
 }
 
 func init() {
@@ -29,12 +34,12 @@ func init() {
 	register(&cli.Command{
 		Name:      "train",
 		Usage:     "fine-tune a student on the dataset's Parquet shards (SFT on teacher traces)",
-		UsageText: "distill train --student PRESET|HF_ID|HF_DIR --data DATA_DIR --out CKPT_DIR [--engine go|trl|auto] [--config FILE]",
+		UsageText: "distill train --student PRESET|HF_ID|HF_DIR --data DATA_DIR[:WEIGHT[:MAX_ROWS]]... --out CKPT_DIR [--engine go|trl|auto] [--config FILE]",
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "config", Usage: "YAML file with any of these options (flags override it)"},
 			&cli.StringFlag{Name: "student", Usage: "preset (distill models lists them) or HF checkpoint directory"},
 			&cli.StringFlag{Name: "init", Usage: "HF checkpoint directory whose weights and tokenizer to start from"},
-			&cli.StringFlag{Name: "data", Usage: "dataset directory written by distill filter (or any Parquet with a messages column)"},
+			&cli.StringSliceFlag{Name: "data", Usage: "dataset directory written by distill filter (or any Parquet with a messages column), as DIR[:WEIGHT[:MAX_ROWS]]: repeat it for a mixture, each source keeping WEIGHT of its train rows (chosen by --seed), at most MAX_ROWS"},
 			&cli.StringFlag{Name: "out", Usage: "output directory: the model in HF layout, metrics.jsonl, checkpoints/"},
 			&cli.IntFlag{Name: "epochs", Value: d.Epochs},
 			&cli.IntFlag{Name: "max-steps", Usage: "stop after this many updates (0: the epochs decide)"},
@@ -71,7 +76,16 @@ func init() {
 			}
 			setIf(c, "student", &opts.Student, c.String)
 			setIf(c, "init", &opts.Init, c.String)
-			setIf(c, "data", &opts.Data, c.String)
+			if c.IsSet("data") {
+				opts.Data = nil
+				for _, v := range c.StringSlice("data") {
+					src, err := train.ParseSource(v)
+					if err != nil {
+						return err
+					}
+					opts.Data = append(opts.Data, src)
+				}
+			}
 			setIf(c, "out", &opts.Out, c.String)
 			setIf(c, "epochs", &opts.Epochs, c.Int)
 			setIf(c, "max-steps", &opts.MaxSteps, c.Int)
@@ -117,18 +131,24 @@ func runTrain(ctx context.Context, opts TrainOptions) (*train.Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	o := opts.Options
+	o.Data = append(slices.Clone(o.Data), opts.ExtraData...)
 	if eng == "trl" {
 		res, err := opts.EngineOptions.resources()
 		if err != nil {
 			return nil, err
 		}
-		job, err := engine.SFT(opts.Options, res)
+		if !opts.DryRun { // a dry run's data may not be here yet
+			if err := recordMixture(o, logf); err != nil {
+				return nil, err
+			}
+		}
+		job, err := engine.SFT(o, res)
 		if err != nil {
 			return nil, err
 		}
 		return nil, runEngine(ctx, job, opts.EngineOptions)
 	}
-	o := opts.Options
 	o.Logf = logf
 	var p *progress
 	o.Step = func(m train.Metric, total int) {
@@ -156,6 +176,19 @@ func runTrain(ctx context.Context, opts TrainOptions) (*train.Result, error) {
 	}
 	logf("%s", trainSummary(res, o.Out))
 	return res, nil
+}
+
+// recordMixture writes what each source of o's mixture gives a TRL job,
+// as the Go trainer records it.
+func recordMixture(o train.Options, logf func(string, ...any)) error {
+	plan, err := train.PlanMixture(o.Data, cmp.Or(o.Seed, train.Defaults.Seed))
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(o.Out, 0o755); err != nil {
+		return err
+	}
+	return plan.Record(o.Out, logf)
 }
 
 // trainSummary is the line a finished run ends with. Without test shards

@@ -124,7 +124,7 @@ func GRPO(o rl.Options, prompts []record.Prompt, distillBin string, res Resource
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	return &Job{
-		Kind: "grpo", Dir: dir, Out: out, Data: dir, Config: c, Template: tmpl, Res: res,
+		Kind: "grpo", Dir: dir, Out: out, Data: []string{dir}, Config: c, Template: tmpl, Res: res,
 		Env:        map[string]string{"DISTILL_REWARD_URL": "http://" + addr},
 		Server:     fmt.Sprintf(`"${DISTILL:-%s}" reward-server --addr %s`, distillBin, addr),
 		ServerPort: port,

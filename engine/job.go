@@ -70,7 +70,7 @@ type Job struct {
 	Kind   string         // "sft" or "grpo": the script is Kind+".py"
 	Dir    string         // OUT/job
 	Out    string         // OUT: the final HF checkpoint
-	Data   string         // the dataset directory it reads
+	Data   []string       // the dataset directories it reads
 	Config map[string]any // config.yaml: TRL's keys and distill's, as the script's TrlParser reads them
 	// Template is the chat template the student is trained with; the job
 	// trains with its TrainingJinja and saves the model with its Jinja.

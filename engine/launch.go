@@ -176,7 +176,7 @@ func render(name, text string, j *Job) ([]byte, error) {
 	var b bytes.Buffer
 	err = t.Execute(&b, map[string]any{
 		"Job": j, "Kind": j.Kind, "Dir": j.Dir, "Exports": exports, "EnvList": env,
-		"Port": masterPort, "Image": image, "Mount": commonDir(j.Dir, j.Out, j.Data), "Sharding": sharding,
+		"Port": masterPort, "Image": image, "Mount": commonDir(append([]string{j.Dir, j.Out}, j.Data...)...), "Sharding": sharding,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("engine job: %s: %w", name, err)

@@ -79,7 +79,7 @@ func TestFollow(t *testing.T) {
 func runJob(t *testing.T, script string) *Job {
 	t.Helper()
 	o := train.Defaults
-	o.Init, o.Data, o.Out = studenttest.Tiny(t, 1), t.TempDir(), t.TempDir()
+	o.Init, o.Data, o.Out = studenttest.Tiny(t, 1), train.Dir(t.TempDir()), t.TempDir()
 	j := sftJob(t, o)
 	if err := j.Write(); err != nil {
 		t.Fatal(err)

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"cmp"
+	"encoding/json"
 	"fmt"
 	"math"
 	"path/filepath"
@@ -24,7 +25,7 @@ var ErrUnmapped = fmt.Errorf("has no TRL equivalent")
 // option the Go trainer takes is mapped to TRL's key of the same meaning
 // or, where TRL has none, refused when set.
 func SFT(o train.Options, res Resources) (*Job, error) {
-	if o.Data == "" || o.Out == "" {
+	if len(o.Data) == 0 || o.Out == "" {
 		return nil, fmt.Errorf("--data and --out are required")
 	}
 	d := train.Defaults
@@ -51,7 +52,7 @@ func SFT(o train.Options, res Resources) (*Job, error) {
 	if err != nil {
 		return nil, err
 	}
-	data, err := filepath.Abs(o.Data)
+	mixture, data, tests, err := jobMixture(o.Data, cmp.Or(o.Seed, d.Seed))
 	if err != nil {
 		return nil, err
 	}
@@ -59,7 +60,7 @@ func SFT(o train.Options, res Resources) (*Job, error) {
 	cpu := res.GPUsPerNode == 0
 	c := baseConfig(modelPath, out, dir, cpu, o.Resume)
 	for k, v := range map[string]any{
-		"data_dir": data,
+		"data_mixture": mixture,
 		// The loss on the assistant turns, as the Go trainer's mask.
 		"chat_template_path":  filepath.Join(dir, TrainingTemplateFile),
 		"assistant_only_loss": true,
@@ -99,15 +100,9 @@ func SFT(o train.Options, res Resources) (*Job, error) {
 		c["attn_implementation"] = "flex_attention"
 		c["pad_to_multiple_of"] = o.MicroBatch * o.SeqLen
 	}
-	if o.EvalEvery > 0 {
-		tests, err := filepath.Glob(filepath.Join(data, "test-*.parquet"))
-		if err != nil {
-			return nil, err
-		}
-		if len(tests) > 0 {
-			c["eval_strategy"] = "steps"
-			c["eval_steps"] = o.EvalEvery
-		}
+	if o.EvalEvery > 0 && tests {
+		c["eval_strategy"] = "steps"
+		c["eval_steps"] = o.EvalEvery
 	}
 	if o.LoRARank > 0 {
 		c["use_peft"] = true
@@ -117,6 +112,30 @@ func SFT(o train.Options, res Resources) (*Job, error) {
 		c["lora_target_modules"] = targetModules(targets)
 	}
 	return &Job{Kind: "sft", Dir: dir, Out: out, Data: data, Config: c, Template: tmpl, Res: res}, nil
+}
+
+// jobMixture is the mixture as the job reads it (DistillArguments.data_mixture):
+// JSON of the seed and the sources, their directories absolute, from which
+// distill_engine.load_shards keeps the rows the Go trainer keeps. It also
+// returns the directories, and whether any holds test shards.
+func jobMixture(m train.Mixture, seed uint64) (string, []string, bool, error) {
+	sources := make(train.Mixture, len(m))
+	dirs := make([]string, len(m))
+	tests := false
+	for i, s := range m {
+		dir, err := filepath.Abs(s.Path)
+		if err != nil {
+			return "", nil, false, err
+		}
+		found, err := filepath.Glob(filepath.Join(dir, "test-*.parquet"))
+		if err != nil {
+			return "", nil, false, err
+		}
+		tests = tests || len(found) > 0
+		s.Path, sources[i], dirs[i] = dir, s, dir
+	}
+	b, err := json.Marshal(map[string]any{"seed": seed, "sources": sources})
+	return string(b), dirs, tests, err
 }
 
 // targetModules is PEFT's target_modules for a parsed --lora-targets.

@@ -20,7 +20,7 @@ import (
 // the TRL key it becomes, or why it needs none. A new trainer option fails
 // this test until it is mapped or refused: none is dropped silently.
 var sftKeys = map[string]string{
-	"student": "model_name_or_path", "init": "model_name_or_path", "data": "data_dir", "out": "final_dir",
+	"student": "model_name_or_path", "init": "model_name_or_path", "data": "data_mixture", "out": "final_dir",
 	"epochs": "num_train_epochs", "max_steps": "max_steps", "lr": "learning_rate",
 	"min_lr_ratio": "lr_scheduler_kwargs", "warmup_steps": "warmup_steps", "schedule": "lr_scheduler_type",
 	"micro_batch": "per_device_train_batch_size", "grad_accum": "gradient_accumulation_steps",
@@ -48,7 +48,7 @@ func TestSFTMapsEveryOption(t *testing.T) {
 		t.Fatal(err)
 	}
 	o := train.Defaults
-	o.Init, o.Data, o.Out = studenttest.Tiny(t, 1), dataDir, t.TempDir()
+	o.Init, o.Data, o.Out = studenttest.Tiny(t, 1), train.Dir(dataDir), t.TempDir()
 	o.LoRARank, o.LoRATargets, o.Resume = 8, "q_proj,v_proj", true
 	c := sftJob(t, o).Config
 	rt := reflect.TypeOf(train.Options{})
@@ -76,7 +76,7 @@ func TestSFTMapsEveryOption(t *testing.T) {
 
 func TestSFTRefuses(t *testing.T) {
 	base := train.Defaults
-	base.Init, base.Data, base.Out = studenttest.Tiny(t, 1), t.TempDir(), t.TempDir()
+	base.Init, base.Data, base.Out = studenttest.Tiny(t, 1), train.Dir(t.TempDir()), t.TempDir()
 	cases := []struct {
 		name string
 		edit func(*train.Options)
@@ -111,7 +111,7 @@ func TestSFTPresetsArePublishedBases(t *testing.T) {
 		"qwen-32b": "Qwen/Qwen2.5-32B", "llama-8b": "meta-llama/Llama-3.1-8B", "llama-70b": "meta-llama/Llama-3.3-70B-Instruct",
 	} {
 		o := train.Defaults
-		o.Student, o.Data, o.Out = preset, t.TempDir(), t.TempDir()
+		o.Student, o.Data, o.Out = preset, train.Dir(t.TempDir()), t.TempDir()
 		j := sftJob(t, o)
 		if j.Config["model_name_or_path"] != want {
 			t.Errorf("%s: model %v, want %s", preset, j.Config["model_name_or_path"], want)
@@ -130,7 +130,7 @@ func TestJobFiles(t *testing.T) {
 	} {
 		t.Run(string(res.Launcher), func(t *testing.T) {
 			o := train.Defaults
-			o.Init, o.Data, o.Out = studenttest.Tiny(t, 1), t.TempDir(), t.TempDir()
+			o.Init, o.Data, o.Out = studenttest.Tiny(t, 1), train.Dir(t.TempDir()), t.TempDir()
 			o.LoRARank = 4
 			j, err := SFT(o, res)
 			if err != nil {

@@ -21,7 +21,7 @@ from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer, Traine
 class DistillArguments:
     """Keys distill adds to TRL's config (config.yaml, section `distill`)."""
 
-    data_dir: str = field(default="", metadata={"help": "dataset directory of distill filter (train-*.parquet, test-*.parquet)"})
+    data_mixture: str = field(default="", metadata={"help": "JSON: seed, and sources (path of a distill filter dataset, weight, max_rows)"})
     final_dir: str = field(default="", metadata={"help": "where the final HF checkpoint goes (distill's OUT)"})
     chat_template_file: str = field(default="", metadata={"help": "the plain chat template saved with the final model"})
     resume: bool = field(default=False, metadata={"help": "continue from the last checkpoint in output_dir"})
@@ -56,23 +56,61 @@ def load_model(model_args, args):
     return model, tokenizer
 
 
-def load_shards(data_dir, columns):
-    """distill filter's train-*/test-* shards as a DatasetDict, read by
-    `datasets` as they are; only the given columns are kept. A split whose
-    shards hold no row (the filter writes one empty shard when it keeps
-    none) is left out: `datasets` refuses it."""
-    import pyarrow.parquet as pq
-    from datasets import load_dataset
+def shards(path, split):
+    """A split's shards in a dataset directory, as distill's ListShards
+    finds them (also under data/), in its order."""
+    found = []
+    for d in (path, os.path.join(path, "data")):
+        for pattern in (f"{split}-*.parquet", f"{split}.parquet"):
+            found += glob.glob(os.path.join(d, pattern))
+    return sorted(found)
 
-    files = {}
-    for split in ("train", "test"):
-        found = sorted(glob.glob(os.path.join(data_dir, f"{split}-*.parquet")))
-        if sum(pq.ParquetFile(f).metadata.num_rows for f in found) > 0:
-            files[split] = found
-    if "train" not in files:
-        raise SystemExit(f"distill engine: {data_dir}: no train-*.parquet shards")
-    ds = load_dataset("parquet", data_files=files)
-    return ds.select_columns(columns)
+
+M64 = (1 << 64) - 1
+
+
+def splitmix64(z):
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & M64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & M64
+    return z ^ (z >> 31)
+
+
+def keep_rows(n, weight, max_rows, seed):
+    """The train rows of n a source keeps, as the Go trainer's keepRows
+    chooses them: int(n × weight), at most max_rows, the first of the
+    permutation that a splitmix64 hash of the seed and the row index orders.
+    None keeps them all."""
+    k = int(n * weight) if 0 < weight < 1 else n
+    if max_rows > 0:
+        k = min(k, max_rows)
+    if k == n:
+        return None
+    rank = sorted(range(n), key=lambda i: (splitmix64((seed + (i + 1) * 0x9E3779B97F4A7C15) & M64), i))
+    return sorted(rank[:k])
+
+
+def load_shards(mixture, columns):
+    """The data_mixture distill wrote as a DatasetDict: each source's train
+    rows that keep_rows keeps, its test rows whole, concatenated in the
+    sources' order; only the given columns are kept. Shards holding no row
+    (the filter writes one empty shard when it keeps none) are left out:
+    `datasets` refuses them."""
+    import pyarrow.parquet as pq
+    from datasets import DatasetDict, concatenate_datasets, load_dataset
+
+    mix = json.loads(mixture)
+    parts = {"train": [], "test": []}
+    for src in mix["sources"]:
+        for split, found in parts.items():
+            files = shards(src["path"], split)
+            if sum(pq.ParquetFile(f).metadata.num_rows for f in files) == 0:
+                continue
+            ds = load_dataset("parquet", data_files=files, split="train").select_columns(columns)
+            keep = keep_rows(len(ds), src["weight"], src["max_rows"], mix["seed"]) if split == "train" else None
+            found.append(ds if keep is None else ds.select(keep))
+    if not parts["train"]:
+        raise SystemExit("distill engine: " + ", ".join(src["path"] for src in mix["sources"]) + ": no train-*.parquet rows")
+    return DatasetDict({split: concatenate_datasets(found) for split, found in parts.items() if found})
 
 
 class Progress(TrainerCallback):

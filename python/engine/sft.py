@@ -15,7 +15,7 @@ from trl import ModelConfig, SFTConfig, SFTTrainer, TrlParser, get_peft_config
 
 def main(dist_args, training_args, model_args):
     model, tokenizer = load_model(model_args, dist_args)
-    ds = load_shards(dist_args.data_dir, ["messages"])
+    ds = load_shards(dist_args.data_mixture, ["messages"])
     if "test" not in ds:
         training_args.eval_strategy = "no"  # the test shards hold no row
     peft_config = get_peft_config(model_args)

@@ -61,22 +61,34 @@ type cacheKey struct {
 	data, tok [32]byte
 }
 
-// newCacheKey is the key of files (paths under dataDir) rendered with tok
-// and tmpl.
-func newCacheKey(dataDir string, files []string, tok *tokenizer.Tokenizer, tmpl *tokenizer.Template) (cacheKey, error) {
+// newCacheKey is the key of a split of the plan rendered with tok and
+// tmpl. A lone source kept whole has the key it had before mixtures, so
+// caches rendered then stay valid; a mixture's key also names each source's
+// share of the rows (and the seed that chose them).
+func newCacheKey(plan *Plan, split string, tok *tokenizer.Tokenizer, tmpl *tokenizer.Template) (cacheKey, error) {
 	var k cacheKey
 	h := sha256.New()
-	for _, f := range files {
-		st, err := os.Stat(f)
-		if err != nil {
-			return k, err
+	for i, src := range plan.Sources {
+		files, keep := src.split(split)
+		if len(plan.Sources) > 1 || keep != nil {
+			seed := uint64(0) // the seed changes nothing a source keeps whole
+			if keep != nil {
+				seed = plan.Seed
+			}
+			fmt.Fprintf(h, "source %d weight %g max_rows %d seed %d\n", i, src.Weight, src.MaxRows, seed)
 		}
-		// Relative, so that moving the dataset directory keeps the cache.
-		name, err := filepath.Rel(dataDir, f)
-		if err != nil {
-			name = f
+		for _, f := range files {
+			st, err := os.Stat(f)
+			if err != nil {
+				return k, err
+			}
+			// Relative, so that moving the dataset directory keeps the cache.
+			name, err := filepath.Rel(src.Path, f)
+			if err != nil {
+				name = f
+			}
+			fmt.Fprintf(h, "%q %d %d\n", filepath.ToSlash(name), st.Size(), st.ModTime().UnixNano())
 		}
-		fmt.Fprintf(h, "%q %d %d\n", filepath.ToSlash(name), st.Size(), st.ModTime().UnixNano())
 	}
 	h.Sum(k.data[:0])
 	h = sha256.New()

@@ -111,8 +111,8 @@ func TestStreamingRowsMatchInMemory(t *testing.T) {
 		t.Fatal(err)
 	}
 	refCanonicalOrder(exs)
-	o := Options{Data: data, Out: t.TempDir()}
-	c, err := loadSplit(ctx, &o, tok, tmpl, "train", files)
+	o := Options{Data: Dir(data), Out: t.TempDir()}
+	c, err := loadSplit(ctx, &o, tok, tmpl, mustPlan(t, o), "train")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,9 +218,9 @@ func TestTokenCacheReusedOrRebuilt(t *testing.T) {
 			data := t.TempDir()
 			writeVaried(t, data, 80, 1)
 			var l logs
-			o := Options{Data: data, Out: t.TempDir(), Logf: l.logf}
+			o := Options{Data: Dir(data), Out: t.TempDir(), Logf: l.logf}
 			files := must(dataset.ListShards(data, "train"))
-			c, err := loadSplit(ctx, &o, tok, tmpl, "train", files)
+			c, err := loadSplit(ctx, &o, tok, tmpl, mustPlan(t, o), "train")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -236,7 +236,7 @@ func TestTokenCacheReusedOrRebuilt(t *testing.T) {
 
 			tok, tmpl := tc.change(t, path, data)
 			files = must(dataset.ListShards(data, "train"))
-			key, err := newCacheKey(data, files, tok, tmpl)
+			key, err := newCacheKey(mustPlan(t, o), "train", tok, tmpl)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -245,7 +245,7 @@ func TestTokenCacheReusedOrRebuilt(t *testing.T) {
 				t.Fatalf("opening the cache: %v, want %q", err, tc.why)
 			}
 			l = nil
-			c, err = loadSplit(ctx, &o, tok, tmpl, "train", files)
+			c, err = loadSplit(ctx, &o, tok, tmpl, mustPlan(t, o), "train")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -283,14 +283,14 @@ func TestTokenCacheRenderingCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var l logs
-	o := Options{Data: data, Out: t.TempDir(), Logf: func(format string, args ...any) {
+	o := Options{Data: Dir(data), Out: t.TempDir(), Logf: func(format string, args ...any) {
 		l.logf(format, args...)
 		if len(l) == 20 {
 			cancel()
 		}
 	}}
 	tok, tmpl := byteLevel(t)
-	_, err := loadSplit(ctx, &o, tok, tmpl, "train", must(dataset.ListShards(data, "train")))
+	_, err := loadSplit(ctx, &o, tok, tmpl, mustPlan(t, o), "train")
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err %v, want context.Canceled", err)
 	}
@@ -315,4 +315,14 @@ func must[T any](v T, err error) T {
 		panic(err)
 	}
 	return v
+}
+
+// mustPlan is the plan of o's mixture.
+func mustPlan(t testing.TB, o Options) *Plan {
+	t.Helper()
+	p, err := PlanMixture(o.Data, o.Seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

@@ -16,12 +16,13 @@ import (
 // that the log of a batch job shows it alive on a large set.
 var progressEvery = 10 * time.Second
 
-// loadSplit returns the token cache of a split's shards, OUT/cache/SPLIT.tokens:
-// the one already there when it was rendered from the same shards with the
-// same tokenizer and template (a rerun, --resume), else a new one.
-func loadSplit(ctx context.Context, o *Options, tok *tokenizer.Tokenizer, tmpl *tokenizer.Template, split string, files []string) (*tokenCache, error) {
+// loadSplit returns the token cache of a split of the mixture's shards,
+// OUT/cache/SPLIT.tokens: the one already there when it was rendered from
+// the same rows with the same tokenizer and template (a rerun, --resume),
+// else a new one.
+func loadSplit(ctx context.Context, o *Options, tok *tokenizer.Tokenizer, tmpl *tokenizer.Template, plan *Plan, split string) (*tokenCache, error) {
 	path := filepath.Join(o.Out, "cache", split+".tokens")
-	key, err := newCacheKey(o.Data, files, tok, tmpl)
+	key, err := newCacheKey(plan, split, tok, tmpl)
 	if err != nil {
 		return nil, err
 	}
@@ -35,17 +36,18 @@ func loadSplit(ctx context.Context, o *Options, tok *tokenizer.Tokenizer, tmpl *
 	case !errors.Is(err, fs.ErrNotExist):
 		o.logf("%v; rendering the shards again", err)
 	}
-	if err := renderSplit(ctx, path, key, files, tok, tmpl, o.logf); err != nil {
+	if err := renderSplit(ctx, path, key, plan, split, tok, tmpl, o.logf); err != nil {
 		return nil, err
 	}
 	return openCache(ctx, path, key)
 }
 
-// renderSplit reads the messages column of the Parquet files and renders
-// each conversation with the template, keeping the assistant mask, into a
-// new cache at path. Rows without an assistant turn are skipped and
-// counted. Memory stays flat: rows go to the file as they are rendered.
-func renderSplit(ctx context.Context, path string, key cacheKey, files []string, tok *tokenizer.Tokenizer, tmpl *tokenizer.Template,
+// renderSplit reads the messages column of the split's rows that the plan
+// keeps and renders each conversation with the template, keeping the
+// assistant mask, into a new cache at path. Rows without an assistant turn
+// are skipped and counted. Memory stays flat: rows go to the file as they
+// are rendered.
+func renderSplit(ctx context.Context, path string, key cacheKey, plan *Plan, split string, tok *tokenizer.Tokenizer, tmpl *tokenizer.Template,
 	logf func(string, ...any)) error {
 	w, err := createCache(path)
 	if err != nil {
@@ -55,31 +57,27 @@ func renderSplit(ctx context.Context, path string, key cacheKey, files []string,
 	start := time.Now()
 	last := start
 	examples, skipped := 0, 0
-	for _, f := range files {
-		row := 0
-		err := dataset.ReadMessages(ctx, f, func(r dataset.MessagesRow) error {
-			row++
-			ids, mask, ok, err := render(r, tok, tmpl)
-			if err != nil {
-				return fmt.Errorf("%s row %d: %w", f, row, err)
-			}
-			if !ok {
-				skipped++
-				return nil
-			}
-			if err := w.add(ids, mask); err != nil {
-				return err
-			}
-			examples++
-			if now := time.Now(); now.Sub(last) >= progressEvery {
-				last = now
-				logf("%s: %d examples rendered (%.0f/s)", path, examples, float64(examples)/now.Sub(start).Seconds())
-			}
-			return ctx.Err()
-		})
+	err = plan.ReadRows(ctx, split, func(f string, row int, r dataset.MessagesRow) error {
+		ids, mask, ok, err := render(r, tok, tmpl)
 		if err != nil {
-			return fmt.Errorf("%s: %w", f, err)
+			return fmt.Errorf("%s row %d: %w", f, row, err)
 		}
+		if !ok {
+			skipped++
+			return nil
+		}
+		if err := w.add(ids, mask); err != nil {
+			return err
+		}
+		examples++
+		if now := time.Now(); now.Sub(last) >= progressEvery {
+			last = now
+			logf("%s: %d examples rendered (%.0f/s)", path, examples, float64(examples)/now.Sub(start).Seconds())
+		}
+		return ctx.Err()
+	})
+	if err != nil {
+		return err
 	}
 	if err := w.commit(key, skipped); err != nil {
 		return err

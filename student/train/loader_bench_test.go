@@ -163,8 +163,8 @@ func loaderMemoryChild(t testing.TB, mode, data, out string) {
 		}
 		m.Examples = len(exs)
 	default:
-		o := Options{Data: data, Out: out}
-		c, err := loadSplit(ctx, &o, tok, tmpl, "train", files)
+		o := Options{Data: Dir(data), Out: out}
+		c, err := loadSplit(ctx, &o, tok, tmpl, mustPlan(t, o), "train")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/distill-dev/distill/dataset"
 	"github.com/distill-dev/distill/internal/atomicfile"
 	"github.com/distill-dev/distill/student"
 	"github.com/distill-dev/distill/student/checkpoint"
@@ -26,7 +25,7 @@ import (
 type Options struct {
 	Student         string  `yaml:"student" path:"model"` // preset name, or an HF checkpoint directory
 	Init            string  `yaml:"init" path:"model"`    // HF checkpoint directory to start from (weights and tokenizer)
-	Data            string  `yaml:"data" path:"file"`     // dataset directory with train-*.parquet (and test-*.parquet)
+	Data            Mixture `yaml:"data"`                 // dataset directories with train-*.parquet (and test-*.parquet), and each one's share
 	Out             string  `yaml:"out"`
 	Epochs          int     `yaml:"epochs"`
 	MaxSteps        int     `yaml:"max_steps"` // 0: as many as the epochs give
@@ -112,7 +111,7 @@ func (o *Options) fill() error {
 	switch {
 	case o.Student == "" && o.Init == "":
 		return errors.New("--student: a preset name or an HF checkpoint directory is required")
-	case o.Data == "":
+	case len(o.Data) == 0:
 		return errors.New("--data: the dataset directory is required")
 	case o.Out == "":
 		return errors.New("--out: the output directory is required")
@@ -262,18 +261,14 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	w := st.Weights
 
-	trainFiles, err := dataset.ListShards(o.Data, "train")
+	plan, err := PlanMixture(o.Data, o.Seed)
 	if err != nil {
 		return nil, err
 	}
-	if len(trainFiles) == 0 {
-		return nil, fmt.Errorf("--data %s: no train-*.parquet shards", o.Data)
-	}
-	testFiles, err := dataset.ListShards(o.Data, "test")
-	if err != nil {
+	if err := plan.Record(o.Out, o.logf); err != nil {
 		return nil, err
 	}
-	trainSet, err := loadSplit(ctx, &o, st.Tok, st.Template, "train", trainFiles)
+	trainSet, err := loadSplit(ctx, &o, st.Tok, st.Template, plan, "train")
 	if err != nil {
 		return nil, err
 	}
@@ -281,7 +276,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if trainSet.Len() == 0 {
 		return nil, fmt.Errorf("--data %s: no conversation with an assistant turn", o.Data)
 	}
-	testSet, err := loadSplit(ctx, &o, st.Tok, st.Template, "test", testFiles)
+	testSet, err := loadSplit(ctx, &o, st.Tok, st.Template, plan, "test")
 	if err != nil {
 		return nil, err
 	}

@@ -65,7 +65,7 @@ func readLosses(t *testing.T, path string) []float64 {
 }
 
 func nanoOpts(data, out string) Options {
-	return Options{Student: "qwen-nano", Data: data, Out: out, Epochs: 2, LR: 3e-3, WarmupSteps: 5,
+	return Options{Student: "qwen-nano", Data: Dir(data), Out: out, Epochs: 2, LR: 3e-3, WarmupSteps: 5,
 		MicroBatch: 4, GradAccum: 2, SeqLen: 128, Packing: true, Seed: 3, EvalEvery: 1000, SaveEvery: 1000}
 }
 
@@ -149,7 +149,7 @@ func TestTrainGradientCheckpointing(t *testing.T) {
 func TestTrainRefusesWhatDoesNotFit(t *testing.T) {
 	data := t.TempDir()
 	writeArith(t, data, 4, 0)
-	_, err := Run(context.Background(), Options{Student: "qwen-7b", Data: data, Out: t.TempDir()})
+	_, err := Run(context.Background(), Options{Student: "qwen-7b", Data: Dir(data), Out: t.TempDir()})
 	if err == nil || !strings.Contains(err.Error(), "does not fit") || !strings.Contains(err.Error(), "available") {
 		t.Fatalf("qwen-7b on this machine: err = %v, want a does-not-fit error with both numbers", err)
 	}
@@ -169,7 +169,7 @@ func TestTrainInitTemplate(t *testing.T) {
 		{"llama3", "", "--template llama3"},
 	} {
 		t.Run(cmp.Or(tc.template, "own"), func(t *testing.T) {
-			o := Options{Init: init, Template: tc.template, Data: data, Out: t.TempDir(), Epochs: 1, MicroBatch: 8, SeqLen: 64, Seed: 1}
+			o := Options{Init: init, Template: tc.template, Data: Dir(data), Out: t.TempDir(), Epochs: 1, MicroBatch: 8, SeqLen: 64, Seed: 1}
 			_, err := Run(context.Background(), o)
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
