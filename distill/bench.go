@@ -74,7 +74,7 @@ func runBenchTrain(ctx context.Context, o BenchTrain) error {
 	if err != nil {
 		return fmt.Errorf("bench train: --student: %w", err)
 	}
-	graph.SetThreads(o.Threads)
+	blas.SetThreads(o.Threads)
 	w := model.NewWeights(cfg)
 	w.Init(o.Seed)
 	var g *graph.Graph
