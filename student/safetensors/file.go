@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"os"
 	"slices"
+
+	"github.com/distill-dev/distill/internal/mmap"
 )
 
 // File is an open safetensors file.
@@ -54,7 +56,7 @@ func Open(path string) (*File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	all, unmap, err := mapFile(f, size)
+	all, unmap, err := mmap.File(f, size)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
