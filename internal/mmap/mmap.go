@@ -1,6 +1,8 @@
 // Package mmap maps files read-only into memory, so that checkpoints and
 // token caches live in the page cache (shared, read ahead, dropped under
-// pressure) instead of the Go heap. It imports only the standard library.
+// pressure) instead of the Go heap.
+//
+// It imports nothing of ours.
 package mmap
 
 import (

@@ -1,8 +1,9 @@
 // Package tokens estimates how many tokens a byte-level BPE tokenizer makes
 // of a text, without a vocabulary. The builtin teacher reports its usage with
 // it and the dataset stage fills num_tokens with it when a trace carries no
-// usage, so the two agree. It imports only the standard library: the teacher
-// package, which stays a leaf otherwise, may import it.
+// usage, so the two agree.
+//
+// It imports nothing of ours.
 package tokens
 
 import "unicode/utf8"

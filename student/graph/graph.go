@@ -15,6 +15,9 @@
 // float64 instantiation exists for the finite-difference gradient checks.
 //
 // A Graph is not safe for concurrent use.
+//
+// Of ours it may import only `student/blas`, `student/lora` and
+// `student/model`.
 package graph
 
 import (

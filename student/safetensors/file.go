@@ -3,6 +3,8 @@
 // length, a JSON header naming each tensor's dtype, shape and byte range,
 // then the raw little-endian data. Files are mapped read-only and their
 // headers validated as untrusted input.
+//
+// Of ours it may import only `internal/atomicfile` and `internal/mmap`.
 package safetensors
 
 import (
