@@ -16,8 +16,8 @@
 //
 // A Graph is not safe for concurrent use.
 //
-// Of ours it may import only `student/blas`, `student/lora` and
-// `student/model`.
+// Of ours it may import only `student/blas`, `student/kernel`, `student/lora`
+// and `student/model`.
 package graph
 
 import (
