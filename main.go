@@ -1,4 +1,6 @@
 // Command distill distills the reasoning of a teacher model into small students.
+//
+// Of ours it may import only `distill`. main only calls into distill.
 package main
 
 import (

@@ -114,23 +114,3 @@ func TestRepeatShare(t *testing.T) {
 		}
 	}
 }
-
-func TestEstimateTokens(t *testing.T) {
-	tests := []struct {
-		s    string
-		want int
-	}{
-		{"", 0},
-		{"12345", 2},
-		{"hello world", 2},
-		{"12 + 30 = 42", 5},
-		{"<think>", 3},
-		{"我们", 2},
-		{"a\n\nb", 4},
-	}
-	for _, tt := range tests {
-		if got := EstimateTokens(tt.s); got != tt.want {
-			t.Errorf("EstimateTokens(%q) = %d, want %d", tt.s, got, tt.want)
-		}
-	}
-}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/distill-dev/distill/dataset/verify"
 	"github.com/distill-dev/distill/internal/atomicfile"
+	"github.com/distill-dev/distill/internal/tokens"
 )
 
 // Options are the inputs of one filter run.
@@ -238,7 +239,7 @@ func numTokens(t *Trace) int {
 	if t.Usage.CompletionTokens > 0 {
 		return t.Usage.CompletionTokens
 	}
-	return EstimateTokens(t.Assistant())
+	return tokens.Estimate(t.Assistant())
 }
 
 // read starts the reader of one pass and returns its batches; the reader

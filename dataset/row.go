@@ -1,6 +1,10 @@
 // Package dataset turns raw teacher traces into a training set: it parses
 // traces, verifies answers (through dataset/verify), filters, deduplicates,
 // decontaminates and selects them, and writes and reads Parquet shards.
+//
+// Of ours it may import only `dataset/verify`, `internal/atomicfile`,
+// `internal/tokens` and `record`. Never sampler, teacher or student: it knows
+// no HTTP and no training.
 package dataset
 
 // Message is one chat turn in the `messages` column.

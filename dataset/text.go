@@ -102,44 +102,6 @@ func foreignShare(text string, main script) float64 {
 	return float64(foreign) / float64(total)
 }
 
-// EstimateTokens approximates the token count of a byte-level BPE tokenizer
-// (Qwen2, Llama 3) without a vocabulary: digits in groups of three, a letter
-// run one token per six letters, a space merged into the word after it, other
-// ASCII symbols one token each, other runes one each. Within about 20% on
-// English and mathematics; used only when a trace carries no usage.
-func EstimateTokens(s string) int {
-	n := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		switch {
-		case c >= '0' && c <= '9':
-			j := i + 1
-			for j < len(s) && s[j] >= '0' && s[j] <= '9' {
-				j++
-			}
-			n += (j - i + 2) / 3
-			i = j
-		case c|0x20 >= 'a' && c|0x20 <= 'z':
-			j := i + 1
-			for j < len(s) && s[j]|0x20 >= 'a' && s[j]|0x20 <= 'z' {
-				j++
-			}
-			n += (j - i + 5) / 6
-			i = j
-		case c == ' ' && i+1 < len(s) && s[i+1] != ' ':
-			i++
-		case c < utf8.RuneSelf:
-			n++
-			i++
-		default:
-			_, size := utf8.DecodeRuneInString(s[i:])
-			n++
-			i += size
-		}
-	}
-	return n
-}
-
 // FNV-1a, 64 bits: stable across runs and platforms (unlike maphash), which
 // byte-identical reruns need.
 const (

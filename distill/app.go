@@ -1,6 +1,12 @@
 // Package distill is the command-line interface: one file per subcommand,
 // each with an options struct, its flags and a runX(ctx, opts) function that
 // tests call without the CLI.
+//
+// Of ours it may import only `dataset`, `dataset/reward`, `engine`,
+// `export/gguf`, `export/verl`, `internal/atomicfile`, `record`, `report`,
+// `sampler`, `student`, `student/checkpoint`, `student/eval`,
+// `student/local`, `student/memory`, `student/model`, `student/rl`,
+// `student/tokenizer`, `student/train` and `teacher`. No stage imports it.
 package distill
 
 import (

@@ -4,18 +4,12 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"os"
-	"strings"
 	"syscall"
 	"time"
 
+	"github.com/distill-dev/distill/student/train"
 	"github.com/urfave/cli/v2"
-
-	"github.com/distill-dev/distill/student/blas"
-	"github.com/distill-dev/distill/student/graph"
-	"github.com/distill-dev/distill/student/lora"
-	"github.com/distill-dev/distill/student/model"
 )
 
 // BenchTrain are the options of `distill bench train`.
@@ -59,87 +53,45 @@ func init() {
 	})
 }
 
-// runBenchTrain builds the preset with random weights and times steps of
-// zero-grad, Forward and Backward of the mean cross-entropy (the step that
-// scripts/bench/torch_train_step.py times in PyTorch). Its last line is
+// runBenchTrain times steps of zero-grad, Forward and Backward of the mean
+// cross-entropy on random weights and tokens (train.Bench). Its last line is
 // "tokens/s: X" over the steps after the first, which is warm-up.
 func runBenchTrain(ctx context.Context, o BenchTrain) error {
 	if o.Out == nil {
 		o.Out = os.Stdout
 	}
-	if o.SeqLen <= 0 || o.Batch <= 0 || o.Steps <= 0 || o.LoRA < 0 {
-		return fmt.Errorf("bench train: --seq-len, --batch and --steps must be positive and --lora-rank not negative (got %d, %d, %d, %d)", o.SeqLen, o.Batch, o.Steps, o.LoRA)
+	if o.Steps <= 0 {
+		return fmt.Errorf("bench train: --steps must be positive (got %d)", o.Steps)
 	}
-	cfg, err := model.LookupPreset(o.Student)
-	if err != nil {
-		return fmt.Errorf("bench train: --student: %w", err)
-	}
-	graph.SetThreads(o.Threads)
-	w := model.NewWeights(cfg)
-	w.Init(o.Seed)
-	var g *graph.Graph
-	var gopts []graph.Option
-	mode := "full"
-	if o.Recompute {
-		gopts = append(gopts, graph.GradientCheckpointing())
-		mode = "full, gradient checkpointing"
-	}
-	if o.LoRA > 0 {
-		a, err := lora.New(cfg, o.LoRA, 2*float64(o.LoRA), lora.Modules)
-		if err != nil {
-			return fmt.Errorf("bench train: --lora-rank: %w", err)
-		}
-		a.Init(o.Seed)
-		g, err = graph.NewLoRA(w, a, o.Batch, o.SeqLen, gopts...)
-		mode = fmt.Sprintf("LoRA rank %d (%.2fM trainable)%s", o.LoRA, float64(a.NumParams())/1e6, strings.TrimPrefix(mode, "full"))
-	} else {
-		g, err = graph.New(w, o.Batch, o.SeqLen, gopts...)
-	}
+	b, err := train.NewBench(train.BenchConfig{Student: o.Student, SeqLen: o.SeqLen, Batch: o.Batch, Threads: o.Threads,
+		Seed: o.Seed, LoRA: o.LoRA, Recompute: o.Recompute})
 	if err != nil {
 		return fmt.Errorf("bench train: %w", err)
 	}
-	n := o.Batch * o.SeqLen
-	rng := rand.New(rand.NewPCG(o.Seed, 1))
-	tokens, targets, coef := make([]int32, n+1), make([]int32, n), make([]float32, n)
-	for i := range tokens {
-		tokens[i] = int32(rng.IntN(cfg.VocabSize))
-	}
-	copy(targets, tokens[1:])
-	for i := range coef {
-		coef[i] = 1 / float32(n)
-	}
 	fmt.Fprintf(o.Out, "bench train: %s (%.2fM parameters), %s, batch %d × seq %d, threads %d, BLAS %s\n",
-		o.Student, float64(cfg.NumParams())/1e6, mode, o.Batch, o.SeqLen, o.Threads, blas.Backend())
+		o.Student, float64(b.Params)/1e6, b.Mode, o.Batch, o.SeqLen, o.Threads, b.Backend)
 	var total, cpu time.Duration
 	for s := range o.Steps {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		t0, c0 := time.Now(), benchCPUTime()
-		g.ZeroGrads()
-		lp, err := g.Forward(tokens[:n], targets, nil)
+		loss, err := b.Step()
 		if err != nil {
 			return fmt.Errorf("bench train: %w", err)
 		}
-		if err := g.Backward(coef); err != nil {
-			return fmt.Errorf("bench train: %w", err)
-		}
 		dt, dc := time.Since(t0), benchCPUTime()-c0
-		var loss float64
-		for _, x := range lp {
-			loss -= float64(x) / float64(n)
-		}
 		fmt.Fprintf(o.Out, "step %d: %.1f ms, cpu %.1f ms, loss %.4f\n", s+1, float64(dt.Microseconds())/1e3, float64(dc.Microseconds())/1e3, loss)
 		if s > 0 || o.Steps == 1 {
 			total += dt
 			cpu += dc
 		}
 	}
-	timed := max(o.Steps-1, 1)
+	n := b.Tokens * max(o.Steps-1, 1)
 	// tokens per CPU-second tells more than wall time on a busy machine
-	fmt.Fprintf(o.Out, "tokens/cpu-s: %.1f\n", float64(n*timed)/cpu.Seconds())
+	fmt.Fprintf(o.Out, "tokens/cpu-s: %.1f\n", float64(n)/cpu.Seconds())
 	fmt.Fprintf(o.Out, "peak RSS: %.0f MB\n", float64(benchPeakRSS())/1e6)
-	fmt.Fprintf(o.Out, "tokens/s: %.1f\n", float64(n*timed)/total.Seconds())
+	fmt.Fprintf(o.Out, "tokens/s: %.1f\n", float64(n)/total.Seconds())
 	return nil
 }
 

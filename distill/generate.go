@@ -19,11 +19,6 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
-// localTeacher builds a teacher from a student checkpoint directory
-// (--teacher local:DIR). The student package provides it; until it is wired
-// in, local teachers are reported as unavailable.
-var localTeacher func(dir string) (teacher.Teacher, error)
-
 // GenerateOptions are the options of `distill generate`; the yaml names
 // are those of configs/generate-*.yaml.
 type GenerateOptions struct {
@@ -396,17 +391,9 @@ func genTeacher(opts GenerateOptions) (teacher.Teacher, string, string, error) {
 		}
 		return t, genRedactURL(spec), opts.Model, nil
 	case strings.HasPrefix(spec, "local:"):
-		dir := strings.TrimPrefix(spec, "local:")
-		if localTeacher == nil {
-			return nil, "", "", fmt.Errorf("--teacher %s: local checkpoint teachers are not available in this build", spec)
-		}
-		t, err := localTeacher(dir)
+		t, model, err := openLocal(strings.TrimPrefix(spec, "local:"), opts.Model)
 		if err != nil {
 			return nil, "", "", fmt.Errorf("--teacher %s: %w", spec, err)
-		}
-		model := opts.Model
-		if model == "" {
-			model = filepath.Base(filepath.Clean(dir))
 		}
 		return t, spec, model, nil
 	default:

@@ -11,8 +11,9 @@ import (
 	"github.com/distill-dev/distill/teacher"
 )
 
-// The local: teacher hook is wired and answers from a saved checkpoint.
-func TestLocalTeacherHook(t *testing.T) {
+// A local: teacher answers from a saved checkpoint and is named after its
+// directory unless --model names it.
+func TestOpenLocal(t *testing.T) {
 	tok := tokenizer.NewByteLevel(nil)
 	tmpl, err := tokenizer.TemplateFor("chatml")
 	if err != nil {
@@ -26,12 +27,15 @@ func TestLocalTeacherHook(t *testing.T) {
 	if err := (&student.Student{Weights: w, Tok: tok, Template: tmpl}).Save(dir, checkpoint.GenerationConfig{}); err != nil {
 		t.Fatal(err)
 	}
-	if localTeacher == nil {
-		t.Fatal("localTeacher hook is not set")
-	}
-	lt, err := localTeacher(dir)
+	lt, name, err := openLocal(dir, "")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if name != "student" {
+		t.Errorf("model %q, want the directory's name", name)
+	}
+	if _, name, _ := openLocal(dir, "mine"); name != "mine" {
+		t.Errorf("model %q, want --model's", name)
 	}
 	resp, err := lt.Complete(t.Context(), teacher.Request{Messages: []teacher.Message{{Role: "user", Content: "1+1?"}}, MaxTokens: 5})
 	if err != nil {
@@ -40,7 +44,7 @@ func TestLocalTeacherHook(t *testing.T) {
 	if resp.Model != "student" || resp.Usage.CompletionTokens == 0 || resp.Usage.CompletionTokens > 5 {
 		t.Errorf("response %+v", resp)
 	}
-	if _, err := localTeacher(t.TempDir()); err == nil {
+	if _, _, err := openLocal(t.TempDir(), ""); err == nil {
 		t.Error("empty directory: no error")
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -241,17 +240,9 @@ func serveTeacher(opts ServeOptions) (teacher.Teacher, string, error) {
 		}
 		return teacher.NewBuiltin(opts.Builtin), model, nil
 	case strings.HasPrefix(spec, "local:"):
-		dir := strings.TrimPrefix(spec, "local:")
-		if localTeacher == nil {
-			return nil, "", fmt.Errorf("serve: --teacher %s: local checkpoint teachers are not available in this build", spec)
-		}
-		t, err := localTeacher(dir)
+		t, model, err := openLocal(strings.TrimPrefix(spec, "local:"), opts.Model)
 		if err != nil {
 			return nil, "", fmt.Errorf("serve: --teacher %s: %w", spec, err)
-		}
-		model := opts.Model
-		if model == "" {
-			model = filepath.Base(filepath.Clean(dir))
 		}
 		return t, model, nil
 	default:

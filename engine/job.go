@@ -6,6 +6,11 @@
 // locally when asked, and reads the engine's progress back as distill's
 // metrics. It knows the mapping of distill's options to the engine's keys,
 // not how the Go graph works.
+//
+// Of ours it may import only `dataset/reward`, `python`, `record`, `student`,
+// `student/checkpoint`, `student/lora`, `student/model`, `student/rl`,
+// `student/tokenizer` and `student/train`. Never student/graph: the engine
+// does the computing.
 package engine
 
 import (

@@ -1,6 +1,8 @@
 // Package python holds the Python distill hands to existing engines (the
 // TRL jobs, and the reward shim they and verl call) and the pinned versions
 // of what it needs, embedded so that the binary writes self-contained jobs.
+//
+// It imports nothing of ours.
 package python
 
 import "embed"

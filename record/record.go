@@ -1,5 +1,7 @@
 // Package record holds the small record types that cross stage boundaries:
-// prompts and raw traces. It imports nothing of ours.
+// prompts and raw traces.
+//
+// It imports nothing of ours.
 package record
 
 import "time"

@@ -11,6 +11,7 @@ import (
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/distill-dev/distill/dataset"
+	"github.com/distill-dev/distill/internal/tokens"
 )
 
 // DataStats is the filter stage: data/stats.json and the length
@@ -124,7 +125,7 @@ func shardLengths(ctx context.Context, shards []string) ([]dataset.LengthBin, er
 			n := 0
 			for _, m := range row.Messages {
 				if m.Role == "assistant" {
-					n += dataset.EstimateTokens(m.Content)
+					n += tokens.Estimate(m.Content)
 				}
 			}
 			l.add(int64(n))

@@ -2,6 +2,9 @@
 // stages run alone fill it, and writes report.html with PNG plots and the
 // stats of every stage. It only reads files, so it must not be imported by
 // the stage packages; it uses their exported record types.
+//
+// Of ours it may import only `dataset`, `internal/atomicfile`,
+// `internal/tokens`, `sampler`, `student/eval` and `student/train`.
 package report
 
 import (

@@ -2,6 +2,10 @@
 // (prompts × samples, sharding), a worker pool with request and token rate
 // limits, retries with backoff and Retry-After, budgets, a crash-safe journal
 // with resume, and the run manifest.
+//
+// Of ours it may import only `internal/atomicfile`, `record` and `teacher`.
+// Never dataset or student: early stopping asks a predicate that distill
+// wires in.
 package sampler
 
 import (

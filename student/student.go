@@ -1,5 +1,8 @@
 // Package student ties a checkpoint's parts together: weights, tokenizer and
 // chat template, as training, evaluation, GRPO and serving all need them.
+//
+// Of ours it may import only `student/checkpoint`, `student/lora`,
+// `student/model` and `student/tokenizer`.
 package student
 
 import (

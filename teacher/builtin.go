@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/distill-dev/distill/internal/tokens"
 )
 
 // BuiltinModel is the model name of the builtin teacher.
@@ -159,9 +161,9 @@ func (b *Builtin) Complete(ctx context.Context, req Request) (Response, error) {
 	if truncate {
 		// Cut somewhere in the reasoning, as a max_tokens limit would,
 		// leaving at least one token of it.
-		lo, full := 1, CountTokens(resp.Content)
+		lo, full := 1, tokens.Estimate(resp.Content)
 		if resp.Reasoning != "" {
-			lo, full = thinkTagTokens+1, CountTokens(resp.Reasoning)+thinkTagTokens
+			lo, full = thinkTagTokens+1, tokens.Estimate(resp.Reasoning)+thinkTagTokens
 		}
 		cut := lo + r.intn(max(full-lo, 1))
 		if budget <= 0 || cut < budget {
@@ -173,10 +175,10 @@ func (b *Builtin) Complete(ctx context.Context, req Request) (Response, error) {
 	}
 	resp.Usage = Usage{
 		PromptTokens:     promptTokens(req.Messages),
-		CompletionTokens: CountTokens(resp.Content),
+		CompletionTokens: tokens.Estimate(resp.Content),
 	}
 	if resp.Reasoning != "" {
-		resp.Usage.ReasoningTokens = CountTokens(resp.Reasoning) + thinkTagTokens
+		resp.Usage.ReasoningTokens = tokens.Estimate(resp.Reasoning) + thinkTagTokens
 		resp.Usage.CompletionTokens += resp.Usage.ReasoningTokens
 	}
 	return resp, nil
@@ -233,9 +235,9 @@ func appendCheck(dst []byte, steps []step, st step) []byte {
 func truncateTo(resp Response, budget int) Response {
 	rt := 0
 	if resp.Reasoning != "" {
-		rt = CountTokens(resp.Reasoning) + thinkTagTokens
+		rt = tokens.Estimate(resp.Reasoning) + thinkTagTokens
 	}
-	if rt+CountTokens(resp.Content) <= budget {
+	if rt+tokens.Estimate(resp.Content) <= budget {
 		return resp
 	}
 	resp.FinishReason = "length"
@@ -262,7 +264,7 @@ func prefixTokens(s string, n int) string {
 		if mid <= lo {
 			break
 		}
-		if CountTokens(s[:mid]) <= n {
+		if tokens.Estimate(s[:mid]) <= n {
 			lo = mid
 		} else {
 			hi = mid - 1
@@ -275,7 +277,7 @@ func prefixTokens(s string, n int) string {
 func promptTokens(msgs []Message) int {
 	n := 0
 	for _, m := range msgs {
-		n += CountTokens(m.Content) + 4
+		n += tokens.Estimate(m.Content) + 4
 	}
 	return n
 }

@@ -205,26 +205,6 @@ func TestBuiltinMaxTokens(t *testing.T) {
 	}
 }
 
-func TestCountTokens(t *testing.T) {
-	tests := []struct {
-		s    string
-		want int
-	}{
-		{"", 0},
-		{"69 + 66 = 135", 5},
-		{"1234567", 3},
-		{"What is 12 + 30?", 6},
-		{"\\boxed{267}", 5},
-		{"我们先计算", 5},
-		{"a\n\nb", 3},
-	}
-	for _, tt := range tests {
-		if got := CountTokens(tt.s); got != tt.want {
-			t.Errorf("CountTokens(%q) = %d, want %d", tt.s, got, tt.want)
-		}
-	}
-}
-
 func BenchmarkBuiltinComplete(b *testing.B) {
 	t := NewBuiltin(DefaultBuiltinConfig())
 	s, _ := OpenSuite("builtin:arith", 1)

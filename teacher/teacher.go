@@ -1,6 +1,9 @@
 // Package teacher defines the Teacher interface and its implementations: an
 // OpenAI-compatible HTTP client, the embedded builtin teacher, and an HTTP
-// server that exposes any Teacher. It is a leaf: it imports nothing of ours.
+// server that exposes any Teacher.
+//
+// Of ours it may import only `internal/tokens`. Otherwise a leaf: a
+// checkpoint teacher is a type student/local provides and distill wires in.
 package teacher
 
 import (

@@ -3,6 +3,8 @@
 // registry that names them. The Go GRPO (student/rl), `distill eval` and
 // `distill reward-server` all judge completions through it, so every engine
 // gets the same rewards.
+//
+// Of ours it may import only `dataset/verify` and `record`.
 package reward
 
 import (

@@ -8,6 +8,8 @@
 // The dataset stage uses it for rejection sampling and the student for rewards
 // and evaluation, so the rules are conservative: an empty or unparseable
 // reference is Unverifiable, never Correct.
+//
+// It imports nothing of ours.
 package verify
 
 // Verdict is the outcome of verifying one response.

@@ -3,6 +3,9 @@
 // tensor names and layout, the tokenizer as llama.cpp's BPE vocabulary, and
 // weights in f32, f16 or ggml's block quantisations (Q8_0, Q4_0, Q5_0, Q4_K,
 // Q5_K, Q6_K), each bit-identical to ggml's reference quantiser.
+//
+// Of ours it may import only `internal/atomicfile`, `student/model` and
+// `student/tokenizer`.
 package gguf
 
 import (

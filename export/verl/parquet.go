@@ -2,6 +2,9 @@
 // prompt Parquet files in the schema of verl's data preprocessing scripts
 // (examples/data_preprocess/gsm8k.py), distill's reward function for its
 // custom_reward_function, and run_grpo.sh.
+//
+// Of ours it may import only `dataset`, `internal/atomicfile`, `python` and
+// `record`.
 package verl
 
 import (

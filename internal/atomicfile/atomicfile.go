@@ -2,6 +2,8 @@
 // leaves either the old file or the new one whole, never an empty or a torn
 // one: the data reaches the disk before the rename, and the rename before
 // the caller goes on.
+//
+// It imports nothing of ours.
 package atomicfile
 
 import (

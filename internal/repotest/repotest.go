@@ -1,6 +1,8 @@
 // Package repotest finds files inside the repository for tests: the data sets
 // under testdata/ and the tools `make setup` installs. Tests never read
 // outside the checkout, so a bare clone plus `make setup` is all they need.
+//
+// It imports nothing of ours.
 package repotest
 
 import (

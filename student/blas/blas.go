@@ -1,6 +1,8 @@
 // Package blas is the matrix-product backend of the student: OpenBLAS through
 // cgo when built with -tags openblas (Debian libopenblas-dev), gonum's pure Go
 // BLAS otherwise, so users without OpenBLAS still get a working build.
+//
+// It imports nothing of ours.
 package blas
 
 import (

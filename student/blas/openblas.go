@@ -6,6 +6,7 @@ package blas
 // OpenBLAS here means users need no CGO_LDFLAGS.
 
 // #cgo LDFLAGS: -lopenblas
+// void openblas_set_num_threads(int);
 import "C"
 
 import "gonum.org/v1/netlib/blas/netlib"
@@ -15,3 +16,5 @@ func init() {
 	vec = netlib.Implementation{}
 	backend = "OpenBLAS (cgo)"
 }
+
+func oneThread() { C.openblas_set_num_threads(1) }

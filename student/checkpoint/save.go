@@ -2,6 +2,9 @@
 // checkpoint directories: config.json, generation_config.json,
 // tokenizer.json and model.safetensors (or shards with an index), the files
 // AutoModelForCausalLM.from_pretrained and vLLM read.
+//
+// Of ours it may import only `internal/atomicfile`, `student/model` and
+// `student/safetensors`.
 package checkpoint
 
 import (

@@ -3,6 +3,9 @@
 // cons@k (majority vote), each with a 95% confidence interval, overall, per
 // source and per level, with the rates of truncation, format failure and
 // unverifiable answers; and the paired comparison of two evaluations.
+//
+// Of ours it may import only `dataset/reward`, `dataset/verify`, `student`,
+// `student/memory`, `student/model` and `student/tokenizer`.
 package eval
 
 import (

@@ -1,6 +1,10 @@
 package graph
 
-import "math"
+import (
+	"math"
+
+	"github.com/distill-dev/distill/student/kernel"
+)
 
 // attnDims are the shapes of one attention call: b rows of s tokens, nh
 // query heads sharing nkv key/value heads (GQA), head width d. Queries go
@@ -141,7 +145,7 @@ func maskedSoftmax[T Float](row []T, seg []int32, i, j0 int) {
 	var sum T
 	for j := j0; j <= i; j++ {
 		if seg[j] == seg[i] {
-			e := exp(row[j] - mx)
+			e := kernel.Exp(row[j] - mx)
 			row[j] = e
 			sum += e
 		} else {

@@ -7,11 +7,12 @@ import (
 	"gonum.org/v1/gonum/blas/gonum"
 
 	sblas "github.com/distill-dev/distill/student/blas"
+	"github.com/distill-dev/distill/student/kernel"
 )
 
 // Float is the element type of the kernels: float32 for training, float64
 // for the finite-difference checks, from the same code.
-type Float interface{ ~float32 | ~float64 }
+type Float = kernel.Float
 
 // gemm computes C = alpha*op(A)*op(B) + beta*C (row-major). float32 goes to
 // student/blas (OpenBLAS or gonum); float64 exists for gradient checks and
@@ -34,8 +35,6 @@ func trans(t bool) blas.Transpose {
 	}
 	return blas.NoTrans
 }
-
-func sqrt[T Float](x T) T { return T(math.Sqrt(float64(x))) }
 
 func log[T Float](x T) T { return T(math.Log(float64(x))) }
 

@@ -15,12 +15,16 @@
 // float64 instantiation exists for the finite-difference gradient checks.
 //
 // A Graph is not safe for concurrent use.
+//
+// Of ours it may import only `student/blas`, `student/kernel`, `student/lora`
+// and `student/model`.
 package graph
 
 import (
 	"errors"
 	"fmt"
 
+	"github.com/distill-dev/distill/student/blas"
 	"github.com/distill-dev/distill/student/lora"
 	"github.com/distill-dev/distill/student/model"
 )
@@ -75,12 +79,12 @@ var ErrNoForward = errors.New("graph: Backward needs a Forward first (one Backwa
 // w.Params() in place is seen by the next Forward.
 //
 // New sets OpenBLAS to one thread for the whole process: the graph splits
-// its products over GOMAXPROCS goroutines instead (see SetThreads).
+// its products over GOMAXPROCS goroutines instead (see blas.SetThreads).
 func New(w *model.Weights, batch, seq int, opts ...Option) (*Graph, error) {
 	if w == nil || w.Config == nil {
 		return nil, errors.New("graph: weights without a config")
 	}
-	singleThreadBLAS()
+	blas.SingleThreaded()
 	o := optionsOf(opts)
 	if o.frozen {
 		frozen := &params[float32]{layers: make([]layerParams[float32], w.Config.NumHiddenLayers)}
@@ -113,7 +117,7 @@ func NewLoRA(w *model.Weights, a *lora.Adapters, batch, seq int, opts ...Option)
 	if o.frozen {
 		return nil, errors.New("graph: a LoRA graph trains its adapters; build a frozen graph with New")
 	}
-	singleThreadBLAS()
+	blas.SingleThreaded()
 	ag := lora.ZerosLike(a, w.Config)
 	base := paramsOf[float32](w)
 	net, err := newNet(w.Config, withAdapters(base, a, false), withAdapters(base, ag, true), batch, seq, o.recompute)

@@ -1,6 +1,10 @@
 package graph
 
-import "math"
+import (
+	"math"
+
+	"github.com/distill-dev/distill/student/kernel"
+)
 
 // lossForward is the LM head fused with log-softmax and the target gather.
 // Only the rows with a target (rows, ascending) are projected: prompt
@@ -28,7 +32,7 @@ func lossForward[T Float](logp, probs, lse, hc, hn, w []T, targets, rows []int32
 			xt := row[t]
 			var sum T
 			for j, x := range row {
-				e := exp(x - mx)
+				e := kernel.Exp(x - mx)
 				row[j] = e
 				sum += e
 			}
@@ -62,7 +66,7 @@ func lossRecompute[T Float](probs, lse, hc, hn, w []T, rows []int32, h, vocab, w
 		for c := lo; c < hi; c++ {
 			row := probs[c*vocab : (c+1)*vocab]
 			for j, x := range row {
-				row[j] = exp(x - lse[c])
+				row[j] = kernel.Exp(x - lse[c])
 			}
 		}
 	})

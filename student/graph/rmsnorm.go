@@ -1,22 +1,9 @@
 package graph
 
-// rmsnormForward normalises rows as HF's Qwen2RMSNorm/LlamaRMSNorm:
-//
-//	x [n,h], w [h] -> y [n,h] = x·rstd·w,  rstd [n] = 1/sqrt(mean(x²)+eps)
-//
-// rstd is kept for the backward pass.
-func rmsnormForward[T Float](y, rstd, x, w []T, n, h int, eps T) {
-	for r := range n {
-		xr, yr := x[r*h:(r+1)*h], y[r*h:(r+1)*h]
-		rs := 1 / sqrt(dot(xr, xr)/T(h)+eps)
-		rstd[r] = rs
-		for i, v := range xr {
-			yr[i] = v * rs * w[i]
-		}
-	}
-}
+import "github.com/distill-dev/distill/student/kernel"
 
-// rmsnormBackward accumulates the gradients of rmsnormForward:
+// rmsnormBackward accumulates the gradients of kernel.RMSNorm, from the
+// rstd it kept:
 //
 //	dy [n,h] -> dx [n,h] += rstd·(g - x·rstd²·mean(g·x)),  g = dy·w
 //	            dw [h]   += Σ_n dy·x·rstd  (dw nil: frozen)
@@ -49,7 +36,7 @@ type rmsnormOp[T Float] struct {
 
 func (o *rmsnormOp[T]) name() string { return "RMSNorm" }
 func (o *rmsnormOp[T]) fwd(in [][]T, out []T) {
-	rmsnormForward(out, o.rstd, in[0], in[1], o.n, o.h, o.eps)
+	kernel.RMSNorm(out, o.rstd, in[0], in[1], o.eps)
 }
 func (o *rmsnormOp[T]) bwd(in, dIn [][]T, _, dOut []T) {
 	rmsnormBackward(dIn[0], dIn[1], dOut, in[0], in[1], o.rstd, o.n, o.h)

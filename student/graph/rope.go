@@ -1,43 +1,29 @@
 package graph
 
 import (
-	"math"
-
+	"github.com/distill-dev/distill/student/kernel"
 	"github.com/distill-dev/distill/student/model"
 )
 
 // ropeTables fills cos and sin [maxPos, d/2] for positions 0..maxPos-1.
 func ropeTables[T Float](cfg *model.Config, maxPos int) (cos, sin []T) {
 	inv := model.RopeInvFreq(cfg)
-	half := len(inv)
-	cos, sin = make([]T, maxPos*half), make([]T, maxPos*half)
-	for p := range maxPos {
-		for i, f := range inv {
-			a := float64(p) * f
-			cos[p*half+i], sin[p*half+i] = T(math.Cos(a)), T(math.Sin(a))
-		}
+	pos := make([]int, maxPos)
+	for p := range pos {
+		pos[p] = p
 	}
+	cos, sin = make([]T, maxPos*len(inv)), make([]T, maxPos*len(inv))
+	kernel.RopeTables(cos, sin, inv, pos)
 	return cos, sin
 }
 
-// ropeForward rotates every head of every row by its position, as HF's
-// apply_rotary_pos_emb with rotate_half (pairs are i and i+d/2):
+// ropeForward rotates every head of every row by its position (kernel.Rope):
 //
 //	x [n, heads*d], pos [n] -> y [n, heads*d]
 func ropeForward[T Float](y, x, cos, sin []T, pos []int32, heads, d int) {
-	half := d / 2
+	half, row := d/2, heads*d
 	for r, p := range pos {
-		c, s := cos[int(p)*half:(int(p)+1)*half], sin[int(p)*half:(int(p)+1)*half]
-		for h := range heads {
-			o := (r*heads + h) * d
-			x1, x2 := x[o:o+half], x[o+half:o+d]
-			y1, y2 := y[o:o+half], y[o+half:o+d]
-			for i := range half {
-				a, b := x1[i], x2[i]
-				y1[i] = a*c[i] - b*s[i]
-				y2[i] = b*c[i] + a*s[i]
-			}
-		}
+		kernel.Rope(y[r*row:(r+1)*row], x[r*row:(r+1)*row], cos[int(p)*half:(int(p)+1)*half], sin[int(p)*half:(int(p)+1)*half])
 	}
 }
 

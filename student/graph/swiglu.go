@@ -1,21 +1,9 @@
 package graph
 
-// swigluForward is the gate of the SwiGLU MLP:
-//
-//	g, u [n] -> m [n] = silu(g)·u,  silu(g) = g·σ(g)
-//
-// σ(g) is kept in sig [n] for the backward pass: the exp is a fifth of a
-// step at the quickstart's shape, and this halves the SwiGLU's share.
-func swigluForward[T Float](m, sig, g, u []T) {
-	u, m, sig = u[:len(g)], m[:len(g)], sig[:len(g)]
-	for i, x := range g {
-		s := 1 / (1 + exp(-x))
-		sig[i] = s
-		m[i] = x * s * u[i]
-	}
-}
+import "github.com/distill-dev/distill/student/kernel"
 
-// swigluBackward accumulates the gradients of swigluForward:
+// swigluBackward accumulates the gradients of kernel.SwiGLU, from the σ(g)
+// it kept:
 //
 //	dm [n] -> dg += dm·u·σ(g)·(1 + g·(1-σ(g))),  du += dm·silu(g)
 func swigluBackward[T Float](dg, du, dm, sig, g, u []T) {
@@ -37,7 +25,7 @@ type swigluOp[T Float] struct {
 func (o *swigluOp[T]) name() string { return "SwiGLU" }
 func (o *swigluOp[T]) fwd(in [][]T, out []T) {
 	parallelFor(o.workers, len(out), func(_, lo, hi int) {
-		swigluForward(out[lo:hi], o.sig[lo:hi], in[0][lo:hi], in[1][lo:hi])
+		kernel.SwiGLU(out[lo:hi], o.sig[lo:hi], in[0][lo:hi], in[1][lo:hi])
 	})
 }
 func (o *swigluOp[T]) bwd(in, dIn [][]T, _, dOut []T) {

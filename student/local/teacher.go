@@ -2,6 +2,10 @@
 // in-process: chat template, KV-cached generation, decoding, and the split
 // of R1-style "<think>…</think>" output into reasoning and answer. It serves
 // `distill serve --model DIR` and `distill generate --teacher local:DIR`.
+//
+// Of ours it may import only `student`, `student/memory`, `student/model`,
+// `student/tokenizer` and `teacher`. It implements the teacher interface, so
+// that teacher stays a leaf.
 package local
 
 import (

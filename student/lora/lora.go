@@ -8,6 +8,9 @@
 //
 // An adapted projection computes y = x·Wᵀ + b + (alpha/r)·(x·Aᵀ)·Bᵀ with W
 // frozen; B starts at zero, so training starts from the base model exactly.
+//
+// Of ours it may import only `internal/atomicfile`, `student/model` and
+// `student/safetensors`.
 package lora
 
 import (

@@ -2,6 +2,8 @@
 // process (train, rl, eval, serve) needs and what the machine has, so that
 // the stage can refuse a run that cannot fit before it allocates the bulk
 // of it.
+//
+// Of ours it may import only `student/model`.
 package memory
 
 import (

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/distill-dev/distill/student/kernel"
 	"gonum.org/v1/gonum/blas/gonum"
 )
 
@@ -117,7 +118,7 @@ func softmax(x []float32) {
 	}
 	var sum float32
 	for i, v := range x {
-		e := expf(v - m)
+		e := kernel.Expf(v - m)
 		x[i] = e
 		sum += e
 	}

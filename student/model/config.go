@@ -1,5 +1,8 @@
 // Package model holds the student architectures (Qwen2 and Llama 3 decoders):
 // their Hugging Face configuration, presets, weights and inference.
+//
+// Of ours it may import only `internal/atomicfile`, `student/blas` and
+// `student/kernel`.
 package model
 
 import (

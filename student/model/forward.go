@@ -2,15 +2,17 @@ package model
 
 import (
 	"fmt"
+
+	"github.com/distill-dev/distill/student/kernel"
 )
 
 // runner evaluates the decoder on a set of rows (tokens of one or more
 // sequences) with reusable scratch buffers. Weights are read, never cached
 // in another form, so training may update them between calls.
 type runner struct {
-	w    *Weights
-	c    *Config
-	rope *rope
+	w       *Weights
+	c       *Config
+	invFreq []float64 // RopeInvFreq of c
 
 	x, xn, q, k, v, att, gate, up, cos, sin []float32
 	pos                                     []int
@@ -18,7 +20,19 @@ type runner struct {
 }
 
 func newRunner(w *Weights) *runner {
-	return &runner{w: w, c: w.Config, rope: newRope(w.Config)}
+	return &runner{w: w, c: w.Config, invFreq: RopeInvFreq(w.Config)}
+}
+
+// rotate applies the rotary embedding in place to every head of the n rows
+// of x, with the tables forward filled for the rows' positions.
+//
+//	x: [n, heads*D]
+func (r *runner) rotate(x []float32, n int) {
+	half := len(r.invFreq)
+	row := len(x) / n
+	for j := range n {
+		kernel.Rope(x[j*row:(j+1)*row], x[j*row:(j+1)*row], r.cos[j*half:(j+1)*half], r.sin[j*half:(j+1)*half])
+	}
 }
 
 func grow(b []float32, n int) []float32 {
@@ -56,17 +70,17 @@ func (r *runner) forward(tokens []int32, rows []row, out []int, logits []float32
 		copy(r.x[i*h:(i+1)*h], w.Embed.Data[int(t)*h:(int(t)+1)*h])
 		r.pos[i] = rows[i].pos
 	}
-	r.rope.tables(r.cos, r.sin, r.pos)
+	kernel.RopeTables(r.cos, r.sin, r.invFreq, r.pos)
 
 	for l := range w.Layers {
 		L := &w.Layers[l]
 		// attention block: x += o(attn(rope(q(norm(x))), rope(k(.)), v(.)))
-		rmsNorm(r.xn, r.x, L.InputNorm.Data, eps)
+		kernel.RMSNorm(r.xn, nil, r.x, L.InputNorm.Data, eps)
 		linear(r.q, r.xn, &L.Q, &L.QBias, n, h, qDim)
 		linear(r.k, r.xn, &L.K, &L.KBias, n, h, kvDim)
 		linear(r.v, r.xn, &L.V, &L.VBias, n, h, kvDim)
-		r.rope.apply(r.q, r.cos, r.sin, n, c.NumAttentionHeads)
-		r.rope.apply(r.k, r.cos, r.sin, n, c.NumKeyValueHeads)
+		r.rotate(r.q, n)
+		r.rotate(r.k, n)
 		for i, rw := range rows {
 			rw.cache.put(l, rw.pos, r.k[i*kvDim:(i+1)*kvDim], r.v[i*kvDim:(i+1)*kvDim])
 		}
@@ -74,10 +88,10 @@ func (r *runner) forward(tokens []int32, rows []row, out []int, logits []float32
 		matMulBT(r.x, r.att, L.O.Data, n, qDim, h, true) // residual add via beta=1
 
 		// MLP block: x += down(silu(gate(norm(x))) * up(norm(x)))
-		rmsNorm(r.xn, r.x, L.PostNorm.Data, eps)
+		kernel.RMSNorm(r.xn, nil, r.x, L.PostNorm.Data, eps)
 		matMulBT(r.gate, r.xn, L.Gate.Data, n, h, inter, false)
 		matMulBT(r.up, r.xn, L.Up.Data, n, h, inter, false)
-		swiglu(r.gate, r.up)
+		kernel.SwiGLU(r.gate, nil, r.gate, r.up)
 		matMulBT(r.x, r.gate, L.Down.Data, n, inter, h, true)
 	}
 	if len(out) == 0 {
@@ -87,7 +101,7 @@ func (r *runner) forward(tokens []int32, rows []row, out []int, logits []float32
 	m := len(out)
 	sel := r.xn[:m*h]
 	for j, i := range out {
-		rmsNorm(sel[j*h:(j+1)*h], r.x[i*h:(i+1)*h], w.Norm.Data, eps)
+		kernel.RMSNorm(sel[j*h:(j+1)*h], nil, r.x[i*h:(i+1)*h], w.Norm.Data, eps)
 	}
 	matMulBT(logits, sel, w.Head().Data, m, h, c.VocabSize, false)
 }

@@ -13,13 +13,13 @@ const parallelMACs = 1 << 16
 
 // matMulBT computes C[m,n] = A[m,k]·B[n,k]ᵀ (+ C when acc), splitting the
 // output columns (B's rows: a linear layer's output features) across cores.
-// BLAS runs single-threaded (see threads_openblas.go): OpenBLAS's own
-// threads busy-wait between the many small products of a decode step and
-// take the cores from the goroutines that would use them.
+// BLAS runs single-threaded (blas.SingleThreaded): OpenBLAS's own threads
+// busy-wait between the many small products of a decode step and take the
+// cores from the goroutines that would use them.
 //
 //	a: [m, k]; b: [n, k]; c: [m, n]
 func matMulBT(c, a, b []float32, m, k, n int, acc bool) {
-	useSingleThreadBLAS()
+	blas.SingleThreaded()
 	workers := runtime.GOMAXPROCS(0)
 	if workers < 2 || m*k*n < parallelMACs || n < 2*workers {
 		blas.MatMulBT(c, a, b, m, k, n, acc)
@@ -43,7 +43,3 @@ func matMulBT(c, a, b []float32, m, k, n int, acc bool) {
 	}
 	wg.Wait()
 }
-
-var singleThreadOnce sync.Once
-
-func useSingleThreadBLAS() { singleThreadOnce.Do(singleThreadBLAS) }

@@ -3,6 +3,10 @@
 // (dataset/reward) normalised within each group into advantages, and the
 // clipped ratio objective with a KL penalty to the frozen starting model,
 // aggregated over all completion tokens of a batch.
+//
+// Of ours it may import only `dataset/reward`, `record`, `student`,
+// `student/checkpoint`, `student/graph`, `student/memory`, `student/model`,
+// `student/tokenizer` and `student/train`.
 package rl
 
 import (

@@ -3,6 +3,8 @@
 // length, a JSON header naming each tensor's dtype, shape and byte range,
 // then the raw little-endian data. Files are mapped read-only and their
 // headers validated as untrusted input.
+//
+// Of ours it may import only `internal/atomicfile` and `internal/mmap`.
 package safetensors
 
 import (
@@ -10,6 +12,8 @@ import (
 	"fmt"
 	"os"
 	"slices"
+
+	"github.com/distill-dev/distill/internal/mmap"
 )
 
 // File is an open safetensors file.
@@ -54,7 +58,7 @@ func Open(path string) (*File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	all, unmap, err := mapFile(f, size)
+	all, unmap, err := mmap.File(f, size)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}

@@ -1,5 +1,8 @@
 // Package studenttest saves tiny students for the tests of the packages
 // that train, sample and evaluate them.
+//
+// Of ours it may import only `internal/repotest`, `student`,
+// `student/checkpoint`, `student/model` and `student/tokenizer`.
 package studenttest
 
 import (

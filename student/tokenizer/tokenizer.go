@@ -2,6 +2,8 @@
 // tokenizers (tokenizer.json as shipped with Qwen2/Qwen3 and Llama 3) with
 // the same ids as HF, builds byte-level tokenizers for students trained
 // from scratch, and renders chat templates with an assistant-token mask.
+//
+// Of ours it may import only `internal/atomicfile`.
 package tokenizer
 
 import (

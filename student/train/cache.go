@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 
 	"github.com/distill-dev/distill/internal/atomicfile"
+	"github.com/distill-dev/distill/internal/mmap"
 	"github.com/distill-dev/distill/student/tokenizer"
 )
 
@@ -218,7 +219,7 @@ func openCache(ctx context.Context, path string, key cacheKey) (*tokenCache, err
 	if st.Size() < cacheHeaderSize {
 		return nil, fmt.Errorf("%s: %w: %d bytes, shorter than the header", path, errInvalidCache, st.Size())
 	}
-	data, unmap, err := mapFile(f, st.Size())
+	data, unmap, err := mmap.File(f, st.Size())
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}

@@ -12,6 +12,8 @@
 // Usage (scripts/bench/generate.sh builds the binary):
 //
 //	go run ./scripts/bench/genbench -bin bin/distill [-scale 0.1]
+//
+// Of ours it may import only `record`, `sampler` and `teacher`.
 package main
 
 import (
