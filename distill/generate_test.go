@@ -24,11 +24,11 @@ import (
 	"github.com/klauspost/compress/zstd"
 )
 
-// genReadTraces counts every (prompt_id, sample) in dir's journal files,
-// failing on any line that is not a whole JSON record.
-func genReadTraces(t *testing.T, dir string) (map[string]int, []record.Trace) {
+// genReadTraces counts every (prompt_id, sample) in the journal files
+// matching pattern, failing on any line that is not a whole JSON record.
+func genReadTraces(t *testing.T, pattern string) (map[string]int, []record.Trace) {
 	t.Helper()
-	files, _ := filepath.Glob(filepath.Join(dir, "traces-*"))
+	files, _ := filepath.Glob(pattern)
 	counts := map[string]int{}
 	var all []record.Trace
 	for _, f := range files {
@@ -65,7 +65,7 @@ func genReadTraces(t *testing.T, dir string) (map[string]int, []record.Trace) {
 
 func genExactlyOnce(t *testing.T, dir string, want int) []record.Trace {
 	t.Helper()
-	counts, all := genReadTraces(t, dir)
+	counts, all := genReadTraces(t, filepath.Join(dir, "traces-*"))
 	if len(counts) != want {
 		t.Errorf("%d distinct pairs, want %d", len(counts), want)
 	}
