@@ -86,21 +86,21 @@ func TestStageMemory(t *testing.T) {
 			return memory.Estimate(s.Weights.Config, 4, 256, opt)
 		}
 	}
-	rlEst := func(beta bool) func(*testing.T) memory.Breakdown {
+	rlEst := func(beta, ckpt bool) func(*testing.T) memory.Breakdown {
 		return func(t *testing.T) memory.Breakdown {
 			longest := rlLongestPrompt(t, tiny, 8)
 			return memory.GRPO(st.Weights.Config, memory.GRPOShape{MicroBatch: 8, SeqLen: longest + 128, Sequences: 4 * 4,
-				Context: longest + 128, Sampling: true, Reference: beta, Workers: workers})
+				Context: longest + 128, Sampling: true, Reference: beta, Workers: workers, GradientCheckpointing: ckpt})
 		}
 	}
 	trainArgs := func(preset, out string, extra ...string) []string {
 		return append([]string{"train", "--student", preset, "--data", data, "--out", filepath.Join(dir, out),
 			"--micro-batch", "4", "--seq-len", "256", "--max-steps", "2", "--eval-every", "0", "--save-every", "0"}, extra...)
 	}
-	rlArgs := func(out, beta string) []string {
-		return []string{"rl", "--model", tiny, "--out", filepath.Join(dir, out), "--num-prompts", "8", "--prompts-per-step", "4",
+	rlArgs := func(out, beta string, extra ...string) []string {
+		return append([]string{"rl", "--model", tiny, "--out", filepath.Join(dir, out), "--num-prompts", "8", "--prompts-per-step", "4",
 			"--num-generations", "4", "--max-new-tokens", "128", "--max-steps", "2", "--micro-batch", "8", "--beta", beta,
-			"--reward", "length=1"}
+			"--reward", "length=1"}, extra...)
 	}
 	for _, tc := range []struct {
 		name string
@@ -110,8 +110,9 @@ func TestStageMemory(t *testing.T) {
 		{"train qwen-tiny", trainArgs("qwen-tiny", "t1"), trainEst("qwen-tiny", memory.Options{})},
 		{"train qwen-tiny lora", trainArgs("qwen-tiny", "t2", "--lora-rank", "16"), trainEst("qwen-tiny", memory.Options{LoRARank: 16})},
 		{"train qwen-small ckpt", trainArgs("qwen-small", "t3", "--gradient-checkpointing"), trainEst("qwen-small", memory.Options{GradientCheckpointing: true})},
-		{"rl beta 0", rlArgs("r1", "0"), rlEst(false)},
-		{"rl beta 0.04", rlArgs("r2", "0.04"), rlEst(true)},
+		{"rl beta 0", rlArgs("r1", "0"), rlEst(false, false)},
+		{"rl beta 0.04", rlArgs("r2", "0.04"), rlEst(true, false)},
+		{"rl gradient checkpointing", rlArgs("r3", "0", "--gradient-checkpointing"), rlEst(false, true)},
 		{"eval", []string{"eval", "--model", tiny, "--out", filepath.Join(dir, "e1"), "--num-prompts", "8", "--samples", "8",
 			"--batch", "64", "--max-tokens", "256", "--quiet"}, func(t *testing.T) memory.Breakdown { return evalEstimate(t, tiny, 8, 8, 64, 256) }},
 		{"serve local", []string{"serve", "--teacher", "local:" + served, "--addr", "127.0.0.1:0"}, func(*testing.T) memory.Breakdown {

@@ -77,6 +77,7 @@ func init() {
 			&cli.IntFlag{Name: "max-steps", Usage: "steps to run (0: one pass over the prompts)"},
 			&cli.DurationFlag{Name: "max-time", Usage: "stop and save after this long, e.g. 10m (0: no limit)"},
 			&cli.IntFlag{Name: "micro-batch", Value: d.MicroBatch, Usage: "sequences per forward pass"},
+			&cli.BoolFlag{Name: "gradient-checkpointing", Usage: "recompute each layer in the backward pass: one layer's activations in memory, about a third more compute, the same losses"},
 			&cli.IntFlag{Name: "seq-len", Usage: "row length (0: longest prompt + --max-new-tokens)"},
 			&cli.IntFlag{Name: "save-every", Value: d.SaveEvery, Usage: "steps between checkpoints"},
 			&cli.BoolFlag{Name: "resume", Usage: "continue from the last checkpoint in --out"},
@@ -115,6 +116,7 @@ func init() {
 			setIf(c, "max-steps", &opts.MaxSteps, c.Int)
 			setIf(c, "max-time", &opts.MaxTime, c.Duration)
 			setIf(c, "micro-batch", &opts.MicroBatch, c.Int)
+			setIf(c, "gradient-checkpointing", &opts.GradientCheckpointing, c.Bool)
 			setIf(c, "seq-len", &opts.SeqLen, c.Int)
 			setIf(c, "save-every", &opts.SaveEvery, c.Int)
 			setIf(c, "resume", &opts.Resume, c.Bool)

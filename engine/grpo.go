@@ -97,6 +97,7 @@ func GRPO(o rl.Options, prompts []record.Prompt, distillBin string, res Resource
 		"temperature":                 o.Temperature,
 		"top_p":                       o.TopP,
 		"beta":                        o.Beta,
+		"gradient_checkpointing":      o.GradientCheckpointing,
 		"epsilon":                     o.Epsilon,
 		"num_iterations":              o.NumIterations,
 		"scale_rewards":               o.ScaleRewards,

@@ -189,8 +189,9 @@ type GRPOShape struct {
 	// Reference: beta ≠ 0 keeps the frozen starting model and a forward
 	// graph for it. (Several iterations per batch need no old-policy copy:
 	// the sampling policy's log-probabilities are computed once and kept.)
-	Reference bool
-	Workers   int
+	Reference             bool
+	Workers               int
+	GradientCheckpointing bool // the policy's graph recomputes each layer in its backward pass
 }
 
 // GRPO is the memory of a GRPO run: full fine-tuning of the policy
@@ -198,7 +199,7 @@ type GRPOShape struct {
 // and decoding buffers, which come on top of the graphs the previous
 // update filled.
 func GRPO(cfg *model.Config, g GRPOShape) Breakdown {
-	bd := Estimate(cfg, g.MicroBatch, g.SeqLen, Options{Workers: g.Workers})
+	bd := Estimate(cfg, g.MicroBatch, g.SeqLen, Options{Workers: g.Workers, GradientCheckpointing: g.GradientCheckpointing})
 	if g.Reference {
 		ref := Estimate(cfg, g.MicroBatch, g.SeqLen, Options{Workers: g.Workers, Frozen: true})
 		bd.Reference = ref.Weights + ref.Activations

@@ -12,7 +12,8 @@ import (
 // to longest tokens.
 func (o *Options) shape(seq, longest int) memory.GRPOShape {
 	return memory.GRPOShape{MicroBatch: o.MicroBatch, SeqLen: seq, Sequences: o.PromptsPerStep * o.NumGenerations,
-		Context: longest + o.MaxNewTokens, Sampling: o.Temperature > 0, Reference: o.Beta != 0, Workers: runtime.GOMAXPROCS(0)}
+		Context: longest + o.MaxNewTokens, Sampling: o.Temperature > 0, Reference: o.Beta != 0, Workers: runtime.GOMAXPROCS(0),
+		GradientCheckpointing: o.GradientCheckpointing}
 }
 
 // CheckMemory refuses a run whose policy, reference and rollouts need more
@@ -35,6 +36,9 @@ func CheckMemory(cfg *model.Config, o *Options, seq, longest int) error {
 	}
 	if p := o.PromptsPerStep / 2; p >= 1 {
 		try(func(alt *Options) { alt.PromptsPerStep = p }, "--prompts-per-step %d (needs %s)", p)
+	}
+	if !o.GradientCheckpointing {
+		try(func(alt *Options) { alt.GradientCheckpointing = true }, "--gradient-checkpointing (needs %s)")
 	}
 	if o.Beta != 0 {
 		try(func(alt *Options) { alt.Beta = 0 }, "--beta 0, without the reference model (needs %s)")
