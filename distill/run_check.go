@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"os"
@@ -19,6 +20,7 @@ import (
 	"github.com/distill-dev/distill/record"
 	"github.com/distill-dev/distill/sampler"
 	"github.com/distill-dev/distill/student/checkpoint"
+	"github.com/distill-dev/distill/student/eval"
 	"github.com/distill-dev/distill/student/memory"
 	"github.com/distill-dev/distill/student/model"
 	"github.com/distill-dev/distill/student/rl"
@@ -39,8 +41,7 @@ type recipeCheck struct {
 // machine, and the disk the run directory needs. It prints one line per
 // check to w and fails if any check does.
 func runCheck(ctx context.Context, opts RunOptions, w io.Writer) error {
-	checks := []recipeCheck{checkTeacher(ctx, opts.Generate)}
-	checks = append(checks, checkInputs(opts)...)
+	checks := []recipeCheck{checkTeacher(ctx, opts.Generate), checkInputs(opts)}
 	student, cfg, err := recipeStudent(opts.Train)
 	if err != nil {
 		checks = append(checks, recipeCheck{name: "student", err: err})
@@ -147,7 +148,7 @@ func checkTeacher(ctx context.Context, g GenerateOptions) recipeCheck {
 }
 
 // checkInputs checks that every file the recipe reads is there.
-func checkInputs(opts RunOptions) []recipeCheck {
+func checkInputs(opts RunOptions) recipeCheck {
 	c := recipeCheck{name: "inputs"}
 	files := map[string]string{"generate.prompts": opts.Generate.Prompts, "rl.prompts": opts.RL.Prompts, "eval.prompts": opts.Eval.Prompts}
 	for i, f := range opts.Filter.Decontam.Files {
@@ -158,13 +159,7 @@ func checkInputs(opts RunOptions) []recipeCheck {
 	}
 	var missing []string
 	n := 0
-	for _, key := range slices.Sorted(func(yield func(string) bool) {
-		for k := range files {
-			if !yield(k) {
-				return
-			}
-		}
-	}) {
+	for _, key := range slices.Sorted(maps.Keys(files)) {
 		p := files[key]
 		if p == "" || strings.HasPrefix(p, "builtin:") {
 			continue
@@ -178,7 +173,7 @@ func checkInputs(opts RunOptions) []recipeCheck {
 		c.err = fmt.Errorf("missing: %s", strings.Join(missing, "; "))
 	}
 	c.ok = fmt.Sprintf("%d files present", n)
-	return []recipeCheck{c}
+	return c
 }
 
 // recipeStudent is the student the recipe starts from, and its
@@ -253,7 +248,7 @@ func checkTrainMemory(t TrainOptions, cfg *model.Config) recipeCheck {
 	o := t.Options
 	o.SeqLen = cmp.Or(o.SeqLen, train.Defaults.SeqLen)
 	o.MicroBatch = cmp.Or(o.MicroBatch, train.Defaults.MicroBatch)
-	c.err = train.CheckMemory(cfg, o.MicroBatch, o.SeqLen, memory.Options{LoRARank: o.LoRARank, GradientCheckpointing: o.GradientCheckpointing})
+	c.err = train.CheckMemory(cfg, o.MicroBatch, o.SeqLen, o.MemoryOptions())
 	c.ok = fmt.Sprintf("%s engine fits in %s", eng, memory.Format(memory.Available()))
 	return c
 }
@@ -317,7 +312,7 @@ func checkEvalMemory(ctx context.Context, e EvalOptions, cfg *model.Config) reci
 		return c
 	}
 	longest := promptTokensBound(ps, tmpl.Text)
-	seqs := min(cmp.Or(e.Batch, 1), len(ps)*e.Samples)
+	seqs := min((&eval.Checkpoint{Batch: e.Batch}).BatchSize(), len(ps)*e.Samples)
 	need := memory.Generation(cfg, seqs, longest+e.MaxTokens, e.Temperature > 0)
 	avail := memory.Available()
 	if err := need.Check(avail); err != nil {

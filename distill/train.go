@@ -13,7 +13,6 @@ import (
 
 	"github.com/distill-dev/distill/engine"
 	"github.com/distill-dev/distill/student/checkpoint"
-	"github.com/distill-dev/distill/student/memory"
 	"github.com/distill-dev/distill/student/model"
 	"github.com/distill-dev/distill/student/train"
 )
@@ -224,7 +223,7 @@ func chooseEngine(opts TrainOptions) (string, error) {
 		}
 		return "", fmt.Errorf("--engine auto: %w, and no GPU is visible for --engine trl", err)
 	}
-	memErr := train.CheckMemory(cfg, o.MicroBatch, o.SeqLen, memory.Options{LoRARank: o.LoRARank, GradientCheckpointing: o.GradientCheckpointing})
+	memErr := train.CheckMemory(cfg, o.MicroBatch, o.SeqLen, o.MemoryOptions())
 	switch {
 	case memErr == nil:
 		return "go", nil

@@ -54,7 +54,9 @@ func (c *Checkpoint) render(msgs []string) (prompts [][]int32, opened []bool, er
 	return prompts, opened, nil
 }
 
-func (c *Checkpoint) batch() int {
+// BatchSize is the number of sequences generated together (64 when Batch
+// is unset).
+func (c *Checkpoint) BatchSize() int {
 	if c.Batch <= 0 {
 		return 64
 	}
@@ -72,7 +74,7 @@ func (c *Checkpoint) Memory(msgs []string, k int, p Params) (memory.Breakdown, e
 	for _, ids := range prompts {
 		longest = max(longest, len(ids))
 	}
-	return memory.Generation(c.Student.Weights.Config, min(c.batch(), len(msgs)*k), longest+p.MaxTokens, p.Temperature > 0), nil
+	return memory.Generation(c.Student.Weights.Config, min(c.BatchSize(), len(msgs)*k), longest+p.MaxTokens, p.Temperature > 0), nil
 }
 
 // CheckMemory refuses an evaluation whose batches need more memory than
@@ -88,7 +90,7 @@ func (c *Checkpoint) CheckMemory(msgs []string, k int, p Params) error {
 		need.Hold()
 		return nil
 	}
-	for b := c.batch() / 2; b >= 1; b /= 2 {
+	for b := c.BatchSize() / 2; b >= 1; b /= 2 {
 		smaller := *c
 		smaller.Batch = b
 		alt, _ := smaller.Memory(msgs, k, p)
@@ -98,7 +100,7 @@ func (c *Checkpoint) CheckMemory(msgs []string, k int, p Params) error {
 	}
 	a.Add("a smaller --batch or --max-tokens, or a machine with more memory")
 	return a.Refuse(fmt.Sprintf("evaluating this %s-parameter student, %d sequences at a time",
-		memory.FormatParams(c.Student.Weights.Config.NumParams()), min(c.batch(), len(msgs)*k)), need)
+		memory.FormatParams(c.Student.Weights.Config.NumParams()), min(c.BatchSize(), len(msgs)*k)), need)
 }
 
 // Generate implements Generator. Sequence j of the flattened (message,
@@ -106,7 +108,7 @@ func (c *Checkpoint) CheckMemory(msgs []string, k int, p Params) error {
 // seed and the batch size only.
 func (c *Checkpoint) Generate(ctx context.Context, msgs []string, k int, p Params) ([][]Sample, error) {
 	st := c.Student
-	batch := c.batch()
+	batch := c.BatchSize()
 	prompts, opened, err := c.render(msgs)
 	if err != nil {
 		return nil, err

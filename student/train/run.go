@@ -128,7 +128,8 @@ func (o *Options) fill() error {
 	return nil
 }
 
-func (o *Options) memoryOptions() memory.Options {
+// MemoryOptions says how o trains, for the memory estimate.
+func (o *Options) MemoryOptions() memory.Options {
 	return memory.Options{LoRARank: o.LoRARank, GradientCheckpointing: o.GradientCheckpointing}
 }
 
@@ -170,7 +171,7 @@ func buildStudent(o *Options, resumeDir string) (*student.Student, error) {
 		if err := o.ApplyContext(cfg, src); err != nil {
 			return nil, err
 		}
-		if err := CheckMemory(cfg, o.MicroBatch, o.SeqLen, o.memoryOptions()); err != nil {
+		if err := CheckMemory(cfg, o.MicroBatch, o.SeqLen, o.MemoryOptions()); err != nil {
 			return nil, err
 		}
 		st, err := student.Open(src)
@@ -226,7 +227,7 @@ func NewStudent(o *Options) (*student.Student, error) {
 	}
 	// Checked on the shape that is built: the byte-level vocabulary is far
 	// smaller than the preset's.
-	if err := CheckMemory(cfg, o.MicroBatch, o.SeqLen, o.memoryOptions()); err != nil {
+	if err := CheckMemory(cfg, o.MicroBatch, o.SeqLen, o.MemoryOptions()); err != nil {
 		return nil, err
 	}
 	w := model.NewWeights(cfg)
