@@ -23,7 +23,7 @@ func duckdb(t *testing.T, stmts ...string) duckResult {
 	t.Helper()
 	node, err := exec.LookPath("node")
 	if err != nil {
-		t.Skip("node is not installed")
+		t.Fatal("node is not installed: make setup needs it (npm ci in scripts/node) for the DuckDB checks")
 	}
 	_, file, _, _ := runtime.Caller(0)
 	script := filepath.Join(filepath.Dir(file), "..", "scripts", "node", "duckdb_query.mjs")
