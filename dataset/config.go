@@ -14,14 +14,14 @@ type Config struct {
 	Filters []string `yaml:"filters" json:"filters"`
 	// Verifier forces a verifier by name; empty chooses one from each trace's
 	// task (verify.ForTask); VerifierNone verifies nothing.
-	Verifier string `yaml:"verifier" json:"verifier"`
+	Verifier string `yaml:"verifier" json:"verifier" flag:"verifier" usage:"verifier for every trace (default: chosen from each trace's task); none keeps plain chats unverified (verifier none)"`
 	// KeepUnverifiable keeps traces whose reference cannot be judged (the
 	// non-reasoning part of an R1-style mix); they are still marked
 	// correct=false.
-	KeepUnverifiable bool `yaml:"keep_unverifiable" json:"keep_unverifiable"`
+	KeepUnverifiable bool `yaml:"keep_unverifiable" json:"keep_unverifiable" flag:"keep-unverifiable" usage:"keep traces whose reference cannot be judged"`
 	// KeepWrong keeps traces whose answer does not verify (no rejection
 	// sampling): useful for auditing a teacher.
-	KeepWrong bool `yaml:"keep_wrong" json:"keep_wrong"`
+	KeepWrong bool `yaml:"keep_wrong" json:"keep_wrong" flag:"keep-wrong" usage:"keep traces whose answer is wrong (no rejection sampling)"`
 
 	Format      FormatConfig      `yaml:"format" json:"format"`
 	Language    LanguageConfig    `yaml:"language" json:"language"`
@@ -44,7 +44,7 @@ type FormatConfig struct {
 type LanguageConfig struct {
 	// MaxForeignShare is the largest share of letters of the chain of thought
 	// allowed in a script other than the prompt's main one.
-	MaxForeignShare float64 `yaml:"max_foreign_share" json:"max_foreign_share"`
+	MaxForeignShare float64 `yaml:"max_foreign_share" json:"max_foreign_share" flag:"max-foreign-share" usage:"largest share of the chain of thought in another script than the prompt's"`
 }
 
 // ReadabilityConfig: R1 dropped long paragraphs and code blocks.
@@ -55,8 +55,8 @@ type ReadabilityConfig struct {
 
 // LengthConfig bounds num_tokens of the assistant reply.
 type LengthConfig struct {
-	MinTokens int `yaml:"min_tokens" json:"min_tokens"`
-	MaxTokens int `yaml:"max_tokens" json:"max_tokens"` // 0: no limit
+	MinTokens int `yaml:"min_tokens" json:"min_tokens" flag:"min-tokens" usage:"shortest reply kept, in tokens"`
+	MaxTokens int `yaml:"max_tokens" json:"max_tokens" flag:"max-tokens" usage:"longest reply kept, in tokens (0: no limit)"` // 0: no limit
 }
 
 // RepetitionConfig catches looping chains of thought.
@@ -72,7 +72,7 @@ type RepetitionConfig struct {
 type DedupConfig struct {
 	Exact     bool    `yaml:"exact" json:"exact"`
 	Near      bool    `yaml:"near" json:"near"`
-	Threshold float64 `yaml:"threshold" json:"threshold"` // Jaccard similarity of response shingles
+	Threshold float64 `yaml:"threshold" json:"threshold" flag:"near-threshold" usage:"Jaccard similarity from which responses are near-duplicates"` // Jaccard similarity of response shingles
 	NumPerm   int     `yaml:"num_perm" json:"num_perm"`
 	Shingle   int     `yaml:"shingle" json:"shingle"` // words per shingle
 	// MemoryMB bounds the memory of the dedup state (a Bloom filter of
@@ -82,25 +82,25 @@ type DedupConfig struct {
 
 // DecontamConfig: n-gram overlap with benchmarks.
 type DecontamConfig struct {
-	Files []string `yaml:"files" json:"files" path:"file"`
-	NGram int      `yaml:"ngram" json:"ngram"`
+	Files []string `yaml:"files" json:"files" path:"file" flag:"decontaminate" arg:"FILE" usage:"benchmark JSONL FILE (problem/question field) to remove overlaps with (repeatable)"`
+	NGram int      `yaml:"ngram" json:"ngram" flag:"ngram" usage:"words per n-gram for decontamination"`
 }
 
 // SelectConfig is the rejection-sampling policy.
 type SelectConfig struct {
-	Policy       string  `yaml:"policy" json:"policy"` // all, max_per_prompt, shortest
-	K            int     `yaml:"k" json:"k"`           // for max_per_prompt
-	PassRateMin  float64 `yaml:"pass_rate_min" json:"pass_rate_min"`
-	PassRateMax  float64 `yaml:"pass_rate_max" json:"pass_rate_max"`
-	TestFraction float64 `yaml:"test_fraction" json:"test_fraction"`
+	Policy       string  `yaml:"policy" json:"policy" flag:"policy" usage:"selection per prompt: all, max_per_prompt (with --k) or shortest"` // all, max_per_prompt, shortest
+	K            int     `yaml:"k" json:"k" flag:"k" usage:"traces kept per prompt by max_per_prompt (the shortest k)"`                       // for max_per_prompt
+	PassRateMin  float64 `yaml:"pass_rate_min" json:"pass_rate_min" flag:"pass-rate-min" usage:"drop prompts the teacher solves less often than this"`
+	PassRateMax  float64 `yaml:"pass_rate_max" json:"pass_rate_max" flag:"pass-rate-max" usage:"drop prompts the teacher solves more often than this"`
+	TestFraction float64 `yaml:"test_fraction" json:"test_fraction" flag:"test-fraction" usage:"share of prompts in the test split (by a hash of the prompt id)"`
 }
 
 // OutputConfig sizes the Parquet output.
 type OutputConfig struct {
-	ShardSizeMB   int  `yaml:"shard_size_mb" json:"shard_size_mb"`
+	ShardSizeMB   int  `yaml:"shard_size_mb" json:"shard_size_mb" flag:"shard-size-mb" usage:"target size of a Parquet shard"`
 	RowGroupMB    int  `yaml:"row_group_mb" json:"row_group_mb"`
 	WriteRejects  bool `yaml:"write_rejects" json:"write_rejects"`
-	Workers       int  `yaml:"workers" json:"-"` // 0: GOMAXPROCS
+	Workers       int  `yaml:"workers" json:"-" flag:"workers" usage:"parallel parsers and verifiers (default: the number of CPUs)"` // 0: GOMAXPROCS
 	MaxLineMB     int  `yaml:"max_line_mb" json:"max_line_mb"`
 	MaxBadExample int  `yaml:"max_bad_examples" json:"max_bad_examples"` // bad-input lines named in stats.json
 }

@@ -12,14 +12,14 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/urfave/cli/v2"
 	"go.yaml.in/yaml/v3"
 )
 
 // Configuration: every command's options struct carries yaml tags. A
 // command fills it with its defaults, overlays the --config file with
-// loadConfig, then overlays the flags the user actually set with setIf, so
-// the precedence is flags > config file > defaults.
+// loadConfig, then overlays the flags the user actually set with
+// applyFlags (flags.go), so the precedence is flags > config file >
+// defaults.
 
 // loadConfig decodes the YAML file at path into into (a pointer to an
 // options struct already holding defaults). Unknown keys are errors, so a
@@ -122,14 +122,4 @@ func resolvePath(dir, p, kind string) string {
 		}
 	}
 	return joined
-}
-
-// setIf copies a flag's value into dst when the user set the flag, so an
-// unset flag's default never hides a value from the config file:
-//
-//	setIf(c, "samples", &opts.Samples, c.Int)
-func setIf[T any](c *cli.Context, name string, dst *T, get func(string) T) {
-	if c.IsSet(name) {
-		*dst = get(name)
-	}
 }

@@ -8,44 +8,21 @@ import (
 	"os/exec"
 	"strings"
 
-	"github.com/urfave/cli/v2"
-
 	"github.com/distill-dev/distill/engine"
 )
 
 // EngineOptions choose who trains a student: distill's Go trainer, or an
 // existing GPU engine through a job distill writes (`train` and `rl`).
 type EngineOptions struct {
-	Engine      string `yaml:"engine"`        // go, trl or auto
-	Launcher    string `yaml:"launcher"`      // local, slurm or k8s
-	Nodes       int    `yaml:"nodes"`         // machines (slurm, k8s)
-	GPUsPerNode int    `yaml:"gpus_per_node"` // -1: the GPUs visible here (local), 8 (slurm, k8s)
-	Sharding    string `yaml:"sharding"`      // deepspeed or fsdp
-	DryRun      bool   `yaml:"dry_run"`       // write the job and stop
+	Engine      string `yaml:"engine" flag:"engine" usage:"go (distill's CPU trainer), trl (a TRL job with accelerate on GPUs) or auto (go when it fits this machine, else trl when GPUs are visible)"`
+	Launcher    string `yaml:"launcher" flag:"launcher" usage:"with --engine trl: local (run it here), slurm (job.sbatch) or k8s (job.yaml)"`
+	Nodes       int    `yaml:"nodes" flag:"nodes" usage:"with --engine trl: machines (slurm, k8s)"`
+	GPUsPerNode int    `yaml:"gpus_per_node" flag:"gpus-per-node" usage:"with --engine trl: GPUs per machine (default: those visible here for local, 8 for slurm and k8s; 0: the CPU)"`
+	Sharding    string `yaml:"sharding" flag:"sharding" usage:"with --engine trl on several GPUs: deepspeed (ZeRO-3) or fsdp"`
+	DryRun      bool   `yaml:"dry_run" flag:"dry-run" usage:"with --engine trl: write the job into OUT/job and stop"`
 }
 
 var engineDefaults = EngineOptions{Engine: "go", Launcher: "local", Nodes: 1, GPUsPerNode: -1, Sharding: "deepspeed"}
-
-func engineFlags() []cli.Flag {
-	d := engineDefaults
-	return []cli.Flag{
-		&cli.StringFlag{Name: "engine", Value: d.Engine, Usage: "go (distill's CPU trainer), trl (a TRL job with accelerate on GPUs) or auto (go when it fits this machine, else trl when GPUs are visible)"},
-		&cli.StringFlag{Name: "launcher", Value: d.Launcher, Usage: "with --engine trl: local (run it here), slurm (job.sbatch) or k8s (job.yaml)"},
-		&cli.IntFlag{Name: "nodes", Value: d.Nodes, Usage: "with --engine trl: machines (slurm, k8s)"},
-		&cli.IntFlag{Name: "gpus-per-node", Value: d.GPUsPerNode, Usage: "with --engine trl: GPUs per machine (default: those visible here for local, 8 for slurm and k8s; 0: the CPU)"},
-		&cli.StringFlag{Name: "sharding", Value: d.Sharding, Usage: "with --engine trl on several GPUs: deepspeed (ZeRO-3) or fsdp"},
-		&cli.BoolFlag{Name: "dry-run", Usage: "with --engine trl: write the job into OUT/job and stop"},
-	}
-}
-
-func (e *EngineOptions) set(c *cli.Context) {
-	setIf(c, "engine", &e.Engine, c.String)
-	setIf(c, "launcher", &e.Launcher, c.String)
-	setIf(c, "nodes", &e.Nodes, c.Int)
-	setIf(c, "gpus-per-node", &e.GPUsPerNode, c.Int)
-	setIf(c, "sharding", &e.Sharding, c.String)
-	setIf(c, "dry-run", &e.DryRun, c.Bool)
-}
 
 // check refuses engine flags given with the Go trainer, which would
 // otherwise be ignored.

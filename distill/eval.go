@@ -29,27 +29,27 @@ import (
 
 // EvalOptions configure `distill eval`.
 type EvalOptions struct {
-	Model       string `yaml:"model" path:"model"`  // checkpoint directory
-	Teacher     string `yaml:"teacher" path:"file"` // or a teacher: builtin, http(s)://HOST/v1, local:DIR
-	TeacherName string `yaml:"teacher_model"`
-	APIKeyEnv   string `yaml:"api_key_env"`
+	Model       string `yaml:"model" path:"model" flag:"model" usage:"student checkpoint directory (HF layout)"`                                                 // checkpoint directory
+	Teacher     string `yaml:"teacher" path:"file" flag:"teacher" redact:"url" usage:"evaluate a teacher instead: builtin, http(s)://HOST:PORT/v1 or local:DIR"` // or a teacher: builtin, http(s)://HOST/v1, local:DIR
+	TeacherName string `yaml:"teacher_model" flag:"teacher-model" usage:"model name to request from an HTTP teacher"`
+	APIKeyEnv   string `yaml:"api_key_env" flag:"api-key-env" usage:"environment variable holding the teacher's API key"`
 	// An HTTP teacher's connection settings and the builtin teacher's
 	// imperfections, as generate takes them.
-	Stream      bool          `yaml:"stream"`
-	Timeout     time.Duration `yaml:"timeout"`
+	Stream      bool          `yaml:"stream" flag:"stream" usage:"stream an HTTP teacher's answers (SSE)"`
+	Timeout     time.Duration `yaml:"timeout" flag:"timeout" usage:"an HTTP teacher's time limit per request"`
 	Builtin     BuiltinRates  `yaml:"builtin"`
-	Prompts     string        `yaml:"prompts" path:"file"`
-	NumPrompts  int           `yaml:"num_prompts"`
-	Template    string        `yaml:"template"`
-	Samples     int           `yaml:"samples"`
-	Temperature float64       `yaml:"temperature"`
-	TopP        float64       `yaml:"top_p"`
-	MaxTokens   int           `yaml:"max_tokens"`
-	Seed        int64         `yaml:"seed"`
-	Concurrency int           `yaml:"concurrency"` // teacher requests in flight
-	Batch       int           `yaml:"batch"`       // sequences generated together from a checkpoint
-	Out         string        `yaml:"out"`
-	Quiet       bool          `yaml:"quiet"`
+	Prompts     string        `yaml:"prompts" path:"file" flag:"prompts" usage:"a .jsonl/.parquet prompt file or builtin:SUITE"`
+	NumPrompts  int           `yaml:"num_prompts" flag:"num-prompts" usage:"prompts to use (0: all of a file)"`
+	Template    string        `yaml:"template" flag:"template" usage:"user message template: r1, r1-zero or plain"`
+	Samples     int           `yaml:"samples" flag:"samples,k" usage:"samples per prompt (k)"`
+	Temperature float64       `yaml:"temperature" flag:"temperature"`
+	TopP        float64       `yaml:"top_p" flag:"top-p"`
+	MaxTokens   int           `yaml:"max_tokens" flag:"max-tokens" usage:"new tokens per sample"`
+	Seed        int64         `yaml:"seed" flag:"seed" usage:"seed of the builtin prompt suite and of sampling (with --compare: of the bootstrap)"`
+	Concurrency int           `yaml:"concurrency" flag:"concurrency" usage:"teacher requests in flight"`    // teacher requests in flight
+	Batch       int           `yaml:"batch" flag:"batch" usage:"sequences a checkpoint generates together"` // sequences generated together from a checkpoint
+	Out         string        `yaml:"out" flag:"out" usage:"directory for results.json and samples.jsonl (with --compare: compare.json)"`
+	Quiet       bool          `yaml:"quiet" flag:"quiet" usage:"no table on stdout"`
 }
 
 // DefaultEvalOptions are R1's evaluation settings: temperature 0.6, top-p
@@ -67,29 +67,11 @@ func init() {
 		Usage: "measure pass@1, pass@k and cons@k of a checkpoint or a teacher",
 		UsageText: "distill eval --model CKPT_DIR | --teacher URL|builtin --prompts FILE|builtin:arith --samples K --out DIR\n" +
 			"distill eval --compare [--seed N] [--out DIR] A B   (B − A, paired over the prompts of two eval directories)",
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "config", Usage: "YAML file with any of these options (flags override it)"},
-			&cli.StringFlag{Name: "model", Usage: "student checkpoint directory (HF layout)"},
-			&cli.StringFlag{Name: "teacher", Usage: "evaluate a teacher instead: builtin, http(s)://HOST:PORT/v1 or local:DIR"},
-			&cli.StringFlag{Name: "teacher-model", Usage: "model name to request from an HTTP teacher"},
-			&cli.StringFlag{Name: "api-key-env", Value: d.APIKeyEnv, Usage: "environment variable holding the teacher's API key"},
-			&cli.BoolFlag{Name: "stream", Usage: "stream an HTTP teacher's answers (SSE)"},
-			&cli.DurationFlag{Name: "timeout", Value: d.Timeout, Usage: "an HTTP teacher's time limit per request"},
-			&cli.StringFlag{Name: "prompts", Value: d.Prompts, Usage: "a .jsonl/.parquet prompt file or builtin:SUITE"},
-			&cli.IntFlag{Name: "num-prompts", Value: d.NumPrompts, Usage: "prompts to use (0: all of a file)"},
-			&cli.StringFlag{Name: "template", Value: d.Template, Usage: "user message template: r1, r1-zero or plain"},
-			&cli.IntFlag{Name: "samples", Aliases: []string{"k"}, Value: d.Samples, Usage: "samples per prompt (k)"},
-			&cli.Float64Flag{Name: "temperature", Value: d.Temperature},
-			&cli.Float64Flag{Name: "top-p", Value: d.TopP},
-			&cli.IntFlag{Name: "max-tokens", Value: d.MaxTokens, Usage: "new tokens per sample"},
-			&cli.Int64Flag{Name: "seed", Value: d.Seed, Usage: "seed of the builtin prompt suite and of sampling (with --compare: of the bootstrap)"},
-			&cli.IntFlag{Name: "concurrency", Value: d.Concurrency, Usage: "teacher requests in flight"},
-			&cli.IntFlag{Name: "batch", Value: d.Batch, Usage: "sequences a checkpoint generates together"},
-			&cli.StringFlag{Name: "out", Usage: "directory for results.json and samples.jsonl (with --compare: compare.json)"},
-			&cli.BoolFlag{Name: "quiet", Usage: "no table on stdout"},
 			&cli.BoolFlag{Name: "compare", Usage: "compare two eval directories A B given after the flags: B − A paired over their prompts"},
 			&cli.IntFlag{Name: "resamples", Value: DefaultCompareOptions().Resamples, Usage: "with --compare: bootstrap resamples and permutation draws"},
-		},
+		}, optionFlags(&d)...),
 		Action: func(c *cli.Context) error {
 			if c.Bool("compare") {
 				return evalCompareAction(c)
@@ -100,24 +82,9 @@ func init() {
 					return err
 				}
 			}
-			setIf(c, "model", &opts.Model, c.String)
-			setIf(c, "teacher", &opts.Teacher, c.String)
-			setIf(c, "teacher-model", &opts.TeacherName, c.String)
-			setIf(c, "api-key-env", &opts.APIKeyEnv, c.String)
-			setIf(c, "stream", &opts.Stream, c.Bool)
-			setIf(c, "timeout", &opts.Timeout, c.Duration)
-			setIf(c, "prompts", &opts.Prompts, c.String)
-			setIf(c, "num-prompts", &opts.NumPrompts, c.Int)
-			setIf(c, "template", &opts.Template, c.String)
-			setIf(c, "samples", &opts.Samples, c.Int)
-			setIf(c, "temperature", &opts.Temperature, c.Float64)
-			setIf(c, "top-p", &opts.TopP, c.Float64)
-			setIf(c, "max-tokens", &opts.MaxTokens, c.Int)
-			setIf(c, "seed", &opts.Seed, c.Int64)
-			setIf(c, "concurrency", &opts.Concurrency, c.Int)
-			setIf(c, "batch", &opts.Batch, c.Int)
-			setIf(c, "out", &opts.Out, c.String)
-			setIf(c, "quiet", &opts.Quiet, c.Bool)
+			if err := applyFlags(c, &opts); err != nil {
+				return err
+			}
 			res, err := runEval(c.Context, opts)
 			if err != nil {
 				return err
@@ -144,9 +111,10 @@ func evalCompareAction(c *cli.Context) error {
 	}
 	opts := DefaultCompareOptions()
 	opts.A, opts.B = c.Args().Get(0), c.Args().Get(1)
-	setIf(c, "resamples", &opts.Resamples, c.Int)
-	setIf(c, "seed", &opts.Seed, c.Int64)
-	setIf(c, "out", &opts.Out, c.String)
+	// eval's own --seed and --out, and --resamples, set these.
+	if err := applyFlags(c, &opts); err != nil {
+		return err
+	}
 	cmp, err := runCompare(c.Context, opts)
 	if err != nil {
 		return err

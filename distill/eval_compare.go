@@ -18,9 +18,9 @@ import (
 // finished evaluations instead of running one.
 type CompareOptions struct {
 	A, B      string // eval output directories (results.json, samples.jsonl)
-	Resamples int
-	Seed      int64
-	Out       string // where compare.json goes; empty: nowhere
+	Resamples int    `flag:"resamples"`
+	Seed      int64  `flag:"seed"`
+	Out       string `flag:"out"` // where compare.json goes; empty: nowhere
 }
 
 // DefaultCompareOptions resample 10,000 times: the interval's endpoints

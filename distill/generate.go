@@ -22,59 +22,59 @@ import (
 // GenerateOptions are the options of `distill generate`; the yaml names
 // are those of configs/generate-*.yaml.
 type GenerateOptions struct {
-	Teacher   string        `yaml:"teacher" json:"teacher" path:"file"` // builtin, http(s)://HOST/v1, local:DIR
-	Model     string        `yaml:"model" json:"model"`
-	Stream    bool          `yaml:"stream" json:"stream"`
-	APIKeyEnv string        `yaml:"api_key_env" json:"api_key_env"`
-	Timeout   time.Duration `yaml:"timeout" json:"timeout_ns"`
+	Teacher   string        `yaml:"teacher" json:"teacher" path:"file" flag:"teacher" redact:"url" usage:"builtin, an OpenAI-compatible base URL (http://HOST:PORT/v1), or local:CKPT_DIR"` // builtin, http(s)://HOST/v1, local:DIR
+	Model     string        `yaml:"model" json:"model" flag:"model" usage:"model name sent to an HTTP teacher"`
+	Stream    bool          `yaml:"stream" json:"stream" flag:"stream" usage:"stream answers (server-sent events) from an HTTP teacher"`
+	APIKeyEnv string        `yaml:"api_key_env" json:"api_key_env" flag:"api-key-env" usage:"environment variable holding the API key (falls back to OPENAI_API_KEY)"`
+	Timeout   time.Duration `yaml:"timeout" json:"timeout_ns" flag:"timeout" usage:"limit for one request"`
 	Builtin   BuiltinRates  `yaml:"builtin" json:"builtin"`
 
-	Prompts     string            `yaml:"prompts" json:"prompts" path:"file"` // a .jsonl/.parquet file or builtin:SUITE
-	NumPrompts  int               `yaml:"num_prompts" json:"num_prompts"`
-	IDField     string            `yaml:"id_field" json:"id_field"`
-	PromptField string            `yaml:"prompt_field" json:"prompt_field"`
-	AnswerField string            `yaml:"answer_field" json:"answer_field"`
-	Task        string            `yaml:"task" json:"task"`
-	Template    string            `yaml:"template" json:"template"`
+	Prompts     string            `yaml:"prompts" json:"prompts" path:"file" flag:"prompts" arg:"FILE" usage:"prompt FILE (.jsonl or .parquet) or builtin:SUITE"` // a .jsonl/.parquet file or builtin:SUITE
+	NumPrompts  int               `yaml:"num_prompts" json:"num_prompts" flag:"num-prompts" usage:"problems to generate from a builtin suite"`
+	IDField     string            `yaml:"id_field" json:"id_field" flag:"id-field" usage:"prompt id column (default: id, unique_id, ...; else FILE:LINE)"`
+	PromptField string            `yaml:"prompt_field" json:"prompt_field" flag:"prompt-field" usage:"problem text column (default: problem, question, prompt, input)"`
+	AnswerField string            `yaml:"answer_field" json:"answer_field" flag:"answer-field" usage:"reference answer column (default: answer, ...; GSM8K's '#### N' is understood)"`
+	Task        string            `yaml:"task" json:"task" flag:"task" usage:"task of every prompt (default: a task column, else gsm8k or math)"`
+	Template    string            `yaml:"template" json:"template" flag:"template" usage:"prompt template: r1, r1-zero, plain, or one from the config's templates"`
 	Templates   map[string]string `yaml:"templates" json:"templates"` // custom templates by name, "{problem}" marks the problem
 
-	Samples int `yaml:"samples" json:"samples"`
+	Samples int `yaml:"samples" json:"samples" flag:"samples" usage:"samples per prompt (with --until-correct, the most asked for)"`
 	// UntilCorrect stops sampling a prompt once that many of its samples
 	// verify (Samples is then the most asked for); 0 samples them all.
-	UntilCorrect      int     `yaml:"until_correct" json:"until_correct"`
-	SamplesPerRequest int     `yaml:"samples_per_request" json:"samples_per_request"` // the API's n
-	Temperature       float64 `yaml:"temperature" json:"temperature"`
-	TopP              float64 `yaml:"top_p" json:"top_p"`
-	MaxTokens         int     `yaml:"max_tokens" json:"max_tokens"`
-	Seed              int64   `yaml:"seed" json:"seed"`
+	UntilCorrect      int     `yaml:"until_correct" json:"until_correct" flag:"until-correct" arg:"K" usage:"K: stop sampling a prompt once K of its samples verify (filter's verifiers)"`
+	SamplesPerRequest int     `yaml:"samples_per_request" json:"samples_per_request" flag:"samples-per-request" arg:"N" usage:"N samples of a prompt per request (the API's n; HTTP teachers, no --stream)"` // the API's n
+	Temperature       float64 `yaml:"temperature" json:"temperature" flag:"temperature"`
+	TopP              float64 `yaml:"top_p" json:"top_p" flag:"top-p"`
+	MaxTokens         int     `yaml:"max_tokens" json:"max_tokens" flag:"max-tokens"`
+	Seed              int64   `yaml:"seed" json:"seed" flag:"seed" usage:"seed for builtin suites and per-request seeds"`
 
-	Concurrency int     `yaml:"concurrency" json:"concurrency"`
-	RPM         float64 `yaml:"rpm" json:"rpm"`
-	TPM         float64 `yaml:"tpm" json:"tpm"`
-	MaxRetries  int     `yaml:"max_retries" json:"max_retries"`
-	RetryFailed bool    `yaml:"retry_failed" json:"retry_failed"`
+	Concurrency int     `yaml:"concurrency" json:"concurrency" flag:"concurrency,c" usage:"requests in flight"`
+	RPM         float64 `yaml:"rpm" json:"rpm" flag:"rpm" usage:"requests per minute limit (0: none)"`
+	TPM         float64 `yaml:"tpm" json:"tpm" flag:"tpm" usage:"tokens per minute limit (0: none)"`
+	MaxRetries  int     `yaml:"max_retries" json:"max_retries" flag:"max-retries" usage:"retries of a retryable failure"`
+	RetryFailed bool    `yaml:"retry_failed" json:"retry_failed" flag:"retry-failed" usage:"sample again the pairs recorded as failed"`
 
-	MaxCost        float64 `yaml:"max_cost" json:"max_cost"`
-	MaxTotalTokens int64   `yaml:"max_total_tokens" json:"max_total_tokens"`
-	PriceInput     float64 `yaml:"price_input" json:"price_input"`   // per million prompt tokens
-	PriceOutput    float64 `yaml:"price_output" json:"price_output"` // per million completion tokens
+	MaxCost        float64 `yaml:"max_cost" json:"max_cost" flag:"max-cost" usage:"stop when the run directory's cost reaches this (needs prices)"`
+	MaxTotalTokens int64   `yaml:"max_total_tokens" json:"max_total_tokens" flag:"max-total-tokens" usage:"stop when the run directory's tokens reach this"`
+	PriceInput     float64 `yaml:"price_input" json:"price_input" flag:"price-input" usage:"price per million prompt tokens"`        // per million prompt tokens
+	PriceOutput    float64 `yaml:"price_output" json:"price_output" flag:"price-output" usage:"price per million completion tokens"` // per million completion tokens
 	// Batch prices (per million tokens) of answers imported from batch
 	// files; 0 means half the live price, OpenAI's batch discount.
-	PriceBatchInput  float64 `yaml:"price_batch_input" json:"price_batch_input"`
-	PriceBatchOutput float64 `yaml:"price_batch_output" json:"price_batch_output"`
+	PriceBatchInput  float64 `yaml:"price_batch_input" json:"price_batch_input" flag:"price-batch-input" usage:"price per million prompt tokens of batch answers (default: half --price-input)"`
+	PriceBatchOutput float64 `yaml:"price_batch_output" json:"price_batch_output" flag:"price-batch-output" usage:"price per million completion tokens of batch answers (default: half --price-output)"`
 
 	// BatchExport, a directory, writes the pending requests there as
 	// OpenAI Batch API input files instead of sampling them.
-	BatchExport string `yaml:"batch_export" json:"batch_export"`
+	BatchExport string `yaml:"batch_export" json:"batch_export" flag:"batch-export" arg:"DIR" usage:"write the pending requests to DIR as OpenAI Batch API files (batch-00000.jsonl, ...) instead of sampling"`
 	// BatchImport merges batch output and error files into the run.
-	BatchImport []string `yaml:"batch_import" json:"batch_import" path:"file"`
+	BatchImport []string `yaml:"batch_import" json:"batch_import" path:"file" flag:"batch-import" arg:"FILE" usage:"merge batch output and error FILEs into the run (more files may follow as arguments)"`
 
-	Shard      string `yaml:"shard" json:"shard"`             // i/N; default from the Slurm or Kubernetes environment
-	ShardCount int    `yaml:"shard_count" json:"shard_count"` // N for a Kubernetes Indexed Job (its completions)
+	Shard      string `yaml:"shard" json:"shard" flag:"shard" arg:"i/N" usage:"i/N: this job's part of the prompts (default from SLURM_ARRAY_TASK_ID/COUNT or JOB_COMPLETION_INDEX)"` // i/N; default from the Slurm or Kubernetes environment
+	ShardCount int    `yaml:"shard_count" json:"shard_count" flag:"shard-count" usage:"N for JOB_COMPLETION_INDEX (a Kubernetes Indexed Job's completions; or DISTILL_SHARD_COUNT)"`  // N for a Kubernetes Indexed Job (its completions)
 
-	Out      string `yaml:"out" json:"out"`
-	Compress bool   `yaml:"compress" json:"compress"`
-	Quiet    bool   `yaml:"quiet" json:"quiet"`
+	Out      string `yaml:"out" json:"out" flag:"out,o" arg:"DIR" usage:"run DIR (default ./runs/PROMPTS-MODEL)"`
+	Compress bool   `yaml:"compress" json:"compress" flag:"compress" usage:"write traces as .jsonl.zst"`
+	Quiet    bool   `yaml:"quiet" json:"quiet" flag:"quiet,q" usage:"no progress output"`
 }
 
 // BuiltinRates configure the builtin teacher's imperfections.
@@ -117,46 +117,9 @@ func init() {
 		Usage: "sample chain-of-thought traces from a teacher into a crash-safe, resumable run directory",
 		Description: "With no flags, the builtin teacher answers " + fmt.Sprint(d.NumPrompts) + " builtin:arith problems into ./runs/.\n" +
 			"Rerunning the same command resumes: finished (prompt, sample) pairs are never sampled twice.",
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "config", Usage: "YAML `FILE` with any of these options (flags override it)"},
-			&cli.StringFlag{Name: "teacher", Value: d.Teacher, Usage: "builtin, an OpenAI-compatible base URL (http://HOST:PORT/v1), or local:CKPT_DIR"},
-			&cli.StringFlag{Name: "model", Usage: "model name sent to an HTTP teacher"},
-			&cli.BoolFlag{Name: "stream", Usage: "stream answers (server-sent events) from an HTTP teacher"},
-			&cli.StringFlag{Name: "api-key-env", Value: d.APIKeyEnv, Usage: "environment variable holding the API key (falls back to OPENAI_API_KEY)"},
-			&cli.DurationFlag{Name: "timeout", Value: d.Timeout, Usage: "limit for one request"},
-			&cli.StringFlag{Name: "prompts", Value: d.Prompts, Usage: "prompt `FILE` (.jsonl or .parquet) or builtin:SUITE"},
-			&cli.IntFlag{Name: "num-prompts", Value: d.NumPrompts, Usage: "problems to generate from a builtin suite"},
-			&cli.StringFlag{Name: "id-field", Usage: "prompt id column (default: id, unique_id, ...; else FILE:LINE)"},
-			&cli.StringFlag{Name: "prompt-field", Usage: "problem text column (default: problem, question, prompt, input)"},
-			&cli.StringFlag{Name: "answer-field", Usage: "reference answer column (default: answer, ...; GSM8K's '#### N' is understood)"},
-			&cli.StringFlag{Name: "task", Usage: "task of every prompt (default: a task column, else gsm8k or math)"},
-			&cli.StringFlag{Name: "template", Value: d.Template, Usage: "prompt template: r1, r1-zero, plain, or one from the config's templates"},
-			&cli.IntFlag{Name: "samples", Value: d.Samples, Usage: "samples per prompt (with --until-correct, the most asked for)"},
-			&cli.IntFlag{Name: "until-correct", Usage: "`K`: stop sampling a prompt once K of its samples verify (filter's verifiers)"},
-			&cli.IntFlag{Name: "samples-per-request", Value: d.SamplesPerRequest, Usage: "`N` samples of a prompt per request (the API's n; HTTP teachers, no --stream)"},
-			&cli.Float64Flag{Name: "temperature", Value: d.Temperature},
-			&cli.Float64Flag{Name: "top-p", Value: d.TopP},
-			&cli.IntFlag{Name: "max-tokens", Value: d.MaxTokens},
-			&cli.Int64Flag{Name: "seed", Value: d.Seed, Usage: "seed for builtin suites and per-request seeds"},
-			&cli.IntFlag{Name: "concurrency", Aliases: []string{"c"}, Value: d.Concurrency, Usage: "requests in flight"},
-			&cli.Float64Flag{Name: "rpm", Usage: "requests per minute limit (0: none)"},
-			&cli.Float64Flag{Name: "tpm", Usage: "tokens per minute limit (0: none)"},
-			&cli.IntFlag{Name: "max-retries", Value: d.MaxRetries, Usage: "retries of a retryable failure"},
-			&cli.BoolFlag{Name: "retry-failed", Usage: "sample again the pairs recorded as failed"},
-			&cli.Float64Flag{Name: "max-cost", Usage: "stop when the run directory's cost reaches this (needs prices)"},
-			&cli.Int64Flag{Name: "max-total-tokens", Usage: "stop when the run directory's tokens reach this"},
-			&cli.Float64Flag{Name: "price-input", Usage: "price per million prompt tokens"},
-			&cli.Float64Flag{Name: "price-output", Usage: "price per million completion tokens"},
-			&cli.Float64Flag{Name: "price-batch-input", Usage: "price per million prompt tokens of batch answers (default: half --price-input)"},
-			&cli.Float64Flag{Name: "price-batch-output", Usage: "price per million completion tokens of batch answers (default: half --price-output)"},
-			&cli.StringFlag{Name: "batch-export", Usage: "write the pending requests to `DIR` as OpenAI Batch API files (batch-00000.jsonl, ...) instead of sampling"},
-			&cli.StringSliceFlag{Name: "batch-import", Usage: "merge batch output and error `FILE`s into the run (more files may follow as arguments)"},
-			&cli.StringFlag{Name: "shard", Usage: "`i/N`: this job's part of the prompts (default from SLURM_ARRAY_TASK_ID/COUNT or JOB_COMPLETION_INDEX)"},
-			&cli.IntFlag{Name: "shard-count", Usage: "N for JOB_COMPLETION_INDEX (a Kubernetes Indexed Job's completions; or DISTILL_SHARD_COUNT)"},
-			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "run `DIR` (default ./runs/PROMPTS-MODEL)"},
-			&cli.BoolFlag{Name: "compress", Usage: "write traces as .jsonl.zst"},
-			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress output"},
-		},
+		}, optionFlags(&d)...),
 		Action: func(c *cli.Context) error {
 			opts := DefaultGenerateOptions()
 			if p := c.String("config"); p != "" {
@@ -164,49 +127,15 @@ func init() {
 					return err
 				}
 			}
-			setIf(c, "teacher", &opts.Teacher, c.String)
-			setIf(c, "model", &opts.Model, c.String)
-			setIf(c, "stream", &opts.Stream, c.Bool)
-			setIf(c, "api-key-env", &opts.APIKeyEnv, c.String)
-			setIf(c, "timeout", &opts.Timeout, c.Duration)
-			setIf(c, "prompts", &opts.Prompts, c.String)
-			setIf(c, "num-prompts", &opts.NumPrompts, c.Int)
-			setIf(c, "id-field", &opts.IDField, c.String)
-			setIf(c, "prompt-field", &opts.PromptField, c.String)
-			setIf(c, "answer-field", &opts.AnswerField, c.String)
-			setIf(c, "task", &opts.Task, c.String)
-			setIf(c, "template", &opts.Template, c.String)
-			setIf(c, "samples", &opts.Samples, c.Int)
-			setIf(c, "until-correct", &opts.UntilCorrect, c.Int)
-			setIf(c, "samples-per-request", &opts.SamplesPerRequest, c.Int)
-			setIf(c, "temperature", &opts.Temperature, c.Float64)
-			setIf(c, "top-p", &opts.TopP, c.Float64)
-			setIf(c, "max-tokens", &opts.MaxTokens, c.Int)
-			setIf(c, "seed", &opts.Seed, c.Int64)
-			setIf(c, "concurrency", &opts.Concurrency, c.Int)
-			setIf(c, "rpm", &opts.RPM, c.Float64)
-			setIf(c, "tpm", &opts.TPM, c.Float64)
-			setIf(c, "max-retries", &opts.MaxRetries, c.Int)
-			setIf(c, "retry-failed", &opts.RetryFailed, c.Bool)
-			setIf(c, "max-cost", &opts.MaxCost, c.Float64)
-			setIf(c, "max-total-tokens", &opts.MaxTotalTokens, c.Int64)
-			setIf(c, "price-input", &opts.PriceInput, c.Float64)
-			setIf(c, "price-output", &opts.PriceOutput, c.Float64)
-			setIf(c, "price-batch-input", &opts.PriceBatchInput, c.Float64)
-			setIf(c, "price-batch-output", &opts.PriceBatchOutput, c.Float64)
-			setIf(c, "batch-export", &opts.BatchExport, c.String)
-			setIf(c, "batch-import", &opts.BatchImport, c.StringSlice)
+			if err := applyFlags(c, &opts); err != nil {
+				return err
+			}
 			if c.NArg() > 0 {
 				if !c.IsSet("batch-import") {
 					return usageErrorf("generate takes no arguments, got %q", c.Args().First())
 				}
 				opts.BatchImport = append(opts.BatchImport, c.Args().Slice()...)
 			}
-			setIf(c, "shard", &opts.Shard, c.String)
-			setIf(c, "shard-count", &opts.ShardCount, c.Int)
-			setIf(c, "out", &opts.Out, c.String)
-			setIf(c, "compress", &opts.Compress, c.Bool)
-			setIf(c, "quiet", &opts.Quiet, c.Bool)
 			return runGenerate(c.Context, opts)
 		},
 	})

@@ -22,14 +22,14 @@ import (
 // its prompts come from.
 type RLOptions struct {
 	rl.Options `yaml:",inline"`
-	Prompts    string `yaml:"prompts" path:"file"` // a .jsonl/.parquet file or builtin:SUITE
-	NumPrompts int    `yaml:"num_prompts"`
-	Template   string `yaml:"template"` // user message template: r1, r1-zero, plain
-	Task       string `yaml:"task"`     // task of every prompt of a file (default: its task column, else gsm8k or math)
+	Prompts    string `yaml:"prompts" path:"file" flag:"prompts" usage:"a .jsonl/.parquet prompt file or builtin:SUITE"` // a .jsonl/.parquet file or builtin:SUITE
+	NumPrompts int    `yaml:"num_prompts" flag:"num-prompts" usage:"prompts to use (0: all of a file)"`
+	Template   string `yaml:"template" flag:"template" usage:"user message template: r1, r1-zero or plain (use the one the SFT data was generated with)"`     // user message template: r1, r1-zero, plain
+	Task       string `yaml:"task" flag:"task" usage:"task of every prompt of a file, which picks the verifier (default: a task column, else gsm8k or math)"` // task of every prompt of a file (default: its task column, else gsm8k or math)
 	// Decontaminate lists benchmark JSONL files: prompts sharing an n-gram
 	// of NGram words with one of their problems are not trained on.
-	Decontaminate []string `yaml:"decontaminate" path:"file"`
-	NGram         int      `yaml:"ngram"`
+	Decontaminate []string `yaml:"decontaminate" path:"file" flag:"decontaminate" arg:"FILE" usage:"benchmark JSONL FILE (repeatable): prompts sharing an n-gram with one of its problems are not trained on"`
+	NGram         int      `yaml:"ngram" flag:"ngram" usage:"words per n-gram for --decontaminate"`
 	EngineOptions `yaml:",inline"`
 }
 
@@ -49,39 +49,7 @@ func init() {
 			"OUT gets the model in HF layout, metrics.jsonl (one line per step) and checkpoints/step-N (--resume continues from the last).",
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "config", Usage: "YAML file with any of these options (flags override it)"},
-			&cli.StringFlag{Name: "model", Usage: "HF checkpoint directory: the starting policy and the KL reference"},
-			&cli.StringFlag{Name: "out", Usage: "output directory: the model in HF layout, metrics.jsonl, checkpoints/"},
-			&cli.StringFlag{Name: "prompts", Value: d.Prompts, Usage: "a .jsonl/.parquet prompt file or builtin:SUITE"},
-			&cli.IntFlag{Name: "num-prompts", Value: d.NumPrompts, Usage: "prompts to use (0: all of a file)"},
-			&cli.StringFlag{Name: "template", Value: d.Template, Usage: "user message template: r1, r1-zero or plain (use the one the SFT data was generated with)"},
-			&cli.StringFlag{Name: "task", Usage: "task of every prompt of a file, which picks the verifier (default: a task column, else gsm8k or math)"},
-			&cli.StringSliceFlag{Name: "decontaminate", Usage: "benchmark JSONL `FILE` (repeatable): prompts sharing an n-gram with one of its problems are not trained on"},
-			&cli.IntFlag{Name: "ngram", Value: d.NGram, Usage: "words per n-gram for --decontaminate"},
-			&cli.Uint64Flag{Name: "seed", Value: d.Seed, Usage: "seed of the builtin suite, the prompt order and the sampling"},
-			&cli.IntFlag{Name: "prompts-per-step", Value: d.PromptsPerStep},
-			&cli.IntFlag{Name: "num-generations", Value: d.NumGenerations, Usage: "completions sampled per prompt (the group size G)"},
-			&cli.Float64Flag{Name: "temperature", Value: d.Temperature},
-			&cli.Float64Flag{Name: "top-p", Value: d.TopP},
-			&cli.IntFlag{Name: "max-new-tokens", Value: d.MaxNewTokens},
-			&cli.StringSliceFlag{Name: "reward", Usage: "NAME=WEIGHT, repeatable (default accuracy=1)"},
-			&cli.StringFlag{Name: "scale-rewards", Value: d.ScaleRewards, Usage: "group (divide by the group's std, GRPO) or none (mean-centred only, Dr. GRPO)"},
-			&cli.Float64Flag{Name: "epsilon", Value: d.Epsilon, Usage: "clip range of the probability ratio"},
-			&cli.Float64Flag{Name: "epsilon-high", Usage: "upper clip range (DAPO's clip-higher; 0: --epsilon)"},
-			&cli.Float64Flag{Name: "beta", Value: d.Beta, Usage: "KL penalty to the starting model (0: none, and no reference model)"},
-			&cli.IntFlag{Name: "num-iterations", Value: d.NumIterations, Usage: "policy updates per sampled batch (μ)"},
-			&cli.Float64Flag{Name: "lr", Value: d.LR, Usage: "learning rate (RL wants it far below SFT's)"},
-			&cli.StringFlag{Name: "schedule", Value: d.Schedule, Usage: "constant, cosine or linear (after the warmup)"},
-			&cli.IntFlag{Name: "warmup-steps", Value: d.WarmupSteps},
-			&cli.Float64Flag{Name: "weight-decay", Value: d.WeightDecay},
-			&cli.Float64Flag{Name: "max-grad-norm", Value: d.MaxGradNorm, Usage: "clip the global gradient norm (0: off)"},
-			&cli.IntFlag{Name: "max-steps", Usage: "steps to run (0: one pass over the prompts)"},
-			&cli.DurationFlag{Name: "max-time", Usage: "stop and save after this long, e.g. 10m (0: no limit)"},
-			&cli.IntFlag{Name: "micro-batch", Value: d.MicroBatch, Usage: "sequences per forward pass"},
-			&cli.BoolFlag{Name: "gradient-checkpointing", Usage: "recompute each layer in the backward pass: one layer's activations in memory, about a third more compute, the same losses"},
-			&cli.IntFlag{Name: "seq-len", Usage: "row length (0: longest prompt + --max-new-tokens)"},
-			&cli.IntFlag{Name: "save-every", Value: d.SaveEvery, Usage: "steps between checkpoints"},
-			&cli.BoolFlag{Name: "resume", Usage: "continue from the last checkpoint in --out"},
-		}, engineFlags()...),
+		}, optionFlags(&d)...),
 		Action: func(c *cli.Context) error {
 			opts := DefaultRLOptions()
 			if p := c.String("config"); p != "" {
@@ -89,44 +57,8 @@ func init() {
 					return err
 				}
 			}
-			setIf(c, "model", &opts.Model, c.String)
-			setIf(c, "out", &opts.Out, c.String)
-			setIf(c, "prompts", &opts.Prompts, c.String)
-			setIf(c, "num-prompts", &opts.NumPrompts, c.Int)
-			setIf(c, "template", &opts.Template, c.String)
-			setIf(c, "task", &opts.Task, c.String)
-			setIf(c, "decontaminate", &opts.Decontaminate, c.StringSlice)
-			setIf(c, "ngram", &opts.NGram, c.Int)
-			setIf(c, "seed", &opts.Seed, c.Uint64)
-			setIf(c, "prompts-per-step", &opts.PromptsPerStep, c.Int)
-			setIf(c, "num-generations", &opts.NumGenerations, c.Int)
-			setIf(c, "temperature", &opts.Temperature, c.Float64)
-			setIf(c, "top-p", &opts.TopP, c.Float64)
-			setIf(c, "max-new-tokens", &opts.MaxNewTokens, c.Int)
-			setIf(c, "scale-rewards", &opts.ScaleRewards, c.String)
-			setIf(c, "epsilon", &opts.Epsilon, c.Float64)
-			setIf(c, "epsilon-high", &opts.EpsilonHigh, c.Float64)
-			setIf(c, "beta", &opts.Beta, c.Float64)
-			setIf(c, "num-iterations", &opts.NumIterations, c.Int)
-			setIf(c, "lr", &opts.LR, c.Float64)
-			setIf(c, "schedule", &opts.Schedule, c.String)
-			setIf(c, "warmup-steps", &opts.WarmupSteps, c.Int)
-			setIf(c, "weight-decay", &opts.WeightDecay, c.Float64)
-			setIf(c, "max-grad-norm", &opts.MaxGradNorm, c.Float64)
-			setIf(c, "max-steps", &opts.MaxSteps, c.Int)
-			setIf(c, "max-time", &opts.MaxTime, c.Duration)
-			setIf(c, "micro-batch", &opts.MicroBatch, c.Int)
-			setIf(c, "gradient-checkpointing", &opts.GradientCheckpointing, c.Bool)
-			setIf(c, "seq-len", &opts.SeqLen, c.Int)
-			setIf(c, "save-every", &opts.SaveEvery, c.Int)
-			setIf(c, "resume", &opts.Resume, c.Bool)
-			opts.EngineOptions.set(c)
-			if c.IsSet("reward") {
-				ws, err := rlParseRewards(c.StringSlice("reward"))
-				if err != nil {
-					return err
-				}
-				opts.Rewards = ws
+			if err := applyFlags(c, &opts); err != nil {
+				return err
 			}
 			_, err := runRL(c.Context, opts)
 			return err
@@ -136,19 +68,14 @@ func init() {
 
 // rlParseRewards reads --reward NAME=WEIGHT flags (a bare NAME weighs 1).
 func rlParseRewards(flags []string) (map[string]float64, error) {
-	ws := map[string]float64{}
-	for _, f := range flags {
-		name, w, ok := strings.Cut(f, "=")
-		weight := 1.0
-		if ok {
-			if _, err := fmt.Sscanf(w, "%g", &weight); err != nil {
-				return nil, fmt.Errorf("--reward %q: want NAME=WEIGHT with a number", f)
-			}
-		}
+	ws, err := parseWeights("reward", flags)
+	if err != nil {
+		return nil, err
+	}
+	for name := range ws {
 		if _, err := reward.Lookup(name); err != nil {
 			return nil, fmt.Errorf("--reward: %w", err)
 		}
-		ws[name] = weight
 	}
 	return ws, nil
 }

@@ -62,7 +62,9 @@ func init() {
 			if err := loadConfig(c.String("config"), &opts); err != nil {
 				return err
 			}
-			setIf(c, "out", &opts.Out, c.String)
+			if c.IsSet("out") {
+				opts.Out = c.String("out")
+			}
 			if c.Bool("check") {
 				return runCheck(c.Context, opts, os.Stdout)
 			}

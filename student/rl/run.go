@@ -32,38 +32,38 @@ import (
 // Options configure one GRPO run. Zero values of the counts take the
 // defaults in Defaults; Beta 0 is kept (no KL penalty, no reference model).
 type Options struct {
-	Model          string             `yaml:"model" path:"model"` // HF checkpoint directory: the starting policy and the reference
-	Out            string             `yaml:"out"`
+	Model          string             `yaml:"model" path:"model" flag:"model" usage:"HF checkpoint directory: the starting policy and the KL reference"` // HF checkpoint directory: the starting policy and the reference
+	Out            string             `yaml:"out" flag:"out" usage:"output directory: the model in HF layout, metrics.jsonl, checkpoints/"`
 	UserTemplate   string             `yaml:"-"` // user message with "{problem}"; "" sends the problem alone
-	PromptsPerStep int                `yaml:"prompts_per_step"`
-	NumGenerations int                `yaml:"num_generations"`
-	Temperature    float64            `yaml:"temperature"`
-	TopP           float64            `yaml:"top_p"`
-	MaxNewTokens   int                `yaml:"max_new_tokens"`
-	Rewards        map[string]float64 `yaml:"rewards"` // reward name → weight (default accuracy: 1)
-	ScaleRewards   string             `yaml:"scale_rewards"`
-	Epsilon        float64            `yaml:"epsilon"`
-	EpsilonHigh    float64            `yaml:"epsilon_high"`
-	Beta           float64            `yaml:"beta"`
-	NumIterations  int                `yaml:"num_iterations"`
-	LR             float64            `yaml:"lr"`
-	Schedule       string             `yaml:"schedule"`
-	WarmupSteps    int                `yaml:"warmup_steps"`
+	PromptsPerStep int                `yaml:"prompts_per_step" flag:"prompts-per-step"`
+	NumGenerations int                `yaml:"num_generations" flag:"num-generations" usage:"completions sampled per prompt (the group size G)"`
+	Temperature    float64            `yaml:"temperature" flag:"temperature"`
+	TopP           float64            `yaml:"top_p" flag:"top-p"`
+	MaxNewTokens   int                `yaml:"max_new_tokens" flag:"max-new-tokens"`
+	Rewards        map[string]float64 `yaml:"rewards" flag:"reward" usage:"NAME=WEIGHT, repeatable (default accuracy=1)"` // reward name → weight (default accuracy: 1)
+	ScaleRewards   string             `yaml:"scale_rewards" flag:"scale-rewards" usage:"group (divide by the group's std, GRPO) or none (mean-centred only, Dr. GRPO)"`
+	Epsilon        float64            `yaml:"epsilon" flag:"epsilon" usage:"clip range of the probability ratio"`
+	EpsilonHigh    float64            `yaml:"epsilon_high" flag:"epsilon-high" usage:"upper clip range (DAPO's clip-higher; 0: --epsilon)"`
+	Beta           float64            `yaml:"beta" flag:"beta" usage:"KL penalty to the starting model (0: none, and no reference model)"`
+	NumIterations  int                `yaml:"num_iterations" flag:"num-iterations" usage:"policy updates per sampled batch (μ)"`
+	LR             float64            `yaml:"lr" flag:"lr" usage:"learning rate (RL wants it far below SFT's)"`
+	Schedule       string             `yaml:"schedule" flag:"schedule" usage:"constant, cosine or linear (after the warmup)"`
+	WarmupSteps    int                `yaml:"warmup_steps" flag:"warmup-steps"`
 	MinLRRatio     float64            `yaml:"min_lr_ratio"`
-	WeightDecay    float64            `yaml:"weight_decay"`
-	MaxGradNorm    float64            `yaml:"max_grad_norm"`
-	MaxSteps       int                `yaml:"max_steps"` // 0: one pass over the prompts
-	MaxTime        time.Duration      `yaml:"max_time"`  // stop (and save) after this long; 0: no limit
-	MicroBatch     int                `yaml:"micro_batch"`
-	SeqLen         int                `yaml:"seq_len"` // 0: longest prompt + max_new_tokens
+	WeightDecay    float64            `yaml:"weight_decay" flag:"weight-decay"`
+	MaxGradNorm    float64            `yaml:"max_grad_norm" flag:"max-grad-norm" usage:"clip the global gradient norm (0: off)"`
+	MaxSteps       int                `yaml:"max_steps" flag:"max-steps" usage:"steps to run (0: one pass over the prompts)"`         // 0: one pass over the prompts
+	MaxTime        time.Duration      `yaml:"max_time" flag:"max-time" usage:"stop and save after this long, e.g. 10m (0: no limit)"` // stop (and save) after this long; 0: no limit
+	MicroBatch     int                `yaml:"micro_batch" flag:"micro-batch" usage:"sequences per forward pass"`
+	SeqLen         int                `yaml:"seq_len" flag:"seq-len" usage:"row length (0: longest prompt + --max-new-tokens)"` // 0: longest prompt + max_new_tokens
 	// GradientCheckpointing keeps one layer's activations in the policy's
 	// backward pass instead of all (bit-identical losses, about a third
 	// more compute), as for SFT.
-	GradientCheckpointing bool   `yaml:"gradient_checkpointing"`
-	Seed                  uint64 `yaml:"seed"`
-	SaveEvery             int    `yaml:"save_every"`
+	GradientCheckpointing bool   `yaml:"gradient_checkpointing" flag:"gradient-checkpointing" usage:"recompute each layer in the backward pass: one layer's activations in memory, about a third more compute, the same losses"`
+	Seed                  uint64 `yaml:"seed" flag:"seed" usage:"seed of the builtin suite, the prompt order and the sampling"`
+	SaveEvery             int    `yaml:"save_every" flag:"save-every" usage:"steps between checkpoints"`
 	KeepCheckpoints       int    `yaml:"keep_checkpoints"`
-	Resume                bool   `yaml:"resume"`
+	Resume                bool   `yaml:"resume" flag:"resume" usage:"continue from the last checkpoint in --out"`
 
 	// Step is called after every update; nil for none.
 	Step func(m Metric, total int) `yaml:"-"`

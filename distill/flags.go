@@ -1,0 +1,344 @@
+package distill
+
+import (
+	"fmt"
+	"os"
+	"reflect"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/distill-dev/distill/student/train"
+)
+
+// Options are declared once, as fields of a command's options struct: the
+// yaml tag is the config key, flag:"NAME[,ALIAS...]" the command-line flag,
+// usage its help, arg the word of the help that names its value (shown as
+// --NAME ARG) and redact:"url" marks a value whose credentials must not be
+// recorded. optionFlags makes a command's flags from its defaults,
+// applyFlags sets the flags the user gave (after the config file, so flags
+// > config > defaults), and commandArgs writes options back as the flags
+// that give them. Fields of nested and inline structs are options too.
+
+// option is one field of an options struct.
+type option struct {
+	v     reflect.Value
+	sf    reflect.StructField
+	keys  []string // yaml key path from the struct's top
+	names []string // flag and aliases; none: a config key only
+}
+
+// options lists the fields of the struct v (and of the structs it holds)
+// in declaration order.
+func options(v reflect.Value, keys []string, out []option) []option {
+	for i := range v.NumField() {
+		f, sf := v.Field(i), v.Type().Field(i)
+		key, _, _ := strings.Cut(sf.Tag.Get("yaml"), ",")
+		if !sf.IsExported() || key == "-" || f.Kind() == reflect.Func {
+			continue
+		}
+		ks := keys
+		if !strings.Contains(sf.Tag.Get("yaml"), ",inline") {
+			ks = append(slices.Clone(keys), key)
+		}
+		names := strings.Split(sf.Tag.Get("flag"), ",")
+		if names[0] == "" {
+			names = nil
+		}
+		if f.Kind() == reflect.Struct && names == nil {
+			out = options(f, ks, out)
+			continue
+		}
+		out = append(out, option{f, sf, ks, names})
+	}
+	return out
+}
+
+// flagSyntax is the command-line form of a field type that is not a plain
+// value: train's --data DIR[:WEIGHT[:MAX_ROWS]].
+type flagSyntax struct {
+	parse  func(string) (reflect.Value, error)
+	format func(reflect.Value) string
+}
+
+var flagSyntaxes = map[reflect.Type]flagSyntax{
+	reflect.TypeFor[train.Source](): {
+		parse: func(s string) (reflect.Value, error) {
+			src, err := train.ParseSource(s)
+			return reflect.ValueOf(src), err
+		},
+		format: func(v reflect.Value) string { return v.Interface().(train.Source).String() },
+	},
+}
+
+var durationType = reflect.TypeFor[time.Duration]()
+
+// optionFlags are the flags of the options struct defaults points to,
+// each showing its default.
+func optionFlags(defaults any) []cli.Flag {
+	var flags []cli.Flag
+	seen := map[string]bool{}
+	for _, o := range options(reflect.ValueOf(defaults).Elem(), nil, nil) {
+		if o.names == nil {
+			continue
+		}
+		for _, n := range o.names {
+			if seen[n] {
+				panic(fmt.Sprintf("flag --%s declared twice (field %s)", n, o.sf.Name))
+			}
+			seen[n] = true
+		}
+		flags = append(flags, newFlag(o))
+	}
+	return flags
+}
+
+func newFlag(o option) cli.Flag {
+	name, aliases := o.names[0], o.names[1:]
+	usage := o.sf.Tag.Get("usage")
+	if arg := o.sf.Tag.Get("arg"); arg != "" {
+		if !strings.Contains(usage, arg) {
+			panic(fmt.Sprintf("flag --%s: its usage does not name its value %s", name, arg))
+		}
+		usage = strings.Replace(usage, arg, "`"+arg+"`", 1)
+	}
+	v := o.v
+	switch t := v.Type(); {
+	case t == durationType:
+		return &cli.DurationFlag{Name: name, Aliases: aliases, Usage: usage, Value: time.Duration(v.Int())}
+	case t.Kind() == reflect.String:
+		return &cli.StringFlag{Name: name, Aliases: aliases, Usage: usage, Value: v.String()}
+	case t.Kind() == reflect.Bool:
+		return &cli.BoolFlag{Name: name, Aliases: aliases, Usage: usage, Value: v.Bool()}
+	case t.Kind() == reflect.Int:
+		return &cli.IntFlag{Name: name, Aliases: aliases, Usage: usage, Value: int(v.Int())}
+	case t.Kind() == reflect.Int64:
+		return &cli.Int64Flag{Name: name, Aliases: aliases, Usage: usage, Value: v.Int()}
+	case t.Kind() == reflect.Uint64:
+		return &cli.Uint64Flag{Name: name, Aliases: aliases, Usage: usage, Value: v.Uint()}
+	case t.Kind() == reflect.Float64:
+		return &cli.Float64Flag{Name: name, Aliases: aliases, Usage: usage, Value: v.Float()}
+	case repeatable(t):
+		// No default value: a slice flag's Value would be shared by every
+		// run of the app, and set values replace the defaults anyway.
+		return &cli.StringSliceFlag{Name: name, Aliases: aliases, Usage: usage}
+	}
+	panic(fmt.Sprintf("flag --%s: field %s has type %s, which no flag takes", name, o.sf.Name, v.Type()))
+}
+
+// repeatable tells the field types given by a repeated flag: lists of
+// strings or of a flagSyntax type, and NAME=NUMBER maps.
+func repeatable(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Slice:
+		_, ok := flagSyntaxes[t.Elem()]
+		return ok || t.Elem().Kind() == reflect.String
+	case reflect.Map:
+		return t.Key().Kind() == reflect.String && t.Elem().Kind() == reflect.Float64
+	}
+	return false
+}
+
+// applyFlags sets the fields of the options struct opts points to whose
+// flags the user gave.
+func applyFlags(c *cli.Context, opts any) error {
+	for _, o := range options(reflect.ValueOf(opts).Elem(), nil, nil) {
+		if o.names == nil || !c.IsSet(o.names[0]) {
+			continue
+		}
+		name, v := o.names[0], o.v
+		switch t := v.Type(); {
+		case t == durationType:
+			v.SetInt(int64(c.Duration(name)))
+		case t.Kind() == reflect.String:
+			v.SetString(c.String(name))
+		case t.Kind() == reflect.Bool:
+			v.SetBool(c.Bool(name))
+		case t.Kind() == reflect.Int:
+			v.SetInt(int64(c.Int(name)))
+		case t.Kind() == reflect.Int64:
+			v.SetInt(c.Int64(name))
+		case t.Kind() == reflect.Uint64:
+			v.SetUint(c.Uint64(name))
+		case t.Kind() == reflect.Float64:
+			v.SetFloat(c.Float64(name))
+		case t.Kind() == reflect.Map:
+			ws, err := parseWeights(name, c.StringSlice(name))
+			if err != nil {
+				return err
+			}
+			v.Set(reflect.ValueOf(ws).Convert(t))
+		case t.Elem().Kind() == reflect.String:
+			v.Set(reflect.ValueOf(slices.Clone(c.StringSlice(name))).Convert(t))
+		default:
+			vals := c.StringSlice(name)
+			s := reflect.MakeSlice(t, len(vals), len(vals))
+			for i, val := range vals {
+				e, err := flagSyntaxes[t.Elem()].parse(val)
+				if err != nil {
+					return err
+				}
+				s.Index(i).Set(e)
+			}
+			v.Set(s)
+		}
+	}
+	return nil
+}
+
+// parseWeights reads the values of a repeated --NAME KEY=WEIGHT flag (a
+// bare KEY weighs 1).
+func parseWeights(flag string, vals []string) (map[string]float64, error) {
+	ws := map[string]float64{}
+	for _, s := range vals {
+		key, w, ok := strings.Cut(s, "=")
+		weight := 1.0
+		if ok {
+			var err error
+			if weight, err = strconv.ParseFloat(w, 64); err != nil {
+				return nil, fmt.Errorf("--%s %q: want NAME=WEIGHT with a number", flag, s)
+			}
+		}
+		ws[key] = weight
+	}
+	return ws, nil
+}
+
+// commandArgs are the flags that turn the options defaults into opts (both
+// the same options struct type, not pointers): one for each flagged option
+// whose value differs. The differing options no flag can give (config keys
+// only, or an empty list) are returned by yaml key path for a --config
+// file; relative input paths among them are made absolute, as a config
+// file's directory would otherwise anchor them. Values marked redact:"url"
+// lose their credentials.
+func commandArgs(opts, defaults any) (args []string, conf map[string]any) {
+	vs, ds := options(reflect.ValueOf(opts), nil, nil), options(reflect.ValueOf(defaults), nil, nil)
+	for i, o := range vs {
+		if reflect.DeepEqual(o.v.Interface(), ds[i].v.Interface()) {
+			continue
+		}
+		v := o.v
+		if o.sf.Tag.Get("redact") == "url" {
+			v = reflect.ValueOf(genRedactURL(v.String()))
+		}
+		if o.names != nil {
+			if a, ok := flagArgs(o.names[0], v); ok {
+				args = append(args, a...)
+				continue
+			}
+		}
+		if conf == nil {
+			conf = map[string]any{}
+		}
+		setKey(conf, o.keys, absPaths(v, o.sf.Tag.Get("path")))
+	}
+	return args, conf
+}
+
+// flagArgs are the arguments that give flag name the value v; false when
+// no flag can (an empty list, whose flag would be absent, or an element
+// holding the comma that splits a list flag's values).
+func flagArgs(name string, v reflect.Value) ([]string, bool) {
+	flag := "--" + name
+	switch t := v.Type(); {
+	case t == durationType:
+		return []string{flag, time.Duration(v.Int()).String()}, true
+	case t.Kind() == reflect.String:
+		return []string{flag, v.String()}, true
+	case t.Kind() == reflect.Bool:
+		if v.Bool() {
+			return []string{flag}, true
+		}
+		return []string{flag + "=false"}, true
+	case t.Kind() == reflect.Int, t.Kind() == reflect.Int64:
+		return []string{flag, strconv.FormatInt(v.Int(), 10)}, true
+	case t.Kind() == reflect.Uint64:
+		return []string{flag, strconv.FormatUint(v.Uint(), 10)}, true
+	case t.Kind() == reflect.Float64:
+		return []string{flag, strconv.FormatFloat(v.Float(), 'g', -1, 64)}, true
+	}
+	var vals []string
+	switch v.Kind() {
+	case reflect.Map:
+		for _, k := range slices.Sorted(func(yield func(string) bool) {
+			for _, k := range v.MapKeys() {
+				if !yield(k.String()) {
+					return
+				}
+			}
+		}) {
+			vals = append(vals, k+"="+strconv.FormatFloat(v.MapIndex(reflect.ValueOf(k)).Float(), 'g', -1, 64))
+		}
+	case reflect.Slice:
+		syn, custom := flagSyntaxes[v.Type().Elem()]
+		for i := range v.Len() {
+			if custom {
+				vals = append(vals, syn.format(v.Index(i)))
+			} else {
+				vals = append(vals, v.Index(i).String())
+			}
+		}
+	}
+	if len(vals) == 0 {
+		return nil, false
+	}
+	var args []string
+	for _, s := range vals {
+		if strings.Contains(s, ",") {
+			return nil, false
+		}
+		args = append(args, flag, s)
+	}
+	return args, true
+}
+
+// absPaths is v with its relative input paths (kind: its path tag) made
+// absolute, so that a config file anywhere reads them as they are meant.
+func absPaths(v reflect.Value, kind string) any {
+	wd, err := os.Getwd()
+	if kind == "" || err != nil {
+		return v.Interface()
+	}
+	switch x := v.Interface().(type) {
+	case string:
+		return resolvePath(wd, x, kind)
+	case []string:
+		out := make([]string, len(x))
+		for i, p := range x {
+			out[i] = resolvePath(wd, p, kind)
+		}
+		return out
+	}
+	return v.Interface()
+}
+
+// setKey sets conf[keys[0]][keys[1]]... to v.
+func setKey(conf map[string]any, keys []string, v any) {
+	for _, k := range keys[:len(keys)-1] {
+		sub, ok := conf[k].(map[string]any)
+		if !ok {
+			sub = map[string]any{}
+			conf[k] = sub
+		}
+		conf = sub
+	}
+	conf[keys[len(keys)-1]] = v
+}
+
+var shellSafe = regexp.MustCompile(`^[A-Za-z0-9_@%+=:,./-]+$`)
+
+// shellLine joins args into a line a POSIX shell splits back into them.
+func shellLine(args []string) string {
+	q := make([]string, len(args))
+	for i, a := range args {
+		q[i] = a
+		if !shellSafe.MatchString(a) {
+			q[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+	}
+	return strings.Join(q, " ")
+}
