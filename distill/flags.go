@@ -240,8 +240,9 @@ func commandArgs(opts, defaults any) (args []string, conf map[string]any) {
 }
 
 // flagArgs are the arguments that give flag name the value v; false when
-// no flag can (an empty list, whose flag would be absent, or an element
-// holding the comma that splits a list flag's values).
+// no flag can (an empty list, whose flag would be absent, an element
+// holding the comma that splits a list flag's values, or one its syntax
+// would read back otherwise).
 func flagArgs(name string, v reflect.Value) ([]string, bool) {
 	flag := "--" + name
 	switch t := v.Type(); {
@@ -276,11 +277,17 @@ func flagArgs(name string, v reflect.Value) ([]string, bool) {
 	case reflect.Slice:
 		syn, custom := flagSyntaxes[v.Type().Elem()]
 		for i := range v.Len() {
-			if custom {
-				vals = append(vals, syn.format(v.Index(i)))
-			} else {
+			if !custom {
 				vals = append(vals, v.Index(i).String())
+				continue
 			}
+			// A value its syntax misreads (a directory named dir:0.5)
+			// goes to the config file.
+			s := syn.format(v.Index(i))
+			if back, err := syn.parse(s); err != nil || !reflect.DeepEqual(back.Interface(), v.Index(i).Interface()) {
+				return nil, false
+			}
+			vals = append(vals, s)
 		}
 	}
 	if len(vals) == 0 {
@@ -296,22 +303,34 @@ func flagArgs(name string, v reflect.Value) ([]string, bool) {
 	return args, true
 }
 
-// absPaths is v with its relative input paths (kind: its path tag) made
-// absolute, so that a config file anywhere reads them as they are meant.
+// absPaths is v with its relative input paths (kind: its path tag; the
+// path-tagged fields of a list of structs) made absolute, so that a config
+// file anywhere reads them as they are meant.
 func absPaths(v reflect.Value, kind string) any {
 	wd, err := os.Getwd()
-	if kind == "" || err != nil {
+	if err != nil {
 		return v.Interface()
 	}
-	switch x := v.Interface().(type) {
-	case string:
-		return resolvePath(wd, x, kind)
-	case []string:
-		out := make([]string, len(x))
-		for i, p := range x {
-			out[i] = resolvePath(wd, p, kind)
+	switch {
+	case kind != "" && v.Kind() == reflect.String:
+		return resolvePath(wd, v.String(), kind)
+	case kind != "" && v.Kind() == reflect.Slice && v.Type().Elem().Kind() == reflect.String:
+		out := make([]string, v.Len())
+		for i := range out {
+			out[i] = resolvePath(wd, v.Index(i).String(), kind)
 		}
 		return out
+	case v.Kind() == reflect.Slice && v.Type().Elem().Kind() == reflect.Struct:
+		c := reflect.MakeSlice(v.Type(), v.Len(), v.Len())
+		reflect.Copy(c, v)
+		for i := range c.Len() {
+			var ps []pathField
+			collectPaths(c.Index(i), &ps)
+			for _, p := range ps {
+				p.v.SetString(resolvePath(wd, p.v.String(), p.kind))
+			}
+		}
+		return c.Interface()
 	}
 	return v.Interface()
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/distill-dev/distill/internal/atomicfile"
 	"github.com/distill-dev/distill/report"
@@ -36,7 +37,7 @@ type RunOptions struct {
 // DefaultRunOptions are every stage's defaults.
 func DefaultRunOptions() RunOptions {
 	return RunOptions{Out: filepath.Join("runs", "quickstart"), Generate: DefaultGenerateOptions(), Filter: DefaultFilterOptions(),
-		Train: TrainOptions{Options: train.Defaults, EngineOptions: engineDefaults}, RL: DefaultRLOptions(), Eval: DefaultEvalOptions()}
+		Train: DefaultTrainOptions(), RL: DefaultRLOptions(), Eval: DefaultEvalOptions()}
 }
 
 // runStage is one step of the pipeline.
@@ -45,6 +46,30 @@ type runStage struct {
 	command string // the equivalent command line, for the record
 	output  string // a file the stage writes last: its presence marks it complete
 	run     func(ctx context.Context) error
+	// The --config file of command, for the options no flag gives, and
+	// its path; none when conf is nil.
+	conf     []byte
+	confPath string
+}
+
+// stageCommand is a stage as the command `distill NAME` with the options
+// opts, whose defaults are defaults: a flag for each option that differs,
+// and a config file in the run directory (RUN/commands/STAGE.yaml) for
+// those no flag gives.
+func stageCommand(runDir, stage, name string, opts, defaults any) runStage {
+	args, conf := commandArgs(opts, defaults)
+	s := runStage{name: stage}
+	line := append([]string{"distill", name}, args...)
+	if conf != nil {
+		b, err := yaml.Marshal(conf)
+		if err != nil {
+			panic(fmt.Sprintf("%s: options that do not marshal: %v", stage, err)) // options structs hold plain values
+		}
+		s.conf, s.confPath = b, filepath.Join(runDir, "commands", stage+".yaml")
+		line = append(line[:2:2], append([]string{"--config", s.confPath}, args...)...)
+	}
+	s.command = shellLine(line)
+	return s
 }
 
 func init() {
@@ -88,13 +113,13 @@ func runStages(o *RunOptions) []runStage {
 	t.Data, t.ExtraData, t.Out = append(train.Dir(f.Out), t.ExtraData...), nil, dir("sft")
 	// The untrained student: the fresh preset, saved; or the checkpoint the
 	// recipe starts from (train.init), used where it is.
-	base, baseStage := dir("base"), runStage{"base", "(the fresh " + t.Student + " student, saved untrained)",
-		filepath.Join(dir("base"), "model.safetensors"),
-		func(ctx context.Context) error { return runSaveBase(t.Options, dir("base")) }}
+	base, baseStage := dir("base"), runStage{name: "base", command: "(the fresh " + t.Student + " student, saved untrained)",
+		output: filepath.Join(dir("base"), "model.safetensors"),
+		run:    func(ctx context.Context) error { return runSaveBase(t.Options, dir("base")) }}
 	if t.Init != "" {
-		base, baseStage = t.Init, runStage{"base", "(the checkpoint " + t.Init + ", as it is)",
-			filepath.Join(t.Init, "config.json"),
-			func(ctx context.Context) error {
+		base, baseStage = t.Init, runStage{name: "base", command: "(the checkpoint " + t.Init + ", as it is)",
+			output: filepath.Join(t.Init, "config.json"),
+			run: func(ctx context.Context) error {
 				_, err := checkpoint.LoadConfig(t.Init)
 				return err
 			}}
@@ -102,86 +127,57 @@ func runStages(o *RunOptions) []runStage {
 	evalOf := func(stage, model, teacherSpec string) runStage {
 		e := o.Eval
 		e.Model, e.Teacher, e.Out, e.Quiet = model, teacherSpec, dir("eval", stage), true
-		subject := "--model " + model
 		if teacherSpec != "" {
 			// The teacher as generate reached it: its model name, key, stream and timeout.
 			e.TeacherName, e.APIKeyEnv, e.Stream, e.Timeout, e.Builtin = g.Model, g.APIKeyEnv, g.Stream, g.Timeout, g.Builtin
-			subject = "--teacher " + genRedactURL(teacherSpec)
-			if e.TeacherName != "" {
-				subject += " --teacher-model " + e.TeacherName
-			}
 		}
-		return runStage{"eval-" + stage,
-			fmt.Sprintf("distill eval %s --prompts %s --num-prompts %d --samples %d --temperature %g --top-p %g --max-tokens %d --seed %d --out %s",
-				subject, e.Prompts, e.NumPrompts, e.Samples, e.Temperature, e.TopP, e.MaxTokens, e.Seed, e.Out),
-			filepath.Join(e.Out, "results.json"),
-			func(ctx context.Context) error {
-				_, err := runEval(ctx, e)
-				return err
-			}}
+		s := stageCommand(o.Out, "eval-"+stage, "eval", e, DefaultEvalOptions())
+		s.output = filepath.Join(e.Out, "results.json")
+		s.run = func(ctx context.Context) error {
+			_, err := runEval(ctx, e)
+			return err
+		}
+		return s
+	}
+	gen := stageCommand(o.Out, "generate", "generate", g, DefaultGenerateOptions())
+	gen.output, gen.run = filepath.Join(g.Out, "manifest.json"), func(ctx context.Context) error { return runGenerate(ctx, g) }
+	filt := stageCommand(o.Out, "filter", "filter", f, DefaultFilterOptions())
+	filt.output, filt.run = filepath.Join(f.Out, "stats.json"), func(ctx context.Context) error { return runFilter(ctx, f) }
+	tr := stageCommand(o.Out, "train", "train", t, DefaultTrainOptions())
+	tr.output, tr.run = filepath.Join(t.Out, "model.safetensors"), func(ctx context.Context) error {
+		// A rerun after an interruption continues from the last checkpoint.
+		if _, err := os.Stat(filepath.Join(t.Out, "checkpoints")); err == nil {
+			t.Resume = true
+		}
+		_, err := runTrain(ctx, t)
+		return err
 	}
 	stages := []runStage{
-		{"heldout", fmt.Sprintf("(the %d evaluation prompts of %s, seed %d, written to %s)", o.Eval.NumPrompts, o.Eval.Prompts, o.Eval.Seed, heldout),
-			heldout,
-			func(ctx context.Context) error { return runWriteHeldout(ctx, o.Eval, heldout) }},
-		{"generate", fmt.Sprintf("distill generate --teacher %s --prompts %s --num-prompts %d --samples %d --template %s --seed %d --out %s",
-			genRedactURL(g.Teacher), g.Prompts, g.NumPrompts, g.Samples, g.Template, g.Seed, g.Out),
-			filepath.Join(g.Out, "manifest.json"),
-			func(ctx context.Context) error { return runGenerate(ctx, g) }},
-		{"filter", fmt.Sprintf("distill filter --in %s --out %s --test-fraction %g", g.Out, f.Out, f.Select.TestFraction),
-			filepath.Join(f.Out, "stats.json"),
-			func(ctx context.Context) error { return runFilter(ctx, f) }},
-		baseStage,
-		{"train", trainCommand(t.Options),
-			filepath.Join(t.Out, "model.safetensors"),
-			func(ctx context.Context) error {
-				// A rerun after an interruption continues from the last checkpoint.
-				if _, err := os.Stat(filepath.Join(t.Out, "checkpoints")); err == nil {
-					t.Resume = true
-				}
-				_, err := runTrain(ctx, t)
-				return err
-			}},
+		{name: "heldout", command: fmt.Sprintf("(the %d evaluation prompts of %s, seed %d, written to %s)", o.Eval.NumPrompts, o.Eval.Prompts, o.Eval.Seed, heldout),
+			output: heldout,
+			run:    func(ctx context.Context) error { return runWriteHeldout(ctx, o.Eval, heldout) }},
+		gen, filt, baseStage, tr,
 	}
 	rlFrom := func(name, model string) runStage {
 		r := o.RL
 		r.Model, r.Out = model, dir(name)
 		// GRPO trains on no evaluation problem either.
 		r.Decontaminate, r.NGram = append(append([]string(nil), r.Decontaminate...), heldout), cmp.Or(f.Decontam.NGram, r.NGram)
-		return runStage{name,
-			fmt.Sprintf("distill rl --model %s --prompts %s --num-prompts %d --template %s --seed %d --lr %g --num-generations %d --prompts-per-step %d --max-steps %d --out %s",
-				r.Model, r.Prompts, r.NumPrompts, r.Template, r.Seed, r.LR, r.NumGenerations, r.PromptsPerStep, r.MaxSteps, r.Out),
-			filepath.Join(r.Out, "model.safetensors"),
-			func(ctx context.Context) error {
-				if _, err := os.Stat(filepath.Join(r.Out, "checkpoints")); err == nil {
-					r.Resume = true
-				}
-				_, err := runRL(ctx, r)
-				return err
-			}}
+		s := stageCommand(o.Out, name, "rl", r, DefaultRLOptions())
+		s.output = filepath.Join(r.Out, "model.safetensors")
+		s.run = func(ctx context.Context) error {
+			if _, err := os.Stat(filepath.Join(r.Out, "checkpoints")); err == nil {
+				r.Resume = true
+			}
+			_, err := runRL(ctx, r)
+			return err
+		}
+		return s
 	}
 	stages = append(stages, rlFrom("rl", t.Out), rlFrom("rl-only", base),
 		evalOf("teacher", "", g.Teacher), evalOf("base", base, ""), evalOf("sft", t.Out, ""),
 		evalOf("rl", dir("rl"), ""), evalOf("rl-only", dir("rl-only"), ""))
 	return stages
-}
-
-// trainCommand is the `distill train` command line a run's train stage
-// amounts to, for results.md.
-func trainCommand(t train.Options) string {
-	from := "--student " + t.Student
-	if t.Init != "" {
-		from = "--init " + t.Init
-	}
-	cmd := fmt.Sprintf("distill train %s --data %s --out %s --epochs %d --lr %g --micro-batch %d --grad-accum %d --seq-len %d --seed %d",
-		from, t.Data, t.Out, t.Epochs, t.LR, t.MicroBatch, t.GradAccum, t.SeqLen, t.Seed)
-	if t.GradientCheckpointing {
-		cmd += " --gradient-checkpointing"
-	}
-	if t.LoRARank > 0 {
-		cmd += fmt.Sprintf(" --lora-rank %d --lora-alpha %g --lora-targets %s", t.LoRARank, cmp.Or(t.LoRAAlpha, 2*float64(t.LoRARank)), cmp.Or(t.LoRATargets, "all-linear"))
-	}
-	return cmd
 }
 
 // runWriteHeldout writes the evaluation prompts as JSONL (id, problem,
@@ -259,7 +255,15 @@ func runRun(ctx context.Context, configPath string, opts RunOptions) error {
 		}
 		fmt.Fprintf(os.Stderr, "run: [%d/%d] %s: %s\n", i+1, len(stages), s.name, s.command)
 		t0 := time.Now()
-		err := s.run(ctx)
+		var err error
+		if s.conf != nil {
+			if err = os.MkdirAll(filepath.Dir(s.confPath), 0o755); err == nil {
+				err = atomicfile.WriteFile(s.confPath, s.conf, 0o644)
+			}
+		}
+		if err == nil {
+			err = s.run(ctx)
+		}
 		rec.Stages[s.name] = report.StageRecord{Done: err == nil, Seconds: time.Since(t0).Seconds(), Command: s.command}
 		if werr := atomicfile.WriteJSON(recPath, rec); werr != nil && err == nil {
 			err = werr
