@@ -56,7 +56,7 @@ type ReadabilityConfig struct {
 // LengthConfig bounds num_tokens of the assistant reply.
 type LengthConfig struct {
 	MinTokens int `yaml:"min_tokens" json:"min_tokens" flag:"min-tokens" usage:"shortest reply kept, in tokens"`
-	MaxTokens int `yaml:"max_tokens" json:"max_tokens" flag:"max-tokens" usage:"longest reply kept, in tokens (0: no limit)"` // 0: no limit
+	MaxTokens int `yaml:"max_tokens" json:"max_tokens" flag:"max-tokens" usage:"longest reply kept, in tokens (0: no limit)"`
 }
 
 // RepetitionConfig catches looping chains of thought.
@@ -88,8 +88,8 @@ type DecontamConfig struct {
 
 // SelectConfig is the rejection-sampling policy.
 type SelectConfig struct {
-	Policy       string  `yaml:"policy" json:"policy" flag:"policy" usage:"selection per prompt: all, max_per_prompt (with --k) or shortest"` // all, max_per_prompt, shortest
-	K            int     `yaml:"k" json:"k" flag:"k" usage:"traces kept per prompt by max_per_prompt (the shortest k)"`                       // for max_per_prompt
+	Policy       string  `yaml:"policy" json:"policy" flag:"policy" usage:"selection per prompt: all, max_per_prompt (with --k) or shortest"`
+	K            int     `yaml:"k" json:"k" flag:"k" usage:"traces kept per prompt by max_per_prompt (the shortest k)"` // for max_per_prompt
 	PassRateMin  float64 `yaml:"pass_rate_min" json:"pass_rate_min" flag:"pass-rate-min" usage:"drop prompts the teacher solves less often than this"`
 	PassRateMax  float64 `yaml:"pass_rate_max" json:"pass_rate_max" flag:"pass-rate-max" usage:"drop prompts the teacher solves more often than this"`
 	TestFraction float64 `yaml:"test_fraction" json:"test_fraction" flag:"test-fraction" usage:"share of prompts in the test split (by a hash of the prompt id)"`
@@ -100,7 +100,7 @@ type OutputConfig struct {
 	ShardSizeMB   int  `yaml:"shard_size_mb" json:"shard_size_mb" flag:"shard-size-mb" usage:"target size of a Parquet shard"`
 	RowGroupMB    int  `yaml:"row_group_mb" json:"row_group_mb"`
 	WriteRejects  bool `yaml:"write_rejects" json:"write_rejects"`
-	Workers       int  `yaml:"workers" json:"-" flag:"workers" usage:"parallel parsers and verifiers (default: the number of CPUs)"` // 0: GOMAXPROCS
+	Workers       int  `yaml:"workers" json:"-" flag:"workers" usage:"parallel parsers and verifiers (default: the number of CPUs)"`
 	MaxLineMB     int  `yaml:"max_line_mb" json:"max_line_mb"`
 	MaxBadExample int  `yaml:"max_bad_examples" json:"max_bad_examples"` // bad-input lines named in stats.json
 }

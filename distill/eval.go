@@ -29,8 +29,8 @@ import (
 
 // EvalOptions configure `distill eval`.
 type EvalOptions struct {
-	Model       string `yaml:"model" path:"model" flag:"model" usage:"student checkpoint directory (HF layout)"`                                                 // checkpoint directory
-	Teacher     string `yaml:"teacher" path:"file" flag:"teacher" redact:"url" usage:"evaluate a teacher instead: builtin, http(s)://HOST:PORT/v1 or local:DIR"` // or a teacher: builtin, http(s)://HOST/v1, local:DIR
+	Model       string `yaml:"model" path:"model" flag:"model" usage:"student checkpoint directory (HF layout)"` // checkpoint directory
+	Teacher     string `yaml:"teacher" path:"file" flag:"teacher" redact:"url" usage:"evaluate a teacher instead: builtin, http(s)://HOST:PORT/v1 or local:DIR"`
 	TeacherName string `yaml:"teacher_model" flag:"teacher-model" usage:"model name to request from an HTTP teacher"`
 	APIKeyEnv   string `yaml:"api_key_env" flag:"api-key-env" usage:"environment variable holding the teacher's API key"`
 	// An HTTP teacher's connection settings and the builtin teacher's
@@ -46,8 +46,8 @@ type EvalOptions struct {
 	TopP        float64       `yaml:"top_p" flag:"top-p"`
 	MaxTokens   int           `yaml:"max_tokens" flag:"max-tokens" usage:"new tokens per sample"`
 	Seed        int64         `yaml:"seed" flag:"seed" usage:"seed of the builtin prompt suite and of sampling (with --compare: of the bootstrap)"`
-	Concurrency int           `yaml:"concurrency" flag:"concurrency" usage:"teacher requests in flight"`    // teacher requests in flight
-	Batch       int           `yaml:"batch" flag:"batch" usage:"sequences a checkpoint generates together"` // sequences generated together from a checkpoint
+	Concurrency int           `yaml:"concurrency" flag:"concurrency" usage:"teacher requests in flight"` // teacher requests in flight
+	Batch       int           `yaml:"batch" flag:"batch" usage:"sequences a checkpoint generates together"`
 	Out         string        `yaml:"out" flag:"out" usage:"directory for results.json and samples.jsonl (with --compare: compare.json)"`
 	Quiet       bool          `yaml:"quiet" flag:"quiet" usage:"no table on stdout"`
 }

@@ -22,14 +22,14 @@ import (
 // GenerateOptions are the options of `distill generate`; the yaml names
 // are those of configs/generate-*.yaml.
 type GenerateOptions struct {
-	Teacher   string        `yaml:"teacher" json:"teacher" path:"file" flag:"teacher" redact:"url" usage:"builtin, an OpenAI-compatible base URL (http://HOST:PORT/v1), or local:CKPT_DIR"` // builtin, http(s)://HOST/v1, local:DIR
+	Teacher   string        `yaml:"teacher" json:"teacher" path:"file" flag:"teacher" redact:"url" usage:"builtin, an OpenAI-compatible base URL (http://HOST:PORT/v1), or local:CKPT_DIR"`
 	Model     string        `yaml:"model" json:"model" flag:"model" usage:"model name sent to an HTTP teacher"`
 	Stream    bool          `yaml:"stream" json:"stream" flag:"stream" usage:"stream answers (server-sent events) from an HTTP teacher"`
 	APIKeyEnv string        `yaml:"api_key_env" json:"api_key_env" flag:"api-key-env" usage:"environment variable holding the API key (falls back to OPENAI_API_KEY)"`
 	Timeout   time.Duration `yaml:"timeout" json:"timeout_ns" flag:"timeout" usage:"limit for one request"`
 	Builtin   BuiltinRates  `yaml:"builtin" json:"builtin"`
 
-	Prompts     string            `yaml:"prompts" json:"prompts" path:"file" flag:"prompts" arg:"FILE" usage:"prompt FILE (.jsonl or .parquet) or builtin:SUITE"` // a .jsonl/.parquet file or builtin:SUITE
+	Prompts     string            `yaml:"prompts" json:"prompts" path:"file" flag:"prompts" arg:"FILE" usage:"prompt FILE (.jsonl or .parquet) or builtin:SUITE"`
 	NumPrompts  int               `yaml:"num_prompts" json:"num_prompts" flag:"num-prompts" usage:"problems to generate from a builtin suite"`
 	IDField     string            `yaml:"id_field" json:"id_field" flag:"id-field" usage:"prompt id column (default: id, unique_id, ...; else FILE:LINE)"`
 	PromptField string            `yaml:"prompt_field" json:"prompt_field" flag:"prompt-field" usage:"problem text column (default: problem, question, prompt, input)"`
@@ -42,7 +42,7 @@ type GenerateOptions struct {
 	// UntilCorrect stops sampling a prompt once that many of its samples
 	// verify (Samples is then the most asked for); 0 samples them all.
 	UntilCorrect      int     `yaml:"until_correct" json:"until_correct" flag:"until-correct" arg:"K" usage:"K: stop sampling a prompt once K of its samples verify (filter's verifiers)"`
-	SamplesPerRequest int     `yaml:"samples_per_request" json:"samples_per_request" flag:"samples-per-request" arg:"N" usage:"N samples of a prompt per request (the API's n; HTTP teachers, no --stream)"` // the API's n
+	SamplesPerRequest int     `yaml:"samples_per_request" json:"samples_per_request" flag:"samples-per-request" arg:"N" usage:"N samples of a prompt per request (the API's n; HTTP teachers, no --stream)"`
 	Temperature       float64 `yaml:"temperature" json:"temperature" flag:"temperature"`
 	TopP              float64 `yaml:"top_p" json:"top_p" flag:"top-p"`
 	MaxTokens         int     `yaml:"max_tokens" json:"max_tokens" flag:"max-tokens"`
@@ -56,8 +56,8 @@ type GenerateOptions struct {
 
 	MaxCost        float64 `yaml:"max_cost" json:"max_cost" flag:"max-cost" usage:"stop when the run directory's cost reaches this (needs prices)"`
 	MaxTotalTokens int64   `yaml:"max_total_tokens" json:"max_total_tokens" flag:"max-total-tokens" usage:"stop when the run directory's tokens reach this"`
-	PriceInput     float64 `yaml:"price_input" json:"price_input" flag:"price-input" usage:"price per million prompt tokens"`        // per million prompt tokens
-	PriceOutput    float64 `yaml:"price_output" json:"price_output" flag:"price-output" usage:"price per million completion tokens"` // per million completion tokens
+	PriceInput     float64 `yaml:"price_input" json:"price_input" flag:"price-input" usage:"price per million prompt tokens"` // per million prompt tokens
+	PriceOutput    float64 `yaml:"price_output" json:"price_output" flag:"price-output" usage:"price per million completion tokens"`
 	// Batch prices (per million tokens) of answers imported from batch
 	// files; 0 means half the live price, OpenAI's batch discount.
 	PriceBatchInput  float64 `yaml:"price_batch_input" json:"price_batch_input" flag:"price-batch-input" usage:"price per million prompt tokens of batch answers (default: half --price-input)"`
@@ -69,8 +69,8 @@ type GenerateOptions struct {
 	// BatchImport merges batch output and error files into the run.
 	BatchImport []string `yaml:"batch_import" json:"batch_import" path:"file" flag:"batch-import" arg:"FILE" usage:"merge batch output and error FILEs into the run (more files may follow as arguments)"`
 
-	Shard      string `yaml:"shard" json:"shard" flag:"shard" arg:"i/N" usage:"i/N: this job's part of the prompts (default from SLURM_ARRAY_TASK_ID/COUNT or JOB_COMPLETION_INDEX)"` // i/N; default from the Slurm or Kubernetes environment
-	ShardCount int    `yaml:"shard_count" json:"shard_count" flag:"shard-count" usage:"N for JOB_COMPLETION_INDEX (a Kubernetes Indexed Job's completions; or DISTILL_SHARD_COUNT)"`  // N for a Kubernetes Indexed Job (its completions)
+	Shard      string `yaml:"shard" json:"shard" flag:"shard" arg:"i/N" usage:"i/N: this job's part of the prompts (default from SLURM_ARRAY_TASK_ID/COUNT or JOB_COMPLETION_INDEX)"`
+	ShardCount int    `yaml:"shard_count" json:"shard_count" flag:"shard-count" usage:"N for JOB_COMPLETION_INDEX (a Kubernetes Indexed Job's completions; or DISTILL_SHARD_COUNT)"` // N for a Kubernetes Indexed Job (its completions)
 
 	Out      string `yaml:"out" json:"out" flag:"out,o" arg:"DIR" usage:"run DIR (default ./runs/PROMPTS-MODEL)"`
 	Compress bool   `yaml:"compress" json:"compress" flag:"compress" usage:"write traces as .jsonl.zst"`

@@ -22,10 +22,10 @@ import (
 // its prompts come from.
 type RLOptions struct {
 	rl.Options `yaml:",inline"`
-	Prompts    string `yaml:"prompts" path:"file" flag:"prompts" usage:"a .jsonl/.parquet prompt file or builtin:SUITE"` // a .jsonl/.parquet file or builtin:SUITE
+	Prompts    string `yaml:"prompts" path:"file" flag:"prompts" usage:"a .jsonl/.parquet prompt file or builtin:SUITE"`
 	NumPrompts int    `yaml:"num_prompts" flag:"num-prompts" usage:"prompts to use (0: all of a file)"`
-	Template   string `yaml:"template" flag:"template" usage:"user message template: r1, r1-zero or plain (use the one the SFT data was generated with)"`     // user message template: r1, r1-zero, plain
-	Task       string `yaml:"task" flag:"task" usage:"task of every prompt of a file, which picks the verifier (default: a task column, else gsm8k or math)"` // task of every prompt of a file (default: its task column, else gsm8k or math)
+	Template   string `yaml:"template" flag:"template" usage:"user message template: r1, r1-zero or plain (use the one the SFT data was generated with)"` // user message template: r1, r1-zero, plain
+	Task       string `yaml:"task" flag:"task" usage:"task of every prompt of a file, which picks the verifier (default: a task column, else gsm8k or math)"`
 	// Decontaminate lists benchmark JSONL files: prompts sharing an n-gram
 	// of NGram words with one of their problems are not trained on.
 	Decontaminate []string `yaml:"decontaminate" path:"file" flag:"decontaminate" arg:"FILE" usage:"benchmark JSONL FILE (repeatable): prompts sharing an n-gram with one of its problems are not trained on"`

@@ -32,7 +32,7 @@ import (
 // Options configure one GRPO run. Zero values of the counts take the
 // defaults in Defaults; Beta 0 is kept (no KL penalty, no reference model).
 type Options struct {
-	Model          string             `yaml:"model" path:"model" flag:"model" usage:"HF checkpoint directory: the starting policy and the KL reference"` // HF checkpoint directory: the starting policy and the reference
+	Model          string             `yaml:"model" path:"model" flag:"model" usage:"HF checkpoint directory: the starting policy and the KL reference"`
 	Out            string             `yaml:"out" flag:"out" usage:"output directory: the model in HF layout, metrics.jsonl, checkpoints/"`
 	UserTemplate   string             `yaml:"-"` // user message with "{problem}"; "" sends the problem alone
 	PromptsPerStep int                `yaml:"prompts_per_step" flag:"prompts-per-step"`
@@ -40,7 +40,7 @@ type Options struct {
 	Temperature    float64            `yaml:"temperature" flag:"temperature"`
 	TopP           float64            `yaml:"top_p" flag:"top-p"`
 	MaxNewTokens   int                `yaml:"max_new_tokens" flag:"max-new-tokens"`
-	Rewards        map[string]float64 `yaml:"rewards" flag:"reward" usage:"NAME=WEIGHT, repeatable (default accuracy=1)"` // reward name → weight (default accuracy: 1)
+	Rewards        map[string]float64 `yaml:"rewards" flag:"reward" usage:"NAME=WEIGHT, repeatable (default accuracy=1)"`
 	ScaleRewards   string             `yaml:"scale_rewards" flag:"scale-rewards" usage:"group (divide by the group's std, GRPO) or none (mean-centred only, Dr. GRPO)"`
 	Epsilon        float64            `yaml:"epsilon" flag:"epsilon" usage:"clip range of the probability ratio"`
 	EpsilonHigh    float64            `yaml:"epsilon_high" flag:"epsilon-high" usage:"upper clip range (DAPO's clip-higher; 0: --epsilon)"`
@@ -52,10 +52,10 @@ type Options struct {
 	MinLRRatio     float64            `yaml:"min_lr_ratio"`
 	WeightDecay    float64            `yaml:"weight_decay" flag:"weight-decay"`
 	MaxGradNorm    float64            `yaml:"max_grad_norm" flag:"max-grad-norm" usage:"clip the global gradient norm (0: off)"`
-	MaxSteps       int                `yaml:"max_steps" flag:"max-steps" usage:"steps to run (0: one pass over the prompts)"`         // 0: one pass over the prompts
-	MaxTime        time.Duration      `yaml:"max_time" flag:"max-time" usage:"stop and save after this long, e.g. 10m (0: no limit)"` // stop (and save) after this long; 0: no limit
+	MaxSteps       int                `yaml:"max_steps" flag:"max-steps" usage:"steps to run (0: one pass over the prompts)"` // 0: one pass over the prompts
+	MaxTime        time.Duration      `yaml:"max_time" flag:"max-time" usage:"stop and save after this long, e.g. 10m (0: no limit)"`
 	MicroBatch     int                `yaml:"micro_batch" flag:"micro-batch" usage:"sequences per forward pass"`
-	SeqLen         int                `yaml:"seq_len" flag:"seq-len" usage:"row length (0: longest prompt + --max-new-tokens)"` // 0: longest prompt + max_new_tokens
+	SeqLen         int                `yaml:"seq_len" flag:"seq-len" usage:"row length (0: longest prompt + --max-new-tokens)"`
 	// GradientCheckpointing keeps one layer's activations in the policy's
 	// backward pass instead of all (bit-identical losses, about a third
 	// more compute), as for SFT.

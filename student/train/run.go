@@ -23,12 +23,12 @@ import (
 
 // Options configure one SFT run. Zero values take the defaults in Defaults.
 type Options struct {
-	Student         string  `yaml:"student" path:"model" flag:"student" usage:"preset (distill models lists them) or HF checkpoint directory"`                                                                                                                                            // preset name, or an HF checkpoint directory
-	Init            string  `yaml:"init" path:"model" flag:"init" usage:"HF checkpoint directory whose weights and tokenizer to start from"`                                                                                                                                              // HF checkpoint directory to start from (weights and tokenizer)
-	Data            Mixture `yaml:"data" flag:"data" usage:"dataset directory written by distill filter (or any Parquet with a messages column), as DIR[:WEIGHT[:MAX_ROWS]]: repeat it for a mixture, each source keeping WEIGHT of its train rows (chosen by --seed), at most MAX_ROWS"` // dataset directories with train-*.parquet (and test-*.parquet), and each one's share
+	Student         string  `yaml:"student" path:"model" flag:"student" usage:"preset (distill models lists them) or HF checkpoint directory"`
+	Init            string  `yaml:"init" path:"model" flag:"init" usage:"HF checkpoint directory whose weights and tokenizer to start from"`
+	Data            Mixture `yaml:"data" flag:"data" usage:"dataset directory written by distill filter (or any Parquet with a messages column), as DIR[:WEIGHT[:MAX_ROWS]]: repeat it for a mixture, each source keeping WEIGHT of its train rows (chosen by --seed), at most MAX_ROWS"`
 	Out             string  `yaml:"out" flag:"out" usage:"output directory: the model in HF layout, metrics.jsonl, checkpoints/"`
 	Epochs          int     `yaml:"epochs" flag:"epochs"`
-	MaxSteps        int     `yaml:"max_steps" flag:"max-steps" usage:"stop after this many updates (0: the epochs decide)"` // 0: as many as the epochs give
+	MaxSteps        int     `yaml:"max_steps" flag:"max-steps" usage:"stop after this many updates (0: the epochs decide)"`
 	LR              float64 `yaml:"lr" flag:"lr" usage:"peak learning rate"`
 	MinLRRatio      float64 `yaml:"min_lr_ratio" flag:"min-lr-ratio" usage:"final learning rate as a fraction of the peak"`
 	WarmupSteps     int     `yaml:"warmup_steps" flag:"warmup-steps"`
@@ -50,7 +50,7 @@ type Options struct {
 	// checkpoint's own needs an explicit RopeTheta.
 	MaxPositionEmbeddings int     `yaml:"max_position_embeddings" flag:"max-position-embeddings" usage:"extend the student's context to this many positions (needs --rope-theta beyond its own)"`
 	RopeTheta             float64 `yaml:"rope_theta" flag:"rope-theta" usage:"RoPE base for an extended context (open-r1: 300000 for 32,768 positions)"`
-	Template              string  `yaml:"template" flag:"template" usage:"chat template (chatml, qwen2.5, llama3, deepseek-r1; default: chatml for a fresh student, the checkpoint's own with --init)"` // chat template; default chatml for a fresh student, the checkpoint's own with --init
+	Template              string  `yaml:"template" flag:"template" usage:"chat template (chatml, qwen2.5, llama3, deepseek-r1; default: chatml for a fresh student, the checkpoint's own with --init)"`
 	// LoRARank > 0 trains low-rank adapters of that rank on a frozen base
 	// instead of every weight; LoRAAlpha scales them (alpha/rank; default
 	// 2·rank); LoRATargets names the projections ("all-linear", the
