@@ -41,6 +41,9 @@ func options(v reflect.Value, keys []string, out []option) []option {
 		if !sf.IsExported() || key == "-" || f.Kind() == reflect.Func {
 			continue
 		}
+		if key == "" {
+			key = strings.ToLower(sf.Name) // yaml's key for an untagged field
+		}
 		ks := keys
 		if !strings.Contains(sf.Tag.Get("yaml"), ",inline") {
 			ks = append(slices.Clone(keys), key)
