@@ -1,18 +1,14 @@
 package graph
 
-// linearForward is a linear layer with HF's [out, in] weight layout:
+import "github.com/distill-dev/distill/student/kernel"
+
+// linearForward is kernel.Linear with the graph's row-parallel product:
 //
 //	x [n,in], W [out,in], b [out] or nil -> y [n,out] = x·Wᵀ + b
 func linearForward[T Float](y, x, w, b []T, n, in, out int) {
-	pgemm(false, true, n, out, in, 1, x, in, w, in, 0, y, out)
-	if b != nil {
-		for r := range n {
-			yr := y[r*out : (r+1)*out]
-			for i := range yr {
-				yr[i] += b[i]
-			}
-		}
-	}
+	kernel.Linear(func(y, x, w []T, n, in, out int) {
+		pgemm(false, true, n, out, in, 1, x, in, w, in, 0, y, out)
+	}, y, x, w, b, n, in, out)
 }
 
 // linearBackward accumulates the gradients of linearForward:

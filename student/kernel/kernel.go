@@ -1,7 +1,8 @@
 // Package kernel holds the forward kernels that inference (student/model)
-// and training (student/graph) share: exp, RMSNorm, rotary embeddings and
-// the SwiGLU gate, each rounded as Hugging Face's float32 path rounds, so
-// that the trained and the served model compute the same numbers. They are
+// and training (student/graph) share: exp, RMSNorm, rotary embeddings,
+// the SwiGLU gate and the linear layer, each rounded as Hugging Face's
+// float32 path rounds, so that the trained and the served model compute the
+// same numbers. They are
 // generic over float32 and float64; the float64 instantiation serves the
 // training graph's finite-difference checks.
 //
@@ -128,5 +129,24 @@ func SwiGLU[T Float](m, sig, g, u []T) {
 			sig[i] = s
 		}
 		m[i] = x * s * u[i]
+	}
+}
+
+// Linear is a linear layer with HF's [out, in] weight layout. The product
+// comes from the caller's matMulBT (y = x·Wᵀ, threaded as the caller's
+// workload wants: inference splits columns, training rows); the bias is
+// added after it, so both sides round the sum the same way.
+//
+//	x [n,in], W [out,in], b [out] or empty -> y [n,out] = x·Wᵀ + b
+func Linear[T Float](matMulBT func(y, x, w []T, n, in, out int), y, x, w, b []T, n, in, out int) {
+	matMulBT(y, x, w, n, in, out)
+	if len(b) == 0 {
+		return
+	}
+	for r := range n {
+		yr := y[r*out : (r+1)*out]
+		for i, v := range b {
+			yr[i] += v
+		}
 	}
 }

@@ -171,3 +171,38 @@ func TestSwiGLU(t *testing.T) {
 		}
 	}
 }
+
+func TestLinear(t *testing.T) {
+	// A naive float64 product stands in for the caller's BLAS.
+	naive := func(y, x, w []float64, n, in, out int) {
+		for r := range n {
+			for o := range out {
+				var s float64
+				for i := range in {
+					s += x[r*in+i] * w[o*in+i]
+				}
+				y[r*out+o] = s
+			}
+		}
+	}
+	x := []float64{1, 2, 3, -1, 0.5, 4} // [2,3]
+	w := []float64{1, 0, -1, 2, 1, 0.5} // [2,3]
+	tests := []struct {
+		name string
+		b    []float64
+		want []float64
+	}{
+		{"no bias", nil, []float64{-2, 5.5, -5, 0.5}},
+		{"bias", []float64{0.5, -1}, []float64{-1.5, 4.5, -4.5, -0.5}},
+	}
+	for _, tt := range tests {
+		y := make([]float64, 4)
+		Linear(naive, y, x, w, tt.b, 2, 3, 2)
+		for i := range y {
+			if y[i] != tt.want[i] {
+				t.Errorf("%s: y = %v, want %v", tt.name, y, tt.want)
+				break
+			}
+		}
+	}
+}

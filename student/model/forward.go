@@ -106,20 +106,12 @@ func (r *runner) forward(tokens []int32, rows []row, out []int, logits []float32
 	matMulBT(logits, sel, w.Head().Data, m, h, c.VocabSize, false)
 }
 
-// linear computes y = x·Wᵀ + b with HF's [out, in] weight layout.
+// linear is kernel.Linear with inference's column-parallel product.
 //
 //	x: [n, in]; W: [out, in]; b: [out] or empty; y: [n, out]
 func linear(y, x []float32, W, b *Tensor, n, in, out int) {
-	matMulBT(y, x, W.Data, n, in, out, false)
-	if len(b.Data) == 0 {
-		return
-	}
-	for i := 0; i < n; i++ {
-		yr := y[i*out : (i+1)*out]
-		for j, v := range b.Data {
-			yr[j] += v
-		}
-	}
+	kernel.Linear(func(y, x, w []float32, n, in, out int) { matMulBT(y, x, w, n, in, out, false) },
+		y, x, W.Data, b.Data, n, in, out)
 }
 
 // CheckTokens reports the first token id outside the vocabulary and
