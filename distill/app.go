@@ -1,6 +1,7 @@
 // Package distill is the command-line interface: one file per subcommand,
-// each with an options struct, its flags and a runX(ctx, opts) function that
-// tests call without the CLI.
+// each with an options struct whose fields declare its flags and config keys
+// (flags.go), and a runX(ctx, opts) function that tests call without the
+// CLI.
 //
 // Of ours it may import only `dataset`, `dataset/reward`, `engine`,
 // `export/gguf`, `export/verl`, `internal/atomicfile`, `record`, `report`,
