@@ -15,6 +15,7 @@ import (
 	"github.com/distill-dev/distill/student"
 	"github.com/distill-dev/distill/student/model"
 	"github.com/distill-dev/distill/student/studenttest"
+	"github.com/distill-dev/distill/student/trainer"
 )
 
 func isDigit(s string) bool { return s != "" && s[0] >= '0' && s[0] <= '9' }
@@ -133,8 +134,9 @@ func TestUnverifiablePromptsAreSkipped(t *testing.T) {
 	}
 	skipped := 0
 	seen := map[string]int{}
+	var state trainer.State
 	for range 7 { // 21 good prompts drawn: a bit over 5 epochs of 4
-		ps, s := r.nextPrompts()
+		ps, s := r.nextPrompts(&state)
 		skipped += s
 		for _, p := range ps {
 			if strings.HasPrefix(p.ID, "bad") {
@@ -195,7 +197,8 @@ func TestObjectiveGradientFiniteDifference(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Move the policy off the reference so that the KL term has a gradient.
-	for _, p := range r.params {
+	params, grads := r.pol.Trainable()
+	for _, p := range params {
 		for i := range p.Tensor.Data {
 			p.Tensor.Data[i] *= 1.3
 		}
@@ -210,7 +213,7 @@ func TestObjectiveGradientFiniteDifference(t *testing.T) {
 			g.adv[i] = float64(i%3) - 1
 		}
 	}
-	b, _ := r.collect(groups)
+	b, _ := r.collect(&r.t.State, groups)
 	if err := r.logProbs(b); err != nil {
 		t.Fatal(err)
 	}
@@ -226,7 +229,7 @@ func TestObjectiveGradientFiniteDifference(t *testing.T) {
 		t.Fatal(err)
 	}
 	var norm float64
-	for _, g := range r.grads {
+	for _, g := range grads {
 		for _, x := range g.Tensor.Data {
 			norm += float64(x) * float64(x)
 		}
@@ -236,13 +239,13 @@ func TestObjectiveGradientFiniteDifference(t *testing.T) {
 		t.Fatal("zero gradient")
 	}
 	// Directional derivative along d = g/|g| is |g|.
-	saved := make([][]float32, len(r.params))
-	for i, p := range r.params {
+	saved := make([][]float32, len(params))
+	for i, p := range params {
 		saved[i] = append([]float32(nil), p.Tensor.Data...)
 	}
 	lossAt := func(h float64) float64 {
-		for i, p := range r.params {
-			g := r.grads[i].Tensor.Data
+		for i, p := range params {
+			g := grads[i].Tensor.Data
 			for j := range p.Tensor.Data {
 				p.Tensor.Data[j] = saved[i][j] - float32(h*float64(g[j])/norm)
 			}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/distill-dev/distill/student"
 	"github.com/distill-dev/distill/student/lora"
+	"github.com/distill-dev/distill/student/trainer"
 )
 
 // TestLoRA fine-tunes adapters on a briefly trained base: the held-out
@@ -69,14 +70,14 @@ func TestLoRA(t *testing.T) {
 
 	// The PEFT adapter names its base and merges into it to the published
 	// weights: opening the adapter directory gives the merged model.
-	a, err := lora.Load(filepath.Join(out, AdapterDir), merged.Weights.Config)
+	a, err := lora.Load(filepath.Join(out, trainer.AdapterDir), merged.Weights.Config)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if a.Rank != 4 || a.Alpha != 8 || a.Base != base || len(a.Targets) != 4 {
 		t.Errorf("adapter rank %d alpha %v base %s targets %v", a.Rank, a.Alpha, a.Base, a.Targets)
 	}
-	viaAdapter, err := student.Open(filepath.Join(out, AdapterDir))
+	viaAdapter, err := student.Open(filepath.Join(out, trainer.AdapterDir))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +93,7 @@ func TestLoRA(t *testing.T) {
 	// Interrupt after 9 updates and resume: the same losses.
 	cut := filepath.Join(t.TempDir(), "cut")
 	interrupt(t, loraOpts(cut), 9)
-	ckpts, err := CheckpointDirs(cut)
+	ckpts, err := trainer.CheckpointDirs(cut)
 	if err != nil || len(ckpts) != 1 {
 		t.Fatalf("checkpoints %v, %v", ckpts, err)
 	}

@@ -1,12 +1,4 @@
-// Package train fine-tunes a student: packed batches with an assistant-only
-// loss mask, AdamW with warmup and a decaying schedule, gradient accumulation
-// and clipping, checkpoints and exact resume.
-//
-// Of ours it may import only `dataset`, `internal/atomicfile`,
-// `internal/mmap`, `student`, `student/blas`, `student/checkpoint`,
-// `student/graph`, `student/lora`, `student/memory`, `student/model`,
-// `student/safetensors` and `student/tokenizer`.
-package train
+package trainer
 
 import (
 	"math"

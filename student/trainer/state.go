@@ -1,4 +1,4 @@
-package train
+package trainer
 
 import (
 	"encoding/json"
@@ -29,6 +29,7 @@ const (
 	optimizerFile = "optimizer.safetensors"
 )
 
+// SaveState writes the state and the optimiser's moments into dir.
 func SaveState(dir string, st State, opt *AdamW, params []model.Named) error {
 	var ts []safetensors.NamedTensor
 	for i, p := range params {
@@ -45,6 +46,8 @@ func SaveState(dir string, st State, opt *AdamW, params []model.Named) error {
 	return atomicfile.WriteJSON(filepath.Join(dir, stateFile), st)
 }
 
+// LoadState reads what SaveState wrote into opt (its moments, in params'
+// order) and returns the state.
 func LoadState(dir string, opt *AdamW, params []model.Named) (State, error) {
 	var st State
 	b, err := os.ReadFile(filepath.Join(dir, stateFile))
@@ -78,7 +81,8 @@ func LoadState(dir string, opt *AdamW, params []model.Named) (State, error) {
 	return st, nil
 }
 
-// checkpointDirs lists OUT/checkpoints/step-* oldest first.
+// CheckpointDirs lists the complete checkpoints OUT/checkpoints/step-*,
+// oldest first.
 func CheckpointDirs(out string) ([]string, error) {
 	ents, err := os.ReadDir(filepath.Join(out, "checkpoints"))
 	if os.IsNotExist(err) {
