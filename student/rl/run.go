@@ -272,6 +272,7 @@ func (r *run) setup() error {
 	r.pol, r.sampler = r.t.Graph, r.st
 	if r.t.Adapters != nil {
 		sampler := *r.st
+		sampler.Weights = nil // allocated by the first Policy: never the base itself
 		r.sampler = &sampler
 	}
 	if o.Beta != 0 {
