@@ -10,10 +10,8 @@ import (
 	"testing"
 
 	"github.com/distill-dev/distill/student"
-	"github.com/distill-dev/distill/student/lora"
 	"github.com/distill-dev/distill/student/rl"
 	"github.com/distill-dev/distill/student/studenttest"
-	"github.com/distill-dev/distill/student/trainer"
 )
 
 // distill rl on builtin:arith with the R1 prompt template, rewards from a
@@ -185,14 +183,7 @@ func TestRLLoRAFlags(t *testing.T) {
 	if err := NewApp().Run(append(base, "--out", out, "--lora-rank", "2", "--lora-alpha", "6", "--lora-targets", "q_proj,v_proj")); err != nil {
 		t.Fatal(err)
 	}
-	merged, err := student.Open(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := lora.Load(filepath.Join(out, trainer.AdapterDir), merged.Weights.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, a := studenttest.PublishedLoRA(t, out)
 	if a.Rank != 2 || a.Alpha != 6 || !slices.Equal(a.Targets, []string{"q_proj", "v_proj"}) || a.Base != model {
 		t.Errorf("adapter rank %d alpha %v targets %v base %s", a.Rank, a.Alpha, a.Targets, a.Base)
 	}

@@ -267,6 +267,17 @@ func TestObjectiveGradientFiniteDifference(t *testing.T) {
 	}
 }
 
+// fourSteps are the options of a four-step run on init, with adapters of
+// the given rank (0: every weight), whose steps carry a gradient.
+func fourSteps(init string, rank int) Options {
+	o := Defaults
+	o.Model = init
+	o.Rewards = map[string]float64{"test_digit_first": 1}
+	o.PromptsPerStep, o.NumGenerations, o.MaxNewTokens = 4, 8, 2
+	o.LR, o.MaxSteps, o.SaveEvery, o.LoRARank = 1e-2, 4, 0, rank
+	return o
+}
+
 // Ctrl-C keeps a checkpoint, and --resume from it continues as if the run
 // had never stopped: same prompts, same samples, same rewards per step;
 // with LoRA too, whose checkpoints hold only the adapters and whose OUT
@@ -275,11 +286,7 @@ func TestInterruptAndResume(t *testing.T) {
 	init := studenttest.Tiny(t, 3)
 	for _, rank := range []int{0, 4} {
 		t.Run(fmt.Sprint("lora-rank=", rank), func(t *testing.T) {
-			base := Defaults
-			base.Model = init
-			base.Rewards = map[string]float64{"test_digit_first": 1}
-			base.PromptsPerStep, base.NumGenerations, base.MaxNewTokens = 4, 8, 2
-			base.LR, base.MaxSteps, base.SaveEvery, base.LoRARank = 1e-2, 4, 0, rank
+			base := fourSteps(init, rank)
 
 			whole := base
 			whole.Out = filepath.Join(t.TempDir(), "whole")
@@ -329,30 +336,11 @@ func TestInterruptAndResume(t *testing.T) {
 				return
 			}
 			// OUT holds the merged model, and the adapter for the base.
-			merged, err := student.Open(whole.Out)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ad, err := lora.Load(filepath.Join(whole.Out, trainer.AdapterDir), merged.Weights.Config)
-			if err != nil {
-				t.Fatal(err)
-			}
+			merged, ad := studenttest.PublishedLoRA(t, whole.Out)
 			if ad.Rank != rank || ad.Base != init {
 				t.Errorf("adapter rank %d for %s, want %d for %s", ad.Rank, ad.Base, rank, init)
 			}
-			viaAdapter, err := student.Open(filepath.Join(whole.Out, trainer.AdapterDir))
-			if err != nil {
-				t.Fatal(err)
-			}
 			changed := false
-			for i, p := range viaAdapter.Weights.Params() {
-				q := merged.Weights.Params()[i]
-				for j := range p.Tensor.Data {
-					if d := math.Abs(float64(p.Tensor.Data[j] - q.Tensor.Data[j])); d > 1e-6 {
-						t.Fatalf("%s[%d]: base+adapter %g, published %g", p.Name, j, p.Tensor.Data[j], q.Tensor.Data[j])
-					}
-				}
-			}
 			baseW, err := student.Open(init)
 			if err != nil {
 				t.Fatal(err)
@@ -375,11 +363,8 @@ func TestGRPOGradientCheckpointing(t *testing.T) {
 	init := studenttest.Tiny(t, 3)
 	for _, rank := range []int{0, 4} {
 		t.Run(fmt.Sprint("lora-rank=", rank), func(t *testing.T) {
-			base := Defaults
-			base.Model = init
-			base.Rewards = map[string]float64{"test_digit_first": 1}
-			base.PromptsPerStep, base.NumGenerations, base.MaxNewTokens = 4, 8, 2
-			base.LR, base.MaxSteps, base.SaveEvery, base.Beta, base.LoRARank = 1e-2, 4, 0, 0.04, rank
+			base := fourSteps(init, rank)
+			base.Beta = 0.04
 			var runs [2][]Metric
 			for i, ckpt := range []bool{false, true} {
 				o := base
