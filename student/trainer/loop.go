@@ -78,6 +78,9 @@ func Run[M any](ctx context.Context, t *Trainer, m Method[M], onStep func(m M, t
 	s := &t.State
 	var sum Summary
 	total := c.Schedule.Total
+	if err := os.MkdirAll(c.Out, 0o755); err != nil {
+		return sum, err
+	}
 	ml, err := OpenMetrics[M](filepath.Join(c.Out, "metrics.jsonl"), s.Step)
 	if err != nil {
 		return sum, err
