@@ -56,7 +56,7 @@ func (u *Update) Apply(loss float64) (gradNorm float64, err error) {
 		return 0, fmt.Errorf("%w (%v)", ErrNonFinite, loss)
 	}
 	u.loss = loss
-	norm := ClipGradNorm(u.t.grads, u.t.cfg.MaxGradNorm)
+	norm := clipGradNorm(u.t.grads, u.t.cfg.MaxGradNorm)
 	u.t.opt.Update(u.t.params, u.t.grads, u.LR)
 	return norm, nil
 }
@@ -147,7 +147,7 @@ func Run[M any](ctx context.Context, t *Trainer, m Method[M], onStep func(m M, t
 	if t.Adapters != nil {
 		err = publishLoRA(t.Student, t.Adapters, c.Gen, lastGood, c.Out)
 	} else {
-		err = Publish(lastGood, c.Out)
+		err = publish(lastGood, c.Out)
 	}
 	if err != nil {
 		return sum, err
@@ -170,7 +170,7 @@ func (t *Trainer) save() (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("checkpoint %s: %w", dir, err)
 	}
-	if err := SaveState(dir, t.State, t.opt, t.params); err != nil {
+	if err := saveState(dir, t.State, t.opt, t.params); err != nil {
 		return "", fmt.Errorf("checkpoint %s: %w", dir, err)
 	}
 	dirs, err := CheckpointDirs(c.Out)

@@ -78,7 +78,7 @@ func (l LoRA) adapters(cfg *model.Config, seed uint64, resumeDir string) (*lora.
 // loads on the base). It merges in place, which leaves the graph computing
 // the same function (Merge zeroes B).
 func publishLoRA(st *student.Student, a *lora.Adapters, gen checkpoint.GenerationConfig, ckpt, out string) error {
-	if err := Publish(ckpt, filepath.Join(out, AdapterDir)); err != nil {
+	if err := publish(ckpt, filepath.Join(out, AdapterDir)); err != nil {
 		return err
 	}
 	a.Merge(st.Weights)
@@ -86,7 +86,7 @@ func publishLoRA(st *student.Student, a *lora.Adapters, gen checkpoint.Generatio
 	if err := st.Save(tmp, gen); err != nil {
 		return fmt.Errorf("merged model: %w", err)
 	}
-	if err := Publish(tmp, out); err != nil {
+	if err := publish(tmp, out); err != nil {
 		return err
 	}
 	return os.RemoveAll(tmp)

@@ -19,7 +19,7 @@ type MetricsLog[T any] struct {
 // a resumed run redoes those updates and must not log them twice, and a
 // fresh run (step 0) starts an empty log.
 func OpenMetrics[T any](path string, step int) (*MetricsLog[T], error) {
-	if err := TruncateMetrics(path, step); err != nil {
+	if err := truncateMetrics(path, step); err != nil {
 		return nil, err
 	}
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
@@ -29,9 +29,9 @@ func OpenMetrics[T any](path string, step int) (*MetricsLog[T], error) {
 	return &MetricsLog[T]{f: f, w: bufio.NewWriter(f)}, nil
 }
 
-// TruncateMetrics drops the lines of a metrics.jsonl whose "step" is past
+// truncateMetrics drops the lines of a metrics.jsonl whose "step" is past
 // step (all of them for step 0).
-func TruncateMetrics(path string, step int) error {
+func truncateMetrics(path string, step int) error {
 	b, err := os.ReadFile(path)
 	if os.IsNotExist(err) {
 		return nil

@@ -9,11 +9,11 @@ import (
 	"github.com/distill-dev/distill/internal/atomicfile"
 )
 
-// Publish puts the model files of a checkpoint into out, each renamed into
+// publish puts the model files of a checkpoint into out, each renamed into
 // place, leaving out's other files (metrics, checkpoints) alone. Files are
 // hard-linked where the file system allows (no copy of a multi-gigabyte
 // model, and no second copy in memory), else streamed.
-func Publish(ckpt, out string) error {
+func publish(ckpt, out string) error {
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
 	}

@@ -29,8 +29,8 @@ const (
 	optimizerFile = "optimizer.safetensors"
 )
 
-// SaveState writes the state and the optimiser's moments into dir.
-func SaveState(dir string, st State, opt *AdamW, params []model.Named) error {
+// saveState writes the state and the optimiser's moments into dir.
+func saveState(dir string, st State, opt *adamW, params []model.Named) error {
 	var ts []safetensors.NamedTensor
 	for i, p := range params {
 		ts = append(ts,
@@ -46,9 +46,9 @@ func SaveState(dir string, st State, opt *AdamW, params []model.Named) error {
 	return atomicfile.WriteJSON(filepath.Join(dir, stateFile), st)
 }
 
-// LoadState reads what SaveState wrote into opt (its moments, in params'
+// loadState reads what saveState wrote into opt (its moments, in params'
 // order) and returns the state.
-func LoadState(dir string, opt *AdamW, params []model.Named) (State, error) {
+func loadState(dir string, opt *adamW, params []model.Named) (State, error) {
 	var st State
 	b, err := os.ReadFile(filepath.Join(dir, stateFile))
 	if err != nil {

@@ -59,7 +59,7 @@ type Trainer struct {
 	State    State
 
 	cfg           Config
-	opt           *AdamW
+	opt           *adamW
 	params, grads []model.Named
 	resumeDir     string
 }
@@ -112,11 +112,11 @@ func New(st *student.Student, c Config, resumeDir string) (*Trainer, error) {
 		return nil, err
 	}
 	t.params, t.grads = t.Graph.Trainable()
-	t.opt = NewAdamW(t.params, 0.9, c.Beta2, 1e-8, c.WeightDecay)
+	t.opt = newAdamW(t.params, 0.9, c.Beta2, 1e-8, c.WeightDecay)
 	if resumeDir == "" {
 		return t, nil
 	}
-	if t.State, err = LoadState(resumeDir, t.opt, t.params); err != nil {
+	if t.State, err = loadState(resumeDir, t.opt, t.params); err != nil {
 		return nil, fmt.Errorf("--resume %s: %w", resumeDir, err)
 	}
 	if t.State.Seed != c.Seed {

@@ -13,7 +13,7 @@ import (
 func TestAdamWMatchesTorch(t *testing.T) {
 	w := model.Named{Name: "w", Tensor: &model.Tensor{Shape: []int{1, 2}, Data: []float32{1, -2}}}
 	g := model.Named{Name: "w", Tensor: &model.Tensor{Shape: []int{1, 2}, Data: []float32{0.5, -1}}}
-	o := NewAdamW([]model.Named{w}, 0.9, 0.999, 1e-8, 0.01)
+	o := newAdamW([]model.Named{w}, 0.9, 0.999, 1e-8, 0.01)
 	o.Update([]model.Named{w}, []model.Named{g}, 0.1)
 	g.Tensor.Data = []float32{0.1, 0.2}
 	o.Update([]model.Named{w}, []model.Named{g}, 0.1)
