@@ -78,6 +78,9 @@ func init() {
 			&cli.DurationFlag{Name: "max-time", Usage: "stop and save after this long, e.g. 10m (0: no limit)"},
 			&cli.IntFlag{Name: "micro-batch", Value: d.MicroBatch, Usage: "sequences per forward pass"},
 			&cli.BoolFlag{Name: "gradient-checkpointing", Usage: "recompute each layer in the backward pass: one layer's activations in memory, about a third more compute, the same losses"},
+			&cli.IntFlag{Name: "lora-rank", Usage: "train LoRA adapters of this rank on the frozen --model (0: every weight), which stays the KL reference; OUT gets the merged model and OUT/adapter the PEFT adapter"},
+			&cli.Float64Flag{Name: "lora-alpha", Usage: "LoRA scale numerator: adapters are scaled by alpha/rank (default 2×rank)"},
+			&cli.StringFlag{Name: "lora-targets", Value: "all-linear", Usage: "projections to adapt: all-linear, or a list such as q_proj,v_proj"},
 			&cli.IntFlag{Name: "seq-len", Usage: "row length (0: longest prompt + --max-new-tokens)"},
 			&cli.IntFlag{Name: "save-every", Value: d.SaveEvery, Usage: "steps between checkpoints"},
 			&cli.BoolFlag{Name: "resume", Usage: "continue from the last checkpoint in --out"},
@@ -117,6 +120,9 @@ func init() {
 			setIf(c, "max-time", &opts.MaxTime, c.Duration)
 			setIf(c, "micro-batch", &opts.MicroBatch, c.Int)
 			setIf(c, "gradient-checkpointing", &opts.GradientCheckpointing, c.Bool)
+			setIf(c, "lora-rank", &opts.LoRARank, c.Int)
+			setIf(c, "lora-alpha", &opts.LoRAAlpha, c.Float64)
+			setIf(c, "lora-targets", &opts.LoRATargets, c.String)
 			setIf(c, "seq-len", &opts.SeqLen, c.Int)
 			setIf(c, "save-every", &opts.SaveEvery, c.Int)
 			setIf(c, "resume", &opts.Resume, c.Bool)
