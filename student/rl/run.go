@@ -81,7 +81,7 @@ type Options struct {
 }
 
 // Defaults are the settings of a run without flags: the DeepSeekMath/TRL
-// GRPO defaults with an RL-sized learning rate (FINDINGS.md: 1e-5 improved
+// GRPO defaults with an RL-sized learning rate (measured: 1e-5 improved
 // a tiny SFT student where 2e-4 collapsed it).
 var Defaults = Options{
 	PromptsPerStep: 16, NumGenerations: 8, Temperature: 1, TopP: 1, MaxNewTokens: 256,
