@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -168,5 +169,31 @@ func TestRLDecontaminate(t *testing.T) {
 	o.Decontaminate = []string{filepath.Join(t.TempDir(), "missing.jsonl")}
 	if _, err := rlLoadPrompts(context.Background(), o); err == nil || !strings.Contains(err.Error(), "missing.jsonl") {
 		t.Errorf("missing benchmark file: %v", err)
+	}
+}
+
+// --lora-rank, --lora-alpha and --lora-targets reach GRPO: OUT gets the
+// merged model and OUT/adapter the PEFT adapter of that rank, alpha and
+// targets; a bad value is refused naming its flag.
+func TestRLLoRAFlags(t *testing.T) {
+	model := studenttest.Tiny(t, 1)
+	out := filepath.Join(t.TempDir(), "out")
+	base := []string{"distill", "rl", "--model", model, "--num-prompts", "4", "--prompts-per-step", "2", "--num-generations", "2",
+		"--max-new-tokens", "4", "--max-steps", "1"}
+	if err := NewApp().Run(append(base, "--out", out, "--lora-rank", "2", "--lora-alpha", "6", "--lora-targets", "q_proj,v_proj")); err != nil {
+		t.Fatal(err)
+	}
+	_, a := studenttest.PublishedLoRA(t, out)
+	if a.Rank != 2 || a.Alpha != 6 || !slices.Equal(a.Targets, []string{"q_proj", "v_proj"}) || a.Base != model {
+		t.Errorf("adapter rank %d alpha %v targets %v base %s", a.Rank, a.Alpha, a.Targets, a.Base)
+	}
+	for _, tc := range []struct{ flags, want string }{
+		{"--lora-rank=-1", "--lora-rank"},
+		{"--lora-targets=x_proj", "--lora-targets"},
+	} {
+		err := NewApp().Run(append(base, "--out", t.TempDir(), "--lora-rank", "2", tc.flags))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: err %v, want one naming %s", tc.flags, err, tc.want)
+		}
 	}
 }

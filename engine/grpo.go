@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net"
 	"path/filepath"
 	"sort"
@@ -34,6 +35,10 @@ func GRPO(o rl.Options, prompts []record.Prompt, distillBin string, res Resource
 		return nil, fmt.Errorf("--max-time %w (use --max-steps)", ErrUnmapped)
 	case o.SeqLen > 0:
 		return nil, fmt.Errorf("--seq-len %w (TRL bounds the completion with --max-new-tokens)", ErrUnmapped)
+	}
+	peft, err := peftKeys(o.LoRARank, o.LoRAAlpha, o.LoRATargets)
+	if err != nil {
+		return nil, err
 	}
 	modelPath, tmpl, err := resolveStudent(o.Model, "", "")
 	if err != nil {
@@ -117,6 +122,7 @@ func GRPO(o rl.Options, prompts []record.Prompt, distillBin string, res Resource
 	} {
 		c[k] = v
 	}
+	maps.Copy(c, peft)
 	if err := setSchedule(c, o.Schedule, o.MinLRRatio); err != nil {
 		return nil, err
 	}

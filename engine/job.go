@@ -9,8 +9,8 @@
 //
 // Of ours it may import only `dataset/reward`, `python`, `record`, `student`,
 // `student/checkpoint`, `student/lora`, `student/model`, `student/rl`,
-// `student/tokenizer` and `student/train`. Never student/graph: the engine
-// does the computing.
+// `student/tokenizer`, `student/train` and `student/trainer`. Never
+// student/graph: the engine does the computing.
 package engine
 
 import (

@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/distill-dev/distill/student/checkpoint"
-	"github.com/distill-dev/distill/student/train"
+	"github.com/distill-dev/distill/student/trainer"
 )
 
 // Metric is one line of OUT/metrics.jsonl: the Go trainer's keys (step,
@@ -153,7 +153,7 @@ const marker = "@distill "
 // every line goes to log, and the other lines to other.
 func follow(r io.Reader, log io.Writer, out string, step func(Metric, int), other func(string)) error {
 	var (
-		metrics *train.MetricsLog[Metric]
+		metrics *trainer.MetricsLog[Metric]
 		pending Metric // an update's line waits for its held-out loss
 		total   int
 	)
@@ -199,7 +199,7 @@ func follow(r io.Reader, log io.Writer, out string, step func(Metric, int), othe
 			// A resumed run redoes nothing before its checkpoint's step:
 			// keep those lines, drop any logged after it.
 			if metrics == nil {
-				if metrics, err = train.OpenMetrics[Metric](filepath.Join(out, "metrics.jsonl"), m.Step()); err != nil {
+				if metrics, err = trainer.OpenMetrics[Metric](filepath.Join(out, "metrics.jsonl"), m.Step()); err != nil {
 					return fmt.Errorf("engine: %w", err)
 				}
 				defer metrics.Close()

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"path/filepath"
 	"strings"
@@ -32,12 +33,10 @@ func SFT(o train.Options, res Resources) (*Job, error) {
 	switch {
 	case o.DropLong:
 		return nil, fmt.Errorf("--drop-long %w (TRL truncates long examples; filter them with distill filter --max-tokens)", ErrUnmapped)
-	case o.LoRARank > 0 && o.LoRAAlpha != math.Trunc(o.LoRAAlpha):
-		return nil, fmt.Errorf("--lora-alpha %g %w (PEFT through TRL takes a whole number)", o.LoRAAlpha, ErrUnmapped)
 	}
-	targets, err := lora.ParseTargets(o.LoRATargets)
+	peft, err := peftKeys(o.LoRARank, o.LoRAAlpha, o.LoRATargets)
 	if err != nil {
-		return nil, fmt.Errorf("--lora-targets: %w", err)
+		return nil, err
 	}
 	modelPath, tmpl, err := resolveStudent(o.Student, o.Init, o.Template)
 	if err != nil {
@@ -104,13 +103,7 @@ func SFT(o train.Options, res Resources) (*Job, error) {
 		c["eval_strategy"] = "steps"
 		c["eval_steps"] = o.EvalEvery
 	}
-	if o.LoRARank > 0 {
-		c["use_peft"] = true
-		c["lora_r"] = o.LoRARank
-		c["lora_alpha"] = int(cmp.Or(o.LoRAAlpha, 2*float64(o.LoRARank)))
-		c["lora_dropout"] = 0.0 // the Go trainer's adapters have none
-		c["lora_target_modules"] = targetModules(targets)
-	}
+	maps.Copy(c, peft)
 	return &Job{Kind: "sft", Dir: dir, Out: out, Data: data, Config: c, Template: tmpl, Res: res}, nil
 }
 
@@ -136,6 +129,27 @@ func jobMixture(m train.Mixture, seed uint64) (string, []string, bool, error) {
 	}
 	b, err := json.Marshal(map[string]any{"seed": seed, "sources": sources})
 	return string(b), dirs, tests, err
+}
+
+// peftKeys are TRL's PEFT keys (ModelConfig) for --lora-rank, --lora-alpha
+// and --lora-targets; none for rank 0.
+func peftKeys(rank int, alpha float64, targetList string) (map[string]any, error) {
+	targets, err := lora.ParseTargets(targetList)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("--lora-targets: %w", err)
+	case rank <= 0:
+		return nil, nil
+	case alpha != math.Trunc(alpha):
+		return nil, fmt.Errorf("--lora-alpha %g %w (PEFT through TRL takes a whole number)", alpha, ErrUnmapped)
+	}
+	return map[string]any{
+		"use_peft":            true,
+		"lora_r":              rank,
+		"lora_alpha":          int(cmp.Or(alpha, 2*float64(rank))),
+		"lora_dropout":        0.0, // the Go trainer's adapters have none
+		"lora_target_modules": targetModules(targets),
+	}, nil
 }
 
 // targetModules is PEFT's target_modules for a parsed --lora-targets.

@@ -199,6 +199,16 @@ func (a *Adapters) NumParams() int64 {
 // sets B to zero, so that the adapted model computes the same function
 // before and after: a graph built on w and a keeps working.
 func (a *Adapters) Merge(w *model.Weights) {
+	a.AddTo(w)
+	for i := range a.List {
+		clear(a.List[i].B.Data)
+	}
+}
+
+// AddTo adds every adapter into its base weight in w, W += (alpha/r)·B·A,
+// and leaves the adapters as they are: w (a copy of the base) then computes
+// what the adapted model computes, e.g. for sampling from it.
+func (a *Adapters) AddTo(w *model.Weights) {
 	s := float32(a.Scale())
 	for i := range a.List {
 		ad := &a.List[i]
@@ -216,6 +226,5 @@ func (a *Adapters) Merge(w *model.Weights) {
 				}
 			}
 		}
-		clear(ad.B.Data)
 	}
 }

@@ -192,17 +192,27 @@ type GRPOShape struct {
 	Reference             bool
 	Workers               int
 	GradientCheckpointing bool // the policy's graph recomputes each layer in its backward pass
+	// LoRARank > 0 trains adapters on the frozen starting model, which is
+	// then also the reference (no second copy), and samples from a copy of
+	// it with the adapters added.
+	LoRARank int
 }
 
-// GRPO is the memory of a GRPO run: full fine-tuning of the policy
-// (Estimate), the reference when there is one, and a rollout's KV caches
+// GRPO is the memory of a GRPO run: training the policy (Estimate, every
+// weight or adapters), the reference when there is one, and a rollout's KV caches
 // and decoding buffers, which come on top of the graphs the previous
 // update filled.
 func GRPO(cfg *model.Config, g GRPOShape) Breakdown {
-	bd := Estimate(cfg, g.MicroBatch, g.SeqLen, Options{Workers: g.Workers, GradientCheckpointing: g.GradientCheckpointing})
+	bd := Estimate(cfg, g.MicroBatch, g.SeqLen, Options{Workers: g.Workers, GradientCheckpointing: g.GradientCheckpointing, LoRARank: g.LoRARank})
+	ref := Estimate(cfg, g.MicroBatch, g.SeqLen, Options{Workers: g.Workers, Frozen: true})
 	if g.Reference {
-		ref := Estimate(cfg, g.MicroBatch, g.SeqLen, Options{Workers: g.Workers, Frozen: true})
-		bd.Reference = ref.Weights + ref.Activations
+		bd.Reference = ref.Activations
+		if g.LoRARank == 0 {
+			bd.Reference += ref.Weights
+		}
+	}
+	if g.LoRARank > 0 {
+		bd.Weights += ref.Weights // the merged copy the rollouts sample from
 	}
 	gen := Generation(cfg, g.Sequences, g.Context, g.Sampling)
 	bd.KVCache, bd.Decode = gen.KVCache, gen.Decode

@@ -13,7 +13,7 @@ import (
 func (o *Options) shape(seq, longest int) memory.GRPOShape {
 	return memory.GRPOShape{MicroBatch: o.MicroBatch, SeqLen: seq, Sequences: o.PromptsPerStep * o.NumGenerations,
 		Context: longest + o.MaxNewTokens, Sampling: o.Temperature > 0, Reference: o.Beta != 0, Workers: runtime.GOMAXPROCS(0),
-		GradientCheckpointing: o.GradientCheckpointing}
+		GradientCheckpointing: o.GradientCheckpointing, LoRARank: o.LoRARank}
 }
 
 // CheckMemory refuses a run whose policy, reference and rollouts need more

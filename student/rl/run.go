@@ -4,9 +4,14 @@
 // clipped ratio objective with a KL penalty to the frozen starting model,
 // aggregated over all completion tokens of a batch.
 //
+// The update loop (optimiser, schedule, checkpoints, LoRA, publishing) is
+// student/trainer's; a GRPO step samples, rewards and computes the
+// objective's gradient. With LoRA the reference is the base without the
+// adapters, as in PEFT.
+//
 // Of ours it may import only `dataset/reward`, `record`, `student`,
 // `student/checkpoint`, `student/graph`, `student/memory`, `student/model`,
-// `student/tokenizer` and `student/train`.
+// `student/tokenizer` and `student/trainer`.
 package rl
 
 import (
@@ -14,10 +19,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/distill-dev/distill/dataset/reward"
@@ -25,8 +28,7 @@ import (
 	"github.com/distill-dev/distill/student"
 	"github.com/distill-dev/distill/student/checkpoint"
 	"github.com/distill-dev/distill/student/graph"
-	"github.com/distill-dev/distill/student/model"
-	"github.com/distill-dev/distill/student/train"
+	"github.com/distill-dev/distill/student/trainer"
 )
 
 // Options configure one GRPO run. Zero values of the counts take the
@@ -56,6 +58,13 @@ type Options struct {
 	MaxTime        time.Duration      `yaml:"max_time" flag:"max-time" usage:"stop and save after this long, e.g. 10m (0: no limit)"`
 	MicroBatch     int                `yaml:"micro_batch" flag:"micro-batch" usage:"sequences per forward pass"`
 	SeqLen         int                `yaml:"seq_len" flag:"seq-len" usage:"row length (0: longest prompt + --max-new-tokens)"`
+	// LoRARank > 0 trains low-rank adapters of that rank on the frozen
+	// starting model instead of every weight, as for SFT: LoRAAlpha scales
+	// them (alpha/rank; default 2·rank), LoRATargets names the projections
+	// ("all-linear", the default, or e.g. "q_proj,v_proj").
+	LoRARank    int     `yaml:"lora_rank" flag:"lora-rank" usage:"train LoRA adapters of this rank on the frozen --model (0: every weight), which stays the KL reference; OUT gets the merged model and OUT/adapter the PEFT adapter"`
+	LoRAAlpha   float64 `yaml:"lora_alpha" flag:"lora-alpha" usage:"LoRA scale numerator: adapters are scaled by alpha/rank (default 2×rank)"`
+	LoRATargets string  `yaml:"lora_targets" flag:"lora-targets" usage:"projections to adapt: all-linear (the default), or a list such as q_proj,v_proj"`
 	// GradientCheckpointing keeps one layer's activations in the policy's
 	// backward pass instead of all (bit-identical losses, about a third
 	// more compute), as for SFT.
@@ -72,7 +81,7 @@ type Options struct {
 }
 
 // Defaults are the settings of a run without flags: the DeepSeekMath/TRL
-// GRPO defaults with an RL-sized learning rate (FINDINGS.md: 1e-5 improved
+// GRPO defaults with an RL-sized learning rate (measured: 1e-5 improved
 // a tiny SFT student where 2e-4 collapsed it).
 var Defaults = Options{
 	PromptsPerStep: 16, NumGenerations: 8, Temperature: 1, TopP: 1, MaxNewTokens: 256,
@@ -106,7 +115,7 @@ func (o *Options) fill() error {
 	if o.Rewards == nil {
 		o.Rewards = reward.Default()
 	}
-	if err := train.ParseScheduleKind(o.Schedule); err != nil {
+	if err := trainer.ParseScheduleKind(o.Schedule); err != nil {
 		return err
 	}
 	if err := ParseScale(o.ScaleRewards); err != nil {
@@ -126,7 +135,17 @@ func (o *Options) fill() error {
 	case o.Beta < 0 || o.LR < 0 || o.WeightDecay < 0 || o.MaxGradNorm < 0 || o.Temperature < 0:
 		return errors.New("--beta, --lr, --weight-decay, --max-grad-norm and --temperature must not be negative")
 	}
+	l := o.lora()
+	if err := l.Fill(); err != nil {
+		return err
+	}
+	o.LoRAAlpha = l.Alpha
 	return nil
+}
+
+// lora is o's LoRA configuration; the adapters belong to --model.
+func (o *Options) lora() trainer.LoRA {
+	return trainer.LoRA{Rank: o.LoRARank, Alpha: o.LoRAAlpha, Targets: o.LoRATargets, Base: o.Model}
 }
 
 func (o *Options) logf(format string, args ...any) {
@@ -135,21 +154,23 @@ func (o *Options) logf(format string, args ...any) {
 	}
 }
 
-// run is the state of one GRPO run between steps.
+// run is GRPO as the trainer's method: the state of one run between steps.
 type run struct {
 	o        *Options
 	rs       []reward.Weighted
 	obj      Objective
 	st       *student.Student
+	t        *trainer.Trainer
 	pol, ref *graph.Graph
-	opt      *train.AdamW
-	params   []model.Named
-	grads    []model.Named
-	seq      int
-	gen      checkpoint.GenerationConfig
-	prompts  []record.Prompt
-	checked  []bool // prompt has a verifiable reference (always true without the accuracy reward)
-	state    train.State
+	// sampler is the policy the completions are sampled from: st itself,
+	// or with LoRA a copy of the base with the adapters added.
+	sampler *student.Student
+	seq     int
+	gen     checkpoint.GenerationConfig
+	prompts []record.Prompt
+	checked []bool // prompt has a verifiable reference (always true without the accuracy reward)
+	res     *Result
+	trainAt time.Time // when the current step's update began
 }
 
 // Run trains the policy in o.Model with GRPO on prompts. It stops cleanly
@@ -169,29 +190,27 @@ func Run(ctx context.Context, o Options, prompts []record.Prompt) (*Result, erro
 	if err := os.MkdirAll(o.Out, 0o755); err != nil {
 		return nil, err
 	}
-	r := &run{o: &o, rs: rs, obj: Objective{Epsilon: o.Epsilon, EpsilonHigh: o.EpsilonHigh, Beta: o.Beta}, prompts: prompts}
+	r := &run{o: &o, rs: rs, obj: Objective{Epsilon: o.Epsilon, EpsilonHigh: o.EpsilonHigh, Beta: o.Beta}, prompts: prompts, res: &Result{}}
 	if err := r.setup(); err != nil {
 		return nil, err
 	}
-	return r.loop(ctx)
+	sum, err := trainer.Run(ctx, r.t, trainer.Method[Metric](r), o.Step)
+	if err != nil && err != ctx.Err() {
+		return nil, err
+	}
+	r.res.CheckpointPath = sum.Checkpoint
+	return r.res, err
 }
 
 func (r *run) setup() error {
 	o := r.o
-	var resumeDir string
-	if o.Resume {
-		dirs, err := train.CheckpointDirs(o.Out)
-		if err != nil {
-			return err
-		}
-		if len(dirs) > 0 {
-			resumeDir = dirs[len(dirs)-1]
-		} else {
-			o.logf("--resume: no checkpoint in %s, starting from %s", o.Out, o.Model)
-		}
+	resumeDir, err := trainer.ResumeDir(o.Out, o.Resume, o.Model, o.Logf)
+	if err != nil {
+		return err
 	}
+	// A LoRA checkpoint holds only the adapters: the base is always --model.
 	src := o.Model
-	if resumeDir != "" {
+	if resumeDir != "" && o.LoRARank == 0 {
 		src = resumeDir
 	}
 	cfg, err := checkpoint.LoadConfig(src)
@@ -241,22 +260,25 @@ func (r *run) setup() error {
 		return err
 	}
 
-	w := r.st.Weights
-	var opts []graph.Option
-	if o.GradientCheckpointing {
-		opts = append(opts, graph.GradientCheckpointing())
-	}
-	if r.pol, err = graph.New(w, o.MicroBatch, r.seq, opts...); err != nil {
+	r.t, err = trainer.New(r.st, trainer.Config{
+		Out: o.Out, Seed: o.Seed, MicroBatch: o.MicroBatch, SeqLen: r.seq, GradientCheckpointing: o.GradientCheckpointing,
+		LoRA: o.lora(), Beta2: 0.999, WeightDecay: o.WeightDecay, MaxGradNorm: o.MaxGradNorm,
+		Schedule:  trainer.Schedule{Kind: o.Schedule, Peak: o.LR, Warmup: o.WarmupSteps, Total: o.MaxSteps, MinRatio: o.MinLRRatio},
+		SaveEvery: o.SaveEvery, KeepCheckpoints: o.KeepCheckpoints, MaxTime: o.MaxTime, Gen: r.gen, Logf: o.Logf,
+	}, resumeDir)
+	if err != nil {
 		return err
+	}
+	r.pol, r.sampler = r.t.Graph, r.st
+	if r.t.Adapters != nil {
+		sampler := *r.st
+		sampler.Weights = nil // allocated by the first Policy: never the base itself
+		r.sampler = &sampler
 	}
 	if o.Beta != 0 {
 		// The reference is the starting model, also when resuming.
-		refW, err := checkpoint.Load(o.Model)
-		if err != nil {
+		if r.ref, err = r.t.Frozen(o.Model); err != nil {
 			return fmt.Errorf("--model (reference): %w", err)
-		}
-		if r.ref, err = graph.New(refW, o.MicroBatch, r.seq, graph.Frozen()); err != nil {
-			return err
 		}
 	}
 	// The objective's log-probabilities are those of the distribution the
@@ -268,18 +290,6 @@ func (r *run) setup() error {
 			r.ref.SetTemperature(o.Temperature)
 		}
 	}
-	r.params, r.grads = r.pol.Trainable()
-	r.opt = train.NewAdamW(r.params, 0.9, 0.999, 1e-8, o.WeightDecay)
-	r.state = train.State{Seed: o.Seed}
-	if resumeDir != "" {
-		if r.state, err = train.LoadState(resumeDir, r.opt, r.params); err != nil {
-			return fmt.Errorf("--resume %s: %w", resumeDir, err)
-		}
-		if r.state.Seed != o.Seed {
-			return fmt.Errorf("--resume: checkpoint %s was trained with --seed %d, not %d", resumeDir, r.state.Seed, o.Seed)
-		}
-		o.logf("resuming from %s at step %d", resumeDir, r.state.Step)
-	}
 	o.logf("grpo: %d prompts (%d with a verifiable reference), %d steps of %d prompts × %d completions, rows of %d tokens, rewards %v",
 		len(r.prompts), usable, o.MaxSteps, o.PromptsPerStep, o.NumGenerations, r.seq, o.Rewards)
 	return nil
@@ -287,17 +297,17 @@ func (r *run) setup() error {
 
 // nextPrompts draws the next prompts in the epoch's shuffled order,
 // skipping (and counting) those without a verifiable reference.
-func (r *run) nextPrompts() (ps []record.Prompt, skipped int) {
+func (r *run) nextPrompts(s *trainer.State) (ps []record.Prompt, skipped int) {
 	n := len(r.prompts)
-	perm := epochOrder(r.o.Seed, r.state.Epoch, n)
+	perm := epochOrder(r.o.Seed, s.Epoch, n)
 	for len(ps) < r.o.PromptsPerStep {
-		if r.state.Row >= n {
-			r.state.Epoch++
-			r.state.Row = 0
-			perm = epochOrder(r.o.Seed, r.state.Epoch, n)
+		if s.Row >= n {
+			s.Epoch++
+			s.Row = 0
+			perm = epochOrder(r.o.Seed, s.Epoch, n)
 		}
-		i := perm[r.state.Row]
-		r.state.Row++
+		i := perm[s.Row]
+		s.Row++
 		if !r.checked[i] {
 			skipped++
 			continue
@@ -317,107 +327,41 @@ func stepSeed(seed uint64, step int) uint64 {
 	return seed ^ (uint64(step)+1)*0x9E3779B97F4A7C15
 }
 
-func (r *run) loop(ctx context.Context) (*Result, error) {
-	o := r.o
-	ml, err := train.OpenMetrics[Metric](filepath.Join(o.Out, "metrics.jsonl"), r.state.Step)
+// Step samples the groups of the next prompts from the current policy,
+// rewards them and makes the policy updates.
+func (r *run) Step(ctx context.Context, s *trainer.State, u *trainer.Update) (Metric, error) {
+	cursor := *s
+	ps, skipped := r.nextPrompts(s)
+	t0 := time.Now()
+	if r.t.Adapters != nil {
+		r.sampler.Weights = r.t.Policy(r.sampler.Weights)
+	}
+	groups, err := rollout(ctx, r.sampler, r.o, r.rs, ps, stepSeed(r.o.Seed, s.Step))
 	if err != nil {
-		return nil, err
-	}
-	defer ml.Close()
-	sched := train.Schedule{Kind: o.Schedule, Peak: o.LR, Warmup: o.WarmupSteps, Total: o.MaxSteps, MinRatio: o.MinLRRatio}
-	res := &Result{}
-	start := time.Now()
-	tokensAtStart := r.state.Tokens
-	var lastGood string
-	for r.state.Step < o.MaxSteps {
 		if ctx.Err() != nil {
-			break
+			*s = cursor
+			return Metric{}, ctx.Err()
 		}
-		if o.MaxTime > 0 && time.Since(start) >= o.MaxTime {
-			o.logf("--max-time %s reached after %d steps", o.MaxTime, r.state.Step)
-			break
-		}
-		cursor := r.state
-		ps, skipped := r.nextPrompts()
-		t0 := time.Now()
-		groups, err := rollout(ctx, r.st, o, r.rs, ps, stepSeed(o.Seed, r.state.Step))
-		if err != nil {
-			if ctx.Err() != nil {
-				r.state = cursor
-				break
-			}
-			return nil, err
-		}
-		genSec := time.Since(t0).Seconds()
-		t1 := time.Now()
-		m, err := r.update(groups, sched.LR(r.state.Step))
-		if err != nil {
-			if errors.Is(err, train.ErrNonFinite) {
-				where := "no checkpoint was written yet"
-				if lastGood != "" {
-					where = "the last good checkpoint is " + lastGood
-				}
-				return nil, fmt.Errorf("step %d: %w; %s; try a lower --lr", r.state.Step+1, err, where)
-			}
-			return nil, err
-		}
-		r.state.Step++
-		r.state.LastLoss = m.Loss
-		res.Skipped += skipped
-		el := time.Since(start).Seconds()
-		m.Step, m.Epoch, m.Skipped = r.state.Step, r.state.Epoch, skipped
-		m.Tokens = r.state.Tokens
-		m.TokensSec = float64(r.state.Tokens-tokensAtStart) / math.Max(el, 1e-9)
-		m.GenSec, m.TrainSec, m.Elapsed = genSec, time.Since(t1).Seconds(), el
-		if err := ml.Write(m); err != nil {
-			return nil, err
-		}
-		if o.Step != nil {
-			o.Step(m, o.MaxSteps)
-		}
-		if res.Steps == 0 {
-			res.FirstReward = m.Reward.Mean
-		}
-		res.Steps++
-		res.LastReward, res.TokensPerSec = m.Reward.Mean, m.TokensSec
-		if o.SaveEvery > 0 && r.state.Step%o.SaveEvery == 0 && r.state.Step < o.MaxSteps {
-			if lastGood, err = r.save(); err != nil {
-				return nil, err
-			}
-		}
+		return Metric{}, err
 	}
-	if res.Steps == 0 {
-		return res, ctx.Err()
-	}
-	// The final (or interrupted) state: a resumable checkpoint, and the
-	// model itself in OUT for eval and serving.
-	if lastGood, err = r.save(); err != nil {
-		return nil, err
-	}
-	res.CheckpointPath = lastGood
-	if err := train.Publish(lastGood, o.Out); err != nil {
-		return nil, err
-	}
-	return res, ctx.Err()
+	genSec := time.Since(t0).Seconds()
+	r.trainAt = time.Now()
+	m, err := r.update(s, groups, u)
+	m.Skipped, m.GenSec = skipped, genSec
+	return m, err
 }
 
-func (r *run) save() (string, error) {
-	dir := filepath.Join(r.o.Out, "checkpoints", fmt.Sprintf("step-%08d", r.state.Step))
-	if err := r.st.Save(dir, r.gen); err != nil {
-		return "", fmt.Errorf("checkpoint %s: %w", dir, err)
+// Finish adds the loop's count and the update's time, and notes the step
+// in the run's result.
+func (r *run) Finish(m Metric, p trainer.Progress) (Metric, error) {
+	m.Step, m.Epoch, m.Tokens, m.TokensSec, m.Elapsed = p.Step, p.Epoch, p.Tokens, p.TokensSec, p.Elapsed
+	m.TrainSec = time.Since(r.trainAt).Seconds()
+	res := r.res
+	res.Skipped += m.Skipped
+	if res.Steps == 0 {
+		res.FirstReward = m.Reward.Mean
 	}
-	if err := train.SaveState(dir, r.state, r.opt, r.params); err != nil {
-		return "", fmt.Errorf("checkpoint %s: %w", dir, err)
-	}
-	dirs, err := train.CheckpointDirs(r.o.Out)
-	if err != nil {
-		return "", err
-	}
-	for len(dirs) > r.o.KeepCheckpoints {
-		if err := os.RemoveAll(dirs[0]); err != nil {
-			return "", err
-		}
-		dirs = dirs[1:]
-	}
-	return dir, nil
+	res.Steps++
+	res.LastReward, res.TokensPerSec = m.Reward.Mean, m.TokensSec
+	return m, nil
 }

@@ -7,14 +7,17 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/distill-dev/distill/dataset/reward"
 	"github.com/distill-dev/distill/record"
 	"github.com/distill-dev/distill/student"
+	"github.com/distill-dev/distill/student/lora"
 	"github.com/distill-dev/distill/student/model"
 	"github.com/distill-dev/distill/student/studenttest"
+	"github.com/distill-dev/distill/student/trainer"
 )
 
 func isDigit(s string) bool { return s != "" && s[0] >= '0' && s[0] <= '9' }
@@ -133,8 +136,9 @@ func TestUnverifiablePromptsAreSkipped(t *testing.T) {
 	}
 	skipped := 0
 	seen := map[string]int{}
+	var state trainer.State
 	for range 7 { // 21 good prompts drawn: a bit over 5 epochs of 4
-		ps, s := r.nextPrompts()
+		ps, s := r.nextPrompts(&state)
 		skipped += s
 		for _, p := range ps {
 			if strings.HasPrefix(p.ID, "bad") {
@@ -195,7 +199,8 @@ func TestObjectiveGradientFiniteDifference(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Move the policy off the reference so that the KL term has a gradient.
-	for _, p := range r.params {
+	params, grads := r.pol.Trainable()
+	for _, p := range params {
 		for i := range p.Tensor.Data {
 			p.Tensor.Data[i] *= 1.3
 		}
@@ -210,7 +215,7 @@ func TestObjectiveGradientFiniteDifference(t *testing.T) {
 			g.adv[i] = float64(i%3) - 1
 		}
 	}
-	b, _ := r.collect(groups)
+	b, _ := r.collect(&r.t.State, groups)
 	if err := r.logProbs(b); err != nil {
 		t.Fatal(err)
 	}
@@ -226,7 +231,7 @@ func TestObjectiveGradientFiniteDifference(t *testing.T) {
 		t.Fatal(err)
 	}
 	var norm float64
-	for _, g := range r.grads {
+	for _, g := range grads {
 		for _, x := range g.Tensor.Data {
 			norm += float64(x) * float64(x)
 		}
@@ -236,13 +241,13 @@ func TestObjectiveGradientFiniteDifference(t *testing.T) {
 		t.Fatal("zero gradient")
 	}
 	// Directional derivative along d = g/|g| is |g|.
-	saved := make([][]float32, len(r.params))
-	for i, p := range r.params {
+	saved := make([][]float32, len(params))
+	for i, p := range params {
 		saved[i] = append([]float32(nil), p.Tensor.Data...)
 	}
 	lossAt := func(h float64) float64 {
-		for i, p := range r.params {
-			g := r.grads[i].Tensor.Data
+		for i, p := range params {
+			g := grads[i].Tensor.Data
 			for j := range p.Tensor.Data {
 				p.Tensor.Data[j] = saved[i][j] - float32(h*float64(g[j])/norm)
 			}
@@ -262,82 +267,125 @@ func TestObjectiveGradientFiniteDifference(t *testing.T) {
 	}
 }
 
+// fourSteps are the options of a four-step run on init, with adapters of
+// the given rank (0: every weight), whose steps carry a gradient.
+func fourSteps(init string, rank int) Options {
+	o := Defaults
+	o.Model = init
+	o.Rewards = map[string]float64{"test_digit_first": 1}
+	o.PromptsPerStep, o.NumGenerations, o.MaxNewTokens = 4, 8, 2
+	o.LR, o.MaxSteps, o.SaveEvery, o.LoRARank = 1e-2, 4, 0, rank
+	return o
+}
+
 // Ctrl-C keeps a checkpoint, and --resume from it continues as if the run
-// had never stopped: same prompts, same samples, same rewards per step.
+// had never stopped: same prompts, same samples, same rewards per step;
+// with LoRA too, whose checkpoints hold only the adapters and whose OUT
+// gets the merged model and the PEFT adapter.
 func TestInterruptAndResume(t *testing.T) {
 	init := studenttest.Tiny(t, 3)
-	base := Defaults
-	base.Model = init
-	base.Rewards = map[string]float64{"test_digit_first": 1}
-	base.PromptsPerStep, base.NumGenerations, base.MaxNewTokens = 3, 4, 2
-	base.LR, base.MaxSteps, base.SaveEvery = 1e-2, 4, 0
+	for _, rank := range []int{0, 4} {
+		t.Run(fmt.Sprint("lora-rank=", rank), func(t *testing.T) {
+			base := fourSteps(init, rank)
 
-	whole := base
-	whole.Out = filepath.Join(t.TempDir(), "whole")
-	if _, err := Run(context.Background(), whole, testPrompts(5, 1)); err != nil {
-		t.Fatal(err)
-	}
+			whole := base
+			whole.Out = filepath.Join(t.TempDir(), "whole")
+			if _, err := Run(context.Background(), whole, testPrompts(5, 1)); err != nil {
+				t.Fatal(err)
+			}
 
-	parts := base
-	parts.Out = filepath.Join(t.TempDir(), "parts")
-	ctx, cancel := context.WithCancel(context.Background())
-	parts.Step = func(m Metric, _ int) {
-		if m.Step == 2 {
-			cancel()
-		}
-	}
-	res, err := Run(ctx, parts, testPrompts(5, 1))
-	if err != context.Canceled {
-		t.Fatalf("interrupted run: err %v, want context.Canceled", err)
-	}
-	if res.Steps != 2 || !strings.HasSuffix(res.CheckpointPath, "step-00000002") {
-		t.Fatalf("interrupted run: %d steps, checkpoint %q", res.Steps, res.CheckpointPath)
-	}
-	if _, err := os.Stat(filepath.Join(parts.Out, "model.safetensors")); err != nil {
-		t.Fatalf("interrupted run did not publish the model: %v", err)
-	}
-	parts.Step, parts.Resume = nil, true
-	if _, err := Run(context.Background(), parts, testPrompts(5, 1)); err != nil {
-		t.Fatal(err)
-	}
-	a := readMetrics(t, filepath.Join(whole.Out, "metrics.jsonl"))
-	b := readMetrics(t, filepath.Join(parts.Out, "metrics.jsonl"))
-	if len(a) != 4 || len(b) != 4 {
-		t.Fatalf("metrics: %d and %d lines, want 4", len(a), len(b))
-	}
-	for i := range a {
-		if a[i].Step != b[i].Step || a[i].Reward != b[i].Reward || a[i].CompLen != b[i].CompLen ||
-			math.Abs(a[i].Loss-b[i].Loss) > 1e-6 || a[i].Skipped != b[i].Skipped {
-			t.Errorf("step %d: uninterrupted %+v, resumed %+v", i+1, a[i], b[i])
-		}
+			parts := base
+			parts.Out = filepath.Join(t.TempDir(), "parts")
+			ctx, cancel := context.WithCancel(context.Background())
+			parts.Step = func(m Metric, _ int) {
+				if m.Step == 2 {
+					cancel()
+				}
+			}
+			res, err := Run(ctx, parts, testPrompts(5, 1))
+			if err != context.Canceled {
+				t.Fatalf("interrupted run: err %v, want context.Canceled", err)
+			}
+			if res.Steps != 2 || !strings.HasSuffix(res.CheckpointPath, "step-00000002") {
+				t.Fatalf("interrupted run: %d steps, checkpoint %q", res.Steps, res.CheckpointPath)
+			}
+			if _, err := os.Stat(filepath.Join(parts.Out, "model.safetensors")); err != nil {
+				t.Fatalf("interrupted run did not publish the model: %v", err)
+			}
+			_, errModel := os.Stat(filepath.Join(res.CheckpointPath, "model.safetensors"))
+			_, errAdapter := os.Stat(filepath.Join(res.CheckpointPath, lora.WeightsFile))
+			if (errModel == nil) != (rank == 0) || (errAdapter == nil) != (rank > 0) {
+				t.Errorf("checkpoint with --lora-rank %d: model %v, adapter %v", rank, errModel, errAdapter)
+			}
+			parts.Step, parts.Resume = nil, true
+			if _, err := Run(context.Background(), parts, testPrompts(5, 1)); err != nil {
+				t.Fatal(err)
+			}
+			a := readMetrics(t, filepath.Join(whole.Out, "metrics.jsonl"))
+			b := readMetrics(t, filepath.Join(parts.Out, "metrics.jsonl"))
+			if len(a) != 4 || len(b) != 4 {
+				t.Fatalf("metrics: %d and %d lines, want 4", len(a), len(b))
+			}
+			for i := range a {
+				if a[i].Step != b[i].Step || a[i].Reward != b[i].Reward || a[i].CompLen != b[i].CompLen ||
+					math.Abs(a[i].Loss-b[i].Loss) > 1e-6 || a[i].Skipped != b[i].Skipped {
+					t.Errorf("step %d: uninterrupted %+v, resumed %+v", i+1, a[i], b[i])
+				}
+			}
+			if rank == 0 {
+				return
+			}
+			// OUT holds the merged model, and the adapter for the base.
+			merged, ad := studenttest.PublishedLoRA(t, whole.Out)
+			if ad.Rank != rank || ad.Base != init {
+				t.Errorf("adapter rank %d for %s, want %d for %s", ad.Rank, ad.Base, rank, init)
+			}
+			changed := false
+			baseW, err := student.Open(init)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, p := range baseW.Weights.Params() {
+				changed = changed || !slices.Equal(p.Tensor.Data, merged.Weights.Params()[i].Tensor.Data)
+			}
+			if !changed {
+				t.Error("the merged model equals the base: the adapters did not train")
+			}
+		})
 	}
 }
 
 // Gradient checkpointing recomputes each layer in the policy's backward
 // pass and changes nothing else: four GRPO steps give bit-identical losses,
-// gradient norms and rewards with and without it.
+// gradient norms and rewards with and without it, for every weight and for
+// LoRA adapters.
 func TestGRPOGradientCheckpointing(t *testing.T) {
-	base := Defaults
-	base.Model = studenttest.Tiny(t, 3)
-	base.Rewards = map[string]float64{"test_digit_first": 1}
-	base.PromptsPerStep, base.NumGenerations, base.MaxNewTokens = 3, 4, 2
-	base.LR, base.MaxSteps, base.SaveEvery, base.Beta = 1e-2, 4, 0, 0.04
-	var runs [2][]Metric
-	for i, ckpt := range []bool{false, true} {
-		o := base
-		o.GradientCheckpointing, o.Out = ckpt, filepath.Join(t.TempDir(), "rl")
-		if _, err := Run(context.Background(), o, testPrompts(5, 1)); err != nil {
-			t.Fatal(err)
-		}
-		runs[i] = readMetrics(t, filepath.Join(o.Out, "metrics.jsonl"))
-	}
-	if len(runs[0]) != 4 || len(runs[1]) != 4 {
-		t.Fatalf("metrics: %d and %d lines, want 4", len(runs[0]), len(runs[1]))
-	}
-	for i := range runs[0] {
-		a, b := runs[0][i], runs[1][i]
-		if a.Loss != b.Loss || a.GradNorm != b.GradNorm || a.Reward != b.Reward || a.KL != b.KL {
-			t.Errorf("step %d: without %+v, with checkpointing %+v", i+1, a, b)
-		}
+	init := studenttest.Tiny(t, 3)
+	for _, rank := range []int{0, 4} {
+		t.Run(fmt.Sprint("lora-rank=", rank), func(t *testing.T) {
+			base := fourSteps(init, rank)
+			base.Beta = 0.04
+			var runs [2][]Metric
+			for i, ckpt := range []bool{false, true} {
+				o := base
+				o.GradientCheckpointing, o.Out = ckpt, filepath.Join(t.TempDir(), "rl")
+				if _, err := Run(context.Background(), o, testPrompts(5, 1)); err != nil {
+					t.Fatal(err)
+				}
+				runs[i] = readMetrics(t, filepath.Join(o.Out, "metrics.jsonl"))
+			}
+			if len(runs[0]) != 4 || len(runs[1]) != 4 {
+				t.Fatalf("metrics: %d and %d lines, want 4", len(runs[0]), len(runs[1]))
+			}
+			for i := range runs[0] {
+				a, b := runs[0][i], runs[1][i]
+				if a.Loss != b.Loss || a.GradNorm != b.GradNorm || a.Reward != b.Reward || a.KL != b.KL {
+					t.Errorf("step %d: without %+v, with checkpointing %+v", i+1, a, b)
+				}
+			}
+			if last := runs[0][3]; last.GradNorm == 0 || last.KL == 0 {
+				t.Errorf("last step %+v: no gradient or no KL to compare", last)
+			}
+		})
 	}
 }

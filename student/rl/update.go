@@ -2,9 +2,8 @@ package rl
 
 import (
 	"fmt"
-	"math"
 
-	"github.com/distill-dev/distill/student/train"
+	"github.com/distill-dev/distill/student/trainer"
 )
 
 // sequence is one completion laid out in a row of the graph: prompt then
@@ -52,10 +51,10 @@ type batch struct {
 
 // update turns the groups into one (or, with NumIterations > 1, several)
 // policy updates and returns the step's metrics.
-func (r *run) update(groups []*group, lr float64) (Metric, error) {
+func (r *run) update(s *trainer.State, groups []*group, u *trainer.Update) (Metric, error) {
 	o := r.o
-	b, m := r.collect(groups)
-	m.LR = lr
+	b, m := r.collect(s, groups)
+	m.LR = u.LR
 	if len(b.seqs) == 0 || b.T == 0 {
 		return m, nil // no signal in any group: nothing to update
 	}
@@ -70,17 +69,16 @@ func (r *run) update(groups []*group, lr float64) (Metric, error) {
 		if err != nil {
 			return m, err
 		}
-		if math.IsNaN(res.loss) || math.IsInf(res.loss, 0) {
-			return m, fmt.Errorf("%w (%v)", train.ErrNonFinite, res.loss)
+		norm, err := u.Apply(res.loss)
+		if err != nil {
+			return m, err
 		}
 		if it == 0 {
 			kl = res.kl
 		}
 		clipped += res.clipped
 		counted += res.tokens
-		m.GradNorm = train.ClipGradNorm(r.grads, o.MaxGradNorm)
-		r.opt.Update(r.params, r.grads, lr)
-		m.Loss = res.loss
+		m.GradNorm, m.Loss = norm, res.loss
 	}
 	m.KL = kl
 	m.ClipFrac = float64(clipped) / float64(max(1, counted))
@@ -91,7 +89,7 @@ func (r *run) update(groups []*group, lr float64) (Metric, error) {
 // metrics. Every completion's tokens count in T (token-level aggregation),
 // but only sequences with a gradient are kept: with Beta 0 a zero advantage
 // (a group whose rewards are all equal) contributes exactly nothing.
-func (r *run) collect(groups []*group) (*batch, Metric) {
+func (r *run) collect(s *trainer.State, groups []*group) (*batch, Metric) {
 	o := r.o
 	m := Metric{Rewards: map[string]Stat{}}
 	b := &batch{}
@@ -113,7 +111,7 @@ func (r *run) collect(groups []*group) (*batch, Metric) {
 			compTok += len(c)
 			n := min(len(c), r.seq-len(g.ids))
 			b.T += n
-			r.state.Tokens += int64(len(g.ids) + len(c))
+			s.Tokens += int64(len(g.ids) + len(c))
 			if n > 0 && (o.Beta != 0 || g.adv[i] != 0) {
 				b.seqs = append(b.seqs, &sequence{prompt: g.ids, comp: c, adv: g.adv[i], n: n})
 			}

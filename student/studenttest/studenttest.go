@@ -2,7 +2,8 @@
 // that train, sample and evaluate them.
 //
 // Of ours it may import only `internal/repotest`, `student`,
-// `student/checkpoint`, `student/model` and `student/tokenizer`.
+// `student/checkpoint`, `student/lora`, `student/model`,
+// `student/tokenizer` and `student/trainer`.
 package studenttest
 
 import (

@@ -9,8 +9,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/distill-dev/distill/student"
 	"github.com/distill-dev/distill/student/lora"
+	"github.com/distill-dev/distill/student/studenttest"
+	"github.com/distill-dev/distill/student/trainer"
 )
 
 // TestLoRA fine-tunes adapters on a briefly trained base: the held-out
@@ -62,37 +63,17 @@ func TestLoRA(t *testing.T) {
 	if math.Abs(cres.FirstEvalLoss-res.EvalLoss) > 1e-4 {
 		t.Errorf("merged model's held-out loss %.6f, run reported %.6f", cres.FirstEvalLoss, res.EvalLoss)
 	}
-	merged, err := student.Open(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-
 	// The PEFT adapter names its base and merges into it to the published
-	// weights: opening the adapter directory gives the merged model.
-	a, err := lora.Load(filepath.Join(out, AdapterDir), merged.Weights.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
+	// weights.
+	_, a := studenttest.PublishedLoRA(t, out)
 	if a.Rank != 4 || a.Alpha != 8 || a.Base != base || len(a.Targets) != 4 {
 		t.Errorf("adapter rank %d alpha %v base %s targets %v", a.Rank, a.Alpha, a.Base, a.Targets)
-	}
-	viaAdapter, err := student.Open(filepath.Join(out, AdapterDir))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, p := range viaAdapter.Weights.Params() {
-		q := merged.Weights.Params()[i]
-		for j := range p.Tensor.Data {
-			if d := math.Abs(float64(p.Tensor.Data[j] - q.Tensor.Data[j])); d > 1e-6 {
-				t.Fatalf("%s[%d]: base+adapter %g, published %g", p.Name, j, p.Tensor.Data[j], q.Tensor.Data[j])
-			}
-		}
 	}
 
 	// Interrupt after 9 updates and resume: the same losses.
 	cut := filepath.Join(t.TempDir(), "cut")
 	interrupt(t, loraOpts(cut), 9)
-	ckpts, err := CheckpointDirs(cut)
+	ckpts, err := trainer.CheckpointDirs(cut)
 	if err != nil || len(ckpts) != 1 {
 		t.Fatalf("checkpoints %v, %v", ckpts, err)
 	}

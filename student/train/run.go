@@ -1,3 +1,12 @@
+// Package train fine-tunes a student (SFT): packed batches with an
+// assistant-only loss mask and gradient accumulation, as a method of
+// student/trainer's loop, which brings AdamW with warmup and a decaying
+// schedule, clipping, checkpoints with exact resume, and LoRA.
+//
+// Of ours it may import only `dataset`, `internal/atomicfile`,
+// `internal/mmap`, `student`, `student/blas`, `student/checkpoint`,
+// `student/graph`, `student/lora`, `student/memory`, `student/model`,
+// `student/tokenizer` and `student/trainer`.
 package train
 
 import (
@@ -5,20 +14,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"os"
-	"path/filepath"
-	"time"
 
-	"github.com/distill-dev/distill/internal/atomicfile"
 	"github.com/distill-dev/distill/student"
 	"github.com/distill-dev/distill/student/checkpoint"
 	"github.com/distill-dev/distill/student/graph"
-	"github.com/distill-dev/distill/student/lora"
 	"github.com/distill-dev/distill/student/memory"
 	"github.com/distill-dev/distill/student/model"
 	"github.com/distill-dev/distill/student/tokenizer"
+	"github.com/distill-dev/distill/student/trainer"
 )
 
 // Options configure one SFT run. Zero values take the defaults in Defaults.
@@ -91,9 +96,6 @@ type Result struct {
 	CheckpointPath string
 }
 
-// ErrNonFinite stops a run whose loss became NaN or Inf.
-var ErrNonFinite = errors.New("loss is not finite")
-
 func (o *Options) fill() error {
 	d := Defaults
 	o.Epochs = cmp.Or(o.Epochs, d.Epochs)
@@ -104,8 +106,7 @@ func (o *Options) fill() error {
 	o.KeepCheckpoints = cmp.Or(o.KeepCheckpoints, d.KeepCheckpoints)
 	o.Schedule = cmp.Or(o.Schedule, d.Schedule)
 	o.Seed = cmp.Or(o.Seed, d.Seed)
-	o.LoRAAlpha = cmp.Or(o.LoRAAlpha, 2*float64(o.LoRARank))
-	if err := ParseScheduleKind(o.Schedule); err != nil {
+	if err := trainer.ParseScheduleKind(o.Schedule); err != nil {
 		return err
 	}
 	switch {
@@ -119,25 +120,24 @@ func (o *Options) fill() error {
 		return errors.New("--micro-batch, --grad-accum and --seq-len must be positive (seq-len ≥ 2)")
 	case o.LR < 0 || o.WeightDecay < 0 || o.MaxGradNorm < 0:
 		return errors.New("--lr, --weight-decay and --max-grad-norm must not be negative")
-	case o.LoRARank < 0 || o.LoRAAlpha < 0:
-		return errors.New("--lora-rank and --lora-alpha must not be negative")
 	}
-	if _, err := lora.ParseTargets(o.LoRATargets); err != nil {
-		return fmt.Errorf("--lora-targets: %w", err)
+	l := o.lora()
+	if err := l.Fill(); err != nil {
+		return err
 	}
+	o.LoRAAlpha = l.Alpha
 	return nil
+}
+
+// lora is o's LoRA configuration; its adapters name the base they belong
+// to (--init, else --student), which a resumed run must match.
+func (o *Options) lora() trainer.LoRA {
+	return trainer.LoRA{Rank: o.LoRARank, Alpha: o.LoRAAlpha, Targets: o.LoRATargets, Base: cmp.Or(o.Init, o.Student)}
 }
 
 // MemoryOptions says how o trains, for the memory estimate.
 func (o *Options) MemoryOptions() memory.Options {
 	return memory.Options{LoRARank: o.LoRARank, GradientCheckpointing: o.GradientCheckpointing}
-}
-
-func (o *Options) graphOptions() []graph.Option {
-	if o.GradientCheckpointing {
-		return []graph.Option{graph.GradientCheckpointing()}
-	}
-	return nil
 }
 
 func (o *Options) logf(format string, args ...any) {
@@ -244,24 +244,14 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err := os.MkdirAll(o.Out, 0o755); err != nil {
 		return nil, err
 	}
-	var resumeDir string
-	if o.Resume {
-		dirs, err := CheckpointDirs(o.Out)
-		if err != nil {
-			return nil, err
-		}
-		if len(dirs) > 0 {
-			resumeDir = dirs[len(dirs)-1]
-		} else {
-			o.logf("--resume: no checkpoint in %s, starting from the beginning", o.Out)
-		}
+	resumeDir, err := trainer.ResumeDir(o.Out, o.Resume, "the beginning", o.Logf)
+	if err != nil {
+		return nil, err
 	}
 	st, err := buildStudent(&o, resumeDir)
 	if err != nil {
 		return nil, err
 	}
-	w := st.Weights
-
 	plan, err := PlanMixture(o.Data, o.Seed)
 	if err != nil {
 		return nil, err
@@ -301,190 +291,124 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	o.logf("%d examples (%d rows of %d tokens, %d truncated, %d dropped, %d without an assistant turn), %d test examples; %d updates of %d×%d rows",
 		trainSet.Len(), rowsPerEpoch, o.SeqLen, counts.truncated, counts.dropped, trainSet.skipped, testSet.Len(), total, o.MicroBatch, o.GradAccum)
 
-	var adapters *lora.Adapters
-	var g *graph.Graph
-	if o.LoRARank > 0 {
-		if adapters, err = newAdapters(&o, w.Config, resumeDir); err != nil {
-			return nil, err
-		}
-		o.logf("LoRA: rank %d, alpha %g on %v: %d trainable parameters (%.2f%% of %d)", adapters.Rank, adapters.Alpha,
-			adapters.Targets, adapters.NumParams(), 100*float64(adapters.NumParams())/float64(w.Config.NumParams()), w.Config.NumParams())
-		g, err = graph.NewLoRA(w, adapters, o.MicroBatch, o.SeqLen, o.graphOptions()...)
-	} else {
-		g, err = graph.New(w, o.MicroBatch, o.SeqLen, o.graphOptions()...)
+	if o.LoRARank > 0 && resumeDir == "" && o.Init == "" && !checkpoint.IsCheckpoint(o.Student) {
+		o.logf("warning: --lora-rank on the preset %s trains adapters on randomly initialised weights; pass --init with a trained checkpoint", o.Student)
 	}
+	t, err := trainer.New(st, trainer.Config{
+		Out: o.Out, Seed: o.Seed, MicroBatch: o.MicroBatch, SeqLen: o.SeqLen, GradientCheckpointing: o.GradientCheckpointing,
+		LoRA: o.lora(), Beta2: 0.95, WeightDecay: o.WeightDecay, MaxGradNorm: o.MaxGradNorm,
+		Schedule:  trainer.Schedule{Kind: o.Schedule, Peak: o.LR, Warmup: o.WarmupSteps, Total: total, MinRatio: o.MinLRRatio},
+		SaveEvery: o.SaveEvery, KeepCheckpoints: o.KeepCheckpoints, Gen: GenerationConfig(st), Logf: o.Logf,
+	}, resumeDir)
 	if err != nil {
 		return nil, err
 	}
-	params, grads := g.Trainable()
-	opt := NewAdamW(params, 0.9, 0.95, 1e-8, o.WeightDecay)
-	state := State{Seed: o.Seed}
-	if resumeDir != "" {
-		if state, err = LoadState(resumeDir, opt, params); err != nil {
-			return nil, fmt.Errorf("--resume %s: %w", resumeDir, err)
-		}
-		if state.Seed != o.Seed {
-			return nil, fmt.Errorf("--resume: checkpoint %s was trained with --seed %d, not %d", resumeDir, state.Seed, o.Seed)
-		}
-		o.logf("resuming from %s at update %d", resumeDir, state.Step)
-	}
-	ml, err := OpenMetrics[Metric](filepath.Join(o.Out, "metrics.jsonl"), state.Step)
-	if err != nil {
-		return nil, err
-	}
-	defer ml.Close()
-
-	sched := Schedule{Kind: o.Schedule, Peak: o.LR, Warmup: o.WarmupSteps, Total: total, MinRatio: o.MinLRRatio}
+	m := &sft{o: &o, g: t.Graph, res: res, total: total, packer: packer, trainSet: trainSet, testSet: testSet, canon: canon, testRows: testRows}
 	if testSet.Len() > 0 {
-		if l, err := evalLoss(g, packer.rows(testSet, nil), o.MicroBatch, o.SeqLen); err == nil {
-			res.FirstEvalLoss = l
-			o.logf("held-out loss before this run: %.4f", l)
-		} else {
+		if res.FirstEvalLoss, err = m.evalLoss(); err != nil {
 			return nil, err
 		}
+		o.logf("held-out loss before this run: %.4f", res.FirstEvalLoss)
 	}
-
-	cur := packer.rows(trainSet, epochOrder(canon, o.Seed, state.Epoch))
-	cur.skip(state.Row) // where a resumed run left its epoch
-	nextRow := func(tok, tgt, seg []int32) bool {
-		if !cur.next(tok, tgt, seg) {
-			state.Epoch++
-			state.Row = 0
-			cur = packer.rows(trainSet, epochOrder(canon, o.Seed, state.Epoch))
-			cur.next(tok, tgt, seg) // every order has rows: it keeps the same examples
-		}
-		state.Row++
-		return true
+	m.cur = packer.rows(trainSet, epochOrder(canon, o.Seed, t.State.Epoch))
+	m.cur.skip(t.State.Row) // where a resumed run left its epoch
+	m.batches = make([]*microBatch, o.GradAccum)
+	for i := range m.batches {
+		m.batches[i] = newBatch(o.MicroBatch, o.SeqLen)
 	}
-	start := time.Now()
-	tokensAtStart := state.Tokens
-	lastGood := resumeDir
-	batches := make([]*microBatch, o.GradAccum)
-	for i := range batches {
-		batches[i] = newBatch(o.MicroBatch, o.SeqLen)
-	}
-	for state.Step < total {
-		if err := ctx.Err(); err != nil {
-			break
-		}
-		// Gather this update's rows, crossing into the next epoch as needed.
-		n := 0
-		for _, b := range batches {
-			b.fill(nextRow)
-			n += b.counted
-		}
-		g.ZeroGrads()
-		var lossSum float64
-		for _, batch := range batches {
-			lp, err := g.Forward(batch.tokens, batch.targets, batch.segments)
-			if err != nil {
-				return nil, err
-			}
-			for i, t := range batch.targets {
-				if t >= 0 {
-					lossSum -= float64(lp[i])
-					batch.coef[i] = 1 / float32(max(n, 1))
-				} else {
-					batch.coef[i] = 0
-				}
-			}
-			if err := g.Backward(batch.coef); err != nil {
-				return nil, err
-			}
-			state.Tokens += int64(batch.real)
-		}
-		loss := lossSum / float64(max(n, 1))
-		if math.IsNaN(loss) || math.IsInf(loss, 0) {
-			where := "no checkpoint was written yet"
-			if lastGood != "" {
-				where = "the last good checkpoint is " + lastGood
-			}
-			return nil, fmt.Errorf("update %d: %w (%v); %s; try a lower --lr", state.Step+1, ErrNonFinite, loss, where)
-		}
-		norm := ClipGradNorm(grads, o.MaxGradNorm)
-		lr := sched.LR(state.Step)
-		opt.Update(params, grads, lr)
-		state.Step++
-		state.LastLoss = loss
-		el := time.Since(start).Seconds()
-		m := Metric{Step: state.Step, Epoch: state.Epoch, Loss: loss, LR: lr, GradNorm: norm, Tokens: state.Tokens,
-			TokensSec: float64(state.Tokens-tokensAtStart) / math.Max(el, 1e-9), Elapsed: el}
-		if o.EvalEvery > 0 && testRows > 0 && (state.Step%o.EvalEvery == 0 || state.Step == total) {
-			l, err := evalLoss(g, packer.rows(testSet, nil), o.MicroBatch, o.SeqLen)
-			if err != nil {
-				return nil, err
-			}
-			if !math.IsNaN(l) { // NaN: no held-out row kept an assistant token
-				m.EvalLoss = &l
-				res.EvalLoss = l
-			}
-		}
-		if err := ml.Write(m); err != nil {
-			return nil, err
-		}
-		if o.Step != nil {
-			o.Step(m, total)
-		}
-		res.Loss, res.TokensPerSec = loss, m.TokensSec
-		if o.SaveEvery > 0 && state.Step%o.SaveEvery == 0 && state.Step < total {
-			if lastGood, err = saveCheckpoint(st, adapters, &o, state, opt, params); err != nil {
-				return nil, err
-			}
-		}
-	}
-	res.Steps = state.Step
-	if state.Step == 0 {
-		return res, ctx.Err()
-	}
-	// The final (or interrupted) state: a resumable checkpoint, and the
-	// model itself in OUT, where eval, rl and transformers look for it.
-	if lastGood, err = saveCheckpoint(st, adapters, &o, state, opt, params); err != nil {
+	sum, err := trainer.Run(ctx, t, trainer.Method[Metric](m), o.Step)
+	if err != nil && err != ctx.Err() {
 		return nil, err
 	}
-	res.CheckpointPath = lastGood
-	if adapters != nil {
-		err = publishLoRA(st, adapters, lastGood, o.Out)
-	} else {
-		err = Publish(lastGood, o.Out)
-	}
-	if err != nil {
-		return nil, err
+	res.Steps, res.CheckpointPath = t.State.Step, sum.Checkpoint
+	if t.State.Step == 0 {
+		return res, err
 	}
 	if testRows > 0 && math.IsNaN(res.EvalLoss) {
-		if res.EvalLoss, err = evalLoss(g, packer.rows(testSet, nil), o.MicroBatch, o.SeqLen); err != nil {
+		if res.EvalLoss, err = m.evalLoss(); err != nil {
 			return nil, err
 		}
 	}
 	return res, ctx.Err()
 }
 
-// saveCheckpoint writes a resumable checkpoint: the model (or, in a LoRA
-// run, only the adapters), the optimiser and the trainer state.
-func saveCheckpoint(st *student.Student, a *lora.Adapters, o *Options, state State, opt *AdamW, params []model.Named) (string, error) {
-	dir := filepath.Join(o.Out, "checkpoints", fmt.Sprintf("step-%08d", state.Step))
-	var err error
-	if a != nil {
-		err = lora.Save(dir, a)
-	} else {
-		err = st.Save(dir, GenerationConfig(st))
-	}
-	if err != nil {
-		return "", fmt.Errorf("checkpoint %s: %w", dir, err)
-	}
-	if err := SaveState(dir, state, opt, params); err != nil {
-		return "", fmt.Errorf("checkpoint %s: %w", dir, err)
-	}
-	dirs, err := CheckpointDirs(o.Out)
-	if err != nil {
-		return "", err
-	}
-	for len(dirs) > o.KeepCheckpoints {
-		if err := os.RemoveAll(dirs[0]); err != nil {
-			return "", err
+// sft is supervised fine-tuning as the trainer's method: each update step
+// is the mean cross-entropy of the assistant tokens of GradAccum
+// micro-batches of packed rows.
+type sft struct {
+	o                 *Options
+	g                 *graph.Graph
+	res               *Result
+	total             int
+	packer            Packer
+	trainSet, testSet *tokenCache
+	canon             []int32
+	testRows          int
+	cur               *packedRows // the current epoch's rows
+	batches           []*microBatch
+}
+
+// Step gathers this update's rows, crossing into the next epoch as
+// needed, and accumulates their gradient over the micro-batches.
+func (m *sft) Step(_ context.Context, s *trainer.State, u *trainer.Update) (Metric, error) {
+	next := func(tok, tgt, seg []int32) bool {
+		if !m.cur.next(tok, tgt, seg) {
+			s.Epoch++
+			s.Row = 0
+			m.cur = m.packer.rows(m.trainSet, epochOrder(m.canon, m.o.Seed, s.Epoch))
+			m.cur.next(tok, tgt, seg) // every order has rows: it keeps the same examples
 		}
-		dirs = dirs[1:]
+		s.Row++
+		return true
 	}
-	return dir, nil
+	n := 0
+	for _, b := range m.batches {
+		b.fill(next)
+		n += b.counted
+	}
+	m.g.ZeroGrads()
+	var lossSum float64
+	for _, batch := range m.batches {
+		lp, err := m.g.Forward(batch.tokens, batch.targets, batch.segments)
+		if err != nil {
+			return Metric{}, err
+		}
+		for i, t := range batch.targets {
+			if t >= 0 {
+				lossSum -= float64(lp[i])
+				batch.coef[i] = 1 / float32(max(n, 1))
+			} else {
+				batch.coef[i] = 0
+			}
+		}
+		if err := m.g.Backward(batch.coef); err != nil {
+			return Metric{}, err
+		}
+		s.Tokens += int64(batch.real)
+	}
+	loss := lossSum / float64(max(n, 1))
+	norm, err := u.Apply(loss)
+	if err != nil {
+		return Metric{}, err
+	}
+	return Metric{Loss: loss, LR: u.LR, GradNorm: norm}, nil
+}
+
+// Finish adds the held-out loss every EvalEvery updates and at the last.
+func (m *sft) Finish(met Metric, p trainer.Progress) (Metric, error) {
+	met.Step, met.Epoch, met.Tokens, met.TokensSec, met.Elapsed = p.Step, p.Epoch, p.Tokens, p.TokensSec, p.Elapsed
+	if e := m.o.EvalEvery; e > 0 && m.testRows > 0 && (p.Step%e == 0 || p.Step == m.total) {
+		l, err := m.evalLoss()
+		if err != nil {
+			return met, err
+		}
+		if !math.IsNaN(l) { // NaN: no held-out row kept an assistant token
+			met.EvalLoss = &l
+			m.res.EvalLoss = l
+		}
+	}
+	m.res.Loss, m.res.TokensPerSec = met.Loss, met.TokensSec
+	return met, nil
 }
 
 // GenerationConfig is the generation_config.json of a student's
@@ -497,54 +421,6 @@ func GenerationConfig(st *student.Student) checkpoint.GenerationConfig {
 		gc.EOSTokenID = append(gc.EOSTokenID, int(id))
 	}
 	return gc
-}
-
-// Publish puts the model files of a checkpoint into out, each renamed into
-// place, leaving out's other files (metrics, checkpoints) alone. Files are
-// hard-linked where the file system allows (no copy of a multi-gigabyte
-// model, and no second copy in memory), else streamed.
-func Publish(ckpt, out string) error {
-	if err := os.MkdirAll(out, 0o755); err != nil {
-		return err
-	}
-	ents, err := os.ReadDir(ckpt)
-	if err != nil {
-		return err
-	}
-	for _, e := range ents {
-		name := e.Name()
-		if e.IsDir() || name == stateFile || name == optimizerFile {
-			continue
-		}
-		if err := publishFile(filepath.Join(ckpt, name), filepath.Join(out, name)); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// publishFile puts src at dst by a hard link, else by a copy. The link is
-// synced too: a checkpoint may come from a run that never synced it.
-func publishFile(src, dst string) error {
-	tmp := filepath.Join(filepath.Dir(dst), "."+filepath.Base(dst)+".tmp")
-	os.Remove(tmp) // a leftover of an interrupted publish
-	if err := os.Link(src, tmp); err == nil {
-		return atomicfile.Rename(tmp, dst)
-	}
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := atomicfile.Create(dst, 0o644)
-	if err != nil {
-		return err
-	}
-	defer out.Abort()
-	if _, err := io.Copy(out, in); err != nil {
-		return fmt.Errorf("publish %s: %w", dst, err)
-	}
-	return out.Commit()
 }
 
 // microBatch holds one micro-batch in the graph's flat layout.
@@ -589,9 +465,11 @@ func (b *microBatch) fill(next func(tok, tgt, seg []int32) bool) int {
 	return taken
 }
 
-// evalLoss is the mean cross-entropy over the counted targets of rows.
-func evalLoss(g *graph.Graph, rows *packedRows, microBatch, seq int) (float64, error) {
-	b := newBatch(microBatch, seq)
+// evalLoss is the mean cross-entropy over the counted targets of the
+// held-out rows.
+func (m *sft) evalLoss() (float64, error) {
+	g, rows := m.g, m.packer.rows(m.testSet, nil)
+	b := newBatch(m.o.MicroBatch, m.o.SeqLen)
 	var sum float64
 	n := 0
 	for b.fill(rows.next) > 0 {

@@ -1,4 +1,4 @@
-package train
+package trainer
 
 import (
 	"encoding/json"
@@ -29,7 +29,8 @@ const (
 	optimizerFile = "optimizer.safetensors"
 )
 
-func SaveState(dir string, st State, opt *AdamW, params []model.Named) error {
+// saveState writes the state and the optimiser's moments into dir.
+func saveState(dir string, st State, opt *adamW, params []model.Named) error {
 	var ts []safetensors.NamedTensor
 	for i, p := range params {
 		ts = append(ts,
@@ -45,7 +46,9 @@ func SaveState(dir string, st State, opt *AdamW, params []model.Named) error {
 	return atomicfile.WriteJSON(filepath.Join(dir, stateFile), st)
 }
 
-func LoadState(dir string, opt *AdamW, params []model.Named) (State, error) {
+// loadState reads what saveState wrote into opt (its moments, in params'
+// order) and returns the state.
+func loadState(dir string, opt *adamW, params []model.Named) (State, error) {
 	var st State
 	b, err := os.ReadFile(filepath.Join(dir, stateFile))
 	if err != nil {
@@ -78,7 +81,8 @@ func LoadState(dir string, opt *AdamW, params []model.Named) (State, error) {
 	return st, nil
 }
 
-// checkpointDirs lists OUT/checkpoints/step-* oldest first.
+// CheckpointDirs lists the complete checkpoints OUT/checkpoints/step-*,
+// oldest first.
 func CheckpointDirs(out string) ([]string, error) {
 	ents, err := os.ReadDir(filepath.Join(out, "checkpoints"))
 	if os.IsNotExist(err) {

@@ -1,12 +1,4 @@
-// Package train fine-tunes a student: packed batches with an assistant-only
-// loss mask, AdamW with warmup and a decaying schedule, gradient accumulation
-// and clipping, checkpoints and exact resume.
-//
-// Of ours it may import only `dataset`, `internal/atomicfile`,
-// `internal/mmap`, `student`, `student/blas`, `student/checkpoint`,
-// `student/graph`, `student/lora`, `student/memory`, `student/model`,
-// `student/safetensors` and `student/tokenizer`.
-package train
+package trainer
 
 import (
 	"math"
@@ -15,18 +7,18 @@ import (
 	"github.com/distill-dev/distill/student/model"
 )
 
-// AdamW is Adam with decoupled weight decay (Loshchilov & Hutter), as
+// adamW is Adam with decoupled weight decay (Loshchilov & Hutter), as
 // torch.optim.AdamW. Decay applies to matrices only, not to norms, biases or
 // (as in nanoGPT) anything one-dimensional.
-type AdamW struct {
+type adamW struct {
 	Beta1, Beta2, Eps, WeightDecay float64
 	Step                           int64       // updates done
 	M, V                           [][]float32 // moments, one per parameter, in Params() order
 }
 
-// NewAdamW allocates the moments for params.
-func NewAdamW(params []model.Named, beta1, beta2, eps, weightDecay float64) *AdamW {
-	o := &AdamW{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay}
+// newAdamW allocates the moments for params.
+func newAdamW(params []model.Named, beta1, beta2, eps, weightDecay float64) *adamW {
+	o := &adamW{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay}
 	for _, p := range params {
 		o.M = append(o.M, make([]float32, len(p.Tensor.Data)))
 		o.V = append(o.V, make([]float32, len(p.Tensor.Data)))
@@ -39,7 +31,7 @@ func decays(p model.Named) bool {
 }
 
 // Update applies one step with learning rate lr: params -= lr·(m̂/(√v̂+eps) + wd·params).
-func (o *AdamW) Update(params, grads []model.Named, lr float64) {
+func (o *adamW) Update(params, grads []model.Named, lr float64) {
 	o.Step++
 	b1, b2 := float32(o.Beta1), float32(o.Beta2)
 	c1 := 1 - math.Pow(o.Beta1, float64(o.Step))
@@ -62,9 +54,9 @@ func (o *AdamW) Update(params, grads []model.Named, lr float64) {
 	}
 }
 
-// ClipGradNorm scales grads so that their global L2 norm is at most max (no
+// clipGradNorm scales grads so that their global L2 norm is at most max (no
 // clipping when max <= 0) and returns the norm before clipping.
-func ClipGradNorm(grads []model.Named, max float64) float64 {
+func clipGradNorm(grads []model.Named, max float64) float64 {
 	var ss float64
 	for _, g := range grads {
 		for _, x := range g.Tensor.Data {
