@@ -78,7 +78,66 @@ var flagSyntaxes = map[reflect.Type]flagSyntax{
 	},
 }
 
-var durationType = reflect.TypeFor[time.Duration]()
+// scalar is how a field of one plain type is a flag: the flag showing the
+// default def, the value the user gave, and the value as an argument
+// (bools: see flagArgs).
+type scalar struct {
+	flag   func(name string, aliases []string, usage string, def reflect.Value) cli.Flag
+	get    func(c *cli.Context, name string) any
+	format func(v reflect.Value) string
+}
+
+var scalars = map[reflect.Type]scalar{
+	reflect.TypeFor[string](): {
+		func(n string, a []string, u string, d reflect.Value) cli.Flag {
+			return &cli.StringFlag{Name: n, Aliases: a, Usage: u, Value: d.String()}
+		},
+		func(c *cli.Context, n string) any { return c.String(n) },
+		reflect.Value.String,
+	},
+	reflect.TypeFor[bool](): {
+		func(n string, a []string, u string, d reflect.Value) cli.Flag {
+			return &cli.BoolFlag{Name: n, Aliases: a, Usage: u, Value: d.Bool()}
+		},
+		func(c *cli.Context, n string) any { return c.Bool(n) },
+		nil,
+	},
+	reflect.TypeFor[int](): {
+		func(n string, a []string, u string, d reflect.Value) cli.Flag {
+			return &cli.IntFlag{Name: n, Aliases: a, Usage: u, Value: int(d.Int())}
+		},
+		func(c *cli.Context, n string) any { return c.Int(n) },
+		func(v reflect.Value) string { return strconv.FormatInt(v.Int(), 10) },
+	},
+	reflect.TypeFor[int64](): {
+		func(n string, a []string, u string, d reflect.Value) cli.Flag {
+			return &cli.Int64Flag{Name: n, Aliases: a, Usage: u, Value: d.Int()}
+		},
+		func(c *cli.Context, n string) any { return c.Int64(n) },
+		func(v reflect.Value) string { return strconv.FormatInt(v.Int(), 10) },
+	},
+	reflect.TypeFor[uint64](): {
+		func(n string, a []string, u string, d reflect.Value) cli.Flag {
+			return &cli.Uint64Flag{Name: n, Aliases: a, Usage: u, Value: d.Uint()}
+		},
+		func(c *cli.Context, n string) any { return c.Uint64(n) },
+		func(v reflect.Value) string { return strconv.FormatUint(v.Uint(), 10) },
+	},
+	reflect.TypeFor[float64](): {
+		func(n string, a []string, u string, d reflect.Value) cli.Flag {
+			return &cli.Float64Flag{Name: n, Aliases: a, Usage: u, Value: d.Float()}
+		},
+		func(c *cli.Context, n string) any { return c.Float64(n) },
+		func(v reflect.Value) string { return strconv.FormatFloat(v.Float(), 'g', -1, 64) }, // the shortest that parses back
+	},
+	reflect.TypeFor[time.Duration](): {
+		func(n string, a []string, u string, d reflect.Value) cli.Flag {
+			return &cli.DurationFlag{Name: n, Aliases: a, Usage: u, Value: time.Duration(d.Int())}
+		},
+		func(c *cli.Context, n string) any { return c.Duration(n) },
+		func(v reflect.Value) string { return time.Duration(v.Int()).String() },
+	},
+}
 
 // optionFlags are the flags of the options struct defaults points to,
 // each showing its default.
@@ -109,28 +168,15 @@ func newFlag(o option) cli.Flag {
 		}
 		usage = strings.Replace(usage, arg, "`"+arg+"`", 1)
 	}
-	v := o.v
-	switch t := v.Type(); {
-	case t == durationType:
-		return &cli.DurationFlag{Name: name, Aliases: aliases, Usage: usage, Value: time.Duration(v.Int())}
-	case t.Kind() == reflect.String:
-		return &cli.StringFlag{Name: name, Aliases: aliases, Usage: usage, Value: v.String()}
-	case t.Kind() == reflect.Bool:
-		return &cli.BoolFlag{Name: name, Aliases: aliases, Usage: usage, Value: v.Bool()}
-	case t.Kind() == reflect.Int:
-		return &cli.IntFlag{Name: name, Aliases: aliases, Usage: usage, Value: int(v.Int())}
-	case t.Kind() == reflect.Int64:
-		return &cli.Int64Flag{Name: name, Aliases: aliases, Usage: usage, Value: v.Int()}
-	case t.Kind() == reflect.Uint64:
-		return &cli.Uint64Flag{Name: name, Aliases: aliases, Usage: usage, Value: v.Uint()}
-	case t.Kind() == reflect.Float64:
-		return &cli.Float64Flag{Name: name, Aliases: aliases, Usage: usage, Value: v.Float()}
-	case repeatable(t):
+	if sc, ok := scalars[o.v.Type()]; ok {
+		return sc.flag(name, aliases, usage, o.v)
+	}
+	if repeatable(o.v.Type()) {
 		// No default value: a slice flag's Value would be shared by every
 		// run of the app, and set values replace the defaults anyway.
 		return &cli.StringSliceFlag{Name: name, Aliases: aliases, Usage: usage}
 	}
-	panic(fmt.Sprintf("flag --%s: field %s has type %s, which no flag takes", name, o.sf.Name, v.Type()))
+	panic(fmt.Sprintf("flag --%s: field %s has type %s, which no flag takes", name, o.sf.Name, o.v.Type()))
 }
 
 // repeatable tells the field types given by a repeated flag: lists of
@@ -155,20 +201,8 @@ func applyFlags(c *cli.Context, opts any) error {
 		}
 		name, v := o.names[0], o.v
 		switch t := v.Type(); {
-		case t == durationType:
-			v.SetInt(int64(c.Duration(name)))
-		case t.Kind() == reflect.String:
-			v.SetString(c.String(name))
-		case t.Kind() == reflect.Bool:
-			v.SetBool(c.Bool(name))
-		case t.Kind() == reflect.Int:
-			v.SetInt(int64(c.Int(name)))
-		case t.Kind() == reflect.Int64:
-			v.SetInt(c.Int64(name))
-		case t.Kind() == reflect.Uint64:
-			v.SetUint(c.Uint64(name))
-		case t.Kind() == reflect.Float64:
-			v.SetFloat(c.Float64(name))
+		case scalars[t].get != nil:
+			v.Set(reflect.ValueOf(scalars[t].get(c, name)))
 		case t.Kind() == reflect.Map:
 			ws, err := parseWeights(name, c.StringSlice(name))
 			if err != nil {
@@ -248,34 +282,22 @@ func commandArgs(opts, defaults any) (args []string, conf map[string]any) {
 // would read back otherwise).
 func flagArgs(name string, v reflect.Value) ([]string, bool) {
 	flag := "--" + name
-	switch t := v.Type(); {
-	case t == durationType:
-		return []string{flag, time.Duration(v.Int()).String()}, true
-	case t.Kind() == reflect.String:
-		return []string{flag, v.String()}, true
-	case t.Kind() == reflect.Bool:
+	if v.Kind() == reflect.Bool { // a bool flag takes a value only after =
 		if v.Bool() {
 			return []string{flag}, true
 		}
 		return []string{flag + "=false"}, true
-	case t.Kind() == reflect.Int, t.Kind() == reflect.Int64:
-		return []string{flag, strconv.FormatInt(v.Int(), 10)}, true
-	case t.Kind() == reflect.Uint64:
-		return []string{flag, strconv.FormatUint(v.Uint(), 10)}, true
-	case t.Kind() == reflect.Float64:
-		return []string{flag, strconv.FormatFloat(v.Float(), 'g', -1, 64)}, true
+	}
+	if sc, ok := scalars[v.Type()]; ok {
+		return []string{flag, sc.format(v)}, true
 	}
 	var vals []string
 	switch v.Kind() {
 	case reflect.Map:
-		for _, k := range slices.Sorted(func(yield func(string) bool) {
-			for _, k := range v.MapKeys() {
-				if !yield(k.String()) {
-					return
-				}
-			}
-		}) {
-			vals = append(vals, k+"="+strconv.FormatFloat(v.MapIndex(reflect.ValueOf(k)).Float(), 'g', -1, 64))
+		keys := v.MapKeys()
+		slices.SortFunc(keys, func(a, b reflect.Value) int { return strings.Compare(a.String(), b.String()) })
+		for _, k := range keys {
+			vals = append(vals, k.String()+"="+strconv.FormatFloat(v.MapIndex(k).Float(), 'g', -1, 64))
 		}
 	case reflect.Slice:
 		syn, custom := flagSyntaxes[v.Type().Elem()]

@@ -36,7 +36,7 @@ func mutate(v reflect.Value) {
 		case reflect.Bool:
 			f.SetBool(!f.Bool())
 		case reflect.Int, reflect.Int64:
-			if t == durationType {
+			if t == reflect.TypeFor[time.Duration]() {
 				f.SetInt(f.Int() + int64(90*time.Second))
 			} else {
 				f.SetInt(f.Int() + 3)
