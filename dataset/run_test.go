@@ -266,20 +266,34 @@ func TestRerunIsByteIdentical(t *testing.T) {
 	writeJSONL(t, in, builtinTraces(t, 200, 3))
 	cfg := DefaultConfig()
 	cfg.Select.TestFraction = 0.1
-	cfg.Output.Workers = 3 // scheduling must not matter
-	_, a := runFilter(t, cfg, in)
-	cfg.Output.Workers = 1
-	_, b := runFilter(t, cfg, in)
-	for _, pattern := range []string{"*.parquet", "stats.json", "README.md"} {
-		files, _ := filepath.Glob(filepath.Join(a, pattern))
-		if len(files) == 0 {
-			t.Fatalf("no %s written", pattern)
+	// Neither scheduling nor the way rows reach the shards (straight from
+	// pass 1, or through the spill and pass 2) may change a byte.
+	var a string
+	for _, run := range []struct {
+		workers int
+		onePass bool
+	}{{3, true}, {1, true}, {2, false}} {
+		cfg.Output.Workers = run.workers
+		out := t.TempDir()
+		if _, err := runPasses(context.Background(), Options{Inputs: []string{in}, OutDir: out, Config: cfg}, run.onePass); err != nil {
+			t.Fatal(err)
 		}
-		for _, f := range files {
-			x, _ := os.ReadFile(f)
-			y, err := os.ReadFile(filepath.Join(b, filepath.Base(f)))
-			if err != nil || !bytes.Equal(x, y) {
-				t.Errorf("%s differs between runs (%v):\n%s\n%s", filepath.Base(f), err, x, y)
+		if a == "" {
+			a = out
+			continue
+		}
+		for _, pattern := range []string{"*.parquet", "stats.json", "README.md"} {
+			files, _ := filepath.Glob(filepath.Join(a, pattern))
+			if len(files) == 0 {
+				t.Fatalf("no %s written", pattern)
+			}
+			for _, f := range files {
+				x, _ := os.ReadFile(f)
+				y, err := os.ReadFile(filepath.Join(out, filepath.Base(f)))
+				if err != nil || !bytes.Equal(x, y) {
+					t.Errorf("%s differs with %d workers, one pass %v (%v):\n%s\n%s",
+						filepath.Base(f), run.workers, run.onePass, err, x, y)
+				}
 			}
 		}
 	}
@@ -385,25 +399,30 @@ func TestShardsInDuckDB(t *testing.T) {
 }
 
 // A cancelled run leaves no temporary file (spill or shard) behind, in
-// either pass.
+// either pass, whether it runs in one pass or in two.
 func TestCancelRemovesTemporaryFiles(t *testing.T) {
 	in := filepath.Join(t.TempDir(), "traces.jsonl")
 	writeJSONL(t, in, builtinTraces(t, 100, 2))
-	for _, pass := range []int{1, 2} {
+	for _, tc := range []struct {
+		policy string
+		pass   int
+	}{{PolicyAll, 1}, {PolicyShortest, 1}, {PolicyShortest, 2}} {
 		out := t.TempDir()
+		cfg := DefaultConfig()
+		cfg.Select.Policy = tc.policy
 		ctx, cancel := context.WithCancel(context.Background())
-		_, err := Run(ctx, Options{Inputs: []string{in}, OutDir: out, Config: DefaultConfig(),
+		_, err := Run(ctx, Options{Inputs: []string{in}, OutDir: out, Config: cfg,
 			Progress: func(p int, _ int64) {
-				if p == pass {
+				if p == tc.pass {
 					cancel()
 				}
 			}})
 		cancel()
 		if !errors.Is(err, context.Canceled) {
-			t.Errorf("pass %d: got %v, want context.Canceled", pass, err)
+			t.Errorf("%s, pass %d: got %v, want context.Canceled", tc.policy, tc.pass, err)
 		}
 		if left, _ := filepath.Glob(filepath.Join(out, ".*")); len(left) != 0 {
-			t.Errorf("pass %d: temporary files left: %v", pass, left)
+			t.Errorf("%s, pass %d: temporary files left: %v", tc.policy, tc.pass, left)
 		}
 	}
 }

@@ -178,7 +178,7 @@ func runFilter(ctx context.Context, opts FilterOptions) error {
 				if pass == 2 && bars[1] != nil {
 					bars[1].Finish()
 				}
-				bars[pass] = newProgress(0, fmt.Sprintf("filter pass %d/2 (bytes)", pass))
+				bars[pass] = newProgress(0, fmt.Sprintf("filter pass %d (bytes)", pass))
 			}
 			bars[pass].Add(bytes - seen[pass])
 			seen[pass] = bytes
