@@ -49,10 +49,14 @@ type Options struct {
 //
 // Memory is the Bloom filter (dedup.memory_mb, pass 1 only), the in-flight
 // batches (workers × 4 MB), the row groups being written (at most
-// output.row_group_mb or 8,192 rows per split) and, per prompt, an index
-// entry (pass 1 only: its id and a map slot) and a 12-byte record: about
-// 14 MB and 2.4 MB for the 200,000 prompts of 800,000 traces. The spill is
-// about the size of the input, on disk; one pass writes none.
+// output.row_group_mb or 8,192 rows per split, up to three per split: one
+// filling, one queued, one being encoded), the zstd encoders (8 MB each,
+// zstdcodec.go) and, per prompt, an index entry (pass 1 only: its id and a
+// map slot) and a 12-byte record: about 14 MB and 2.4 MB for the 200,000
+// prompts of 800,000 traces. None of it grows with the input but the
+// per-prompt state. In one pass the Bloom filter and the row groups live
+// at the same time. The spill is about the size of the input, on disk;
+// one pass writes none.
 
 // Reason codes of the decision bytes; 0 is a candidate still in the running.
 var reasonNames = []string{"", "bad_input", FilterTeacherError, FilterTruncated, FilterFormat,
