@@ -348,6 +348,7 @@ type p1worker struct {
 	mh    *MinHasher
 	decon *Decontaminator
 	trace Trace
+	memo  textMemos
 }
 
 func (r *run) pass1(parent context.Context) error {
@@ -399,6 +400,7 @@ func (r *run) examine(w *p1worker, b *batch) p1batch {
 			rec.bad, rec.detail, rec.code = bad, detail, codeBad
 			continue
 		}
+		w.memo.attach(t)
 		rec.promptID, rec.source = t.PromptID, t.Source
 		n := numTokens(t)
 		r.judge(w, t, n, rec, out.p1bufs)
@@ -460,7 +462,7 @@ func (r *run) judge(w *p1worker, t *Trace, n int, rec *p1, out *p1bufs) {
 		return
 	}
 	if r.cfg.Dedup.Exact {
-		rec.exact = exactKey(t.Prompt, t.ThinkReasoning, t.Answer)
+		rec.exact = t.exactKey()
 	}
 	// A trace whose exact key is in the filter already will be an exact
 	// duplicate when decide gets to it (keys are never removed), and its band
