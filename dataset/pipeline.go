@@ -152,8 +152,13 @@ type run struct {
 	decon   *Decontaminator
 	stats   *Stats
 
-	seq       int64            // items decided so far
-	prompts   map[string]int32 // prompt id -> index into states; pass 1 only
+	seq     int64            // items decided so far
+	prompts map[string]int32 // prompt id -> index into states; pass 1 only
+	last    struct {         // the prompt of the trace before
+		id    string
+		index int32
+		ok    bool
+	}
 	states    []promptState
 	best      [][]selected // per prompt, for max_per_prompt and shortest
 	seen      *bloom
@@ -595,9 +600,19 @@ func (r *run) decide(b p1batch) error {
 // promptIndex returns the index of a prompt's state, adding one for a new
 // prompt.
 func (r *run) promptIndex(id string) int32 {
-	if i, ok := r.prompts[id]; ok {
-		return i
+	// The samples of a prompt usually come one after the other.
+	if r.last.ok && id == r.last.id {
+		return r.last.index
 	}
+	i, ok := r.prompts[id]
+	if !ok {
+		i = r.addPrompt(id)
+	}
+	r.last.id, r.last.index, r.last.ok = id, i, true
+	return i
+}
+
+func (r *run) addPrompt(id string) int32 {
 	i := int32(len(r.states))
 	r.prompts[strings.Clone(id)] = i // not a view into the whole trace
 	r.states = append(r.states, promptState{})

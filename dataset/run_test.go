@@ -120,6 +120,58 @@ func TestSelectionPolicies(t *testing.T) {
 	}
 }
 
+// Prompts and sources that alternate from one trace to the next are
+// counted as well as runs of one prompt and one source are.
+func TestInterleavedPromptsAndSources(t *testing.T) {
+	src := func(s string) func(*record.Trace) { return func(r *record.Trace) { r.Source = s } }
+	traces := []record.Trace{
+		mk("a", 0, "12 + 30 = 42", `\boxed{42}`, src("s1")),
+		mk("b", 0, "12 + 30 = 41", `\boxed{41}`, src("s2")),
+		mk("a", 1, "12 + 30 = 43", `\boxed{43}`, src("s1")),
+		mk("b", 1, "Adding the tens gives 40, then 1.", `\boxed{41}`, src("s1")),
+		mk("a", 2, "Adding the tens gives 40, then the ones 2, so 42.", `\boxed{42}`, src("s2")),
+		mk("c", 0, "Easy: 12 + 30 = 42.", `\boxed{42}`, src("s2")),
+		mk("a", 3, "Sum: 12 plus 30 makes 42.", `\boxed{42}`, src("s2")),
+	}
+	in := filepath.Join(t.TempDir(), "traces.jsonl")
+	writeJSONL(t, in, traces)
+	for _, tc := range []struct {
+		name     string
+		min, max float64
+		kept     string
+		s1, s2   int64 // rows kept per source
+		inBand   int64
+	}{
+		{"one pass", 0, 1, "a0 a2 c0 a3", 1, 3, 3},
+		{"band, two passes", 0.2, 0.8, "a0 a2 a3", 1, 2, 1}, // keeps a (3 of 4) only
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			cfg.Select.PassRateMin, cfg.Select.PassRateMax = tc.min, tc.max
+			st, out := runFilter(t, cfg, in)
+			var kept []string
+			for _, r := range readRows[Row](t, out, "train") {
+				kept = append(kept, fmt.Sprint(r.PromptID, r.Sample))
+			}
+			if got := strings.Join(kept, " "); got != tc.kept {
+				t.Errorf("kept %q, want %q", got, tc.kept)
+			}
+			for _, want := range []struct {
+				source                string
+				traces, correct, kept int64
+			}{{"s1", 3, 1, tc.s1}, {"s2", 4, 3, tc.s2}} {
+				got := st.Sources[want.source]
+				if got == nil || got.Traces != want.traces || got.Correct != want.correct || got.Kept != want.kept {
+					t.Errorf("source %s: %+v, want %d traces, %d correct, %d kept", want.source, got, want.traces, want.correct, want.kept)
+				}
+			}
+			if p := st.PassRates; p.Prompts != 3 || p.NeverSolved != 1 || p.AlwaysSolved != 1 || p.InBand != tc.inBand {
+				t.Errorf("pass rates %+v", p)
+			}
+		})
+	}
+}
+
 func TestTestSplitByPrompt(t *testing.T) {
 	var traces []record.Trace
 	for i := 0; i < 200; i++ {
