@@ -33,7 +33,7 @@ secs() { awk '/Elapsed \(wall clock\)/ { n = split($8, t, ":"); s = 0; for (i = 
 # The machine and the versions, for the record.
 date -u
 lscpu | head -n 15
-echo "nproc $(nproc), threads $threads; $(go version); distill ${DISTILL_BIN:-$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . || echo +changes)}"
+echo "nproc $(nproc), threads $threads; $(go version); distill ${DISTILL_BIN:-$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- '*.go' go.mod go.sum || echo +changes)}"
 echo "DuckDB $(node scripts/node/duckdb_query.mjs "SELECT version() AS v" | grep -o '"v":"[^"]*"')"
 echo "loadavg $(cat /proc/loadavg)"
 printf '%-8s %9s %10s %10s %7s %12s %12s %11s %11s %6s\n' traces input_MB filter_MB/s duckdb_MB/s ratio filter_RSS_MB duckdb_RSS_MB filter_cpu_s duckdb_cpu_s kept
