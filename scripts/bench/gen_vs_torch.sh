@@ -13,7 +13,9 @@
 #   scripts/bench/gen_vs_torch.sh [PRESET [BATCH [PROMPT [NEW [THREADS]]]]]
 #   defaults: qwen-tiny 16 32 64 2; REPEAT=3; TORCH (the venv's python),
 #   DEBIAN_TORCH (/usr/bin/python3); VARIANTS as in train_vs_torch.sh,
-#   where flags starting with "llama.cpp" run llamacpp_gen.py with the rest.
+#   where flags starting with "llama.cpp" run llamacpp_gen.py with the rest;
+#   a variant's own --threads 1 overrides THREADS (Debian's torch 1.13
+#   still runs OpenBLAS's OPENBLAS_NUM_THREADS threads then).
 #
 # Threads are pinned on both sides: GOMAXPROCS=THREADS for Go (OpenBLAS
 # single-threaded, products split over goroutines); OMP/MKL/
@@ -26,11 +28,14 @@ preset=${1:-qwen-tiny} batch=${2:-16} prompt=${3:-32} new=${4:-64} threads=${5:-
 tags=${GO_TAGS:-openblas}
 torch_py=${TORCH:-python/.venv/bin/python} deb_py=${DEBIAN_TORCH:-/usr/bin/python3}
 variants=${VARIANTS:-"torch-2.11-grouped|$torch_py|--attn grouped
+torch-2.11-grouped-1thread|$torch_py|--attn grouped --threads 1
 torch-2.11-sdpa|$torch_py|--attn sdpa
 torch-2.11-hf-generate|$torch_py|--impl hf
 torch-1.13-grouped|$deb_py|--attn grouped
+torch-1.13-grouped-1thread|$deb_py|--attn grouped --threads 1
 llama.cpp-f32|$torch_py|llama.cpp --kv-type f32
-llama.cpp-f32-kv-f16|$torch_py|llama.cpp --kv-type f16"}
+llama.cpp-f32-kv-f16|$torch_py|llama.cpp --kv-type f16
+llama.cpp-f32-kv-f16-1thread|$torch_py|llama.cpp --kv-type f16 --threads 1"}
 work=$(mktemp -d /tmp/gen_vs_torch.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 go build -tags "$tags" -o "$work/distill" .

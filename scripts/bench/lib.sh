@@ -31,9 +31,10 @@ print("torch", v)' 2>&1 | tail -1)"
 # its tokens/s in each repeat, and the peak RSS of both.
 reference_summary() {
 	awk '$3 != "NA" {
+		n = n > $1 ? n : $1
 		if ($2 == "go-distill") { go[$1] = $3; gm = gm > $5 ? gm : $5 }
 		else { s[$2] += $3; c[$2]++; t[$1, $2] = $3; rs[$2] = rs[$2] > $5 ? rs[$2] : $5 } }
 	END { for (v in s) if (s[v] / c[v] > best) { best = s[v] / c[v]; ref = v }
 		printf "reference (fastest mean): %s, %.1f tokens/s, peak RSS %s MB; Go peak RSS %s MB (%.2fx)\n", ref, best, rs[ref], gm, gm / rs[ref]
-		printf "Go / reference, each repeat:"; for (r in go) if ((r, ref) in t) printf " %.2fx", go[r] / t[r, ref]; print "" }' "$1"
+		printf "Go / reference, each repeat:"; for (r = 1; r <= n; r++) if ((r in go) && ((r, ref) in t)) printf " %.2fx", go[r] / t[r, ref]; print "" }' "$1"
 }

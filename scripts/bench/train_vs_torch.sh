@@ -13,7 +13,9 @@
 #   GO_ARGS, TORCH_ARGS: more flags for each side (e.g. --lora-rank 16
 #   --gradient-checkpointing, and --impl hf for torch, which they need);
 #   VARIANTS: lines of "name|python|torch_train_step.py flags", default
-#   below (TORCH: the venv's python, DEBIAN_TORCH: /usr/bin/python3).
+#   below (TORCH: the venv's python, DEBIAN_TORCH: /usr/bin/python3); a
+#   variant's own --threads 1 overrides THREADS for torch (spinning
+#   OpenMP threads cost torch most when other processes hold the cores).
 #
 # Threads are pinned on both sides: Go runs with GOMAXPROCS=THREADS and
 # --threads THREADS (its products split rows over goroutines, OpenBLAS
@@ -26,10 +28,12 @@ preset=${1:-qwen-tiny} seq=${2:-256} batch=${3:-8} steps=${4:-4} threads=${5:-2}
 tags=${GO_TAGS:-openblas}
 torch_py=${TORCH:-python/.venv/bin/python} deb_py=${DEBIAN_TORCH:-/usr/bin/python3}
 variants=${VARIANTS:-"torch-2.11-sdpa|$torch_py|--attn sdpa
+torch-2.11-sdpa-1thread|$torch_py|--attn sdpa --threads 1
 torch-2.11-sdpa-compile|$torch_py|--attn sdpa --compile
 torch-2.11-hf-sdpa|$torch_py|--impl hf --attn sdpa
 torch-2.11-mask|$torch_py|--attn mask
-torch-1.13-mask|$deb_py|--attn mask"}
+torch-1.13-mask|$deb_py|--attn mask
+torch-1.13-mask-1thread|$deb_py|--attn mask --threads 1"}
 bin=$(mktemp /tmp/distill-bench.XXXXXX)
 trap 'rm -f "$bin"' EXIT
 go build -tags "$tags" -o "$bin" .
