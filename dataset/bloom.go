@@ -1,5 +1,7 @@
 package dataset
 
+import "sync/atomic"
+
 // bloom is a Bloom filter over 64-bit keys. Dedup keeps its state here so
 // that its memory is fixed by configuration (dedup.memory_mb) whatever the
 // number of traces; the price is a small false-positive rate, which grows
@@ -32,10 +34,26 @@ func (b *bloom) has(key uint64) bool {
 	return true
 }
 
+// hasShared is has for goroutines other than the one that adds: the
+// workers of pass 1 look keys up while decide adds them. Bits are only ever
+// set, so a key found here is found by every later lookup.
+func (b *bloom) hasShared(key uint64) bool {
+	h1, h2 := b.probes(key)
+	for i := uint64(0); i < bloomProbes; i++ {
+		bit := (h1 + i*h2) & b.mask
+		if atomic.LoadUint64(&b.bits[bit>>6])&(1<<(bit&63)) == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// add sets the key's bits atomically, for hasShared; the adding goroutine
+// itself may read them with has.
 func (b *bloom) add(key uint64) {
 	h1, h2 := b.probes(key)
 	for i := uint64(0); i < bloomProbes; i++ {
 		bit := (h1 + i*h2) & b.mask
-		b.bits[bit>>6] |= 1 << (bit & 63)
+		atomic.OrUint64(&b.bits[bit>>6], 1<<(bit&63))
 	}
 }

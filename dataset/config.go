@@ -193,3 +193,8 @@ func (c *Config) keepPerPrompt() int {
 	}
 	return 0
 }
+
+// fullBand is true when the pass-rate band drops no prompt.
+func (c *Config) fullBand() bool {
+	return c.Select.PassRateMin <= 0 && c.Select.PassRateMax >= 1
+}

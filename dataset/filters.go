@@ -77,11 +77,7 @@ func format(t *Trace, _ int, cfg *Config) bool {
 // languageMix drops chains of thought with more than the allowed share of
 // letters in a script other than the prompt's, as R1's language-mixing
 // filter does.
-func languageMix(t *Trace, _ int, cfg *Config) bool {
-	main := mainScript(scriptCounts(t.Prompt))
-	return foreignShare(t.ThinkReasoning, main) > cfg.Language.MaxForeignShare ||
-		foreignShare(t.Answer, main) > cfg.Language.MaxForeignShare
-}
+func languageMix(t *Trace, _ int, cfg *Config) bool { return t.languageMixed(cfg) }
 
 // readability drops replies with a paragraph over the limit, or code blocks
 // in tasks that are not about code.
@@ -119,7 +115,7 @@ func length(_ *Trace, n int, cfg *Config) bool {
 // repetition drops chains of thought that loop: too large a share of their
 // word n-grams repeat earlier ones.
 func repetition(t *Trace, _ int, cfg *Config) bool {
-	return repeatShare(t.ThinkReasoning, cfg.Repetition.NGram, cfg.Repetition.MinNGrams) > cfg.Repetition.MaxRepeatShare
+	return t.repeatShare(cfg) > cfg.Repetition.MaxRepeatShare
 }
 
 // repeatBufs are reused between calls: the filter runs once per trace.

@@ -4,9 +4,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"path/filepath"
-
-	"github.com/distill-dev/distill/dataset/verify"
 )
 
 // Splits a row can go to.
@@ -28,16 +25,10 @@ func IsTest(promptID string, fraction float64) bool {
 
 // pass2 writes the spilled rows to their splits, in input order.
 func (r *run) pass2(ctx context.Context, sp *spillReader) (err error) {
-	so := ShardOptions{ShardBytes: int64(r.cfg.Output.ShardSizeMB) << 20, RowGroupBytes: r.cfg.Output.RowGroupMB << 20}
-	dir := r.opts.OutDir
-	train := NewShardWriter[Row](dir, "train", so, func(x *Row) int { return x.size() })
-	test := NewShardWriter[Row](dir, "test", so, func(x *Row) int { return x.size() })
-	rejects := NewShardWriter[RejectRow](dir, "rejects", so, func(x *RejectRow) int { return x.size() })
+	o := r.newOutputs()
 	defer func() {
 		if err != nil {
-			train.Abort()
-			test.Abort()
-			rejects.Abort()
+			o.abort()
 		}
 	}()
 	k := r.cfg.keepPerPrompt()
@@ -61,52 +52,14 @@ func (r *run) pass2(ctx context.Context, sp *spillReader) (err error) {
 			r.opts.Progress(2, done)
 			shown = done
 		}
-		x.row.Correct = x.verdict == uint8(verify.Correct)
-		split, reason := r.destination(&x, k)
-		switch split {
-		case splitTrain:
-			err = train.Write(x.row)
-		case splitTest:
-			err = test.Write(x.row)
-		default:
-			if r.cfg.Output.WriteRejects {
-				err = rejects.Write(rejectRow(x.row, reason))
-			}
-		}
-		if err != nil {
+		if err := r.place(o, &x, k); err != nil {
 			return err
 		}
-		r.count(split, reason, &x.row)
 	}
 	if r.opts.Progress != nil {
 		r.opts.Progress(2, r.stats.BytesIn)
 	}
-	for _, w := range []struct {
-		name string
-		w    interface{ Close() ([]string, error) }
-	}{{"train", train}, {"test", test}, {"rejects", rejects}} {
-		if w.name == "test" && r.cfg.Select.TestFraction == 0 {
-			// No test split asked for: write none, and remove an old one.
-			if err := removeShards(dir, "test", nil); err != nil {
-				return err
-			}
-			continue
-		}
-		if w.name == "rejects" && !r.cfg.Output.WriteRejects {
-			if err := removeShards(dir, "rejects", nil); err != nil {
-				return err
-			}
-			continue
-		}
-		paths, err := w.w.Close()
-		if err != nil {
-			return err
-		}
-		for _, p := range paths {
-			r.stats.Shards[w.name] = append(r.stats.Shards[w.name], filepath.Base(p))
-		}
-	}
-	return nil
+	return r.closeOutputs(o)
 }
 
 // destination is the split of a spilled row and, for rejects, the reason.

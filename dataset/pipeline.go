@@ -28,9 +28,13 @@ type Options struct {
 	Progress func(pass int, bytes int64)
 }
 
-// The filter stage runs in two passes (the second over a spill of the
-// first, not over the input), so that per-prompt policies can look at all
-// the samples of a prompt while memory stays bounded:
+// The filter stage runs in one pass when no per-prompt policy is on
+// (select.policy all, the full pass-rate band [0, 1]: the defaults): every
+// decision is then final once the trace has been checked against the traces
+// before it, and decide writes each row to its split as it goes. Otherwise it
+// runs in two passes (the second over a spill of the first, not over the
+// input), so that per-prompt policies can look at all the samples of a
+// prompt while memory stays bounded:
 //
 //  1. Parse, verify and filter every trace, decontaminate, and deduplicate in
 //     input order against a Bloom filter (fixed size). Keep per prompt its
@@ -45,10 +49,14 @@ type Options struct {
 //
 // Memory is the Bloom filter (dedup.memory_mb, pass 1 only), the in-flight
 // batches (workers × 4 MB), the row groups being written (at most
-// output.row_group_mb or 8,192 rows per split) and, per prompt, an index
-// entry (pass 1 only: its id and a map slot) and a 12-byte record: about
-// 14 MB and 2.4 MB for the 200,000 prompts of 800,000 traces. The spill is
-// about the size of the input, on disk.
+// output.row_group_mb or 8,192 rows per split, up to three per split: one
+// filling, one queued, one being encoded), the zstd encoders (8 MB each,
+// zstdcodec.go) and, per prompt, an index entry (pass 1 only: its id and a
+// map slot) and a 12-byte record: about 14 MB and 2.4 MB for the 200,000
+// prompts of 800,000 traces. None of it grows with the input but the
+// per-prompt state. In one pass the Bloom filter and the row groups live
+// at the same time. The spill is about the size of the input, on disk;
+// one pass writes none.
 
 // Reason codes of the decision bytes; 0 is a candidate still in the running.
 var reasonNames = []string{"", "bad_input", FilterTeacherError, FilterTruncated, FilterFormat,
@@ -144,14 +152,20 @@ type run struct {
 	decon   *Decontaminator
 	stats   *Stats
 
-	seq       int64            // items decided so far
-	prompts   map[string]int32 // prompt id -> index into states; pass 1 only
+	seq     int64            // items decided so far
+	prompts map[string]int32 // prompt id -> index into states; pass 1 only
+	last    struct {         // the prompt of the trace before
+		id    string
+		index int32
+		ok    bool
+	}
 	states    []promptState
 	best      [][]selected // per prompt, for max_per_prompt and shortest
 	seen      *bloom
 	bands     int
 	lineCount []int
 
+	out          *outputs // one pass: decide writes the rows; else nil
 	spill        *spillWriter
 	spillPending int64 // input bytes decided since the last spilled record
 }
@@ -159,6 +173,12 @@ type run struct {
 // Run filters the traces of opts.Inputs into Parquet shards, stats.json and
 // a dataset card in opts.OutDir, and returns the stats.
 func Run(ctx context.Context, opts Options) (*Stats, error) {
+	return runPasses(ctx, opts, opts.Config.keepPerPrompt() == 0 && opts.Config.fullBand())
+}
+
+// runPasses is Run in one pass (only right without per-prompt policies) or
+// in two.
+func runPasses(ctx context.Context, opts Options, onePass bool) (*Stats, error) {
 	cfg := opts.Config
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -199,22 +219,36 @@ func Run(ctx context.Context, opts Options) (*Stats, error) {
 		os.Remove(p)
 	}
 	removeStaleSpills(opts.OutDir)
-	if r.spill, err = createSpill(opts.OutDir); err != nil {
-		return nil, err
+	if onePass {
+		r.out = r.newOutputs()
+	} else {
+		if r.spill, err = createSpill(opts.OutDir); err != nil {
+			return nil, err
+		}
+		defer r.spill.remove() // on success, error and cancellation alike
 	}
-	defer r.spill.remove() // on success, error and cancellation alike
 	if err := r.pass1(ctx); err != nil {
+		if r.out != nil {
+			r.out.abort()
+		}
 		return nil, err
 	}
 	r.seen = nil    // the Bloom filter is not needed any more,
 	r.prompts = nil // nor the prompt ids: the spill has the indexes
 	r.passRates()
-	sp, err := r.spill.finish()
-	if err != nil {
-		return nil, err
-	}
-	if err := r.pass2(ctx, sp); err != nil {
-		return nil, err
+	if r.out != nil {
+		if err := r.closeOutputs(r.out); err != nil {
+			r.out.abort()
+			return nil, err
+		}
+	} else {
+		sp, err := r.spill.finish()
+		if err != nil {
+			return nil, err
+		}
+		if err := r.pass2(ctx, sp); err != nil {
+			return nil, err
+		}
 	}
 	r.finishStats()
 	if err := atomicfile.WriteJSON(filepath.Join(opts.OutDir, "stats.json"), r.stats); err != nil {
@@ -287,11 +321,13 @@ type p1 struct {
 	bands         [2]int // band keys: p1batch.keys[bands[0]:bands[1]]
 	payload       [2]int // spill payload: p1batch.spill[payload[0]:payload[1]], if any
 	bytes         int64  // input bytes of the line
+	row           Row    // one pass: the row decide writes, if any
 }
 
 type p1batch struct {
 	*p1bufs
 	bytes int64
+	err   error
 }
 
 // p1bufs hold what examine finds in a batch until decide has used it.
@@ -317,6 +353,7 @@ type p1worker struct {
 	mh    *MinHasher
 	decon *Decontaminator
 	trace Trace
+	memo  textMemos
 }
 
 func (r *run) pass1(parent context.Context) error {
@@ -368,6 +405,7 @@ func (r *run) examine(w *p1worker, b *batch) p1batch {
 			rec.bad, rec.detail, rec.code = bad, detail, codeBad
 			continue
 		}
+		w.memo.attach(t)
 		rec.promptID, rec.source = t.PromptID, t.Source
 		n := numTokens(t)
 		r.judge(w, t, n, rec, out.p1bufs)
@@ -384,6 +422,17 @@ func (r *run) examine(w *p1worker, b *batch) p1batch {
 			start := len(out.spill)
 			out.spill = appendSpillPayload(out.spill, t, n, verifier, rec.contam)
 			rec.payload = [2]int{start, len(out.spill)}
+			if r.out != nil {
+				// One pass: the row is built here, in parallel, from the
+				// same payload a spill would hold.
+				var x spilled
+				if err := x.decodePayload(out.spill[start:]); err != nil {
+					out.err = err
+					return out
+				}
+				rec.row = x.row
+				out.spill = out.spill[:start]
+			}
 		}
 	}
 	return out
@@ -418,9 +467,12 @@ func (r *run) judge(w *p1worker, t *Trace, n int, rec *p1, out *p1bufs) {
 		return
 	}
 	if r.cfg.Dedup.Exact {
-		rec.exact = exactKey(t.Prompt, t.ThinkReasoning, t.Answer)
+		rec.exact = t.exactKey()
 	}
-	if r.cfg.Dedup.Near {
+	// A trace whose exact key is in the filter already will be an exact
+	// duplicate when decide gets to it (keys are never removed), and its band
+	// keys would not be looked at: MinHash is skipped for it.
+	if r.cfg.Dedup.Near && !(r.cfg.Dedup.Exact && r.seen.hasShared(rec.exact)) {
 		start := len(out.keys)
 		out.keys = w.mh.BandKeys(out.keys, t.ThinkReasoning, t.Answer)
 		rec.bands = [2]int{start, len(out.keys)}
@@ -454,6 +506,9 @@ func exactKey(prompt, reasoning, answer string) uint64 {
 // the per-prompt counts; and it spills the rows pass 2 will write.
 func (r *run) decide(b p1batch) error {
 	defer p1pool.Put(b.p1bufs)
+	if b.err != nil {
+		return b.err
+	}
 	st := r.stats
 	st.BytesIn += b.bytes
 	k := r.cfg.keepPerPrompt()
@@ -526,6 +581,13 @@ func (r *run) decide(b p1batch) error {
 		}
 		if rec.code == codeCandidate || r.cfg.Output.WriteRejects {
 			h := spillHead{code: rec.code, verdict: rec.verdict, seq: seq, prompt: int(pi), bytes: r.spillPending}
+			if r.out != nil {
+				x := spilled{spillHead: h, row: rec.row, contam: rec.contam}
+				if err := r.place(r.out, &x, k); err != nil {
+					return err
+				}
+				continue
+			}
 			if err := r.spill.write(h, b.spill[rec.payload[0]:rec.payload[1]]); err != nil {
 				return err
 			}
@@ -538,9 +600,19 @@ func (r *run) decide(b p1batch) error {
 // promptIndex returns the index of a prompt's state, adding one for a new
 // prompt.
 func (r *run) promptIndex(id string) int32 {
-	if i, ok := r.prompts[id]; ok {
-		return i
+	// The samples of a prompt usually come one after the other.
+	if r.last.ok && id == r.last.id {
+		return r.last.index
 	}
+	i, ok := r.prompts[id]
+	if !ok {
+		i = r.addPrompt(id)
+	}
+	r.last.id, r.last.index, r.last.ok = id, i, true
+	return i
+}
+
+func (r *run) addPrompt(id string) int32 {
 	i := int32(len(r.states))
 	r.prompts[strings.Clone(id)] = i // not a view into the whole trace
 	r.states = append(r.states, promptState{})
@@ -562,12 +634,11 @@ func (r *run) anyBand(keys []uint64) bool {
 }
 
 func (r *run) inBand(p *promptState) bool {
-	lo, hi := r.cfg.Select.PassRateMin, r.cfg.Select.PassRateMax
-	if lo <= 0 && hi >= 1 {
+	if r.cfg.fullBand() {
 		return true
 	}
 	rate := p.passRate()
-	return rate >= lo && rate <= hi
+	return rate >= r.cfg.Select.PassRateMin && rate <= r.cfg.Select.PassRateMax
 }
 
 func (r *run) passRates() {

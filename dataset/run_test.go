@@ -120,6 +120,58 @@ func TestSelectionPolicies(t *testing.T) {
 	}
 }
 
+// Prompts and sources that alternate from one trace to the next are
+// counted as well as runs of one prompt and one source are.
+func TestInterleavedPromptsAndSources(t *testing.T) {
+	src := func(s string) func(*record.Trace) { return func(r *record.Trace) { r.Source = s } }
+	traces := []record.Trace{
+		mk("a", 0, "12 + 30 = 42", `\boxed{42}`, src("s1")),
+		mk("b", 0, "12 + 30 = 41", `\boxed{41}`, src("s2")),
+		mk("a", 1, "12 + 30 = 43", `\boxed{43}`, src("s1")),
+		mk("b", 1, "Adding the tens gives 40, then 1.", `\boxed{41}`, src("s1")),
+		mk("a", 2, "Adding the tens gives 40, then the ones 2, so 42.", `\boxed{42}`, src("s2")),
+		mk("c", 0, "Easy: 12 + 30 = 42.", `\boxed{42}`, src("s2")),
+		mk("a", 3, "Sum: 12 plus 30 makes 42.", `\boxed{42}`, src("s2")),
+	}
+	in := filepath.Join(t.TempDir(), "traces.jsonl")
+	writeJSONL(t, in, traces)
+	for _, tc := range []struct {
+		name     string
+		min, max float64
+		kept     string
+		s1, s2   int64 // rows kept per source
+		inBand   int64
+	}{
+		{"one pass", 0, 1, "a0 a2 c0 a3", 1, 3, 3},
+		{"band, two passes", 0.2, 0.8, "a0 a2 a3", 1, 2, 1}, // keeps a (3 of 4) only
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			cfg.Select.PassRateMin, cfg.Select.PassRateMax = tc.min, tc.max
+			st, out := runFilter(t, cfg, in)
+			var kept []string
+			for _, r := range readRows[Row](t, out, "train") {
+				kept = append(kept, fmt.Sprint(r.PromptID, r.Sample))
+			}
+			if got := strings.Join(kept, " "); got != tc.kept {
+				t.Errorf("kept %q, want %q", got, tc.kept)
+			}
+			for _, want := range []struct {
+				source                string
+				traces, correct, kept int64
+			}{{"s1", 3, 1, tc.s1}, {"s2", 4, 3, tc.s2}} {
+				got := st.Sources[want.source]
+				if got == nil || got.Traces != want.traces || got.Correct != want.correct || got.Kept != want.kept {
+					t.Errorf("source %s: %+v, want %d traces, %d correct, %d kept", want.source, got, want.traces, want.correct, want.kept)
+				}
+			}
+			if p := st.PassRates; p.Prompts != 3 || p.NeverSolved != 1 || p.AlwaysSolved != 1 || p.InBand != tc.inBand {
+				t.Errorf("pass rates %+v", p)
+			}
+		})
+	}
+}
+
 func TestTestSplitByPrompt(t *testing.T) {
 	var traces []record.Trace
 	for i := 0; i < 200; i++ {
@@ -266,20 +318,34 @@ func TestRerunIsByteIdentical(t *testing.T) {
 	writeJSONL(t, in, builtinTraces(t, 200, 3))
 	cfg := DefaultConfig()
 	cfg.Select.TestFraction = 0.1
-	cfg.Output.Workers = 3 // scheduling must not matter
-	_, a := runFilter(t, cfg, in)
-	cfg.Output.Workers = 1
-	_, b := runFilter(t, cfg, in)
-	for _, pattern := range []string{"*.parquet", "stats.json", "README.md"} {
-		files, _ := filepath.Glob(filepath.Join(a, pattern))
-		if len(files) == 0 {
-			t.Fatalf("no %s written", pattern)
+	// Neither scheduling nor the way rows reach the shards (straight from
+	// pass 1, or through the spill and pass 2) may change a byte.
+	var a string
+	for _, run := range []struct {
+		workers int
+		onePass bool
+	}{{3, true}, {1, true}, {2, false}} {
+		cfg.Output.Workers = run.workers
+		out := t.TempDir()
+		if _, err := runPasses(context.Background(), Options{Inputs: []string{in}, OutDir: out, Config: cfg}, run.onePass); err != nil {
+			t.Fatal(err)
 		}
-		for _, f := range files {
-			x, _ := os.ReadFile(f)
-			y, err := os.ReadFile(filepath.Join(b, filepath.Base(f)))
-			if err != nil || !bytes.Equal(x, y) {
-				t.Errorf("%s differs between runs (%v):\n%s\n%s", filepath.Base(f), err, x, y)
+		if a == "" {
+			a = out
+			continue
+		}
+		for _, pattern := range []string{"*.parquet", "stats.json", "README.md"} {
+			files, _ := filepath.Glob(filepath.Join(a, pattern))
+			if len(files) == 0 {
+				t.Fatalf("no %s written", pattern)
+			}
+			for _, f := range files {
+				x, _ := os.ReadFile(f)
+				y, err := os.ReadFile(filepath.Join(out, filepath.Base(f)))
+				if err != nil || !bytes.Equal(x, y) {
+					t.Errorf("%s differs with %d workers, one pass %v (%v):\n%s\n%s",
+						filepath.Base(f), run.workers, run.onePass, err, x, y)
+				}
 			}
 		}
 	}
@@ -385,25 +451,30 @@ func TestShardsInDuckDB(t *testing.T) {
 }
 
 // A cancelled run leaves no temporary file (spill or shard) behind, in
-// either pass.
+// either pass, whether it runs in one pass or in two.
 func TestCancelRemovesTemporaryFiles(t *testing.T) {
 	in := filepath.Join(t.TempDir(), "traces.jsonl")
 	writeJSONL(t, in, builtinTraces(t, 100, 2))
-	for _, pass := range []int{1, 2} {
+	for _, tc := range []struct {
+		policy string
+		pass   int
+	}{{PolicyAll, 1}, {PolicyShortest, 1}, {PolicyShortest, 2}} {
 		out := t.TempDir()
+		cfg := DefaultConfig()
+		cfg.Select.Policy = tc.policy
 		ctx, cancel := context.WithCancel(context.Background())
-		_, err := Run(ctx, Options{Inputs: []string{in}, OutDir: out, Config: DefaultConfig(),
+		_, err := Run(ctx, Options{Inputs: []string{in}, OutDir: out, Config: cfg,
 			Progress: func(p int, _ int64) {
-				if p == pass {
+				if p == tc.pass {
 					cancel()
 				}
 			}})
 		cancel()
 		if !errors.Is(err, context.Canceled) {
-			t.Errorf("pass %d: got %v, want context.Canceled", pass, err)
+			t.Errorf("%s, pass %d: got %v, want context.Canceled", tc.policy, tc.pass, err)
 		}
 		if left, _ := filepath.Glob(filepath.Join(out, ".*")); len(left) != 0 {
-			t.Errorf("pass %d: temporary files left: %v", pass, left)
+			t.Errorf("%s, pass %d: temporary files left: %v", tc.policy, tc.pass, left)
 		}
 	}
 }

@@ -11,7 +11,6 @@ import (
 
 	"github.com/distill-dev/distill/internal/atomicfile"
 	"github.com/parquet-go/parquet-go"
-	"github.com/parquet-go/parquet-go/compress/zstd"
 )
 
 // Defaults for shard writing. Row groups are bounded by uncompressed bytes so
@@ -185,7 +184,7 @@ func (s *ShardWriter[T]) open() error {
 	s.f = f
 	s.cw = &countWriter{w: f}
 	s.w = parquet.NewGenericWriter[T](s.cw,
-		parquet.Compression(&zstd.Codec{Level: zstd.SpeedDefault}),
+		parquet.Compression(shardCodec),
 		// A fixed creator string: the version of parquet-go must not make two
 		// runs over the same input differ.
 		parquet.CreatedBy("distill", "0", "0"),

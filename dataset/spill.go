@@ -161,15 +161,30 @@ func (s *spillReader) next(x *spilled) error {
 	if _, err := io.ReadFull(s.r, b); err != nil {
 		return fmt.Errorf("spill: %w", err)
 	}
-	var u [5 + spStrings]uint64 // head: seq, prompt, bytes; then tokens, sample, lengths
 	if len(b) < 2 {
 		return errSpill
 	}
 	x.code, x.verdict = b[0], b[1]
 	b = b[2:]
+	var u [3]uint64 // seq, prompt, bytes
 	for i := range u {
 		var k int
-		if i == 4 { // the sample, signed
+		if u[i], k = binary.Uvarint(b); k <= 0 {
+			return errSpill
+		}
+		b = b[k:]
+	}
+	x.seq, x.prompt, x.bytes = int64(u[0]), int(u[1]), int64(u[2])
+	return x.decodePayload(b)
+}
+
+// decodePayload sets x's row and contam from a payload of
+// appendSpillPayload.
+func (x *spilled) decodePayload(b []byte) error {
+	var u [2 + spStrings]uint64 // tokens, sample, lengths
+	for i := range u {
+		var k int
+		if i == 1 { // the sample, signed
 			var v int64
 			v, k = binary.Varint(b)
 			u[i] = uint64(v)
@@ -181,8 +196,7 @@ func (s *spillReader) next(x *spilled) error {
 		}
 		b = b[k:]
 	}
-	x.seq, x.prompt, x.bytes = int64(u[0]), int(u[1]), int64(u[2])
-	lens := u[5:]
+	lens := u[2:]
 	total := uint64(0)
 	for _, l := range lens {
 		total += l
@@ -211,7 +225,7 @@ func (s *spillReader) next(x *spilled) error {
 		Messages: []Message{{Role: "user", Content: prompt}, {Role: "assistant", Content: reply}},
 		Prompt:   prompt, Reasoning: reasoning, Answer: answer, Reference: cut(lens[spReference]),
 		Verifier: cut(lens[spVerifier]), Source: cut(lens[spSource]), Teacher: cut(lens[spTeacher]),
-		PromptID: cut(lens[spPromptID]), NumTokens: int64(u[3]), Sample: int64(u[4]),
+		PromptID: cut(lens[spPromptID]), NumTokens: int64(u[0]), Sample: int64(u[1]),
 	}
 	x.contam = cut(lens[spContam])
 	return nil

@@ -25,6 +25,10 @@ type Stats struct {
 	Dedup         DedupStats              `json:"dedup"`
 	Shards        map[string][]string     `json:"shards"` // split -> file names
 	Config        Config                  `json:"config"`
+
+	// The source of the trace before: traces come in runs of one source.
+	lastSource string
+	lastStats  *SourceStats
 }
 
 // InputStats describes one input file.
@@ -95,10 +99,14 @@ func (s *Stats) source(name string) *SourceStats {
 	if name == "" {
 		name = "(none)"
 	}
+	if s.lastStats != nil && name == s.lastSource {
+		return s.lastStats
+	}
 	st := s.Sources[name]
 	if st == nil {
 		st = &SourceStats{}
 		s.Sources[strings.Clone(name)] = st // not a view into the whole trace
 	}
+	s.lastSource, s.lastStats = name, st
 	return st
 }

@@ -31,6 +31,8 @@ type Trace struct {
 	Opened, Closed int
 	// Unclosed is true when the reasoning started but never ended.
 	Unclosed bool
+
+	memo *textMemo // values computed from the texts, if kept (textmemo.go)
 }
 
 // parseTrace decodes one JSONL line into t, which it resets first (a worker

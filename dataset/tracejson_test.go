@@ -25,7 +25,7 @@ func TestDecodeTraceMatchesEncodingJSON(t *testing.T) {
 		// malformed
 		``, `{`, `[]`, `{"prompt_id":"p",}`, `{"prompt_id":"p" "prompt":"q"}`, `{"prompt_id":p}`,
 		`{"prompt_id":"p","sample":"3"}`, `{"prompt_id":"p","sample":1.5}`, `{"prompt_id":"p","sample":01}`,
-		`{"prompt_id":"a` + "\x01" + `"}`, `{"prompt_id":"\x"}`, `{"prompt_id":"\u12"}`, `{"prompt_id":"p"} x`,
+		`{"prompt_id":"a` + "\x01" + `"}`, `{"prompt_id":"a` + "\x01", `{"prompt_id":"a\n` + "\x01" + `"}`, `{"prompt_id":"a\n`, `{"prompt_id":"\x"}`, `{"prompt_id":"\u12"}`, `{"prompt_id":"p"} x`,
 		`{"prompt_id":"p","usage":{"completion_tokens":"9"}}`, `{"prompt_id":"p","usage":[1]}`,
 		`{"prompt_id":"p","x":tru}`, `{"prompt_id":"p","x":[1,]}`, `{"prompt_id":"p","created_at":"yesterday"}`,
 		`{"prompt_id":"p","x":-}`, `{"prompt_id":"p","x":1.}`, `{"prompt_id":"p","x":1e}`,

@@ -11,9 +11,14 @@ checked against it.
                       with logits and greedy continuations
                       (default OUTDIR: student/model/testdata)
   bench ...           time a KV-cached greedy decode of a random model of a
-                      given shape; prints one JSON line with tokens/s
+                      given shape; prints one JSON line with tokens/s.
+                      --attn grouped|repeat|sdpa picks the attention of
+                      this file's model; --impl hf times transformers'
+                      generate() instead; --save DIR writes the model as a
+                      checkpoint (for `distill export gguf`) and exits
 
-Needs only Debian's python3-torch (1.13) and python3-numpy.
+Needs only Debian's python3-torch (1.13) and python3-numpy, apart from
+bench's --attn sdpa (torch >= 2.1) and --impl hf (transformers).
 """
 import argparse
 import json
@@ -92,11 +97,13 @@ def repeat_kv(x, n_rep):
 class Model:
     """Decoder weights as a dict of HF tensor names; forward(ids, cache)."""
 
-    def __init__(self, cfg, params, grouped=False):
-        # grouped: attention without repeat_kv's copies (the query heads of a
-        # KV head become rows of one matmul), for a stronger benchmark
-        # baseline; same result as HF's eager path (checked by fixtures).
-        self.cfg, self.p, self.grouped = cfg, params, grouped
+    def __init__(self, cfg, params, attn="repeat"):
+        # attn "repeat": HF's eager path (repeat_kv copies); "grouped": the
+        # query heads of a KV head become rows of one matmul, without the
+        # copies (same result, checked by fixtures); "sdpa":
+        # F.scaled_dot_product_attention with grouped KV heads. The last two
+        # are faster benchmark baselines.
+        self.cfg, self.p, self.attn = cfg, params, attn
         self.d = cfg.get("head_dim") or cfg["hidden_size"] // cfg["num_attention_heads"]
         self.inv_freq = rope_inv_freq(cfg)
         self.bias = cfg["model_type"] == "qwen2" or cfg.get("attention_bias", False)
@@ -130,7 +137,12 @@ class Model:
                 ck[:, :, start:total] = k
                 cv[:, :, start:total] = v
                 k, v = ck[:, :, :total], cv[:, :, :total]
-            if self.grouped:
+            if self.attn == "sdpa":
+                # a chunk at 0 is causal by itself, one token sees the whole cache
+                a = F.scaled_dot_product_attention(q, k, v, attn_mask=None if t == 1 or start == 0 else mask == 0,
+                                                   is_causal=t > 1 and start == 0, enable_gqa=True)
+                a = a.transpose(1, 2).reshape(b, t, nh * d)
+            elif self.attn == "grouped":
                 g = nh // nkv
                 qg = q.reshape(b, nkv, g * t, d)  # head h = kv*g + j, as repeat_kv
                 w = torch.matmul(qg, k.transpose(2, 3)) * d ** -0.5 + mask.repeat(g, 1)
@@ -304,7 +316,7 @@ def fixture(outdir, name, cfg, seed, dtype="F32"):
                 assert torch.equal(seq[n:], cont), f"{name}: cached and uncached greedy differ"
                 if margin > 0.01:
                     break
-            fast = Model(cfg, params, grouped=True).forward(ids[None])[0]
+            fast = Model(cfg, params, attn="grouped").forward(ids[None])[0]
             assert torch.allclose(fast, full, rtol=1e-5, atol=1e-5), f"{name}: grouped attention differs"
             case = {
                 "tokens": ids.tolist(),
@@ -353,27 +365,54 @@ PRESETS = {
 }
 
 
+def bench_config(a):
+    fam, v, h, inter, layers, heads, kv = PRESETS[a.preset]
+    return dict(FAMILIES["qwen2-tiny" if fam == "qwen2" else "llama3-tiny"],
+                vocab_size=v, hidden_size=h, intermediate_size=inter, num_hidden_layers=layers,
+                num_attention_heads=heads, num_key_value_heads=kv, tie_word_embeddings=True,
+                rope_theta=10000.0, rope_scaling=None, max_position_embeddings=a.prompt + a.new)
+
+
+def hf_greedy(cfg, params):
+    """transformers' generate() on the same weights: greedy, KV cache (its
+    dynamic cache), SDPA, every row running NEW tokens."""
+    import transformers
+    c = transformers.AutoConfig.for_model(cfg["model_type"], attn_implementation="sdpa",
+                                          **{k: v for k, v in cfg.items() if k not in ("architectures", "model_type")})
+    m = transformers.AutoModelForCausalLM.from_config(c)
+    m.load_state_dict(params, strict=False)  # lm_head is tied
+    m.eval()
+    return lambda prompts, n: m.generate(prompts, attention_mask=torch.ones_like(prompts), max_new_tokens=n,
+                                         min_new_tokens=n, do_sample=False, pad_token_id=0)
+
+
 def cmd_bench(a):
     torch.set_num_threads(a.threads)
-    fam, v, h, inter, layers, heads, kv = PRESETS[a.preset]
-    cfg = dict(FAMILIES["qwen2-tiny" if fam == "qwen2" else "llama3-tiny"],
-               vocab_size=v, hidden_size=h, intermediate_size=inter, num_hidden_layers=layers,
-               num_attention_heads=heads, num_key_value_heads=kv, tie_word_embeddings=True,
-               rope_theta=10000.0, rope_scaling=None, max_position_embeddings=a.prompt + a.new)
+    torch.set_num_interop_threads(1)
+    cfg = bench_config(a)
     gen = torch.Generator().manual_seed(0)
-    m = Model(cfg, random_params(cfg, gen, std=0.02), grouped=not a.hf_attention)
-    prompts = torch.randint(0, v, (a.batch, a.prompt), generator=gen)
+    params = random_params(cfg, gen, std=0.02)
+    if a.save:
+        os.makedirs(a.save, exist_ok=True)
+        with open(os.path.join(a.save, "config.json"), "w") as f:
+            json.dump(cfg, f, indent=2)
+        write_safetensors(os.path.join(a.save, "model.safetensors"), params)
+        return
+    greedy = hf_greedy(cfg, params) if a.impl == "hf" else Model(cfg, params, attn=a.attn).greedy
+    prompts = torch.randint(0, cfg["vocab_size"], (a.batch, a.prompt), generator=gen)
     best, best_cpu = float("inf"), float("inf")
     with torch.no_grad():
-        m.greedy(prompts, 2)  # warm-up
+        greedy(prompts, 2)  # warm-up
         for _ in range(a.reps):
             t0, c0 = time.perf_counter(), time.process_time()
-            m.greedy(prompts, a.new)
+            out = greedy(prompts, a.new)
             best = min(best, time.perf_counter() - t0)
             # CPU time measures the work on a shared machine, where wall
             # time measures the neighbours too
             best_cpu = min(best_cpu, time.process_time() - c0)
+    assert out.shape[-1] - (a.prompt if a.impl == "hf" else 0) == a.new, out.shape
     print(json.dumps({"impl": "torch", "torch": torch.__version__, "preset": a.preset, "threads": a.threads,
+                      "variant": "hf generate sdpa" if a.impl == "hf" else a.attn,
                       "batch": a.batch, "prompt": a.prompt, "new": a.new, "seconds": best,
                       "cpu_seconds": best_cpu, "tokens_per_s": a.batch * a.new / best,
                       "tokens_per_cpu_s": a.batch * a.new / best_cpu}))
@@ -389,7 +428,10 @@ def main():
     for k, v in [("batch", 16), ("prompt", 32), ("new", 64), ("threads", 2), ("reps", 3)]:
         b.add_argument("--" + k, type=int, default=v)
     b.add_argument("--preset", choices=sorted(PRESETS), default="qwen-tiny")
-    b.add_argument("--hf-attention", action="store_true", help="HF's repeat_kv attention instead of the grouped one")
+    b.add_argument("--attn", choices=["grouped", "repeat", "sdpa"], default="grouped",
+                   help="grouped KV heads in one matmul, HF eager's repeat_kv, or F.scaled_dot_product_attention")
+    b.add_argument("--impl", choices=["model", "hf"], default="model", help="this file's model or transformers' generate()")
+    b.add_argument("--save", metavar="DIR", help="write config.json and model.safetensors of the bench model and exit")
     b.set_defaults(fn=cmd_bench)
     a = ap.parse_args()
     a.fn(a)

@@ -14,6 +14,7 @@ var (
 	impl    blas.Float32Level3 = gonum.Implementation{}
 	backend                    = "gonum (pure Go)"
 	vec     blas.Float32Level1 = gonum.Implementation{}
+	mv      blas.Float32Level2 = gonum.Implementation{}
 )
 
 // Backend names the implementation in use.
@@ -33,6 +34,17 @@ func tr(t bool) blas.Transpose {
 // op(A) is m×k, op(B) is k×n and C is m×n.
 func Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	if m == 0 || n == 0 {
+		return
+	}
+	if m == 1 && !transA {
+		// One row (a decode step of one sequence) is a matrix-vector
+		// product. OpenBLAS 0.3.21's sgemm packs all of B for it, which
+		// costs more than the product; gemv reads B once.
+		if transB {
+			mv.Sgemv(blas.NoTrans, n, k, alpha, b, ldb, a, 1, beta, c, 1)
+		} else {
+			mv.Sgemv(blas.Trans, k, n, alpha, b, ldb, a, 1, beta, c, 1)
+		}
 		return
 	}
 	impl.Sgemm(tr(transA), tr(transB), m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)

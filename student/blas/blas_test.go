@@ -60,3 +60,33 @@ func TestGemmVariants(t *testing.T) {
 	}
 	check("MatMulAT accumulate", c, want)
 }
+
+// One row goes through gemv: both layouts of B, a leading dimension wider
+// than the product, alpha and accumulation.
+func TestGemmOneRow(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	k, n, ld := 6, 5, 8
+	a, b, c0 := make([]float32, k), make([]float32, ld*ld), make([]float32, n)
+	for _, x := range [][]float32{a, b, c0} {
+		for i := range x {
+			x[i] = float32(rng.NormFloat64())
+		}
+	}
+	for _, transB := range []bool{false, true} {
+		c := append([]float32(nil), c0...)
+		Gemm(false, transB, 1, n, k, 0.5, a, k, b, ld, 1, c, n)
+		for j := range n {
+			var s float64
+			for p := range k {
+				bv := b[p*ld+j]
+				if transB {
+					bv = b[j*ld+p]
+				}
+				s += float64(a[p]) * float64(bv)
+			}
+			if want := 0.5*s + float64(c0[j]); math.Abs(float64(c[j])-want) > 1e-5 {
+				t.Fatalf("transB %v [%s]: element %d = %g, want %g", transB, Backend(), j, c[j], want)
+			}
+		}
+	}
+}

@@ -14,6 +14,7 @@ import "gonum.org/v1/netlib/blas/netlib"
 func init() {
 	impl = netlib.Implementation{}
 	vec = netlib.Implementation{}
+	mv = netlib.Implementation{}
 	backend = "OpenBLAS (cgo)"
 }
 

@@ -1,0 +1,81 @@
+package dataset
+
+// textMemo carries what was computed from a trace's texts alone (prompt,
+// chain of thought, answer) to the next traces of the same worker: the
+// samples of a prompt are often the same text (60% of the builtin
+// teacher's traces are exact duplicates, mostly of a sibling), and then
+// nothing needs computing again. Each value is a function of those strings
+// and of the run's config, which does not change, so a value remembered is
+// the value computing would give. A worker keeps the texts of its last
+// four distinct traces (textMemos).
+type textMemo struct {
+	prompt, reasoning, answer string
+	has                       uint8 // memo* bits: the values set below
+	repeat                    float64
+	mixed                     bool
+	exact                     uint64
+}
+
+const (
+	memoRepeat = 1 << iota
+	memoMixed
+	memoExact
+)
+
+type textMemos struct {
+	recent [4]textMemo
+	next   int
+}
+
+// attach gives t the memo of its texts: a recent one, or the oldest one
+// emptied.
+func (ms *textMemos) attach(t *Trace) {
+	for i := range ms.recent {
+		if m := &ms.recent[i]; t.Prompt == m.prompt && t.ThinkReasoning == m.reasoning && t.Answer == m.answer {
+			t.memo = m
+			return
+		}
+	}
+	m := &ms.recent[ms.next]
+	ms.next = (ms.next + 1) % len(ms.recent)
+	*m = textMemo{prompt: t.Prompt, reasoning: t.ThinkReasoning, answer: t.Answer}
+	t.memo = m
+}
+
+// memoized returns the value of bit from t's memo, computing and keeping it
+// the first time; a trace without a memo computes it every time.
+func memoized[V any](t *Trace, bit uint8, slot func(*textMemo) *V, compute func() V) V {
+	m := t.memo
+	if m == nil {
+		return compute()
+	}
+	p := slot(m)
+	if m.has&bit == 0 {
+		*p = compute()
+		m.has |= bit
+	}
+	return *p
+}
+
+// repeatShare is repeatShare of the chain of thought.
+func (t *Trace) repeatShare(cfg *Config) float64 {
+	return memoized(t, memoRepeat, func(m *textMemo) *float64 { return &m.repeat }, func() float64 {
+		return repeatShare(t.ThinkReasoning, cfg.Repetition.NGram, cfg.Repetition.MinNGrams)
+	})
+}
+
+// languageMixed is the language filter's decision.
+func (t *Trace) languageMixed(cfg *Config) bool {
+	return memoized(t, memoMixed, func(m *textMemo) *bool { return &m.mixed }, func() bool {
+		main := mainScript(scriptCounts(t.Prompt))
+		return foreignShare(t.ThinkReasoning, main) > cfg.Language.MaxForeignShare ||
+			foreignShare(t.Answer, main) > cfg.Language.MaxForeignShare
+	})
+}
+
+// exactKey is exactKey of prompt, chain of thought and answer.
+func (t *Trace) exactKey() uint64 {
+	return memoized(t, memoExact, func(m *textMemo) *uint64 { return &m.exact }, func() uint64 {
+		return exactKey(t.Prompt, t.ThinkReasoning, t.Answer)
+	})
+}
