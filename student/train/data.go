@@ -92,14 +92,18 @@ func renderSplit(ctx context.Context, path string, key cacheKey, plan *Plan, spl
 // assistant mask. ok is false for a conversation without an assistant
 // turn, which has nothing to learn from. A row with text and no messages
 // is a language-modelling row, tokenised as TRL's SFTTrainer does a text
-// dataset: the text, then the tokenizer's EOS, every token trained on.
+// dataset: the text, then the tokenizer's EOS unless it ends with it, every
+// token trained on.
 func render(r dataset.MessagesRow, tok *tokenizer.Tokenizer, tmpl *tokenizer.Template) (ids []int32, mask []bool, ok bool, err error) {
 	if len(r.Messages) == 0 && r.Text != "" {
 		eos, has := tok.EOS()
 		if !has {
 			return nil, nil, false, errors.New("a text row, and the tokenizer has no EOS token to end it with")
 		}
-		ids = append(tok.Encode(r.Text), eos)
+		ids = tok.Encode(r.Text)
+		if len(ids) == 0 || ids[len(ids)-1] != eos { // TRL appends it unless the text ends with it
+			ids = append(ids, eos)
+		}
 		mask = make([]bool, len(ids))
 		for i := range mask {
 			mask[i] = true

@@ -15,8 +15,8 @@ type textRow struct {
 	Text string `parquet:"text"`
 }
 
-// Text rows are trained on whole, the tokenizer's EOS appended, as TRL's
-// SFTTrainer does a text dataset: every token is the target of the one
+// Text rows are trained on whole, the tokenizer's EOS appended unless the
+// text ends with it, as TRL's SFTTrainer does a text dataset: every token is the target of the one
 // before it, within the example. The rows are worked out by hand from the
 // byte-level ids of the characters.
 func TestTextRowsTrainEveryToken(t *testing.T) {
@@ -45,6 +45,8 @@ func TestTextRowsTrainEveryToken(t *testing.T) {
 			[]int32{a, b, eos, c, eos, 0}, []int32{b, eos, -1, eos, -1, -1}, []int32{0, 0, 0, 1, 1, -1}},
 		{"special tokens are single ids", []string{"<|im_start|>c"}, Packer{Seq: 4},
 			[]int32{start, c, eos, 0}, []int32{c, eos, -1, -1}, []int32{0, 0, 0, -1}},
+		{"ending with EOS already", []string{"ab<|endoftext|>"}, Packer{Seq: 4},
+			[]int32{a, b, eos, 0}, []int32{b, eos, -1, -1}, []int32{0, 0, 0, -1}},
 		{"truncated", []string{"abc"}, Packer{Seq: 3},
 			[]int32{a, b, c}, []int32{b, c, -1}, []int32{0, 0, 0}},
 	} {
