@@ -121,9 +121,10 @@ func TestRunSaveBaseStopsAtEndOfTurn(t *testing.T) {
 }
 
 // A recipe whose lengths the student cannot hold is refused when it loads,
-// before any stage runs; extending the context in train is not enough for
-// the stages that run the base.
-func TestRunRefusesLengthsBeyondContext(t *testing.T) {
+// before any stage runs (extending the context in train is not enough for
+// the stages that run the base); so is a pretrain section that sets what
+// the run decides, or in a recipe that starts from a checkpoint.
+func TestRunRefusesBadRecipe(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		edit    func(*RunOptions)
@@ -135,6 +136,10 @@ func TestRunRefusesLengthsBeyondContext(t *testing.T) {
 		{"extended, base still short", func(o *RunOptions) {
 			o.Train.MaxPositionEmbeddings, o.Train.RopeTheta, o.Eval.MaxTokens = 8192, 40000, 4096
 		}, "eval-base"},
+		{"pretrain with train.init", func(o *RunOptions) { o.Train.Init = "ckpt" }, "pretrain: the recipe starts from train.init"},
+		{"pretrain's own student", func(o *RunOptions) { o.Pretrain.Student = "qwen-tiny" }, "pretrain: student, init, data, out and template are the run's"},
+		{"pretrain's own corpus template", func(o *RunOptions) { o.Pretrain.Corpus.Template = "llama3" }, "pretrain: student, init, data, out and template are the run's"},
+		{"pretrain with LoRA", func(o *RunOptions) { o.Pretrain.LoRARank = 8 }, "pretrain: lora_rank"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			opts := DefaultRunOptions()
@@ -256,37 +261,6 @@ func TestRunPretrainedBase(t *testing.T) {
 		}
 	}
 	t.Logf("results.md:\n%s", md)
-}
-
-// A pretrain section that sets what the run decides, or in a recipe that
-// starts from a checkpoint, is refused before any stage runs.
-func TestRunRefusesPretrainSection(t *testing.T) {
-	for _, tc := range []struct {
-		name    string
-		edit    func(*RunOptions)
-		wantErr string
-	}{
-		{"with train.init", func(o *RunOptions) { o.Train.Init = "ckpt" }, "pretrain: the recipe starts from train.init"},
-		{"its own student", func(o *RunOptions) { o.Pretrain.Student = "qwen-tiny" }, "pretrain: student, init, data, out and template are the run's"},
-		{"its own corpus template", func(o *RunOptions) { o.Pretrain.Corpus.Template = "llama3" }, "pretrain: student, init, data, out and template are the run's"},
-		{"LoRA", func(o *RunOptions) { o.Pretrain.LoRARank = 8 }, "pretrain: lora_rank"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			opts := DefaultRunOptions()
-			if err := loadConfig(filepath.Join("..", "configs", "quickstart.yaml"), &opts); err != nil {
-				t.Fatal(err)
-			}
-			opts.Out = filepath.Join(t.TempDir(), "run")
-			tc.edit(&opts)
-			err := runRun(context.Background(), "quickstart.yaml", opts)
-			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-				t.Fatalf("err = %v, want one naming %q", err, tc.wantErr)
-			}
-			if _, err := os.Stat(filepath.Join(opts.Out, "run.json")); err == nil {
-				t.Error("a stage ran before the refusal")
-			}
-		})
-	}
 }
 
 func readJSON(t *testing.T, path string, v any) {
