@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,10 +15,12 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/distill-dev/distill/dataset/corpus"
 	"github.com/distill-dev/distill/internal/atomicfile"
 	"github.com/distill-dev/distill/report"
 	"github.com/distill-dev/distill/student/checkpoint"
 	"github.com/distill-dev/distill/student/eval"
+	"github.com/distill-dev/distill/student/rl"
 	"github.com/distill-dev/distill/student/train"
 )
 
@@ -26,17 +30,53 @@ type RunOptions struct {
 	Out      string          `yaml:"out"`
 	Generate GenerateOptions `yaml:"generate"`
 	Filter   FilterOptions   `yaml:"filter"`
+	Pretrain PretrainOptions `yaml:"pretrain"`
 	Train    TrainOptions    `yaml:"train"`
-	RL       RLOptions       `yaml:"rl"` // GRPO after SFT, and alone from the untrained student
+	RL       RLOptions       `yaml:"rl"` // GRPO after SFT, and alone from the base
 	Eval     EvalOptions     `yaml:"eval"`
 	// Stages to skip, by name (e.g. [rl-only] for a shorter run).
 	Skip []string `yaml:"skip"`
 }
 
+// PretrainOptions are a recipe's pretrain section: a generated corpus
+// (its docs, test_docs and seed; the run sets out and the template) and
+// next-token training of the fresh train.student on it, into base/, from
+// which SFT and GRPO alone both start, as R1's were pretrained models. The
+// student, its template and context, and the data and output are the
+// run's. Corpus.Docs 0 (a recipe without the section): no pretraining, and
+// the base is the fresh student or train.init.
+type PretrainOptions struct {
+	Corpus        CorpusOptions `yaml:"corpus"`
+	train.Options `yaml:",inline"`
+}
+
 // DefaultRunOptions are every stage's defaults.
 func DefaultRunOptions() RunOptions {
+	c := DefaultCorpusOptions()
+	c.Docs, c.Template = 0, "" // no pretraining; the template is train's
 	return RunOptions{Out: filepath.Join("runs", "quickstart"), Generate: DefaultGenerateOptions(), Filter: DefaultFilterOptions(),
-		Train: TrainOptions{Options: train.Defaults, EngineOptions: engineDefaults}, RL: DefaultRLOptions(), Eval: DefaultEvalOptions()}
+		Pretrain: PretrainOptions{Corpus: c, Options: train.Defaults},
+		Train:    TrainOptions{Options: train.Defaults, EngineOptions: engineDefaults}, RL: DefaultRLOptions(), Eval: DefaultEvalOptions()}
+}
+
+// pretraining is whether the recipe has a pretrain section.
+func (o *RunOptions) pretraining() bool { return o.Pretrain.Corpus.Docs > 0 }
+
+// checkPretrain refuses a pretrain section that sets what the run decides,
+// or that has no fresh student to pretrain.
+func (o *RunOptions) checkPretrain() error {
+	p := o.Pretrain
+	switch {
+	case !o.pretraining():
+		return nil
+	case o.Train.Init != "":
+		return errors.New("pretrain: the recipe starts from train.init; pretraining starts from a fresh train.student")
+	case p.Student != "" || p.Init != "" || len(p.Data) > 0 || p.Out != "" || p.Template != "" || p.Corpus.Out != "" || p.Corpus.Template != "":
+		return errors.New("pretrain: student, init, data, out and template are the run's (train.student, train.template, the corpus); remove them from the pretrain section")
+	case p.LoRARank > 0:
+		return errors.New("pretrain: lora_rank: pretraining trains every weight of the fresh student")
+	}
+	return nil
 }
 
 // runStage is one step of the pipeline.
@@ -71,7 +111,10 @@ func init() {
 	})
 }
 
-func runStages(o *RunOptions) []runStage {
+// runStages lists the pipeline's stages. rec is the run's record, which
+// the loop fills as stages finish: GRPO alone from a pretrained base reads
+// the SFT stage's time from it.
+func runStages(o *RunOptions, rec *report.Record) []runStage {
 	dir := func(parts ...string) string { return filepath.Join(append([]string{o.Out}, parts...)...) }
 	g := o.Generate
 	g.Out = dir("raw")
@@ -84,18 +127,34 @@ func runStages(o *RunOptions) []runStage {
 	t := o.Train
 	// The recipe's extra_data join the run's own traces in the mixture.
 	t.Data, t.ExtraData, t.Out = append(train.Dir(f.Out), t.ExtraData...), nil, dir("sft")
-	// The untrained student: the fresh preset, saved; or the checkpoint the
-	// recipe starts from (train.init), used where it is.
-	base, baseStage := dir("base"), runStage{"base", "(the fresh " + t.Student + " student, saved untrained)",
+	// The base SFT and GRPO alone start from: the fresh preset, saved; the
+	// checkpoint the recipe starts from (train.init), used where it is; or
+	// the fresh preset pretrained on the corpus.
+	base, baseStages := dir("base"), []runStage{{"base", "(the fresh " + t.Student + " student, saved untrained)",
 		filepath.Join(dir("base"), "model.safetensors"),
-		func(ctx context.Context) error { return runSaveBase(t.Options, dir("base")) }}
-	if t.Init != "" {
-		base, baseStage = t.Init, runStage{"base", "(the checkpoint " + t.Init + ", as it is)",
+		func(ctx context.Context) error { return runSaveBase(t.Options, dir("base")) }}}
+	switch {
+	case t.Init != "":
+		base, baseStages = t.Init, []runStage{{"base", "(the checkpoint " + t.Init + ", as it is)",
 			filepath.Join(t.Init, "config.json"),
 			func(ctx context.Context) error {
 				_, err := checkpoint.LoadConfig(t.Init)
 				return err
-			}}
+			}}}
+	case o.pretraining():
+		c := o.Pretrain.Corpus
+		c.Out, c.Template = dir("corpus"), cmp.Or(t.Template, "chatml")
+		p := TrainOptions{Options: o.Pretrain.Options, EngineOptions: t.EngineOptions}
+		p.Student, p.Template, p.MaxPositionEmbeddings, p.RopeTheta = t.Student, t.Template, t.MaxPositionEmbeddings, t.RopeTheta
+		p.Data, p.Out = train.Dir(c.Out), base
+		baseStages = []runStage{
+			{"corpus", fmt.Sprintf("distill corpus --docs %d --test-docs %d --seed %d --template %s --out %s", c.Docs, c.TestDocs, c.Seed, c.Template, c.Out),
+				filepath.Join(c.Out, corpus.ManifestName),
+				func(ctx context.Context) error { return runCorpus(ctx, c) }},
+			trainStage("pretrain", p),
+		}
+		// SFT starts from the pretrained base.
+		t.Student, t.Init = "", base
 	}
 	evalOf := func(stage, model, teacherSpec string) runStage {
 		e := o.Eval
@@ -129,30 +188,38 @@ func runStages(o *RunOptions) []runStage {
 		{"filter", fmt.Sprintf("distill filter --in %s --out %s --test-fraction %g", g.Out, f.Out, f.Select.TestFraction),
 			filepath.Join(f.Out, "stats.json"),
 			func(ctx context.Context) error { return runFilter(ctx, f) }},
-		baseStage,
-		{"train", trainCommand(t.Options),
-			filepath.Join(t.Out, "model.safetensors"),
-			func(ctx context.Context) error {
-				// A rerun after an interruption continues from the last checkpoint.
-				if _, err := os.Stat(filepath.Join(t.Out, "checkpoints")); err == nil {
-					t.Resume = true
-				}
-				_, err := runTrain(ctx, t)
-				return err
-			}},
 	}
+	stages = append(append(stages, baseStages...), trainStage("train", t))
 	rlFrom := func(name, model string) runStage {
 		r := o.RL
 		r.Model, r.Out = model, dir(name)
+		// From a pretrained base, R1's comparison: GRPO alone gets the wall
+		// time distillation's SFT took, however many steps that is.
+		equalTime := name == "rl-only" && o.pretraining()
+		if equalTime {
+			r.MaxSteps = math.MaxInt32
+		}
 		// GRPO trains on no evaluation problem either.
 		r.Decontaminate, r.NGram = append(append([]string(nil), r.Decontaminate...), heldout), cmp.Or(f.Decontam.NGram, r.NGram)
+		limit := fmt.Sprintf("--max-steps %d", r.MaxSteps)
+		if equalTime {
+			limit = fmt.Sprintf("--max-steps %d --max-time <the train stage's seconds>", r.MaxSteps)
+		}
 		return runStage{name,
-			fmt.Sprintf("distill rl --model %s --prompts %s --num-prompts %d --template %s --seed %d --lr %g --num-generations %d --prompts-per-step %d --max-steps %d --out %s",
-				r.Model, r.Prompts, r.NumPrompts, r.Template, r.Seed, r.LR, r.NumGenerations, r.PromptsPerStep, r.MaxSteps, r.Out),
+			fmt.Sprintf("distill rl --model %s --prompts %s --num-prompts %d --template %s --seed %d --lr %g --num-generations %d --prompts-per-step %d %s --out %s",
+				r.Model, r.Prompts, r.NumPrompts, r.Template, r.Seed, r.LR, r.NumGenerations, r.PromptsPerStep, limit, r.Out),
 			filepath.Join(r.Out, "model.safetensors"),
 			func(ctx context.Context) error {
 				if _, err := os.Stat(filepath.Join(r.Out, "checkpoints")); err == nil {
 					r.Resume = true
+				}
+				if equalTime {
+					sft, ok := rec.Stages["train"]
+					if !ok || !sft.Done {
+						return errors.New("GRPO alone gets the SFT stage's wall time, and run.json has no finished train stage")
+					}
+					r.MaxTime = time.Duration(sft.Seconds * float64(time.Second))
+					fmt.Fprintf(os.Stderr, "run: rl-only: --max-time %s, the train stage's time\n", r.MaxTime.Round(time.Second))
 				}
 				_, err := runRL(ctx, r)
 				return err
@@ -162,6 +229,20 @@ func runStages(o *RunOptions) []runStage {
 		evalOf("teacher", "", g.Teacher), evalOf("base", base, ""), evalOf("sft", t.Out, ""),
 		evalOf("rl", dir("rl"), ""), evalOf("rl-only", dir("rl-only"), ""))
 	return stages
+}
+
+// trainStage trains t into t.Out; a rerun after an interruption continues
+// from the last checkpoint.
+func trainStage(name string, t TrainOptions) runStage {
+	return runStage{name, trainCommand(t.Options),
+		filepath.Join(t.Out, "model.safetensors"),
+		func(ctx context.Context) error {
+			if _, err := os.Stat(filepath.Join(t.Out, "checkpoints")); err == nil {
+				t.Resume = true
+			}
+			_, err := runTrain(ctx, t)
+			return err
+		}}
 }
 
 // trainCommand is the `distill train` command line a run's train stage
@@ -215,6 +296,9 @@ func runRun(ctx context.Context, configPath string, opts RunOptions) error {
 	if opts.Out == "" {
 		return errors.New("run: --out (or out: in the recipe) is required")
 	}
+	if err := opts.checkPretrain(); err != nil {
+		return fmt.Errorf("run: %w", err)
+	}
 	// Lengths the student cannot hold fail now, not after hours of sampling.
 	student, cfg, err := recipeStudent(opts.Train)
 	if err != nil {
@@ -243,7 +327,7 @@ func runRun(ctx context.Context, configPath string, opts RunOptions) error {
 	for _, s := range opts.Skip {
 		skip[s] = true
 	}
-	stages := runStages(&opts)
+	stages := runStages(&opts, &rec)
 	rec.Order = nil
 	start := time.Now()
 	for i, s := range stages {
@@ -284,9 +368,13 @@ func runRun(ctx context.Context, configPath string, opts RunOptions) error {
 // runSummary writes results.md: each stage's pass@1 and cons@k on the
 // held-out prompts, with the seed and the commands that produced them.
 func runSummary(opts RunOptions, rec report.Record) (string, error) {
+	base := "student before training"
+	if opts.pretraining() {
+		base = "pretrained base (no distillation, no RL)"
+	}
 	rows := []struct{ stage, label string }{
 		{"teacher", "teacher (" + genRedactURL(opts.Generate.Teacher) + ")"},
-		{"base", "student before training"},
+		{"base", base},
 		{"sft", "student after SFT (distillation)"},
 		{"rl", "student after SFT + GRPO"},
 		{"rl-only", "student with GRPO alone (no distillation)"},
@@ -310,6 +398,11 @@ func runSummary(opts RunOptions, rec report.Record) (string, error) {
 			res.ConsAtK, res.ConsAtKCI.Low, res.ConsAtKCI.High, res.PassAtK)
 	}
 	runComparisons(&b, filepath.Join(opts.Out, "eval"))
+	if opts.pretraining() {
+		if err := rlOnlyBudget(&b, rec, filepath.Join(opts.Out, "rl-only", "metrics.jsonl")); err != nil {
+			return "", err
+		}
+	}
 	table := b.String()
 	fmt.Fprintf(&b, "\nHeld-out prompts: %d of %s (seed %d), %d samples each at temperature %g, top-p %g, at most %d new tokens.\n",
 		e.NumPrompts, e.Prompts, e.Seed, e.Samples, e.Temperature, e.TopP, e.MaxTokens)
@@ -324,4 +417,30 @@ func runSummary(opts RunOptions, rec report.Record) (string, error) {
 		return "", err
 	}
 	return table, nil
+}
+
+// rlOnlyBudget writes what GRPO alone from the pretrained base had against
+// distillation: its steps and seconds beside the SFT stage's, and the
+// reward of its first and last steps (metrics.jsonl), which says whether
+// the base gave it any signal.
+func rlOnlyBudget(w io.Writer, rec report.Record, metrics string) error {
+	sft, ok := rec.Stages["train"]
+	data, err := os.ReadFile(metrics)
+	if errors.Is(err, os.ErrNotExist) || !ok {
+		return nil // a stage the run skipped
+	}
+	if err != nil {
+		return err
+	}
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	var first, last rl.Metric
+	if err := json.Unmarshal([]byte(lines[0]), &first); err != nil {
+		return fmt.Errorf("%s line 1: %w", metrics, err)
+	}
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &last); err != nil {
+		return fmt.Errorf("%s line %d: %w", metrics, len(lines), err)
+	}
+	fmt.Fprintf(w, "\nEqual wall time: SFT (distillation) %.0f s; GRPO alone %.0f s, %d steps, mean reward %.3f at its first step (accuracy %.3f), %.3f at its last.\n",
+		sft.Seconds, rec.Stages["rl-only"].Seconds, last.Step, first.Reward.Mean, first.Rewards["accuracy"].Mean, last.Reward.Mean)
+	return nil
 }
