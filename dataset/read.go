@@ -13,18 +13,22 @@ import (
 	"github.com/parquet-go/parquet-go"
 )
 
-// MessagesRow is what trainers need from a dataset row: the conversation.
+// MessagesRow is what trainers need from a dataset row: the conversation,
+// or for a language-modelling row (a `text` column, as Hugging Face text
+// datasets have it) the text, every token of which is trained on.
 type MessagesRow struct {
 	Messages []Message `parquet:"messages,list"`
+	Text     string    `parquet:"text"`
 }
 
 // readBatch is how many rows ReadMessages decodes at a time.
 const readBatch = 256
 
 // ReadMessages calls fn for every row of the Parquet file at path, in order,
-// with its `messages` column. Other columns are ignored, so files written by
-// other tools (Hugging Face datasets, DuckDB, pandas) work as long as they have
-// a `messages` list of struct<role, content> (in any field order). It stops at
+// with its `messages` column, or its `text` column in a file without one.
+// Other columns are ignored, so files written by other tools (Hugging Face
+// datasets, DuckDB, pandas) work as long as they have a `messages` list of
+// struct<role, content> (in any field order) or a string `text`. It stops at
 // the first error fn returns and returns it.
 func ReadMessages(ctx context.Context, path string, fn func(row MessagesRow) error) error {
 	f, err := os.Open(path)
@@ -40,7 +44,7 @@ func ReadMessages(ctx context.Context, path string, fn func(row MessagesRow) err
 	if err != nil {
 		return fmt.Errorf("read messages %s: %w", path, err)
 	}
-	if !hasField(pf.Schema(), "messages") {
+	if !hasField(pf.Schema(), "messages") && !hasField(pf.Schema(), "text") {
 		return fmt.Errorf("read messages %s: %w", path, ErrNoMessages)
 	}
 	r, err := openMessagesReader(pf)
@@ -89,8 +93,9 @@ func hasField(s *parquet.Schema, name string) bool {
 	return false
 }
 
-// ErrNoMessages is returned when a Parquet file has no `messages` column.
-var ErrNoMessages = errors.New("no messages column")
+// ErrNoMessages is returned when a Parquet file has neither a `messages`
+// nor a `text` column.
+var ErrNoMessages = errors.New("no messages or text column")
 
 // shardName matches the Hugging Face shard names we write, and the usual
 // variants other tools write (train-00000-of-00004.parquet, train.parquet,

@@ -3,8 +3,8 @@
 // (flags.go), and a runX(ctx, opts) function that tests call without the
 // CLI.
 //
-// Of ours it may import only `dataset`, `dataset/reward`, `engine`,
-// `export/gguf`, `export/verl`, `internal/atomicfile`, `record`, `report`,
+// Of ours it may import only `dataset`, `dataset/corpus`, `dataset/reward`,
+// `engine`, `export/gguf`, `export/verl`, `internal/atomicfile`, `record`, `report`,
 // `sampler`, `student`, `student/checkpoint`, `student/eval`,
 // `student/local`, `student/memory`, `student/model`, `student/rl`,
 // `student/tokenizer`, `student/train` and `teacher`. No stage imports it.

@@ -361,3 +361,43 @@ func TestRecipesWriteEngineJobs(t *testing.T) {
 		})
 	}
 }
+
+// TestEngineTextRowsMatchGo checks that a TRL job given distill corpus's
+// text rows trains on what the Go trainer does: the text's ids and the
+// tokenizer's EOS, every token in the loss.
+func TestEngineTextRowsMatchGo(t *testing.T) {
+	py := repotest.Python(t)
+	init := studenttest.Real(t, "qwen2", 1)
+	st, err := student.Open(init)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := filepath.Join(t.TempDir(), "corpus")
+	if err := runCorpus(context.Background(), CorpusOptions{Out: data, Docs: 6, Seed: 2, Template: st.Template.Name}); err != nil {
+		t.Fatal(err)
+	}
+	o := train.Defaults
+	o.Init, o.Data, o.Out, o.Packing = init, train.Dir(data), filepath.Join(t.TempDir(), "out"), false
+	job, err := engine.SFT(o, engine.Resources{Launcher: engine.Local, Nodes: 1, Sharding: "deepspeed"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := dumpLabels(t, py, job, 6)
+	shards, err := dataset.ListShards(data, "train")
+	if err != nil {
+		t.Fatal(err)
+	}
+	eos, _ := st.Tok.EOS()
+	i := 0
+	err = dataset.ReadMessages(context.Background(), shards[0], func(r dataset.MessagesRow) error {
+		want := append(st.Tok.Encode(r.Text), eos)
+		if i >= len(got) || !slices.Equal(got[i].InputIDs, want) || !slices.Equal(got[i].Labels, want) {
+			t.Fatalf("row %d %q: TRL's ids and labels differ from distill's\nTRL    %v\n       %v\ndistill %v", i, r.Text, got[i].InputIDs, got[i].Labels, want)
+		}
+		i++
+		return nil
+	})
+	if err != nil || i != 6 || len(got) != 6 {
+		t.Fatalf("%d rows read, %d from TRL: %v", i, len(got), err)
+	}
+}

@@ -109,8 +109,9 @@ func pValue(p float64) string {
 }
 
 // runComparisons writes to results.md the paired comparisons of a run's
-// evaluations that exist: GRPO after SFT (sft → rl) and distillation
-// against GRPO alone (rl-only → sft). A comparison that fails is reported
+// evaluations that exist: GRPO after SFT (sft → rl), distillation against
+// GRPO alone (rl-only → sft), and what GRPO alone did to the base it
+// started from (base → rl-only). A comparison that fails is reported
 // in its line rather than failing the summary.
 func runComparisons(w io.Writer, evalDir string) {
 	opts := DefaultCompareOptions()
@@ -118,6 +119,7 @@ func runComparisons(w io.Writer, evalDir string) {
 	for _, pair := range []struct{ label, a, b string }{
 		{"GRPO after SFT (sft → rl)", "sft", "rl"},
 		{"distillation vs GRPO alone (rl-only → sft)", "rl-only", "sft"},
+		{"GRPO alone from the base (base → rl-only)", "base", "rl-only"},
 	} {
 		opts.A, opts.B = filepath.Join(evalDir, pair.a), filepath.Join(evalDir, pair.b)
 		// results.md is written once the stages are done: nothing here waits

@@ -11,6 +11,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/distill-dev/distill/student/tokenizer"
 )
 
 // shellSplit splits a command line as sh does.
@@ -85,6 +87,7 @@ func TestCommandArgsRoundTrip(t *testing.T) {
 		{"train", DefaultTrainOptions()},
 		{"rl", DefaultRLOptions()},
 		{"eval", DefaultEvalOptions()},
+		{"corpus", DefaultCorpusOptions()},
 	}
 	for _, tc := range cases {
 		t.Run(tc.cmd, func(t *testing.T) {
@@ -166,5 +169,30 @@ func TestCommandArgs(t *testing.T) {
 				t.Errorf("%s (config %v), want %s", got, conf, tc.want)
 			}
 		})
+	}
+}
+
+// The --template flags whose usage lists the chat templates list them all.
+func TestTemplateUsageNamesEveryTemplate(t *testing.T) {
+	checked := 0
+	for _, c := range commands {
+		if c.Name != "corpus" && c.Name != "train" {
+			continue
+		}
+		for _, f := range c.Flags {
+			if f.Names()[0] != "template" {
+				continue
+			}
+			checked++
+			usage := f.(cli.DocGenerationFlag).GetUsage()
+			for _, name := range tokenizer.TemplateNames() {
+				if !strings.Contains(usage, name) {
+					t.Errorf("distill %s --template: usage %q does not name %s", c.Name, usage, name)
+				}
+			}
+		}
+	}
+	if checked != 2 {
+		t.Errorf("checked %d --template flags, want corpus's and train's", checked)
 	}
 }

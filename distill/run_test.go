@@ -121,9 +121,10 @@ func TestRunSaveBaseStopsAtEndOfTurn(t *testing.T) {
 }
 
 // A recipe whose lengths the student cannot hold is refused when it loads,
-// before any stage runs; extending the context in train is not enough for
-// the stages that run the base.
-func TestRunRefusesLengthsBeyondContext(t *testing.T) {
+// before any stage runs (extending the context in train is not enough for
+// the stages that run the base); so is a pretrain section that sets what
+// the run decides, or in a recipe that starts from a checkpoint.
+func TestRunRefusesBadRecipe(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		edit    func(*RunOptions)
@@ -135,6 +136,10 @@ func TestRunRefusesLengthsBeyondContext(t *testing.T) {
 		{"extended, base still short", func(o *RunOptions) {
 			o.Train.MaxPositionEmbeddings, o.Train.RopeTheta, o.Eval.MaxTokens = 8192, 40000, 4096
 		}, "eval-base"},
+		{"pretrain with train.init", func(o *RunOptions) { o.Train.Init = "ckpt" }, "pretrain: the recipe starts from train.init"},
+		{"pretrain's own student", func(o *RunOptions) { o.Pretrain.Student = "qwen-tiny" }, "pretrain: student, init, data, out and template are the run's"},
+		{"pretrain's own corpus template", func(o *RunOptions) { o.Pretrain.Corpus.Template = "llama3" }, "pretrain: student, init, data, out and template are the run's"},
+		{"pretrain with LoRA", func(o *RunOptions) { o.Pretrain.LoRARank = 8 }, "pretrain: lora_rank"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			opts := DefaultRunOptions()
@@ -195,5 +200,76 @@ func TestRunCheck(t *testing.T) {
 	runCheck(context.Background(), bad, &out)
 	if !strings.Contains(out.String(), "FAIL  student") {
 		t.Errorf("a missing train.init passed:\n%s", out.String())
+	}
+}
+
+// A recipe with a pretrain section: the corpus is written, the fresh
+// student is pretrained on it into base/, SFT starts from that base (its
+// first loss is far below a fresh student's ln V) and so does GRPO alone,
+// which runs for the SFT stage's wall time; results.md says so.
+func TestRunPretrainedBase(t *testing.T) {
+	opts := DefaultRunOptions()
+	if err := loadConfig(filepath.Join("..", "configs", "smoke.yaml"), &opts); err != nil {
+		t.Fatal(err)
+	}
+	opts.Out = filepath.Join(t.TempDir(), "run")
+	opts.Generate.Quiet, opts.Filter.Quiet = true, true
+	opts.Generate.NumPrompts, opts.Eval.NumPrompts, opts.Eval.Samples = 200, 8, 2
+	opts.Train.MaxSteps, opts.RL.MaxSteps = 10, 2
+	opts.Pretrain.Corpus = CorpusOptions{Docs: 600, TestDocs: 20, Seed: 3}
+	opts.Pretrain.MaxSteps, opts.Pretrain.MicroBatch = 40, 16
+	opts.Skip = []string{"rl", "teacher"}
+	if err := runRun(context.Background(), "pretrain.yaml", opts); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"corpus/corpus.json", "base/model.safetensors", "base/metrics.jsonl", "sft/model.safetensors",
+		"rl-only/model.safetensors", "eval/base/results.json", "eval/rl-only/results.json"} {
+		if _, err := os.Stat(filepath.Join(opts.Out, f)); err != nil {
+			t.Errorf("run directory lacks %s", f)
+		}
+	}
+	var mix train.Plan
+	readJSON(t, filepath.Join(opts.Out, "base", "data_mixture.json"), &mix)
+	if len(mix.Sources) != 1 || mix.Sources[0].Path != filepath.Join(opts.Out, "corpus") || mix.Sources[0].Rows != 600 {
+		t.Errorf("base/ was trained on %+v, want the 600 corpus documents", mix.Sources)
+	}
+	if loss := readMetrics(t, filepath.Join(opts.Out, "sft", "metrics.jsonl"))[0]["loss"].(float64); loss > 3 { // ln V of the byte-level vocabulary is 5.6
+		t.Errorf("SFT's first loss %.3f: not the pretrained base's", loss)
+	}
+	var rec struct {
+		Stages map[string]struct {
+			Seconds float64
+			Command string
+		}
+	}
+	readJSON(t, filepath.Join(opts.Out, "run.json"), &rec)
+	base := filepath.Join(opts.Out, "base")
+	if c := rec.Stages["train"].Command; !strings.Contains(c, "--init "+base+" ") {
+		t.Errorf("train: %s; want it to start from %s", c, base)
+	}
+	if c := rec.Stages["rl-only"].Command; !strings.Contains(c, "--model "+base+" ") {
+		t.Errorf("rl-only: %s; want it to start from %s", c, base)
+	}
+	if sft, rl := rec.Stages["train"].Seconds, rec.Stages["rl-only"].Seconds; rl < sft {
+		t.Errorf("GRPO alone ran %.1f s, less than SFT's %.1f s", rl, sft)
+	}
+	md, _ := os.ReadFile(filepath.Join(opts.Out, "results.md"))
+	for _, want := range []string{"| pretrained base (no distillation, no RL) |", "- distillation vs GRPO alone (rl-only → sft): pass@1 ",
+		"- GRPO alone from the base (base → rl-only): pass@1 ", "Equal wall time: SFT (distillation) ", "- corpus (", "- pretrain ("} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("results.md lacks %q:\n%s", want, md)
+		}
+	}
+	t.Logf("results.md:\n%s", md)
+}
+
+func readJSON(t *testing.T, path string, v any) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatalf("%s: %v", path, err)
 	}
 }

@@ -89,6 +89,23 @@ def keep_rows(n, weight, max_rows, seed):
     return sorted(rank[:k])
 
 
+def row_column(mixture):
+    """The column a mixture's shards are trained on: messages (chats, as
+    distill filter writes them) or, in shards without one, text (language
+    modelling, as distill corpus writes it). A TRL dataset has one kind, so
+    a mixture of both is refused."""
+    import pyarrow.parquet as pq
+
+    kinds = set()
+    for src in json.loads(mixture)["sources"]:
+        for split in ("train", "test"):
+            for f in shards(src["path"], split):
+                kinds.add("messages" if "messages" in pq.read_schema(f).names else "text")
+    if len(kinds) > 1:
+        raise SystemExit("distill engine: the mixture holds both chats (messages) and text rows; a TRL job trains on one kind")
+    return kinds.pop() if kinds else "messages"
+
+
 def load_shards(mixture, columns):
     """The data_mixture distill wrote as a DatasetDict: each source's train
     rows that keep_rows keeps, its test rows whole, concatenated in the

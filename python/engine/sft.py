@@ -6,16 +6,22 @@ the job `distill train --engine trl` writes and launches.
 config.yaml holds TRL's own keys (SFTConfig and ModelConfig, as `trl sft`
 and open-r1's recipes spell them) and distill's (DistillArguments). The loss
 is on the assistant turns only (assistant_only_loss with a chat template
-that marks them with {% generation %}), as distill's Go trainer computes it.
+that marks them with {% generation %}), as distill's Go trainer computes it;
+shards with a text column instead of messages are language modelling, every
+token trained on and the tokenizer's EOS appended, as in the Go trainer.
 """
 
-from distill_engine import DistillArguments, Progress, dump_labels, emit, last_checkpoint, load_model, load_shards, publish
+from distill_engine import DistillArguments, Progress, dump_labels, emit, last_checkpoint, load_model, load_shards, publish, row_column
 from trl import ModelConfig, SFTConfig, SFTTrainer, TrlParser, get_peft_config
 
 
 def main(dist_args, training_args, model_args):
     model, tokenizer = load_model(model_args, dist_args)
-    ds = load_shards(dist_args.data_mixture, ["messages"])
+    column = row_column(dist_args.data_mixture)
+    ds = load_shards(dist_args.data_mixture, [column])
+    if column == "text":
+        training_args.assistant_only_loss = False
+        training_args.dataset_text_field = "text"
     if "test" not in ds:
         training_args.eval_strategy = "no"  # the test shards hold no row
     peft_config = get_peft_config(model_args)

@@ -42,10 +42,10 @@ func loadSplit(ctx context.Context, o *Options, tok *tokenizer.Tokenizer, tmpl *
 	return openCache(ctx, path, key)
 }
 
-// renderSplit reads the messages column of the split's rows that the plan
-// keeps and renders each conversation with the template, keeping the
-// assistant mask, into a new cache at path. Rows without an assistant turn
-// are skipped and counted. Memory stays flat: rows go to the file as they
+// renderSplit reads the messages (or text) column of the split's rows that
+// the plan keeps and renders each conversation with the template, keeping
+// the assistant mask, into a new cache at path; a text row is trained on
+// whole. Rows without an assistant turn or text are skipped and counted. Memory stays flat: rows go to the file as they
 // are rendered.
 func renderSplit(ctx context.Context, path string, key cacheKey, plan *Plan, split string, tok *tokenizer.Tokenizer, tmpl *tokenizer.Template,
 	logf func(string, ...any)) error {
@@ -90,8 +90,26 @@ func renderSplit(ctx context.Context, path string, key cacheKey, plan *Plan, spl
 
 // render renders a row's conversation with the template: its ids and the
 // assistant mask. ok is false for a conversation without an assistant
-// turn, which has nothing to learn from.
+// turn, which has nothing to learn from. A row with text and no messages
+// is a language-modelling row, tokenised as TRL's SFTTrainer does a text
+// dataset: the text, then the tokenizer's EOS unless it ends with it, every
+// token trained on.
 func render(r dataset.MessagesRow, tok *tokenizer.Tokenizer, tmpl *tokenizer.Template) (ids []int32, mask []bool, ok bool, err error) {
+	if len(r.Messages) == 0 && r.Text != "" {
+		eos, has := tok.EOS()
+		if !has {
+			return nil, nil, false, errors.New("a text row, and the tokenizer has no EOS token to end it with")
+		}
+		ids = tok.Encode(r.Text)
+		if len(ids) == 0 || ids[len(ids)-1] != eos { // TRL appends it unless the text ends with it
+			ids = append(ids, eos)
+		}
+		mask = make([]bool, len(ids))
+		for i := range mask {
+			mask[i] = true
+		}
+		return ids, mask, true, nil
+	}
 	msgs := make([]tokenizer.Message, len(r.Messages))
 	for i, m := range r.Messages {
 		msgs[i] = tokenizer.Message{Role: m.Role, Content: m.Content}
