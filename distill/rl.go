@@ -149,6 +149,9 @@ func runRL(ctx context.Context, opts RLOptions) (*rl.Result, error) {
 	var p *progress
 	o.Step = func(m rl.Metric, total int) {
 		if p == nil {
+			if total == rl.NoStepLimit {
+				total = 0 // a time-limited run: steps done and their rate, no count to reach
+			}
 			p = newProgress(int64(total), "rl")
 			p.Add(int64(m.Step - 1)) // a resumed run starts part way
 		}

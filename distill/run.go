@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -229,7 +228,7 @@ func runStages(o *RunOptions, rec *report.Record) []runStage {
 		// time distillation's SFT took, however many steps that is.
 		equalTime := name == "rl-only" && o.pretraining()
 		if equalTime {
-			r.MaxSteps = math.MaxInt32
+			r.MaxSteps = rl.NoStepLimit
 		}
 		// GRPO trains on no evaluation problem either.
 		r.Decontaminate, r.NGram = append(append([]string(nil), r.Decontaminate...), heldout), cmp.Or(f.Decontam.NGram, r.NGram)

@@ -19,6 +19,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"time"
@@ -79,6 +80,11 @@ type Options struct {
 	// Logf receives one-line messages; nil for none.
 	Logf func(format string, args ...any) `yaml:"-"`
 }
+
+// NoStepLimit as MaxSteps runs until MaxTime or an interruption ends the
+// run (GRPO alone at another stage's wall time); the schedule then keeps the
+// peak learning rate after warmup, since no end is known to decay towards.
+const NoStepLimit = math.MaxInt32
 
 // Defaults are the settings of a run without flags: the DeepSeekMath/TRL
 // GRPO defaults with an RL-sized learning rate (measured: 1e-5 improved
