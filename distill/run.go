@@ -360,7 +360,11 @@ func runRun(ctx context.Context, configPath string, opts RunOptions) error {
 		if err == nil {
 			err = s.run(ctx)
 		}
-		rec.Stages[s.name] = report.StageRecord{Done: err == nil, Seconds: time.Since(t0).Seconds(), Command: cmd.line}
+		secs := time.Since(t0).Seconds()
+		if prev := rec.Stages[s.name]; !prev.Done {
+			secs += prev.Seconds // an interrupted attempt's time counts too
+		}
+		rec.Stages[s.name] = report.StageRecord{Done: err == nil, Seconds: secs, Command: cmd.line}
 		if werr := atomicfile.WriteJSON(recPath, rec); werr != nil && err == nil {
 			err = werr
 		}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/distill-dev/distill/report"
 	"github.com/distill-dev/distill/student"
 	"github.com/distill-dev/distill/student/checkpoint"
 	"github.com/distill-dev/distill/student/train"
@@ -23,8 +24,21 @@ func TestRunSmokeRecipe(t *testing.T) {
 	}
 	opts.Out = filepath.Join(t.TempDir(), "run")
 	opts.Generate.Quiet, opts.Filter.Quiet = true, true
+	// As after an interruption in train: the attempt's time is recorded,
+	// and the stage's seconds sum both attempts.
+	if err := os.MkdirAll(opts.Out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(opts.Out, "run.json"), []byte(`{"stages": {"train": {"done": false, "seconds": 1000}}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if err := runRun(context.Background(), "configs/smoke.yaml", opts); err != nil {
 		t.Fatal(err)
+	}
+	var rec report.Record
+	readJSON(t, filepath.Join(opts.Out, "run.json"), &rec)
+	if tr, f := rec.Stages["train"], rec.Stages["filter"]; !tr.Done || tr.Seconds <= 1000 || f.Seconds >= 1000 {
+		t.Errorf("run.json: train %+v, filter %+v; want train's 1000 s of the interrupted attempt added, filter's alone", tr, f)
 	}
 	for _, f := range []string{
 		"raw/manifest.json", "data/stats.json", "data/README.md", "base/config.json",

@@ -72,7 +72,9 @@ type Record struct {
 
 // StageRecord is one stage of run.json.
 type StageRecord struct {
-	Done    bool    `json:"done"`
+	Done bool `json:"done"`
+	// Seconds the stage ran, summed over the attempts an interruption
+	// split it into.
 	Seconds float64 `json:"seconds"`
 	Command string  `json:"command"`
 }

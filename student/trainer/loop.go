@@ -87,13 +87,13 @@ func Run[M any](ctx context.Context, t *Trainer, m Method[M], onStep func(m M, t
 	}
 	defer ml.Close()
 	start := time.Now()
-	tokensAtStart := s.Tokens
+	tokensAtStart, secondsAtStart := s.Tokens, s.Seconds
 	lastGood := t.resumeDir
 	for s.Step < total {
 		if ctx.Err() != nil {
 			break
 		}
-		if c.MaxTime > 0 && time.Since(start) >= c.MaxTime {
+		if c.MaxTime > 0 && secondsAtStart+time.Since(start).Seconds() >= c.MaxTime.Seconds() {
 			c.logf("--max-time %s reached after %d updates", c.MaxTime, s.Step)
 			break
 		}
@@ -116,6 +116,7 @@ func Run[M any](ctx context.Context, t *Trainer, m Method[M], onStep func(m M, t
 		s.LastLoss = u.loss
 		sum.Steps++
 		el := time.Since(start).Seconds()
+		s.Seconds = secondsAtStart + el
 		met, err = m.Finish(met, Progress{Step: s.Step, Epoch: s.Epoch, Tokens: s.Tokens,
 			TokensSec: float64(s.Tokens-tokensAtStart) / math.Max(el, 1e-9), Elapsed: el})
 		if err != nil {

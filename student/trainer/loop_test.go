@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/distill-dev/distill/student"
 	"github.com/distill-dev/distill/student/studenttest"
@@ -55,13 +56,21 @@ func (d *decay) Finish(m metric, p trainer.Progress) (metric, error) {
 	return m, nil
 }
 
-// run trains the tiny student in model for six updates into out, with
-// adapters of the given rank (0: every weight); stopAfter > 0 cancels
-// after that update.
-func run(t *testing.T, model, out string, rank, stopAfter, nan int, resume bool) (trainer.Summary, error) {
+// runOpts vary the loop test's run: adapters of rank (0: every weight),
+// cancel after update stopAfter (0: never), a NaN loss at update nan (0:
+// none), resume from out's last checkpoint, and a --max-time.
+type runOpts struct {
+	rank, stopAfter, nan int
+	resume               bool
+	maxTime              time.Duration
+}
+
+// run trains the tiny student in model for six updates into out.
+func run(t *testing.T, model, out string, o runOpts) (trainer.Summary, error) {
 	t.Helper()
+	rank, stopAfter, nan, resume := o.rank, o.stopAfter, o.nan, o.resume
 	c := trainer.Config{Out: out, Seed: 1, MicroBatch: 1, SeqLen: 8, LoRA: trainer.LoRA{Rank: rank, Base: model},
-		Beta2: 0.999, MaxGradNorm: 1, SaveEvery: 2, KeepCheckpoints: 2,
+		Beta2: 0.999, MaxGradNorm: 1, SaveEvery: 2, KeepCheckpoints: 2, MaxTime: o.maxTime,
 		Schedule: trainer.Schedule{Kind: "cosine", Peak: 1e-2, Warmup: 2, Total: 6, MinRatio: 0.1}}
 	if err := c.LoRA.Fill(); err != nil {
 		t.Fatal(err)
@@ -120,7 +129,7 @@ func TestRunResumesExactly(t *testing.T) {
 	model := studenttest.Tiny(t, 1)
 	for _, rank := range []int{0, 2} {
 		whole, parts := filepath.Join(t.TempDir(), "whole"), filepath.Join(t.TempDir(), "parts")
-		sum, err := run(t, model, whole, rank, 0, 0, false)
+		sum, err := run(t, model, whole, runOpts{rank: rank})
 		if err != nil || sum.Steps != 6 || !strings.HasSuffix(sum.Checkpoint, "step-00000006") {
 			t.Fatalf("rank %d: %+v, %v", rank, sum, err)
 		}
@@ -128,10 +137,10 @@ func TestRunResumesExactly(t *testing.T) {
 		if err != nil || len(dirs) != 2 || !strings.HasSuffix(dirs[0], "step-00000004") {
 			t.Fatalf("rank %d: checkpoints %v (%v), want steps 4 and 6", rank, dirs, err)
 		}
-		if _, err := run(t, model, parts, rank, 3, 0, false); err != context.Canceled {
+		if _, err := run(t, model, parts, runOpts{rank: rank, stopAfter: 3}); err != context.Canceled {
 			t.Fatalf("rank %d: interrupted run: %v", rank, err)
 		}
-		sum, err = run(t, model, parts, rank, 0, 0, true)
+		sum, err = run(t, model, parts, runOpts{rank: rank, resume: true})
 		if err != nil || sum.Steps != 3 {
 			t.Fatalf("rank %d: resumed run: %+v, %v", rank, sum, err)
 		}
@@ -154,8 +163,48 @@ func TestRunResumesExactly(t *testing.T) {
 // and the last good checkpoint.
 func TestRunStopsOnNonFiniteLoss(t *testing.T) {
 	model := studenttest.Tiny(t, 1)
-	_, err := run(t, model, t.TempDir(), 0, 0, 5, false)
+	_, err := run(t, model, t.TempDir(), runOpts{nan: 5})
 	if !errors.Is(err, trainer.ErrNonFinite) || !strings.Contains(err.Error(), "update 5") || !strings.Contains(err.Error(), "step-00000004") {
 		t.Fatalf("err %v, want ErrNonFinite at update 5 naming checkpoint step-00000004", err)
+	}
+}
+
+// --max-time bounds the training time over every resume: a checkpoint
+// whose state has used the budget resumes into no update at all.
+func TestRunMaxTimeSpansResumes(t *testing.T) {
+	model := studenttest.Tiny(t, 1)
+	out := t.TempDir()
+	if _, err := run(t, model, out, runOpts{stopAfter: 2, maxTime: time.Hour}); err != context.Canceled {
+		t.Fatalf("interrupted run: %v", err)
+	}
+	dirs, err := trainer.CheckpointDirs(out)
+	if err != nil || len(dirs) == 0 {
+		t.Fatalf("checkpoints %v (%v)", dirs, err)
+	}
+	path := filepath.Join(dirs[len(dirs)-1], "trainer_state.json")
+	var st map[string]any
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &st); err != nil {
+		t.Fatal(err)
+	}
+	if sec, ok := st["seconds"].(float64); !ok || sec <= 0 || sec >= 3600 {
+		t.Fatalf("state seconds %v, want the interrupted run's time", st["seconds"])
+	}
+	st["seconds"] = 3600.0 // as if the first run had taken the hour
+	if b, err = json.Marshal(st); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sum, err := run(t, model, out, runOpts{resume: true, maxTime: time.Hour})
+	if err != nil || sum.Steps != 0 {
+		t.Fatalf("resumed past its budget: %+v, %v; want no update", sum, err)
+	}
+	if sum, err = run(t, model, out, runOpts{resume: true, maxTime: 2 * time.Hour}); err != nil || sum.Steps != 4 {
+		t.Fatalf("resumed within its budget: %+v, %v; want the 4 updates left", sum, err)
 	}
 }

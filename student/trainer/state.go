@@ -22,6 +22,10 @@ type State struct {
 	Tokens   int64   `json:"tokens"`    // tokens processed
 	Seed     uint64  `json:"seed"`      // data order seed; a resume with another seed is refused
 	LastLoss float64 `json:"last_loss"` // loss of the last update
+	// Seconds of training up to this state, over every run that resumed
+	// it: --max-time bounds this sum, so an interrupted run does not get
+	// its whole budget again.
+	Seconds float64 `json:"seconds"`
 }
 
 const (
