@@ -62,6 +62,16 @@ func DefaultRunOptions() RunOptions {
 // pretraining is whether the recipe has a pretrain section.
 func (o *RunOptions) pretraining() bool { return o.Pretrain.Corpus.Docs > 0 }
 
+// pretrainTrain is the pretrain stage's `distill train` options: the
+// section's training options on train's student, template, context and
+// engine.
+func (o *RunOptions) pretrainTrain() TrainOptions {
+	t := o.Train
+	p := TrainOptions{Options: o.Pretrain.Options, EngineOptions: t.EngineOptions}
+	p.Student, p.Template, p.MaxPositionEmbeddings, p.RopeTheta = t.Student, t.Template, t.MaxPositionEmbeddings, t.RopeTheta
+	return p
+}
+
 // checkPretrain refuses a pretrain section that sets what the run decides,
 // or that has no fresh student to pretrain.
 func (o *RunOptions) checkPretrain() error {
@@ -187,8 +197,7 @@ func runStages(o *RunOptions, rec *report.Record) []runStage {
 	case o.pretraining():
 		c := o.Pretrain.Corpus
 		c.Out, c.Template = dir("corpus"), cmp.Or(t.Template, "chatml")
-		p := TrainOptions{Options: o.Pretrain.Options, EngineOptions: t.EngineOptions}
-		p.Student, p.Template, p.MaxPositionEmbeddings, p.RopeTheta = t.Student, t.Template, t.MaxPositionEmbeddings, t.RopeTheta
+		p := o.pretrainTrain()
 		p.Data, p.Out = train.Dir(c.Out), base
 		baseStages = []runStage{
 			commandStage(o.Out, "corpus", "corpus", c, DefaultCorpusOptions(), filepath.Join(c.Out, corpus.ManifestName),

@@ -48,8 +48,11 @@ func runCheck(ctx context.Context, opts RunOptions, w io.Writer) error {
 	} else {
 		trained, ctxErr := checkContext(opts, student, cfg)
 		checks = append(checks, recipeCheck{name: "student", ok: fmt.Sprintf("%s, %d positions", student, cfg.MaxPositionEmbeddings)},
-			recipeCheck{name: "context", err: ctxErr, ok: "train.seq_len, rl.max_new_tokens and eval.max_tokens fit"},
-			checkTrainMemory(opts.Train, cfg))
+			recipeCheck{name: "context", err: ctxErr, ok: "train.seq_len, rl.max_new_tokens and eval.max_tokens fit"})
+		if opts.pretraining() {
+			checks = append(checks, checkTrainMemory("pretrain", opts.pretrainTrain(), cfg))
+		}
+		checks = append(checks, checkTrainMemory("train", opts.Train, cfg))
 		if !slices.Contains(opts.Skip, "rl") || !slices.Contains(opts.Skip, "rl-only") {
 			checks = append(checks, checkRLMemory(ctx, opts.RL, trained))
 		}
@@ -233,10 +236,10 @@ func checkContext(opts RunOptions, student string, base *model.Config) (*model.C
 	return &trained, nil
 }
 
-// checkTrainMemory checks the train stage against this machine: the Go
-// trainer's estimate, or the GPUs a TRL job asks for.
-func checkTrainMemory(t TrainOptions, cfg *model.Config) recipeCheck {
-	c := recipeCheck{name: "train"}
+// checkTrainMemory checks a training stage (train, pretrain) against this
+// machine: the Go trainer's estimate, or the GPUs a TRL job asks for.
+func checkTrainMemory(stage string, t TrainOptions, cfg *model.Config) recipeCheck {
+	c := recipeCheck{name: stage}
 	eng := cmp.Or(t.Engine, "go")
 	if eng == "trl" && t.GPUsPerNode > 0 {
 		if n := visibleGPUs(); n < t.GPUsPerNode && t.Launcher == "local" {

@@ -175,7 +175,8 @@ func TestRunRefusesBadRecipe(t *testing.T) {
 
 // `distill run --check` on the quickstart recipe passes every check, one
 // line each; on a recipe whose HTTP teacher has no key, whose student is
-// not there and whose eval does not fit, it names each failure.
+// not there and whose pretraining and eval do not fit, it names each
+// failure.
 func TestRunCheck(t *testing.T) {
 	opts := DefaultRunOptions()
 	if err := loadConfig(filepath.Join("..", "configs", "quickstart.yaml"), &opts); err != nil {
@@ -186,7 +187,7 @@ func TestRunCheck(t *testing.T) {
 	if err := runCheck(context.Background(), opts, &out); err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
-	for _, name := range []string{"teacher", "inputs", "student", "context", "train", "rl", "eval", "disk"} {
+	for _, name := range []string{"teacher", "inputs", "student", "context", "train", "pretrain", "rl", "eval", "disk"} {
 		if !strings.Contains(out.String(), "ok    "+name) {
 			t.Errorf("no ok line for %s:\n%s", name, out.String())
 		}
@@ -196,12 +197,13 @@ func TestRunCheck(t *testing.T) {
 	bad := opts
 	bad.Generate.Teacher, bad.Generate.Model, bad.Generate.APIKeyEnv = "https://user:secret-pw@api.example.com/v1", "r1", "CHECK_TEST_KEY"
 	bad.Eval.Batch, bad.Eval.Samples, bad.Eval.MaxTokens = 1<<24, 1<<12, 1000
+	bad.Pretrain.MicroBatch = 1 << 20
 	out.Reset()
 	err := runCheck(context.Background(), bad, &out)
 	if err == nil {
 		t.Fatalf("a failing recipe passed:\n%s", out.String())
 	}
-	for _, want := range []string{"FAIL  teacher   https://api.example.com/v1: $CHECK_TEST_KEY", "FAIL  eval"} {
+	for _, want := range []string{"FAIL  teacher   https://api.example.com/v1: $CHECK_TEST_KEY", "FAIL  pretrain", "FAIL  eval"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
