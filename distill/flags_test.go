@@ -149,7 +149,7 @@ func TestCommandArgs(t *testing.T) {
 			o := DefaultTrainOptions()
 			o.Packing, o.LR = false, 3e-5
 			return o
-		}(), DefaultTrainOptions(), "distill train --lr 3e-05 --packing=false"},
+		}(), DefaultTrainOptions(), "distill train --packing=false --lr 3e-05"},
 		{"credentials of a teacher URL", "generate", func() GenerateOptions {
 			o := DefaultGenerateOptions()
 			o.Teacher, o.Timeout = "https://user:pw@host/v1?api_key=sk-1", 90*time.Second

@@ -15,6 +15,7 @@ import (
 	"github.com/distill-dev/distill/report"
 	"github.com/distill-dev/distill/student/rl"
 	"github.com/distill-dev/distill/student/train"
+	"github.com/distill-dev/distill/student/trainer"
 )
 
 // reportRunDir fills a run directory with the real stages at toy sizes:
@@ -35,7 +36,7 @@ func reportRunDir(t *testing.T) string {
 	prompts := []record.Prompt{{ID: "a", Problem: "What is 2 + 3?", Answer: "5", Task: "builtin:arith", Source: "unit"},
 		{ID: "b", Problem: "What is 4 + 4?", Answer: "8", Task: "builtin:arith", Source: "unit"}}
 	if _, err := rl.Run(ctx, rl.Options{Model: tr.Out, Out: filepath.Join(dir, "rl"), PromptsPerStep: 2, NumGenerations: 2,
-		MaxNewTokens: 6, MaxSteps: 2, SaveEvery: 1000}, prompts); err != nil {
+		MaxNewTokens: 6, MaxSteps: 2, Options: trainer.Options{SaveEvery: 1000}}, prompts); err != nil {
 		t.Fatal(err)
 	}
 	for stage, o := range map[string]EvalOptions{"sft": {Model: tr.Out}, "teacher": {Teacher: "builtin"}} {

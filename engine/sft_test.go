@@ -51,12 +51,7 @@ func TestSFTMapsEveryOption(t *testing.T) {
 	o.Init, o.Data, o.Out = studenttest.Tiny(t, 1), train.Dir(dataDir), t.TempDir()
 	o.LoRARank, o.LoRATargets, o.Resume = 8, "q_proj,v_proj", true
 	c := sftJob(t, o).Config
-	rt := reflect.TypeOf(train.Options{})
-	for i := range rt.NumField() {
-		key, _, _ := strings.Cut(rt.Field(i).Tag.Get("yaml"), ",")
-		if key == "" || key == "-" {
-			continue
-		}
+	for _, key := range yamlKeys(reflect.TypeOf(train.Options{})) {
 		trl, ok := sftKeys[key]
 		switch {
 		case !ok:
@@ -200,4 +195,21 @@ print(s.max_length, s.learning_rate)`
 			}
 		})
 	}
+}
+
+// yamlKeys are the config keys of an options struct, those of its inline
+// structs (the loop's shared options) included.
+func yamlKeys(rt reflect.Type) []string {
+	var keys []string
+	for i := range rt.NumField() {
+		f := rt.Field(i)
+		key, opt, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		switch {
+		case opt == "inline":
+			keys = append(keys, yamlKeys(f.Type)...)
+		case key != "" && key != "-":
+			keys = append(keys, key)
+		}
+	}
+	return keys
 }

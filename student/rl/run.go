@@ -49,31 +49,13 @@ type Options struct {
 	EpsilonHigh    float64            `yaml:"epsilon_high" flag:"epsilon-high" usage:"upper clip range (DAPO's clip-higher; 0: --epsilon)"`
 	Beta           float64            `yaml:"beta" flag:"beta" usage:"KL penalty to the starting model (0: none, and no reference model)"`
 	NumIterations  int                `yaml:"num_iterations" flag:"num-iterations" usage:"policy updates per sampled batch (μ)"`
-	LR             float64            `yaml:"lr" flag:"lr" usage:"learning rate (RL wants it far below SFT's)"`
-	Schedule       string             `yaml:"schedule" flag:"schedule" usage:"constant, cosine or linear (after the warmup)"`
-	WarmupSteps    int                `yaml:"warmup_steps" flag:"warmup-steps"`
-	MinLRRatio     float64            `yaml:"min_lr_ratio"`
-	WeightDecay    float64            `yaml:"weight_decay" flag:"weight-decay"`
-	MaxGradNorm    float64            `yaml:"max_grad_norm" flag:"max-grad-norm" usage:"clip the global gradient norm (0: off)"`
 	MaxSteps       int                `yaml:"max_steps" flag:"max-steps" usage:"steps to run (0: one pass over the prompts)"` // 0: one pass over the prompts
 	MaxTime        time.Duration      `yaml:"max_time" flag:"max-time" usage:"stop and save after this long, e.g. 10m (0: no limit)"`
 	MicroBatch     int                `yaml:"micro_batch" flag:"micro-batch" usage:"sequences per forward pass"`
 	SeqLen         int                `yaml:"seq_len" flag:"seq-len" usage:"row length (0: longest prompt + --max-new-tokens)"`
-	// LoRARank > 0 trains low-rank adapters of that rank on the frozen
-	// starting model instead of every weight, as for SFT: LoRAAlpha scales
-	// them (alpha/rank; default 2·rank), LoRATargets names the projections
-	// ("all-linear", the default, or e.g. "q_proj,v_proj").
-	LoRARank    int     `yaml:"lora_rank" flag:"lora-rank" usage:"train LoRA adapters of this rank on the frozen --model (0: every weight), which stays the KL reference; OUT gets the merged model and OUT/adapter the PEFT adapter"`
-	LoRAAlpha   float64 `yaml:"lora_alpha" flag:"lora-alpha" usage:"LoRA scale numerator: adapters are scaled by alpha/rank (default 2×rank)"`
-	LoRATargets string  `yaml:"lora_targets" flag:"lora-targets" usage:"projections to adapt: all-linear (the default), or a list such as q_proj,v_proj"`
-	// GradientCheckpointing keeps one layer's activations in the policy's
-	// backward pass instead of all (bit-identical losses, about a third
-	// more compute), as for SFT.
-	GradientCheckpointing bool   `yaml:"gradient_checkpointing" flag:"gradient-checkpointing" usage:"recompute each layer in the backward pass: one layer's activations in memory, about a third more compute, the same losses"`
-	Seed                  uint64 `yaml:"seed" flag:"seed" usage:"seed of the builtin suite, the prompt order and the sampling"`
-	SaveEvery             int    `yaml:"save_every" flag:"save-every" usage:"steps between checkpoints"`
-	KeepCheckpoints       int    `yaml:"keep_checkpoints"`
-	Resume                bool   `yaml:"resume" flag:"resume" usage:"continue from the last checkpoint in --out"`
+	Seed           uint64             `yaml:"seed" flag:"seed" usage:"seed of the builtin suite, the prompt order and the sampling"`
+	// The loop's options: schedule, optimiser, checkpoints, LoRA.
+	trainer.Options `yaml:",inline"`
 
 	// Step is called after every update; nil for none.
 	Step func(m Metric, total int) `yaml:"-"`
@@ -92,8 +74,8 @@ const NoStepLimit = math.MaxInt32
 var Defaults = Options{
 	PromptsPerStep: 16, NumGenerations: 8, Temperature: 1, TopP: 1, MaxNewTokens: 256,
 	ScaleRewards: ScaleGroup, Epsilon: 0.2, Beta: 0.001, NumIterations: 1,
-	LR: 1e-5, Schedule: "constant", MinLRRatio: 0.1, MaxGradNorm: 1,
-	MicroBatch: 16, Seed: 1, SaveEvery: 50, KeepCheckpoints: 2,
+	MicroBatch: 16, Seed: 1,
+	Options: trainer.Options{LR: 1e-5, Schedule: "constant", MinLRRatio: 0.1, MaxGradNorm: 1, SaveEvery: 50, KeepCheckpoints: 2},
 }
 
 // Result summarises a run.
@@ -141,7 +123,7 @@ func (o *Options) fill() error {
 	case o.Beta < 0 || o.LR < 0 || o.WeightDecay < 0 || o.MaxGradNorm < 0 || o.Temperature < 0:
 		return errors.New("--beta, --lr, --weight-decay, --max-grad-norm and --temperature must not be negative")
 	}
-	l := o.lora()
+	l := o.LoRA(o.Model)
 	if err := l.Fill(); err != nil {
 		return err
 	}
@@ -150,10 +132,6 @@ func (o *Options) fill() error {
 }
 
 // lora is o's LoRA configuration; the adapters belong to --model.
-func (o *Options) lora() trainer.LoRA {
-	return trainer.LoRA{Rank: o.LoRARank, Alpha: o.LoRAAlpha, Targets: o.LoRATargets, Base: o.Model}
-}
-
 func (o *Options) logf(format string, args ...any) {
 	if o.Logf != nil {
 		o.Logf(format, args...)
@@ -268,7 +246,7 @@ func (r *run) setup() error {
 
 	r.t, err = trainer.New(r.st, trainer.Config{
 		Out: o.Out, Seed: o.Seed, MicroBatch: o.MicroBatch, SeqLen: r.seq, GradientCheckpointing: o.GradientCheckpointing,
-		LoRA: o.lora(), Beta2: 0.999, WeightDecay: o.WeightDecay, MaxGradNorm: o.MaxGradNorm,
+		LoRA: o.LoRA(o.Model), Beta2: 0.999, WeightDecay: o.WeightDecay, MaxGradNorm: o.MaxGradNorm,
 		Schedule:  trainer.Schedule{Kind: o.Schedule, Peak: o.LR, Warmup: o.WarmupSteps, Total: o.MaxSteps, MinRatio: o.MinLRRatio},
 		SaveEvery: o.SaveEvery, KeepCheckpoints: o.KeepCheckpoints, MaxTime: o.MaxTime, Gen: r.gen, Logf: o.Logf,
 	}, resumeDir)

@@ -28,45 +28,27 @@ import (
 
 // Options configure one SFT run. Zero values take the defaults in Defaults.
 type Options struct {
-	Student         string  `yaml:"student" path:"model" flag:"student" usage:"preset (distill models lists them) or HF checkpoint directory"`
-	Init            string  `yaml:"init" path:"model" flag:"init" usage:"HF checkpoint directory whose weights and tokenizer to start from"`
-	Data            Mixture `yaml:"data" flag:"data" usage:"dataset directory written by distill filter (or any Parquet with a messages column), as DIR[:WEIGHT[:MAX_ROWS]]: repeat it for a mixture, each source keeping WEIGHT of its train rows (chosen by --seed), at most MAX_ROWS"`
-	Out             string  `yaml:"out" flag:"out" usage:"output directory: the model in HF layout, metrics.jsonl, checkpoints/"`
-	Epochs          int     `yaml:"epochs" flag:"epochs"`
-	MaxSteps        int     `yaml:"max_steps" flag:"max-steps" usage:"stop after this many updates (0: the epochs decide)"`
-	LR              float64 `yaml:"lr" flag:"lr" usage:"peak learning rate"`
-	MinLRRatio      float64 `yaml:"min_lr_ratio" flag:"min-lr-ratio" usage:"final learning rate as a fraction of the peak"`
-	WarmupSteps     int     `yaml:"warmup_steps" flag:"warmup-steps"`
-	Schedule        string  `yaml:"schedule" flag:"schedule" usage:"cosine, linear or constant"`
-	MicroBatch      int     `yaml:"micro_batch" flag:"micro-batch" usage:"rows of --seq-len tokens per forward pass"`
-	GradAccum       int     `yaml:"grad_accum" flag:"grad-accum" usage:"micro-batches per update"`
-	SeqLen          int     `yaml:"seq_len" flag:"seq-len" usage:"tokens per sequence (at most the student's max_position_embeddings)"`
-	Packing         bool    `yaml:"packing" flag:"packing" usage:"pack several examples per row (exact: no attention across them)"`
-	DropLong        bool    `yaml:"drop_long" flag:"drop-long" usage:"drop examples longer than --seq-len instead of truncating them"`
-	WeightDecay     float64 `yaml:"weight_decay" flag:"weight-decay"`
-	MaxGradNorm     float64 `yaml:"max_grad_norm" flag:"max-grad-norm" usage:"clip the global gradient norm (0: off)"`
-	Seed            uint64  `yaml:"seed" flag:"seed"`
-	EvalEvery       int     `yaml:"eval_every" flag:"eval-every" usage:"updates between held-out losses (test shards)"`
-	SaveEvery       int     `yaml:"save_every" flag:"save-every" usage:"updates between checkpoints"`
-	KeepCheckpoints int     `yaml:"keep_checkpoints"`
-	Resume          bool    `yaml:"resume" flag:"resume" usage:"continue from the last checkpoint in --out"`
+	Student    string  `yaml:"student" path:"model" flag:"student" usage:"preset (distill models lists them) or HF checkpoint directory"`
+	Init       string  `yaml:"init" path:"model" flag:"init" usage:"HF checkpoint directory whose weights and tokenizer to start from"`
+	Data       Mixture `yaml:"data" flag:"data" usage:"dataset directory written by distill filter (or any Parquet with a messages column), as DIR[:WEIGHT[:MAX_ROWS]]: repeat it for a mixture, each source keeping WEIGHT of its train rows (chosen by --seed), at most MAX_ROWS"`
+	Out        string  `yaml:"out" flag:"out" usage:"output directory: the model in HF layout, metrics.jsonl, checkpoints/"`
+	Epochs     int     `yaml:"epochs" flag:"epochs"`
+	MaxSteps   int     `yaml:"max_steps" flag:"max-steps" usage:"stop after this many updates (0: the epochs decide)"`
+	MicroBatch int     `yaml:"micro_batch" flag:"micro-batch" usage:"rows of --seq-len tokens per forward pass"`
+	GradAccum  int     `yaml:"grad_accum" flag:"grad-accum" usage:"micro-batches per update"`
+	SeqLen     int     `yaml:"seq_len" flag:"seq-len" usage:"tokens per sequence (at most the student's max_position_embeddings)"`
+	Packing    bool    `yaml:"packing" flag:"packing" usage:"pack several examples per row (exact: no attention across them)"`
+	DropLong   bool    `yaml:"drop_long" flag:"drop-long" usage:"drop examples longer than --seq-len instead of truncating them"`
+	Seed       uint64  `yaml:"seed" flag:"seed"`
+	EvalEvery  int     `yaml:"eval_every" flag:"eval-every" usage:"updates between held-out losses (test shards)"`
 	// The student's context, extended as open-r1 extended Qwen2.5-Math's
 	// 4,096 positions to 32,768 (a larger RoPE θ): a context beyond the
 	// checkpoint's own needs an explicit RopeTheta.
 	MaxPositionEmbeddings int     `yaml:"max_position_embeddings" flag:"max-position-embeddings" usage:"extend the student's context to this many positions (needs --rope-theta beyond its own)"`
 	RopeTheta             float64 `yaml:"rope_theta" flag:"rope-theta" usage:"RoPE base for an extended context (open-r1: 300000 for 32,768 positions)"`
 	Template              string  `yaml:"template" flag:"template" usage:"chat template (chatml, qwen2.5, llama3, deepseek-r1; default: chatml for a fresh student, the checkpoint's own with --init)"`
-	// LoRARank > 0 trains low-rank adapters of that rank on a frozen base
-	// instead of every weight; LoRAAlpha scales them (alpha/rank; default
-	// 2·rank); LoRATargets names the projections ("all-linear", the
-	// default, or e.g. "q_proj,v_proj").
-	LoRARank    int     `yaml:"lora_rank" flag:"lora-rank" usage:"train LoRA adapters of this rank on a frozen base (0: every weight); OUT gets the merged model and OUT/adapter the PEFT adapter"`
-	LoRAAlpha   float64 `yaml:"lora_alpha" flag:"lora-alpha" usage:"LoRA scale numerator: adapters are scaled by alpha/rank (default 2×rank)"`
-	LoRATargets string  `yaml:"lora_targets" flag:"lora-targets" usage:"projections to adapt: all-linear (the default), or a list such as q_proj,v_proj"`
-	// GradientCheckpointing keeps only each layer's output through the
-	// forward pass and recomputes the rest for the backward pass: activation
-	// memory of one layer instead of all, for about a third more compute.
-	GradientCheckpointing bool `yaml:"gradient_checkpointing" flag:"gradient-checkpointing" usage:"keep only each layer's output and recompute the rest in the backward pass: far less activation memory, about a third more compute"`
+	// The loop's options: schedule, optimiser, checkpoints, LoRA.
+	trainer.Options `yaml:",inline"`
 
 	// Step is called after every update; nil for none.
 	Step func(m Metric, total int) `yaml:"-"`
@@ -77,9 +59,9 @@ type Options struct {
 // Defaults are the settings a run without flags gets: those of the
 // quickstart's tiny student.
 var Defaults = Options{
-	Epochs: 1, LR: 2e-3, MinLRRatio: 0.1, WarmupSteps: 20, Schedule: "cosine",
-	MicroBatch: 8, GradAccum: 1, SeqLen: 256, Packing: true, WeightDecay: 0.1,
-	MaxGradNorm: 1, Seed: 1, EvalEvery: 50, SaveEvery: 200, KeepCheckpoints: 2,
+	Epochs: 1, MicroBatch: 8, GradAccum: 1, SeqLen: 256, Packing: true, Seed: 1, EvalEvery: 50,
+	Options: trainer.Options{LR: 2e-3, MinLRRatio: 0.1, WarmupSteps: 20, Schedule: "cosine",
+		WeightDecay: 0.1, MaxGradNorm: 1, SaveEvery: 200, KeepCheckpoints: 2},
 }
 
 // Result summarises a run.
@@ -121,7 +103,7 @@ func (o *Options) fill() error {
 	case o.LR < 0 || o.WeightDecay < 0 || o.MaxGradNorm < 0:
 		return errors.New("--lr, --weight-decay and --max-grad-norm must not be negative")
 	}
-	l := o.lora()
+	l := o.LoRA(cmp.Or(o.Init, o.Student))
 	if err := l.Fill(); err != nil {
 		return err
 	}
@@ -131,10 +113,6 @@ func (o *Options) fill() error {
 
 // lora is o's LoRA configuration; its adapters name the base they belong
 // to (--init, else --student), which a resumed run must match.
-func (o *Options) lora() trainer.LoRA {
-	return trainer.LoRA{Rank: o.LoRARank, Alpha: o.LoRAAlpha, Targets: o.LoRATargets, Base: cmp.Or(o.Init, o.Student)}
-}
-
 // MemoryOptions says how o trains, for the memory estimate.
 func (o *Options) MemoryOptions() memory.Options {
 	return memory.Options{LoRARank: o.LoRARank, GradientCheckpointing: o.GradientCheckpointing}
@@ -296,7 +274,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	t, err := trainer.New(st, trainer.Config{
 		Out: o.Out, Seed: o.Seed, MicroBatch: o.MicroBatch, SeqLen: o.SeqLen, GradientCheckpointing: o.GradientCheckpointing,
-		LoRA: o.lora(), Beta2: 0.95, WeightDecay: o.WeightDecay, MaxGradNorm: o.MaxGradNorm,
+		LoRA: o.LoRA(cmp.Or(o.Init, o.Student)), Beta2: 0.95, WeightDecay: o.WeightDecay, MaxGradNorm: o.MaxGradNorm,
 		Schedule:  trainer.Schedule{Kind: o.Schedule, Peak: o.LR, Warmup: o.WarmupSteps, Total: total, MinRatio: o.MinLRRatio},
 		SaveEvery: o.SaveEvery, KeepCheckpoints: o.KeepCheckpoints, Gen: GenerationConfig(st), Logf: o.Logf,
 	}, resumeDir)

@@ -16,6 +16,7 @@ import (
 	"github.com/distill-dev/distill/student"
 	"github.com/distill-dev/distill/student/checkpoint"
 	"github.com/distill-dev/distill/student/studenttest"
+	"github.com/distill-dev/distill/student/trainer"
 )
 
 // writeArith writes train and test shards of R1-shaped a + b traces.
@@ -65,8 +66,9 @@ func readLosses(t *testing.T, path string) []float64 {
 }
 
 func nanoOpts(data, out string) Options {
-	return Options{Student: "qwen-nano", Data: Dir(data), Out: out, Epochs: 2, LR: 3e-3, WarmupSteps: 5,
-		MicroBatch: 4, GradAccum: 2, SeqLen: 128, Packing: true, Seed: 3, EvalEvery: 1000, SaveEvery: 1000}
+	return Options{Student: "qwen-nano", Data: Dir(data), Out: out, Epochs: 2,
+		MicroBatch: 4, GradAccum: 2, SeqLen: 128, Packing: true, Seed: 3, EvalEvery: 1000,
+		Options: trainer.Options{LR: 3e-3, WarmupSteps: 5, SaveEvery: 1000}}
 }
 
 // A tiny student must learn: the held-out loss falls well below its start.
