@@ -41,16 +41,11 @@ func init() {
 			"lines, every result a wrong one), the same for the same --seed.",
 		UsageText: "distill corpus --out DIR [--docs N] [--test-docs N] [--seed S] [--template chatml]",
 		Flags: append([]cli.Flag{
-			&cli.StringFlag{Name: "config", Usage: "YAML file with any of these options (flags override it)"},
+			configFlag(),
 		}, optionFlags(&d)...),
 		Action: func(c *cli.Context) error {
 			opts := DefaultCorpusOptions()
-			if p := c.String("config"); p != "" {
-				if err := loadConfig(p, &opts); err != nil {
-					return err
-				}
-			}
-			if err := applyFlags(c, &opts); err != nil {
+			if err := configure(c, &opts); err != nil {
 				return err
 			}
 			return runCorpus(c.Context, opts)

@@ -68,7 +68,7 @@ func init() {
 		UsageText: "distill eval --model CKPT_DIR | --teacher URL|builtin --prompts FILE|builtin:arith --samples K --out DIR\n" +
 			"distill eval --compare [--seed N] [--out DIR] A B   (B − A, paired over the prompts of two eval directories)",
 		Flags: append([]cli.Flag{
-			&cli.StringFlag{Name: "config", Usage: "YAML file with any of these options (flags override it)"},
+			configFlag(),
 			&cli.BoolFlag{Name: "compare", Usage: "compare two eval directories A B given after the flags: B − A paired over their prompts"},
 			&cli.IntFlag{Name: "resamples", Value: DefaultCompareOptions().Resamples, Usage: "with --compare: bootstrap resamples and permutation draws"},
 		}, optionFlags(&d)...),
@@ -77,12 +77,7 @@ func init() {
 				return evalCompareAction(c)
 			}
 			opts := DefaultEvalOptions()
-			if p := c.String("config"); p != "" {
-				if err := loadConfig(p, &opts); err != nil {
-					return err
-				}
-			}
-			if err := applyFlags(c, &opts); err != nil {
+			if err := configure(c, &opts); err != nil {
 				return err
 			}
 			res, err := runEval(c.Context, opts)

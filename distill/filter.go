@@ -39,7 +39,7 @@ func init() {
 			"answer verifies and that pass the filters, and writes DATA_DIR/train-*.parquet, test-*.parquet,\n" +
 			"rejects-*.parquet (every dropped row with its reject_reason), stats.json and a dataset card README.md.",
 		Flags: append([]cli.Flag{
-			&cli.StringFlag{Name: "config", Usage: "YAML `FILE` with any of these options (flags override it)"},
+			configFlag(),
 			&cli.StringFlag{Name: "filters", Usage: "comma-separated filters in order (default all: " + strings.Join(dataset.FilterNames(), ",") + "; \"none\" for none)"},
 			&cli.BoolFlag{Name: "no-dedup", Usage: "keep duplicates (exact and near)"},
 			&cli.BoolFlag{Name: "no-rejects", Usage: "do not write rejects-*.parquet"},
@@ -48,12 +48,7 @@ func init() {
 		}, optionFlags(&d)...),
 		Action: func(c *cli.Context) error {
 			opts := DefaultFilterOptions()
-			if p := c.String("config"); p != "" {
-				if err := loadConfig(p, &opts); err != nil {
-					return err
-				}
-			}
-			if err := applyFlags(c, &opts); err != nil {
+			if err := configure(c, &opts); err != nil {
 				return err
 			}
 			// Flags that set config keys their own way.

@@ -192,6 +192,24 @@ func repeatable(t reflect.Type) bool {
 	return false
 }
 
+// configFlag is --config, which every command with an options struct
+// takes: a YAML file of its options, read before the flags.
+func configFlag() cli.Flag {
+	return &cli.StringFlag{Name: "config", Usage: "YAML `FILE` with any of these options (flags override it)"}
+}
+
+// configure fills the options struct opts points to, which holds the
+// command's defaults, from --config and then from the flags the user gave:
+// flags > config file > defaults.
+func configure(c *cli.Context, opts any) error {
+	if p := c.String("config"); p != "" {
+		if err := loadConfig(p, opts); err != nil {
+			return err
+		}
+	}
+	return applyFlags(c, opts)
+}
+
 // applyFlags sets the fields of the options struct opts points to whose
 // flags the user gave.
 func applyFlags(c *cli.Context, opts any) error {

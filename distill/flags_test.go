@@ -117,12 +117,7 @@ func TestCommandArgsRoundTrip(t *testing.T) {
 			got := reflect.New(reflect.TypeOf(tc.defaults))
 			app := &cli.App{Commands: []*cli.Command{{Name: tc.cmd, Flags: real.Flags, Action: func(c *cli.Context) error {
 				got.Elem().Set(reflect.ValueOf(tc.defaults))
-				if p := c.String("config"); p != "" {
-					if err := loadConfig(p, got.Interface()); err != nil {
-						return err
-					}
-				}
-				return applyFlags(c, got.Interface())
+				return configure(c, got.Interface())
 			}}}}
 			if err := app.Run(shellSplit(t, line)); err != nil {
 				t.Fatalf("%s: %v", line, err)

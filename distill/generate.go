@@ -118,16 +118,11 @@ func init() {
 		Description: "With no flags, the builtin teacher answers " + fmt.Sprint(d.NumPrompts) + " builtin:arith problems into ./runs/.\n" +
 			"Rerunning the same command resumes: finished (prompt, sample) pairs are never sampled twice.",
 		Flags: append([]cli.Flag{
-			&cli.StringFlag{Name: "config", Usage: "YAML `FILE` with any of these options (flags override it)"},
+			configFlag(),
 		}, optionFlags(&d)...),
 		Action: func(c *cli.Context) error {
 			opts := DefaultGenerateOptions()
-			if p := c.String("config"); p != "" {
-				if err := loadConfig(p, &opts); err != nil {
-					return err
-				}
-			}
-			if err := applyFlags(c, &opts); err != nil {
+			if err := configure(c, &opts); err != nil {
 				return err
 			}
 			if c.NArg() > 0 {

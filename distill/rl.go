@@ -48,16 +48,11 @@ func init() {
 			"available: " + strings.Join(reward.Names(), ", ") + ". Prompts whose reference answer cannot be parsed are skipped and counted.\n" +
 			"OUT gets the model in HF layout, metrics.jsonl (one line per step) and checkpoints/step-N (--resume continues from the last).",
 		Flags: append([]cli.Flag{
-			&cli.StringFlag{Name: "config", Usage: "YAML file with any of these options (flags override it)"},
+			configFlag(),
 		}, optionFlags(&d)...),
 		Action: func(c *cli.Context) error {
 			opts := DefaultRLOptions()
-			if p := c.String("config"); p != "" {
-				if err := loadConfig(p, &opts); err != nil {
-					return err
-				}
-			}
-			if err := applyFlags(c, &opts); err != nil {
+			if err := configure(c, &opts); err != nil {
 				return err
 			}
 			_, err := runRL(c.Context, opts)

@@ -40,17 +40,12 @@ func init() {
 		Usage:     "fine-tune a student on the dataset's Parquet shards (SFT on teacher traces)",
 		UsageText: "distill train --student PRESET|HF_ID|HF_DIR --data DATA_DIR[:WEIGHT[:MAX_ROWS]]... --out CKPT_DIR [--engine go|trl|auto] [--config FILE]",
 		Flags: append([]cli.Flag{
-			&cli.StringFlag{Name: "config", Usage: "YAML file with any of these options (flags override it)"},
+			configFlag(),
 			&cli.IntFlag{Name: "batch-tokens", Usage: "tokens per update; sets --grad-accum from --micro-batch and --seq-len"},
 		}, optionFlags(&d)...),
 		Action: func(c *cli.Context) error {
 			opts := DefaultTrainOptions()
-			if p := c.String("config"); p != "" {
-				if err := loadConfig(p, &opts); err != nil {
-					return err
-				}
-			}
-			if err := applyFlags(c, &opts); err != nil {
+			if err := configure(c, &opts); err != nil {
 				return err
 			}
 			if bt := c.Int("batch-tokens"); bt > 0 {
