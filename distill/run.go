@@ -253,9 +253,7 @@ func runStages(o *RunOptions, rec *report.Record) []runStage {
 				return commandOf(o.Out, name, "rl", r, DefaultRLOptions()), nil
 			},
 			func(ctx context.Context) error {
-				if _, err := os.Stat(filepath.Join(r.Out, "checkpoints")); err == nil {
-					r.Resume = true
-				}
+				r.Resume = r.Resume || interrupted(r.Out)
 				_, err := runRL(ctx, r)
 				return err
 			}}
@@ -266,14 +264,19 @@ func runStages(o *RunOptions, rec *report.Record) []runStage {
 	return stages
 }
 
+// interrupted is whether a training stage left checkpoints in out: its
+// rerun continues from the last one.
+func interrupted(out string) bool {
+	_, err := os.Stat(filepath.Join(out, "checkpoints"))
+	return err == nil
+}
+
 // trainStage trains t into t.Out; a rerun after an interruption continues
 // from the last checkpoint.
 func trainStage(runDir, name string, t TrainOptions) runStage {
 	return commandStage(runDir, name, "train", t, DefaultTrainOptions(), filepath.Join(t.Out, "model.safetensors"),
 		func(ctx context.Context) error {
-			if _, err := os.Stat(filepath.Join(t.Out, "checkpoints")); err == nil {
-				t.Resume = true
-			}
+			t.Resume = t.Resume || interrupted(t.Out)
 			_, err := runTrain(ctx, t)
 			return err
 		})
