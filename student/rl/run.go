@@ -123,12 +123,7 @@ func (o *Options) fill() error {
 	case o.Beta < 0 || o.LR < 0 || o.WeightDecay < 0 || o.MaxGradNorm < 0 || o.Temperature < 0:
 		return errors.New("--beta, --lr, --weight-decay, --max-grad-norm and --temperature must not be negative")
 	}
-	l := o.LoRA(o.Model)
-	if err := l.Fill(); err != nil {
-		return err
-	}
-	o.LoRAAlpha = l.Alpha
-	return nil
+	return o.FillLoRA()
 }
 
 // lora is o's LoRA configuration; the adapters belong to --model.
@@ -244,12 +239,9 @@ func (r *run) setup() error {
 		return err
 	}
 
-	r.t, err = trainer.New(r.st, trainer.Config{
-		Out: o.Out, Seed: o.Seed, MicroBatch: o.MicroBatch, SeqLen: r.seq, GradientCheckpointing: o.GradientCheckpointing,
-		LoRA: o.LoRA(o.Model), Beta2: 0.999, WeightDecay: o.WeightDecay, MaxGradNorm: o.MaxGradNorm,
-		Schedule:  trainer.Schedule{Kind: o.Schedule, Peak: o.LR, Warmup: o.WarmupSteps, Total: o.MaxSteps, MinRatio: o.MinLRRatio},
-		SaveEvery: o.SaveEvery, KeepCheckpoints: o.KeepCheckpoints, MaxTime: o.MaxTime, Gen: r.gen, Logf: o.Logf,
-	}, resumeDir)
+	c := o.Options.Config(o.Model, o.MaxSteps)
+	c.Out, c.Seed, c.MicroBatch, c.SeqLen, c.Beta2, c.MaxTime, c.Gen, c.Logf = o.Out, o.Seed, o.MicroBatch, r.seq, 0.999, o.MaxTime, r.gen, o.Logf
+	r.t, err = trainer.New(r.st, c, resumeDir)
 	if err != nil {
 		return err
 	}

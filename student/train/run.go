@@ -103,12 +103,7 @@ func (o *Options) fill() error {
 	case o.LR < 0 || o.WeightDecay < 0 || o.MaxGradNorm < 0:
 		return errors.New("--lr, --weight-decay and --max-grad-norm must not be negative")
 	}
-	l := o.LoRA(cmp.Or(o.Init, o.Student))
-	if err := l.Fill(); err != nil {
-		return err
-	}
-	o.LoRAAlpha = l.Alpha
-	return nil
+	return o.FillLoRA()
 }
 
 // lora is o's LoRA configuration; its adapters name the base they belong
@@ -272,12 +267,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if o.LoRARank > 0 && resumeDir == "" && o.Init == "" && !checkpoint.IsCheckpoint(o.Student) {
 		o.logf("warning: --lora-rank on the preset %s trains adapters on randomly initialised weights; pass --init with a trained checkpoint", o.Student)
 	}
-	t, err := trainer.New(st, trainer.Config{
-		Out: o.Out, Seed: o.Seed, MicroBatch: o.MicroBatch, SeqLen: o.SeqLen, GradientCheckpointing: o.GradientCheckpointing,
-		LoRA: o.LoRA(cmp.Or(o.Init, o.Student)), Beta2: 0.95, WeightDecay: o.WeightDecay, MaxGradNorm: o.MaxGradNorm,
-		Schedule:  trainer.Schedule{Kind: o.Schedule, Peak: o.LR, Warmup: o.WarmupSteps, Total: total, MinRatio: o.MinLRRatio},
-		SaveEvery: o.SaveEvery, KeepCheckpoints: o.KeepCheckpoints, Gen: GenerationConfig(st), Logf: o.Logf,
-	}, resumeDir)
+	c := o.Options.Config(cmp.Or(o.Init, o.Student), total)
+	c.Out, c.Seed, c.MicroBatch, c.SeqLen, c.Beta2, c.Gen, c.Logf = o.Out, o.Seed, o.MicroBatch, o.SeqLen, 0.95, GenerationConfig(st), o.Logf
+	t, err := trainer.New(st, c, resumeDir)
 	if err != nil {
 		return nil, err
 	}

@@ -29,7 +29,27 @@ type Options struct {
 	GradientCheckpointing bool `yaml:"gradient_checkpointing" flag:"gradient-checkpointing" usage:"keep only each layer's output and recompute the rest in the backward pass: far less activation memory, about a third more compute, the same losses"`
 }
 
-// LoRA is the adapters o asks for on the checkpoint or preset base.
-func (o *Options) LoRA(base string) LoRA {
-	return LoRA{Rank: o.LoRARank, Alpha: o.LoRAAlpha, Targets: o.LoRATargets, Base: base}
+// FillLoRA checks the LoRA options and sets the default alpha (2·rank).
+func (o *Options) FillLoRA() error {
+	l := o.Config("", 0).LoRA
+	if err := l.Fill(); err != nil {
+		return err
+	}
+	o.LoRAAlpha = l.Alpha
+	return nil
+}
+
+// Config is the loop's configuration of these options for a run whose
+// schedule lasts total updates and whose adapters (with LoRA) adapt the
+// checkpoint or preset base; the caller fills in the rest.
+func (o *Options) Config(base string, total int) Config {
+	return Config{
+		GradientCheckpointing: o.GradientCheckpointing,
+		LoRA:                  LoRA{Rank: o.LoRARank, Alpha: o.LoRAAlpha, Targets: o.LoRATargets, Base: base},
+		WeightDecay:           o.WeightDecay,
+		MaxGradNorm:           o.MaxGradNorm,
+		Schedule:              Schedule{Kind: o.Schedule, Peak: o.LR, Warmup: o.WarmupSteps, Total: total, MinRatio: o.MinLRRatio},
+		SaveEvery:             o.SaveEvery,
+		KeepCheckpoints:       o.KeepCheckpoints,
+	}
 }
