@@ -189,6 +189,10 @@ func (s *ShardWriter[T]) open() error {
 		// runs over the same input differ.
 		parquet.CreatedBy("distill", "0", "0"),
 		parquet.PageBufferSize(1<<20),
+		// Min/max bounds of free text say nothing a reader can prune by, and
+		// computing them compares every value of the page.
+		parquet.SkipPageBounds("prompt"), parquet.SkipPageBounds("reasoning"), parquet.SkipPageBounds("answer"),
+		parquet.SkipPageBounds("messages", "list", "element", "content"),
 	)
 	s.tmp = append(s.tmp, name)
 	return nil

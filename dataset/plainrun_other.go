@@ -1,0 +1,6 @@
+//go:build !amd64
+
+package dataset
+
+// plainRunBlocks: without vector instructions the byte-wise scan does all.
+func plainRunBlocks(b []byte) int { return 0 }
