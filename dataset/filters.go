@@ -1,6 +1,7 @@
 package dataset
 
 import (
+	"math/bits"
 	"slices"
 	"strings"
 	"sync"
@@ -119,26 +120,57 @@ func repetition(t *Trace, _ int, cfg *Config) bool {
 }
 
 // repeatBufs are reused between calls: the filter runs once per trace.
-var repeatBufs = sync.Pool{New: func() any { return new([2][]uint64) }}
+var repeatBufs = sync.Pool{New: func() any { return new(repeatBuf) }}
+
+type repeatBuf struct{ words, table []uint64 }
 
 // repeatShare is 1 - distinct/total over the word n-grams of s, 0 for texts
-// with fewer than minNGrams n-grams.
+// with fewer than minNGrams n-grams. Distinct n-grams are counted in an
+// open-addressing set of their hashes, linear in the length of s: the
+// looping replies this filter is for are the longest texts there are.
 func repeatShare(s string, n, minNGrams int) float64 {
-	bufs := repeatBufs.Get().(*[2][]uint64)
-	defer repeatBufs.Put(bufs)
-	words := wordHashes(bufs[0][:0], s)
-	bufs[0] = words
-	if len(words)-n+1 < max(minNGrams, 1) {
+	buf := repeatBufs.Get().(*repeatBuf)
+	defer repeatBufs.Put(buf)
+	words := wordHashes(buf.words[:0], s)
+	buf.words = words
+	n = min(n, len(words))
+	grams := len(words) - n + 1
+	if len(words) == 0 || grams < max(minNGrams, 1) {
 		return 0
 	}
-	grams := ngramHashes(bufs[1][:0], words, n)
-	bufs[1] = grams
-	slices.Sort(grams)
-	distinct := 1
-	for i := 1; i < len(grams); i++ {
-		if grams[i] != grams[i-1] {
-			distinct++
+	size := 1 << bits.Len(uint(2*grams))
+	if cap(buf.table) < size {
+		buf.table = make([]uint64, size)
+	}
+	table := buf.table[:size]
+	clear(table)
+	mask := uint64(size - 1)
+	distinct, zero := 0, false
+	for i := range grams {
+		// Word hashes are mixed already: one mix over the rotated words
+		// of the window tells n-grams apart as well as mixing each word.
+		h := uint64(n)
+		for k, w := range words[i : i+n] {
+			h ^= bits.RotateLeft64(w, 13*k)
+		}
+		h = mix64(h)
+		if h == 0 { // 0 marks an empty slot
+			if !zero {
+				zero = true
+				distinct++
+			}
+			continue
+		}
+		for j := h & mask; ; j = (j + 1) & mask {
+			if table[j] == h {
+				break
+			}
+			if table[j] == 0 {
+				table[j] = h
+				distinct++
+				break
+			}
 		}
 	}
-	return 1 - float64(distinct)/float64(len(grams))
+	return 1 - float64(distinct)/float64(grams)
 }
