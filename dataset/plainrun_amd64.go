@@ -7,14 +7,15 @@ import "golang.org/x/sys/cpu"
 //go:noescape
 func plainRunAVX2(b []byte) int
 
-// plainRunBlocks skips the 32-byte blocks of b without a byte that ends a
-// plain run, where the CPU has AVX2, and returns where the byte-wise scan
-// starts.
-func plainRunBlocks(b []byte) int {
+// plainRunBlocks scans the whole 32-byte blocks of b where the CPU has
+// AVX2. It returns the index of the first byte that ends the plain run and
+// true, or where the byte-wise scan is to go on and false.
+func plainRunBlocks(b []byte) (int, bool) {
 	if !hasAVX2 || len(b) < 32 {
-		return 0
+		return 0, false
 	}
-	return plainRunAVX2(b)
+	i := plainRunAVX2(b)
+	return i, i < len(b)&^31
 }
 
 var hasAVX2 = cpu.X86.HasAVX2

@@ -3,4 +3,4 @@
 package dataset
 
 // plainRunBlocks: without vector instructions the byte-wise scan does all.
-func plainRunBlocks(b []byte) int { return 0 }
+func plainRunBlocks(b []byte) (int, bool) { return 0, false }

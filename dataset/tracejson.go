@@ -61,6 +61,9 @@ type jdec struct {
 	buf     []byte
 	rec     []byte // the trace's string values, back to back
 	pending []pendingString
+	// frac and exp tell whether the last number read had a fraction or
+	// an exponent.
+	frac, exp bool
 }
 
 // pendingString is a string field to cut from rec once the trace is read.
@@ -427,7 +430,10 @@ func (d *jdec) rawString() ([]byte, error) {
 // (plainRunBlocks), then eight bytes at a time.
 func plainRun(b []byte) int {
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	i := plainRunBlocks(b)
+	i, found := plainRunBlocks(b)
+	if found {
+		return i
+	}
 	for ; i+8 <= len(b); i += 8 {
 		x := binary.LittleEndian.Uint64(b[i:])
 		// Exact tests for "some byte is below 0x20" and "some byte is
@@ -485,14 +491,17 @@ func (d *jdec) number() ([]byte, error) {
 	if n := digits(); n == 0 || (n > 1 && d.b[d.i-n] == '0') {
 		return nil, d.errf("bad number")
 	}
+	d.frac, d.exp = false, false
 	if d.i < len(d.b) && d.b[d.i] == '.' {
 		d.i++
+		d.frac = true
 		if digits() == 0 {
 			return nil, d.errf("bad number")
 		}
 	}
 	if d.i < len(d.b) && (d.b[d.i] == 'e' || d.b[d.i] == 'E') {
 		d.i++
+		d.exp = true
 		if d.i < len(d.b) && (d.b[d.i] == '+' || d.b[d.i] == '-') {
 			d.i++
 		}
@@ -533,24 +542,34 @@ func atoi(name string, b []byte) (int, error) {
 
 // checkNumber reads an integer (or, with float, a float) or null as
 // integer and float do, with their errors, and drops it. The conversions
-// run only where they could fail: integers of more than 18 digits or with
-// a fraction or exponent, floats with an exponent or of 300 bytes or more.
+// run only where they could fail: integers with a fraction or exponent or
+// beyond int64, floats with an exponent or of 300 bytes or more.
 func (d *jdec) checkNumber(name string, float bool) error {
 	b, err := d.numberOrNull(name)
 	if b == nil {
 		return err
 	}
 	if float {
-		if len(b) >= 300 || bytes.ContainsAny(b, "eE") {
+		if len(b) >= 300 || d.exp {
 			_, err = strconv.ParseFloat(string(b), 64)
 		}
 		return err
 	}
-	digits := bytes.TrimPrefix(b, []byte("-"))
-	if len(digits) > 18 || bytes.ContainsAny(digits, ".eE") {
+	if d.frac || d.exp || !fitsInt64(b) {
 		_, err = atoi(name, b)
 	}
 	return err
+}
+
+// fitsInt64 tells whether a JSON integer without fraction or exponent is
+// within int64, without converting it: 18 digits always are, 19 digits
+// compare as text with the bounds (seeds are 19 digits long).
+func fitsInt64(b []byte) bool {
+	limit := "9223372036854775807"
+	if b[0] == '-' {
+		b, limit = b[1:], "9223372036854775808"
+	}
+	return len(b) < len(limit) || len(b) == len(limit) && string(b) <= limit
 }
 
 func (d *jdec) float(name string) (float64, error) {

@@ -29,6 +29,12 @@ func TestDecodeTraceMatchesEncodingJSON(t *testing.T) {
 		`{"prompt_id":"p","usage":{"completion_tokens":"9"}}`, `{"prompt_id":"p","usage":[1]}`,
 		`{"prompt_id":"p","x":tru}`, `{"prompt_id":"p","x":[1,]}`, `{"prompt_id":"p","created_at":"yesterday"}`,
 		`{"prompt_id":"p","x":-}`, `{"prompt_id":"p","x":1.}`, `{"prompt_id":"p","x":1e}`,
+		// integers at and beyond int64's bounds, with fractions and exponents
+		`{"prompt_id":"p","params":{"seed":9223372036854775807},"latency_ms":-9223372036854775808}`,
+		`{"prompt_id":"p","params":{"seed":9223372036854775808}}`, `{"prompt_id":"p","latency_ms":-9223372036854775809}`,
+		`{"prompt_id":"p","params":{"seed":10000000000000000000}}`, `{"prompt_id":"p","attempts":1e2}`,
+		`{"prompt_id":"p","usage":{"reasoning_tokens":2.0}}`, `{"prompt_id":"p","params":{"max_tokens":999999999999999999}}`,
+		`{"prompt_id":"p","params":{"temperature":1e400}}`, `{"prompt_id":"p","params":{"top_p":0.5E-1}}`,
 	}
 	for _, tr := range builtinTraces(t, 20, 2) {
 		b, _ := json.Marshal(tr)
