@@ -189,10 +189,14 @@ func (s *ShardWriter[T]) open() error {
 		// runs over the same input differ.
 		parquet.CreatedBy("distill", "0", "0"),
 		parquet.PageBufferSize(1<<20),
-		// Min/max bounds of free text say nothing a reader can prune by, and
-		// computing them compares every value of the page.
+		// Min/max bounds of text that differs from row to row say nothing a
+		// reader can prune by, and computing them compares every value of
+		// the page; the columns that name a source, teacher, verifier or
+		// reason keep theirs.
 		parquet.SkipPageBounds("prompt"), parquet.SkipPageBounds("reasoning"), parquet.SkipPageBounds("answer"),
+		parquet.SkipPageBounds("reference"), parquet.SkipPageBounds("prompt_id"),
 		parquet.SkipPageBounds("messages", "list", "element", "content"),
+		parquet.SkipPageBounds("messages", "list", "element", "role"),
 	)
 	s.tmp = append(s.tmp, name)
 	return nil
