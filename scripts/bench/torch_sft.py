@@ -14,8 +14,10 @@ example; longer examples truncated), and trains --max-steps updates of
 --micro-batch rows with AdamW (betas 0.9/0.95, eps 1e-8, weight decay on
 matrices only), global gradient clipping and linear warmup + cosine decay to
 --min-lr-ratio of the peak: the settings and defaults of `distill train`. The
-model is torch_train_step.py's Decoder (HF's eager path), imported, with the
-byte-level vocabulary; matrices ~ N(0, 0.02), biases 0, norms 1. At the end it
+model is torch_train_step.py's Decoder, imported, with the byte-level
+vocabulary: HF's eager path with the block-diagonal mask added to the full
+scores (--attn mask, any torch), or scaled_dot_product_attention given the
+boolean mask (--attn sdpa, torch 2), optionally under torch.compile; matrices ~ N(0, 0.02), biases 0, norms 1. At the end it
 saves the model and optimiser state, as the Go trainer saves its checkpoint.
 
 Writes OUT/metrics.jsonl in the Go trainer's format (step, epoch, loss, lr,
@@ -24,6 +26,7 @@ start of the training loop) and logs to stderr, with the line
 "N examples (R rows of S tokens, ...)" once the data is ready.
 
   torch_sft.py --data train.jsonl --out DIR --student qwen-tiny --max-steps 30 --micro-batch 8 --seq-len 256 --threads 2
+  torch_sft.py ... --attn sdpa --compile                 # torch 2: SDPA with the boolean mask, compiled
   torch_sft.py --data train.jsonl --render-only     # rendered ids and mask per line, as `distill tokenize --chat chatml`
 """
 import argparse
@@ -151,6 +154,8 @@ def main():
     for k, v in [("max-steps", 30), ("micro-batch", 8), ("seq-len", 256), ("threads", 2), ("seed", 1),
                  ("warmup-steps", 20)]:
         ap.add_argument("--" + k, type=int, default=v)
+    ap.add_argument("--attn", choices=["mask", "sdpa"], default="mask")
+    ap.add_argument("--compile", action="store_true", help="torch.compile the model (inductor)")
     for k, v in [("lr", 2e-3), ("min-lr-ratio", 0.1), ("weight-decay", 0.1), ("max-grad-norm", 1.0)]:
         ap.add_argument("--" + k, type=float, default=v)
     a = ap.parse_args()
@@ -169,10 +174,11 @@ def main():
 
     # The model first, then the data, as the Go trainer does.
     fam, _, hidden, inter, layers, heads, kv = PRESETS[a.student]
-    model = Decoder(fam, VOCAB, hidden, inter, layers, heads, kv, a.seq_len)
+    model = Decoder(fam, VOCAB, hidden, inter, layers, heads, kv, a.seq_len, sdpa=a.attn == "sdpa")
     for name, p in model.named_parameters():
         if name.endswith(".bias"):
             torch.nn.init.zeros_(p)  # biases, as the Go init (norms stay 1)
+    forward = torch.compile(model) if a.compile else model
 
     exs, skipped = load(a.data)
     if not exs:
@@ -200,10 +206,10 @@ def main():
             idx.append(row)
             row += 1
         ids, tgt, seg, pos = (c[idx] for c in cur)
-        allowed = (seg[:, :, None] == seg[:, None, :]) & causal
-        mask = torch.zeros(allowed.shape).masked_fill_(~allowed, float("-inf"))[:, None]
+        allowed = ((seg[:, :, None] == seg[:, None, :]) & causal)[:, None]
+        mask = allowed if a.attn == "sdpa" else torch.zeros(allowed.shape).masked_fill_(~allowed, float("-inf"))
         opt.zero_grad(set_to_none=True)
-        logits = model(ids, pos, mask)
+        logits = forward(ids, pos, mask)
         loss_t = F.cross_entropy(logits.view(-1, VOCAB), tgt.view(-1), ignore_index=-1)
         loss_t.backward()
         norm = torch.nn.utils.clip_grad_norm_(params, a.max_grad_norm if a.max_grad_norm > 0 else float("inf"))

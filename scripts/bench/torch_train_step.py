@@ -101,6 +101,8 @@ class Decoder(torch.nn.Module):
             v = v[:, :, None].expand(b, self.nkv, rep, t, self.d).reshape(b, self.nh, t, self.d)
             if self.sdpa and mask is self.mask:
                 a = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+            elif self.sdpa:  # packed rows: the block-diagonal mask, boolean or additive
+                a = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
             else:
                 a = F.softmax(q @ k.transpose(2, 3) / math.sqrt(self.d) + mask, dim=-1) @ v
             a = a.transpose(1, 2).reshape(b, t, self.nh * self.d)

@@ -7,9 +7,11 @@
 #
 #   scripts/bench/train_full_vs_torch.sh [PRESET [SEQ [BATCH [STEPS [THREADS]]]]]
 #   defaults: qwen-tiny 256 8 30 2; REPEAT=3; PROMPTS=10000 and
-#   SUITE=builtin:arith:1-2 (the quickstart's data); PYTHON (default
-#   /usr/bin/python3, Debian's python3-torch); GO_TAGS (default openblas);
-#   DISTILL_BIN=path uses a built binary; KEEP=1 keeps the work directory.
+#   SUITE=builtin:arith:1-2 (the quickstart's data); GO_TAGS (default
+#   openblas); DISTILL_BIN=path uses a built binary; KEEP=1 keeps the work
+#   directory; VARIANTS: lines of "name|python|torch_sft.py flags", default
+#   below (TORCH: the venv's python, torch 2.x from PyPI; DEBIAN_TORCH:
+#   /usr/bin/python3, Debian's python3-torch 1.13).
 #
 # Once: `distill generate` (builtin teacher, plain template) and `distill
 # filter` (no test split: with one the trainer would also compute held-out
@@ -38,8 +40,15 @@
 # above 1 is Go faster). Benchmark on an idle machine if you can.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. scripts/bench/lib.sh
 preset=${1:-qwen-tiny} seq=${2:-256} batch=${3:-8} steps=${4:-30} threads=${5:-2}
-py=${PYTHON:-/usr/bin/python3}
+torch_py=${TORCH:-python/.venv/bin/python} deb_py=${DEBIAN_TORCH:-/usr/bin/python3}
+variants=${VARIANTS:-"torch-2.11-sdpa|$torch_py|--attn sdpa
+torch-2.11-sdpa-compile|$torch_py|--attn sdpa --compile
+torch-2.11-mask|$torch_py|--attn mask
+torch-1.13-mask|$deb_py|--attn mask"}
+mapfile -t specs <<<"$variants"
+py=$(cut -d'|' -f2 <<<"${specs[0]}")
 tags=${GO_TAGS:-openblas}
 suite=${SUITE:-builtin:arith:1-2} prompts=${PROMPTS:-10000}
 [ -d scripts/node/node_modules/@duckdb ] || { echo "needs DuckDB for Node: cd scripts/node && npm ci" >&2; exit 1; }
@@ -106,7 +115,7 @@ row() {
 	END {
 		tps = n > 1 && e > e1 ? (k - k1) / (e - e1) : 0
 		r = ready == "" ? "NA" : sprintf("%.2f", ready); s1 = ready == "" ? "NA" : sprintf("%.2f", ready + e1)
-		printf "%-8s %8.2f %8s %8s %9.1f %8.1f %8.0f %8.4f -> %.4f (%d updates)\n", side, t1 - t0, r, s1, tps, cpu, rss, l1, l, n
+		printf "%-24s %8.2f %8s %8s %9.1f %8.1f %8.0f %8.4f -> %.4f (%d updates)\n", side, t1 - t0, r, s1, tps, cpu, rss, l1, l, n
 	}' "$3"
 }
 
@@ -114,27 +123,41 @@ go_run() {
 	rm -rf "$work/out-go"
 	timed "$work/go.log" env GOMAXPROCS="$threads" "$bin" train --student "$preset" --data "$work/data" --out "$work/out-go" \
 		--max-steps "$steps" --micro-batch "$batch" --seq-len "$seq" --eval-every 0 --save-every 0 $opt
-	row go "$work/go.log" "$work/out-go/metrics.jsonl" >"$work/go.row"
+	row go-distill "$work/go.log" "$work/out-go/metrics.jsonl"
 }
-torch_run() {
+torch_run() { # NAME PYTHON FLAGS
 	rm -rf "$work/out-torch"
-	timed "$work/torch.log" env OMP_NUM_THREADS="$threads" "$py" scripts/bench/torch_sft.py --data "$work/train.jsonl" \
+	timed "$work/torch.log" env OMP_NUM_THREADS="$threads" MKL_NUM_THREADS="$threads" OPENBLAS_NUM_THREADS="$threads" \
+		TORCHINDUCTOR_COMPILE_THREADS=1 "$2" scripts/bench/torch_sft.py --data "$work/train.jsonl" \
 		--out "$work/out-torch" --student "$preset" --threads "$threads" --max-steps "$steps" --micro-batch "$batch" \
-		--seq-len "$seq" $opt
-	row torch "$work/torch.log" "$work/out-torch/metrics.jsonl" >"$work/torch.row"
+		--seq-len "$seq" $opt $3
+	row "$1" "$work/torch.log" "$work/out-torch/metrics.jsonl"
 }
 # The trainer's defaults, spelled out so that both sides certainly use them.
 opt="--lr 0.002 --warmup-steps 20 --min-lr-ratio 0.1 --weight-decay 0.1 --max-grad-norm 1 --seed 1"
 
+machine_header "$0 $* (REPEAT=${REPEAT:-3})" $(for v in "${specs[@]}"; do cut -d'|' -f2 <<<"$v"; done | sort -u)
+for v in "${specs[@]}"; do echo "# variant $v"; done
 echo "shape: $preset seq $seq micro-batch $batch, $steps updates, $threads threads; $(nproc) cores; load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "data: $suite, $prompts prompts -> $(grep -o '[0-9]* examples ([0-9]* rows' "$work/check.log" | head -1 | tr -d '(') of $seq tokens;" \
 	"torch_sft.py's ids and masks equal distill tokenize's on $(wc -l <"$work/check.go") conversations"
-printf '%-3s %-8s %8s %8s %8s %9s %8s %8s %s\n' run side wall_s ready_s step1_s tok/s cpu_s rss_MB "loss first -> last"
+printf '%-3s %-24s %8s %8s %8s %9s %8s %8s %s\n' run side wall_s ready_s step1_s tok/s cpu_s rss_MB "loss first -> last"
 for r in $(seq 1 "${REPEAT:-3}"); do
-	if [ $((r % 2)) -eq 1 ]; then go_run; torch_run; else torch_run; go_run; fi
-	sed "s/^/$(printf '%-3s ' "$r")/" "$work/go.row" "$work/torch.row"
-	# Go/PyTorch of the numeric columns.
-	paste -d' ' "$work/go.row" "$work/torch.row" | awk -v r="$r" -v load="$(cut -d' ' -f1 /proc/loadavg)" '{
-		for (i = 2; i <= 7; i++) { a = $i; b = $(i + 12); v[i] = (a == "NA" || b == "NA" || b == 0) ? "NA" : sprintf("%.2f", a / b) }
-		printf "%-3s %-8s %8s %8s %8s %9s %8s %8s (load %s)\n", r, "go/torch", v[2], v[3], v[4], v[5], v[6], v[7], load }'
+	# Go first in odd repeats, last in even ones.
+	{
+		[ $((r % 2)) -eq 0 ] || go_run
+		for v in "${specs[@]}"; do IFS='|' read -r name vpy flags <<<"$v"; torch_run "$name" "$vpy" "$flags"; done
+		[ $((r % 2)) -eq 1 ] || go_run
+	} | sed "s/^/$(printf '%-3s ' "$r")/" | tee -a "$work/rows"
+	echo "#   load after repeat $r: $(cut -d' ' -f1-3 /proc/loadavg)"
 done
+# The reference is the variant with the highest mean steady tokens/s; Go's
+# ratios to it per repeat (tok/s: above 1 is Go faster; wall, step-1 and
+# CPU times and RSS: below 1 is Go faster or smaller).
+awk '{ k = $1 SUBSEP $2; tps[k] = $6; wall[k] = $3; s1[k] = $5; cpu[k] = $7; rss[k] = $8; n = n > $1 ? n : $1
+	if ($2 != "go-distill") { sum[$2] += $6; cnt[$2]++ } }
+	END { for (v in sum) if (sum[v] / cnt[v] > best) { best = sum[v] / cnt[v]; ref = v }
+		printf "reference (fastest mean steady tok/s): %s, %.1f tok/s\n", ref, best
+		printf "%-3s %-18s %8s %8s %9s %8s %8s\n", "run", "go/" ref, "wall", "step1", "tok/s", "cpu", "rss"
+		for (r = 1; r <= n; r++) { g = r SUBSEP "go-distill"; t = r SUBSEP ref
+			printf "%-3s %-18s %8.2f %8.2f %9.2f %8.2f %8.2f\n", r, "", wall[g] / wall[t], s1[g] / s1[t], tps[g] / tps[t], cpu[g] / cpu[t], rss[g] / rss[t] } }' "$work/rows"
