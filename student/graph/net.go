@@ -83,9 +83,9 @@ type net[T Float] struct {
 	logp       *value[T]
 	loss       *lossOp[T]
 
-	// Gradient checkpointing: the ops of each layer in execution order,
-	// rerun before the layer's backward pass, and the buffers the layers
-	// share, whose gradients are cleared before each layer's.
+	// The buffers the layers share, whose gradients are cleared before
+	// each layer's backward pass; with gradient checkpointing, the ops of
+	// each layer in execution order, rerun before the layer's backward pass.
 	recompute bool
 	layerOps  [][]*fusedOp[T]
 	shared    []*value[T]
@@ -159,7 +159,7 @@ func newNet[T Float](cfg *model.Config, w, dw *params[T], batch, seq int, recomp
 	for l := range cfg.NumHiddenLayers {
 		L, D := &w.layers[l], &dw.layers[l]
 		b.layer = l
-		b.share(recompute)
+		b.share(true, recompute)
 		p := fmt.Sprintf("model.layers.%d.", l)
 		par := func(name string, data, grad []T, shape ...int) *value[T] {
 			return b.param(p+name, data, grad, shape...)
@@ -207,7 +207,7 @@ func newNet[T Float](cfg *model.Config, w, dw *params[T], batch, seq int, recomp
 		up := linear(h2, h, inter, 5, par("mlp.up_proj.weight", L.up, D.up, inter, h))
 		m := must(b.apply(&swigluOp[T]{sig: scratchOf("sig", n*inter), workers: wk}, []int{n, inter}, gt, up))
 		dn := linear(m, inter, h, 6, par("mlp.down_proj.weight", L.down, D.down, h, inter))
-		b.share(false) // the layer's output is the next one's input: kept
+		b.share(false, false) // the layer's output is the next one's input: kept
 		x = must(b.apply(&addOp[T]{}, []int{n, h}, x2, dn))
 		if err := errors.Join(errs...); err != nil {
 			return nil, err
@@ -239,8 +239,8 @@ func newNet[T Float](cfg *model.Config, w, dw *params[T], batch, seq int, recomp
 		return nil, fmt.Errorf("graph: sorted %d ops, built %d", len(nt.order), len(b.ops))
 	}
 	nt.acts = b.acts
+	nt.shared = b.pool
 	if recompute {
-		nt.shared = b.pool
 		nt.layerOps = make([][]*fusedOp[T], cfg.NumHiddenLayers)
 		for _, op := range nt.order {
 			if op.layer >= 0 {
@@ -325,11 +325,12 @@ func (nt *net[T]) backward(coef []T) error {
 	cur := -1
 	for i := len(nt.order) - 1; i >= 0; i-- {
 		op := nt.order[i]
-		if nt.recompute && op.layer >= 0 && op.layer != cur {
-			// Entering a layer's backward pass: the buffers hold the last
-			// layer's intermediates, and the gradients of the layer above.
+		if op.layer >= 0 && op.layer != cur {
+			// Entering a layer's backward pass: the shared buffers hold the
+			// gradients of the layer above and, with recompute, the last
+			// layer's intermediates.
 			cur = op.layer
-			if cur != last {
+			if nt.recompute && cur != last {
 				for _, f := range nt.layerOps[cur] {
 					f.forward()
 				}

@@ -18,7 +18,7 @@ type value[T Float] struct {
 	shape      tensor.Shape
 	node       *G.Node
 	dense      *tensor.Dense // data as a gorgonia Value, no copy
-	shared     bool          // buffers shared by the layers (gradient checkpointing)
+	shared     bool          // gradient buffer (and with gradient checkpointing data buffer) shared by the layers
 }
 
 // kernelImpl is what a fused op computes, on raw slices:
@@ -100,13 +100,16 @@ type builder[T Float] struct {
 
 	layer int // the layer being built, -1 outside the decoder layers
 
-	// With sharing on, apply gives the k-th value of a shared stretch the
-	// buffers of the k-th value of the first one: gradient checkpointing
-	// rebuilds a layer's intermediates before its backward pass, so every
-	// layer can keep them in one set of buffers.
-	sharing bool
-	pool    []*value[T]
-	next    int
+	// With sharing on, apply gives the k-th value of a shared stretch (a
+	// layer's intermediates) the gradient buffer of the k-th value of the
+	// first one: a layer's backward pass needs no other layer's
+	// intermediate gradients, so every layer can keep them in one set of
+	// buffers. With shareValues too, the data buffer as well: gradient
+	// checkpointing rebuilds a layer's intermediates before its backward
+	// pass.
+	sharing, shareValues bool
+	pool                 []*value[T]
+	next                 int
 }
 
 func newBuilder[T Float]() *builder[T] {
@@ -118,10 +121,11 @@ func newBuilder[T Float]() *builder[T] {
 	return &builder[T]{g: G.NewGraph(), dtype: dt, layer: -1}
 }
 
-// share starts (on) or ends a stretch of values whose buffers are shared
-// with the same positions of the first stretch.
-func (b *builder[T]) share(on bool) {
-	b.sharing, b.next = on, 0
+// share starts (on) or ends a stretch of values whose gradient buffers, and
+// with values their data buffers, are shared with the same positions of the
+// first stretch.
+func (b *builder[T]) share(on, values bool) {
+	b.sharing, b.shareValues, b.next = on, values, 0
 }
 
 // buffers returns the data and gradient slices of a new value of size
@@ -131,15 +135,20 @@ func (b *builder[T]) buffers(size int) (data, grad []T, err error) {
 		return make([]T, size), make([]T, size), nil
 	}
 	defer func() { b.next++ }()
-	if b.next < len(b.pool) {
-		v := b.pool[b.next]
-		if len(v.data) != size {
-			return nil, nil, fmt.Errorf("graph: shared value %d has %d elements, want %d (layers differ in shape)", b.next, len(v.data), size)
+	if b.next == len(b.pool) {
+		v := &value[T]{grad: make([]T, size)}
+		if b.shareValues {
+			v.data = make([]T, size)
 		}
-		return v.data, v.grad, nil
+		b.pool = append(b.pool, v)
 	}
-	v := &value[T]{data: make([]T, size), grad: make([]T, size)}
-	b.pool = append(b.pool, v)
+	v := b.pool[b.next]
+	if len(v.grad) != size {
+		return nil, nil, fmt.Errorf("graph: shared value %d has %d elements, want %d (layers differ in shape)", b.next, len(v.grad), size)
+	}
+	if !b.shareValues {
+		return make([]T, size), v.grad, nil
+	}
 	return v.data, v.grad, nil
 }
 

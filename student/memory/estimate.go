@@ -65,18 +65,23 @@ func (b *Breakdown) sum() {
 
 // Estimate is the memory of one training step of cfg on batch sequences of
 // seqLen tokens, for the fused graph in student/graph, where every op's
-// output keeps a value and a gradient buffer of the same size. With n =
-// batch·seqLen tokens, h hidden, q = heads·head_dim, kv = kv_heads·head_dim,
-// I intermediate, V vocab, L layers, in float32 elements:
+// output keeps a value and a gradient buffer of the same size, and the
+// layers share one set of gradient buffers for their intermediates (a
+// layer's backward pass needs only its own). With n = batch·seqLen tokens,
+// h hidden, q = heads·head_dim, kv = kv_heads·head_dim, I intermediate, V
+// vocab, L layers, in float32 elements:
 //
-//	per layer:  2n·(6h + 3q + 3kv + 3I)   outputs of norm, q/k/v, RoPE'd q/k,
+//	per layer:  n·(6h + 3q + 3kv + 3I)    outputs of norm, q/k/v, RoPE'd q/k,
 //	                                      attention, o_proj, residuals, norm,
-//	                                      gate, up, SwiGLU, down, each ×2
+//	                                      gate, up, SwiGLU, down (the layer's
+//	                                      output with its gradient: n·h more)
 //	          + batch·heads·seqLen²       attention probabilities kept for backward
 //	                                      (up to 2²⁴ floats; recomputed beyond)
 //	          + 2n                        RMSNorm 1/rms per row
 //	          + n·I                       SwiGLU's σ(gate) kept for backward
 //	          + 2n·7r                     LoRA: the rank-r intermediate of each adapter
+//	once:       n·(6h + 3q + 3kv + 3I)    the shared gradients of one layer's
+//	            − n·h                     intermediates (not its output's)
 //	head:       4n·h + c·V + 2c·h + 3n    embedding and final norm outputs ×2,
 //	                                      softmax and gathered rows of a chunk
 //	                                      of c = min(n, 2²⁴/V) rows, logp ×2, lse
@@ -125,11 +130,12 @@ func Estimate(cfg *model.Config, batch, seqLen int, opt Options) Breakdown {
 		perLayer := n*(6*h+3*q+3*kv+3*inter) + probs + 2*n + n*inter
 		acts = nl*n*h + perLayer - n*h + 2*n*h + c*v + 2*n + w*block
 	} else {
-		perLayer := 2*n*(6*h+3*q+3*kv+3*inter) + probs + 2*n + n*inter
+		inner := n * (6*h + 3*q + 3*kv + 3*inter) // one of each of a layer's outputs
+		perLayer := 2*inner + probs + 2*n + n*inter
 		if r > 0 {
 			perLayer += 2 * n * 7 * r
 		}
-		layers := nl * perLayer
+		layers := nl*(perLayer-inner+n*h) + inner - n*h
 		if opt.GradientCheckpointing {
 			layers = nl*2*n*h + perLayer - 2*n*h
 		}
