@@ -419,20 +419,15 @@ func (r *run) examine(w *p1worker, b *batch) p1batch {
 			case rec.verdict != verdictNone:
 				verifier = r.verifierFor(t.Task).Name()
 			}
-			start := len(out.spill)
-			out.spill = appendSpillPayload(out.spill, t, n, verifier, rec.contam)
-			rec.payload = [2]int{start, len(out.spill)}
+			row := rowOf(t, n, verifier)
 			if r.out != nil {
-				// One pass: the row is built here, in parallel, from the
-				// same payload a spill would hold.
-				var x spilled
-				if err := x.decodePayload(out.spill[start:]); err != nil {
-					out.err = err
-					return out
-				}
-				rec.row = x.row
-				out.spill = out.spill[:start]
+				// One pass: decide hands the row to its split's writer.
+				rec.row = row
+				continue
 			}
+			start := len(out.spill)
+			out.spill = appendSpillPayload(out.spill, &row, rec.contam)
+			rec.payload = [2]int{start, len(out.spill)}
 		}
 	}
 	return out

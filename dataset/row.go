@@ -7,6 +7,8 @@
 // no HTTP and no training.
 package dataset
 
+import "cmp"
+
 // Message is one chat turn in the `messages` column.
 type Message struct {
 	Role    string `parquet:"role" json:"role"`
@@ -47,6 +49,18 @@ type RejectRow struct {
 	PromptID     string    `parquet:"prompt_id"`
 	Sample       int64     `parquet:"sample"`
 	RejectReason string    `parquet:"reject_reason"`
+}
+
+// rowOf is the row of a parsed trace. Its strings are the trace's own (one
+// allocation for the whole line, decodeTrace) but the assistant reply.
+func rowOf(t *Trace, tokens int, verifier string) Row {
+	prompt := t.Prompt
+	return Row{
+		Messages: []Message{{Role: "user", Content: prompt}, {Role: "assistant", Content: t.Assistant()}},
+		Prompt:   prompt, Reasoning: t.ThinkReasoning, Answer: t.Answer, Reference: t.Reference,
+		Verifier: verifier, NumTokens: int64(tokens), Source: t.Source, Teacher: cmp.Or(t.Teacher, t.Model),
+		PromptID: t.PromptID, Sample: int64(t.Sample),
+	}
 }
 
 // R1Assistant formats an assistant reply the way DeepSeek-R1 emits it.

@@ -40,27 +40,17 @@ const (
 )
 
 // appendSpillPayload appends the part of a trace's spill record that
-// examine knows.
-func appendSpillPayload(dst []byte, t *Trace, tokens int, verifier, contam string) []byte {
-	teacher := t.Teacher
-	if teacher == "" {
-		teacher = t.Model
-	}
-	dst = binary.AppendUvarint(dst, uint64(tokens))
-	dst = binary.AppendVarint(dst, int64(t.Sample))
-	for _, n := range [spStrings]int{len(t.Prompt), len(t.ThinkReasoning), len(t.Answer), len(t.Reference),
-		len(verifier), len(t.Source), len(teacher), len(t.PromptID), len(contam)} {
+// examine knows: its row (rowOf) and the benchmark it matched.
+func appendSpillPayload(dst []byte, r *Row, contam string) []byte {
+	dst = binary.AppendUvarint(dst, uint64(r.NumTokens))
+	dst = binary.AppendVarint(dst, r.Sample)
+	for _, n := range [spStrings]int{len(r.Prompt), len(r.Reasoning), len(r.Answer), len(r.Reference),
+		len(r.Verifier), len(r.Source), len(r.Teacher), len(r.PromptID), len(contam)} {
 		dst = binary.AppendUvarint(dst, uint64(n))
 	}
-	dst = append(dst, t.Prompt...)
-	if t.ThinkReasoning != "" {
-		// R1Assistant, written in place.
-		dst = append(dst, "<think>\n"...)
-		dst = append(dst, t.ThinkReasoning...)
-		dst = append(dst, "\n</think>\n\n"...)
-	}
-	dst = append(dst, t.Answer...)
-	for _, s := range [...]string{t.Reference, verifier, t.Source, teacher, t.PromptID, contam} {
+	dst = append(dst, r.Prompt...)
+	dst = append(dst, r.Messages[1].Content...) // the reply in R1 form, which holds reasoning and answer
+	for _, s := range [...]string{r.Reference, r.Verifier, r.Source, r.Teacher, r.PromptID, contam} {
 		dst = append(dst, s...)
 	}
 	return dst
