@@ -436,7 +436,7 @@ func (r *run) examine(w *p1worker, b *batch) p1batch {
 func (r *run) judge(w *p1worker, t *Trace, n int, rec *p1, out *p1bufs) {
 	rec.verdict = verdictNone
 	if t.Error == "" && r.cfg.Verifier != VerifierNone {
-		rec.verdict = uint8(r.verifierFor(t.Task).Verify(t.Answer, t.Reference).Verdict)
+		rec.verdict = uint8(t.verdict(r.verifierFor(t.Task)))
 	}
 	rec.tokens = int32(min(n, 1<<31-1))
 	for i, f := range r.filters {

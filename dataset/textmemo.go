@@ -1,5 +1,7 @@
 package dataset
 
+import "github.com/distill-dev/distill/dataset/verify"
+
 // textMemo carries what was computed from a trace's texts alone (prompt,
 // chain of thought, answer) to the next traces of the same worker: the
 // samples of a prompt are often the same text (60% of the builtin
@@ -14,12 +16,17 @@ type textMemo struct {
 	repeat                    float64
 	mixed                     bool
 	exact                     uint64
+	// The verdict also depends on the reference and the verifier: it is
+	// kept with them, and used only when they match.
+	verdict            verify.Verdict
+	reference, checker string
 }
 
 const (
 	memoRepeat = 1 << iota
 	memoMixed
 	memoExact
+	memoVerdict
 )
 
 type textMemos struct {
@@ -78,4 +85,18 @@ func (t *Trace) exactKey() uint64 {
 	return memoized(t, memoExact, func(m *textMemo) *uint64 { return &m.exact }, func() uint64 {
 		return exactKey(t.Prompt, t.ThinkReasoning, t.Answer)
 	})
+}
+
+// verdict is v's verdict on t's answer against its reference.
+func (t *Trace) verdict(v verify.Verifier) verify.Verdict {
+	m := t.memo
+	if m == nil || m.has&memoVerdict == 0 || m.reference != t.Reference || m.checker != v.Name() {
+		got := v.Verify(t.Answer, t.Reference).Verdict
+		if m != nil {
+			m.verdict, m.reference, m.checker = got, t.Reference, v.Name()
+			m.has |= memoVerdict
+		}
+		return got
+	}
+	return m.verdict
 }

@@ -3,6 +3,8 @@ package dataset
 import (
 	"strings"
 	"testing"
+
+	"github.com/distill-dev/distill/dataset/verify"
 )
 
 // Through a memo, a run of traces gets the values computing them afresh
@@ -23,11 +25,15 @@ func TestTextMemoMatchesComputing(t *testing.T) {
 		{ThinkReasoning: "four", Answer: "\\boxed{4}"},
 		{ThinkReasoning: "IV", Answer: "\\boxed{4}"},
 		{ThinkReasoning: loop, Answer: "\\boxed{4}"},
+		{ThinkReasoning: loop, Answer: "\\boxed{4}"},
 	}
 	for i := range traces {
-		traces[i].Prompt = "What is 2 + 2?"
+		traces[i].Prompt, traces[i].Reference = "What is 2 + 2?", "4"
 	}
 	traces[4].Prompt = "Что такое 2 + 2?"
+	traces[1].Reference = "5" // the texts of trace 0, another reference
+	number, _ := verify.Lookup("number")
+	choice, _ := verify.Lookup("choice")
 	cfg := DefaultConfig()
 	var m textMemos
 	for i, tr := range traces {
@@ -41,6 +47,13 @@ func TestTextMemoMatchesComputing(t *testing.T) {
 		}
 		if got, want := tr.exactKey(), exactKey(plain.Prompt, plain.ThinkReasoning, plain.Answer); got != want {
 			t.Errorf("trace %d: exact key %x, want %x", i, got, want)
+		}
+		v := number
+		if i == len(traces)-1 { // the texts of the trace before, another verifier
+			v = choice
+		}
+		if got, want := tr.verdict(v), v.Verify(plain.Answer, plain.Reference).Verdict; got != want {
+			t.Errorf("trace %d: verdict %v, want %v", i, got, want)
 		}
 	}
 }
