@@ -1,9 +1,6 @@
 package dataset
 
-import (
-	"math"
-	"slices"
-)
+import "math"
 
 // MinHasher computes MinHash signatures of word shingles and their LSH band
 // keys. Permutations are x -> a*x + b over 64-bit integers with odd a (a
@@ -14,17 +11,6 @@ type MinHasher struct {
 	shingle       int
 	sig           []uint64
 	words, shings []uint64
-	// recent remembers the last texts and their keys: the samples of one
-	// prompt are often the same text, and a hasher serves one worker, which
-	// sees them one after the other.
-	recent [4]bandMemo
-	next   int
-}
-
-type bandMemo struct {
-	valid bool
-	parts []string
-	keys  []uint64
 }
 
 // NewMinHasher returns a hasher with numPerm permutations, shingles of
@@ -50,20 +36,6 @@ func (m *MinHasher) Bands() (bands, rows int) { return m.bands, m.rows }
 // BandKeys appends one key per band of the signature of the text made of
 // parts to dst. Texts sharing any key are candidate near-duplicates.
 func (m *MinHasher) BandKeys(dst []uint64, parts ...string) []uint64 {
-	for i := range m.recent {
-		if r := &m.recent[i]; r.valid && slices.Equal(r.parts, parts) {
-			return append(dst, r.keys...)
-		}
-	}
-	start := len(dst)
-	dst = m.bandKeys(dst, parts)
-	r := &m.recent[m.next]
-	m.next = (m.next + 1) % len(m.recent)
-	r.valid, r.parts, r.keys = true, append(r.parts[:0], parts...), append(r.keys[:0], dst[start:]...)
-	return dst
-}
-
-func (m *MinHasher) bandKeys(dst []uint64, parts []string) []uint64 {
 	m.words = m.words[:0]
 	for _, p := range parts {
 		m.words = wordHashes(m.words, p)

@@ -469,7 +469,7 @@ func (r *run) judge(w *p1worker, t *Trace, n int, rec *p1, out *p1bufs) {
 	// keys would not be looked at: MinHash is skipped for it.
 	if r.cfg.Dedup.Near && !(r.cfg.Dedup.Exact && r.seen.hasShared(rec.exact)) {
 		start := len(out.keys)
-		out.keys = w.mh.BandKeys(out.keys, t.ThinkReasoning, t.Answer)
+		out.keys = t.bandKeys(w.mh, out.keys)
 		rec.bands = [2]int{start, len(out.keys)}
 	}
 }

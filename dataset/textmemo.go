@@ -16,6 +16,7 @@ type textMemo struct {
 	repeat                    float64
 	mixed                     bool
 	exact                     uint64
+	bands                     []uint64 // MinHash band keys of chain of thought and answer
 	// The verdict also depends on the reference and the verifier: it is
 	// kept with them, and used only when they match.
 	verdict            verify.Verdict
@@ -26,6 +27,7 @@ const (
 	memoRepeat = 1 << iota
 	memoMixed
 	memoExact
+	memoBands
 	memoVerdict
 )
 
@@ -45,7 +47,7 @@ func (ms *textMemos) attach(t *Trace) {
 	}
 	m := &ms.recent[ms.next]
 	ms.next = (ms.next + 1) % len(ms.recent)
-	*m = textMemo{prompt: t.Prompt, reasoning: t.ThinkReasoning, answer: t.Answer}
+	*m = textMemo{prompt: t.Prompt, reasoning: t.ThinkReasoning, answer: t.Answer, bands: m.bands[:0]}
 	t.memo = m
 }
 
@@ -99,4 +101,18 @@ func (t *Trace) verdict(v verify.Verifier) verify.Verdict {
 		return got
 	}
 	return m.verdict
+}
+
+// bandKeys appends the MinHash band keys of the chain of thought and the
+// answer to dst.
+func (t *Trace) bandKeys(mh *MinHasher, dst []uint64) []uint64 {
+	m := t.memo
+	if m == nil {
+		return mh.BandKeys(dst, t.ThinkReasoning, t.Answer)
+	}
+	if m.has&memoBands == 0 {
+		m.bands = mh.BandKeys(m.bands[:0], t.ThinkReasoning, t.Answer)
+		m.has |= memoBands
+	}
+	return append(dst, m.bands...)
 }

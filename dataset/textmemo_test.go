@@ -1,6 +1,7 @@
 package dataset
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -34,6 +35,7 @@ func TestTextMemoMatchesComputing(t *testing.T) {
 	traces[1].Reference = "5" // the texts of trace 0, another reference
 	number, _ := verify.Lookup("number")
 	choice, _ := verify.Lookup("choice")
+	mh := NewMinHasher(128, 3, 0.8)
 	cfg := DefaultConfig()
 	var m textMemos
 	for i, tr := range traces {
@@ -47,6 +49,9 @@ func TestTextMemoMatchesComputing(t *testing.T) {
 		}
 		if got, want := tr.exactKey(), exactKey(plain.Prompt, plain.ThinkReasoning, plain.Answer); got != want {
 			t.Errorf("trace %d: exact key %x, want %x", i, got, want)
+		}
+		if got, want := tr.bandKeys(mh, nil), mh.BandKeys(nil, plain.ThinkReasoning, plain.Answer); !slices.Equal(got, want) {
+			t.Errorf("trace %d: band keys %x, want %x", i, got, want)
 		}
 		v := number
 		if i == len(traces)-1 { // the texts of the trace before, another verifier
