@@ -147,10 +147,7 @@ func maskedSoftmax[T Float](row []T, seg []int32, i, j0 int) {
 		}
 	}
 	sum := kernel.ExpSubSum(row[j0:i+1], row[j0:i+1], mx)
-	inv := 1 / sum
-	for j := j0; j <= i; j++ {
-		row[j] *= inv
-	}
+	kernel.Scale(row[j0:i+1], 1/sum)
 }
 
 // attentionBackward accumulates the gradients of attentionForward:

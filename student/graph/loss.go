@@ -1,8 +1,6 @@
 package graph
 
 import (
-	"math"
-
 	"github.com/distill-dev/distill/student/kernel"
 )
 
@@ -24,20 +22,14 @@ func lossForward[T Float](logp, probs, lse, hc, hn, w []T, targets, rows []int32
 	parallelFor(workers, m, func(_, lo, hi int) {
 		for c := lo; c < hi; c++ {
 			row := probs[c*vocab : (c+1)*vocab]
-			mx := T(math.Inf(-1))
-			for _, x := range row {
-				mx = max(mx, x)
-			}
+			mx := kernel.Max(row)
 			t := targets[rows[c]]
 			xt := row[t]
 			sum := kernel.ExpSubSum(row, row, mx)
 			// from the logit, not the probability, which may underflow
 			lse[c] = mx + log(sum)
 			logp[rows[c]] = xt - lse[c]
-			inv := 1 / sum
-			for j := range row {
-				row[j] *= inv
-			}
+			kernel.Scale(row, 1/sum)
 		}
 	})
 }
@@ -78,9 +70,7 @@ func lossBackward[T Float](dhn, dw, dhc, probs, hc, w, dlogp []T, targets, rows 
 			r := rows[c]
 			row := probs[c*vocab : (c+1)*vocab]
 			k := -dlogp[r]
-			for j := range row {
-				row[j] *= k
-			}
+			kernel.Scale(row, k)
 			row[targets[r]] -= k
 		}
 	})

@@ -152,3 +152,74 @@ nosig:
 done:
 	VZEROUPPER
 	RET
+
+// func maxAVX2(x []float32) (m float32, nan bool)
+// len(x) is a positive multiple of 8. m is the largest element; nan reports
+// a NaN among them (VMAXPS does not propagate it).
+TEXT ·maxAVX2(SB), NOSPLIT, $0-29
+	MOVQ    x_base+0(FP), SI
+	MOVQ    x_len+8(FP), CX
+	VMOVUPS (SI), Y0
+	VMOVUPS Y0, Y1
+	VXORPS  Y2, Y2, Y2 // NaN lanes seen
+	VXORPS  Y3, Y3, Y3
+	XORQ    AX, AX
+
+loop16:
+	LEAQ     16(AX), DX
+	CMPQ     DX, CX
+	JGT      tail
+	VMOVUPS  (SI)(AX*4), Y4
+	VMOVUPS  32(SI)(AX*4), Y5
+	VMAXPS   Y4, Y0, Y0
+	VMAXPS   Y5, Y1, Y1
+	VCMPPS   $0x03, Y4, Y4, Y6
+	VCMPPS   $0x03, Y5, Y5, Y7
+	VORPS    Y6, Y2, Y2
+	VORPS    Y7, Y3, Y3
+	MOVQ     DX, AX
+	JMP      loop16
+
+tail:
+	CMPQ    AX, CX
+	JGE     reduce
+	VMOVUPS (SI)(AX*4), Y4
+	VMAXPS  Y4, Y0, Y0
+	VCMPPS  $0x03, Y4, Y4, Y6
+	VORPS   Y6, Y2, Y2
+
+reduce:
+	VMAXPS       Y1, Y0, Y0
+	VORPS        Y3, Y2, Y2
+	VEXTRACTF128 $1, Y0, X1
+	VMAXPS       X1, X0, X0
+	VPERMILPS    $0x4e, X0, X1
+	VMAXPS       X1, X0, X0
+	VPERMILPS    $0xb1, X0, X1
+	VMAXPS       X1, X0, X0
+	VMOVSS       X0, m+24(FP)
+	VMOVMSKPS    Y2, AX
+	TESTL        AX, AX
+	SETNE        nan+28(FP)
+	VZEROUPPER
+	RET
+
+// func scaleAVX2(x []float32, a float32)
+// x[i] *= a; len(x) is a multiple of 8.
+TEXT ·scaleAVX2(SB), NOSPLIT, $0-28
+	MOVQ         x_base+0(FP), SI
+	MOVQ         x_len+8(FP), CX
+	VBROADCASTSS a+24(FP), Y1
+	SHRQ         $3, CX
+	JZ           done
+
+loop:
+	VMULPS  (SI), Y1, Y0
+	VMOVUPS Y0, (SI)
+	ADDQ    $32, SI
+	DECQ    CX
+	JNZ     loop
+
+done:
+	VZEROUPPER
+	RET

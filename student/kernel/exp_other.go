@@ -7,3 +7,7 @@ package kernel
 func expSubVec(_, _ []float32, _ float32, _ bool) (int, float32) { return 0, 0 }
 
 func swigluVec(_, _, _, _ []float32) int { return 0 }
+
+func maxVec(_ []float32) (int, float32) { return 0, 0 }
+
+func scaleVec(_ []float32, _ float32) int { return 0 }

@@ -39,6 +39,35 @@ func ExpSubSum[T Float](y, x []T, c T) T {
 	return sum
 }
 
+// Max is the largest element of x, which must not be empty, or NaN when x
+// holds one (as the builtin max); the sign of a zero maximum is unspecified,
+// which changes no x - Max(x). Vectorised in float32 as ExpSub.
+func Max[T Float](x []T) T {
+	i, m := 0, x[0]
+	if x32, ok := asF32(x); ok {
+		var m32 float32
+		if i, m32 = maxVec(x32); i > 0 {
+			m = T(m32)
+		}
+	}
+	for _, v := range x[i:] {
+		m = max(m, v)
+	}
+	return m
+}
+
+// Scale sets x[i] *= a (exact as the scalar loop: one rounding per
+// element), vectorised in float32 as ExpSub.
+func Scale[T Float](x []T, a T) {
+	i := 0
+	if x32, ok := asF32(x); ok {
+		i = scaleVec(x32, float32(a))
+	}
+	for ; i < len(x); i++ {
+		x[i] *= a
+	}
+}
+
 // asF32 views s as []float32 when T is 4 bytes wide (float32 or a type
 // defined on it).
 func asF32[T Float](s []T) ([]float32, bool) {

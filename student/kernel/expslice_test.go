@@ -171,3 +171,42 @@ func BenchmarkSwiGLU(b *testing.B) {
 		SwiGLU(m, sig, g, u)
 	}
 }
+
+// TestMaxAndScaleMatchScalar holds Max to the builtin max's loop (equal, or
+// both NaN; zeros of either sign being equal) and Scale to x[i] *= a, bit
+// for bit, for every length 1..40 and long rows, NaNs, infinities and
+// zeros of both signs included.
+func TestMaxAndScaleMatchScalar(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	xs := expInputs(rng, 1<<20)
+	check := func(x []float32, a float32) {
+		t.Helper()
+		want := x[0]
+		for _, v := range x {
+			want = max(want, v)
+		}
+		if got := Max(x); got != want && !(got != got && want != want) {
+			t.Fatalf("Max of %d values = %g, want %g", len(x), got, want)
+		}
+		y := append([]float32(nil), x...)
+		Scale(y, a)
+		for i, v := range x {
+			if w := v * a; !sameBits(y[i], w) {
+				t.Fatalf("Scale(%g, %g) = %#x, want %#x", v, a, math.Float32bits(y[i]), math.Float32bits(w))
+			}
+		}
+	}
+	finite := randn(rng, 1<<16, 30)
+	finite[12345] = float32(math.Inf(1))
+	for n := 1; n <= 40; n++ {
+		for off := 0; off+n <= len(xs) && off < 4000; off += 97 {
+			check(xs[off:off+n], -0.37)
+			check(finite[off:off+n], 3)
+		}
+	}
+	check(xs, 1.5)
+	check(finite, -1e-3)
+	check(finite[:12345], 1e30)
+	zeros := []float32{float32(math.Copysign(0, -1)), 0, -1, -2, -3, -4, -5, -6, -7}
+	check(zeros, 2)
+}
