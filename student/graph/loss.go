@@ -75,9 +75,12 @@ func lossBackward[T Float](dhn, dw, dhc, probs, hc, w, dlogp []T, targets, rows 
 		}
 	})
 	pgemm(false, false, m, h, vocab, invTemp, probs, vocab, w, h, 0, dhc, h)
-	for c, r := range rows {
-		axpy(1, dhc[c*h:(c+1)*h], dhn[int(r)*h:(int(r)+1)*h])
-	}
+	parallelFor(workers, m, func(_, lo, hi int) {
+		for c := lo; c < hi; c++ {
+			r := int(rows[c])
+			axpy(1, dhc[c*h:(c+1)*h], dhn[r*h:(r+1)*h])
+		}
+	})
 	if dw != nil { // nil: frozen head
 		pgemm(true, false, vocab, h, m, invTemp, probs, vocab, hc, h, 1, dw, h)
 	}
