@@ -18,7 +18,7 @@ func parallelFor(w, n int, f func(worker, lo, hi int)) {
 		return
 	}
 	var wg sync.WaitGroup
-	for i := range w {
+	for i := 1; i < w; i++ {
 		lo, hi := i*n/w, (i+1)*n/w
 		wg.Add(1)
 		go func() {
@@ -26,6 +26,7 @@ func parallelFor(w, n int, f func(worker, lo, hi int)) {
 			f(i, lo, hi)
 		}()
 	}
+	f(0, 0, n/w) // on the caller, which would only wait
 	wg.Wait()
 }
 
