@@ -5,9 +5,9 @@
 // same numbers. They are
 // generic over float32 and float64; the float64 instantiation serves the
 // training graph's finite-difference checks. On amd64 with AVX2 the float32
-// exp of the softmaxes (ExpSub, ExpSubSum) and of SwiGLU runs eight lanes at
-// a time in assembly (exp_amd64.s), bit for bit as the scalar Expf; the
-// purego build tag keeps to Go.
+// softmax passes (Max, ExpSub, ExpSubSum, Scale) and SwiGLU run eight lanes
+// at a time in assembly (exp_amd64.s), bit for bit as their scalar loops;
+// the purego build tag keeps to Go.
 //
 // It imports nothing of ours.
 package kernel
