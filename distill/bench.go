@@ -23,7 +23,9 @@ type BenchTrain struct {
 	LoRA    int // > 0: adapters of this rank on every projection, base frozen
 	// Recompute turns gradient checkpointing on.
 	Recompute bool
-	Out       io.Writer
+	// CPUProfile, when set, gets a CPU profile (pprof) of the timed steps.
+	CPUProfile string
+	Out        io.Writer
 }
 
 func init() {
@@ -42,11 +44,13 @@ func init() {
 				&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "random seed for weights and tokens"},
 				&cli.IntFlag{Name: "lora-rank", Usage: "time a LoRA step: adapters of this rank on every projection, base frozen"},
 				&cli.BoolFlag{Name: "gradient-checkpointing", Usage: "time a step that recomputes each layer's activations"},
+				&cli.StringFlag{Name: "cpuprofile", Usage: "write a CPU profile (pprof) of the timed steps to `FILE`"},
 			},
 			Action: func(c *cli.Context) error {
 				return runBenchTrain(c.Context, BenchTrain{
 					Student: c.String("student"), SeqLen: c.Int("seq-len"), Batch: c.Int("batch"),
-					Steps: c.Int("steps"), Threads: c.Int("threads"), Seed: c.Uint64("seed"), LoRA: c.Int("lora-rank"), Recompute: c.Bool("gradient-checkpointing"), Out: c.App.Writer,
+					Steps: c.Int("steps"), Threads: c.Int("threads"), Seed: c.Uint64("seed"), LoRA: c.Int("lora-rank"), Recompute: c.Bool("gradient-checkpointing"),
+					CPUProfile: c.String("cpuprofile"), Out: c.App.Writer,
 				})
 			},
 		}},
@@ -71,9 +75,16 @@ func runBenchTrain(ctx context.Context, o BenchTrain) error {
 	fmt.Fprintf(o.Out, "bench train: %s (%.2fM parameters), %s, batch %d × seq %d, threads %d, BLAS %s\n",
 		o.Student, float64(b.Params)/1e6, b.Mode, o.Batch, o.SeqLen, o.Threads, b.Backend)
 	var total, cpu time.Duration
+	stop := func() error { return nil }
+	defer func() { _ = stop() }()
 	for s := range o.Steps {
 		if err := ctx.Err(); err != nil {
 			return err
+		}
+		if s == min(1, o.Steps-1) { // the warm-up step is not profiled
+			if stop, err = startProfiles(o.CPUProfile, ""); err != nil {
+				return fmt.Errorf("bench train: %w", err)
+			}
 		}
 		t0, c0 := time.Now(), benchCPUTime()
 		loss, err := b.Step()
@@ -87,6 +98,10 @@ func runBenchTrain(ctx context.Context, o BenchTrain) error {
 			cpu += dc
 		}
 	}
+	if err := stop(); err != nil {
+		return fmt.Errorf("bench train: %w", err)
+	}
+	stop = func() error { return nil }
 	n := b.Tokens * max(o.Steps-1, 1)
 	// tokens per CPU-second tells more than wall time on a busy machine
 	fmt.Fprintf(o.Out, "tokens/cpu-s: %.1f\n", float64(n)/cpu.Seconds())

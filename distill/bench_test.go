@@ -3,6 +3,8 @@ package distill
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -11,11 +13,17 @@ import (
 func TestBenchTrain(t *testing.T) {
 	for _, rank := range []int{0, 4} {
 		var out bytes.Buffer
-		err := runBenchTrain(context.Background(), BenchTrain{Student: "qwen-nano", SeqLen: 16, Batch: 2, Steps: 2, Seed: 1, LoRA: rank, Recompute: rank > 0, Out: &out})
+		prof := filepath.Join(t.TempDir(), "cpu.prof")
+		err := runBenchTrain(context.Background(), BenchTrain{Student: "qwen-nano", SeqLen: 16, Batch: 2, Steps: 2, Seed: 1, LoRA: rank, Recompute: rank > 0,
+			CPUProfile: prof, Out: &out})
 		if err != nil {
 			t.Fatal(err)
 		}
 		checkBenchOutput(t, out)
+		// a pprof profile is gzipped protobuf
+		if b, err := os.ReadFile(prof); err != nil || len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
+			t.Errorf("--cpuprofile wrote %d bytes (%v), want a gzipped pprof profile", len(b), err)
+		}
 		if rank > 0 && !strings.Contains(out.String(), "LoRA rank 4 (0.02M trainable), gradient checkpointing") {
 			t.Errorf("LoRA bench does not say so:\n%s", out.String())
 		}

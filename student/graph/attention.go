@@ -2,6 +2,7 @@ package graph
 
 import (
 	"math"
+	"slices"
 
 	"github.com/distill-dev/distill/student/kernel"
 )
@@ -100,9 +101,58 @@ var keepProbsLimit = 1 << 24
 func attnProbs[T Float](a attnDims, pr, qb, kb []T, sg []int32, i0, i1, j0 int) {
 	ldq, ldk := a.nh*a.d, a.nkv*a.d
 	gemm(false, true, i1-i0, i1-j0, a.d, T(a.scale()), qb[i0*ldq:], ldq, kb[j0*ldk:], ldk, 0, pr[j0:], a.s)
-	for i := i0; i < i1; i++ {
-		maskedSoftmax(pr[(i-i0)*a.s:(i-i0+1)*a.s], sg, i, j0)
+	if !contiguous(sg[j0:i1]) {
+		for i := i0; i < i1; i++ {
+			maskedSoftmax(pr[(i-i0)*a.s:(i-i0+1)*a.s], sg, i, j0)
+		}
+		return
 	}
+	// Each query sees the keys of its segment's run from j0 on: r..i.
+	r := i0
+	for r > j0 && sg[r-1] == sg[i0] {
+		r--
+	}
+	for i := i0; i < i1; i++ {
+		if sg[i] != sg[r] {
+			r = i
+		}
+		runSoftmax(pr[(i-i0)*a.s:(i-i0+1)*a.s], r, i)
+	}
+}
+
+// contiguous says whether each segment of seg is one run, so that a
+// query's visible keys are a range; false also for more than 8 runs, which
+// the per-key test of maskedSoftmax serves as well.
+func contiguous(seg []int32) bool {
+	var ids [8]int32
+	n := 0
+	for j, id := range seg {
+		if j > 0 && id == seg[j-1] {
+			continue
+		}
+		if n == len(ids) || slices.Contains(ids[:n], id) {
+			return false
+		}
+		ids[n] = id
+		n++
+	}
+	return true
+}
+
+// runSoftmax is maskedSoftmax for a query whose visible keys are the range
+// [r, i], without the per-key segment test. The keys after i up to a
+// multiple of 8 (where the row has them) are set to -Inf so that the
+// vector exp takes the whole range: their exp is 0, which leaves the sum as
+// it was, and they end as the zeros they must be.
+func runSoftmax[T Float](row []T, r, i int) {
+	clear(row[:r])
+	e := min(r+(i+1-r+7)&^7, len(row))
+	for j := i + 1; j < e; j++ {
+		row[j] = T(math.Inf(-1))
+	}
+	v := row[r:e]
+	kernel.Scale(v, 1/kernel.ExpSubSum(v, v, kernel.Max(row[r:i+1])))
+	clear(row[e:])
 }
 
 // keyStart is the first key any query of the block [i0, i1) may see: the
@@ -136,27 +186,18 @@ func keyStart(seg []int32, i0, i1 int) int {
 // tokens it may see (none before j0) and zeroes the rest.
 func maskedSoftmax[T Float](row []T, seg []int32, i, j0 int) {
 	clear(row[:j0])
+	clear(row[i+1:])
 	mx := T(math.Inf(-1))
 	for j := j0; j <= i; j++ {
-		if seg[j] == seg[i] && row[j] > mx {
+		if seg[j] != seg[i] {
+			// exp(-Inf) is 0, and adding 0 leaves the sum as it was
+			row[j] = T(math.Inf(-1))
+		} else if row[j] > mx {
 			mx = row[j]
 		}
 	}
-	var sum T
-	for j := j0; j <= i; j++ {
-		if seg[j] == seg[i] {
-			e := kernel.Exp(row[j] - mx)
-			row[j] = e
-			sum += e
-		} else {
-			row[j] = 0
-		}
-	}
-	clear(row[i+1:])
-	inv := 1 / sum
-	for j := j0; j <= i; j++ {
-		row[j] *= inv
-	}
+	sum := kernel.ExpSubSum(row[j0:i+1], row[j0:i+1], mx)
+	kernel.Scale(row[j0:i+1], 1/sum)
 }
 
 // attentionBackward accumulates the gradients of attentionForward:

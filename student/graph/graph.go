@@ -180,7 +180,7 @@ func (g *Graph) SetTemperature(t float64) {
 // ZeroGrads sets every gradient to zero.
 func (g *Graph) ZeroGrads() {
 	for _, p := range g.grads {
-		clear(p.Tensor.Data)
+		parallelClear(p.Tensor.Data)
 	}
 }
 

@@ -23,10 +23,12 @@ func linearBackward[T Float](dx, dw, db, dy, x, w []T, n, in, out int) {
 	if dw != nil {
 		pgemm(true, false, out, in, n, 1, dy, out, x, in, 1, dw, in)
 	}
-	if db != nil {
-		for r := range n {
-			axpy(1, dy[r*out:(r+1)*out], db)
-		}
+	if db != nil { // columns split over the workers: each adds the rows in order
+		parallelFor(workers(), out, func(_, lo, hi int) {
+			for r := range n {
+				axpy(1, dy[r*out+lo:r*out+hi], db[lo:hi])
+			}
+		})
 	}
 }
 

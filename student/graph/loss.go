@@ -1,8 +1,6 @@
 package graph
 
 import (
-	"math"
-
 	"github.com/distill-dev/distill/student/kernel"
 )
 
@@ -24,25 +22,14 @@ func lossForward[T Float](logp, probs, lse, hc, hn, w []T, targets, rows []int32
 	parallelFor(workers, m, func(_, lo, hi int) {
 		for c := lo; c < hi; c++ {
 			row := probs[c*vocab : (c+1)*vocab]
-			mx := T(math.Inf(-1))
-			for _, x := range row {
-				mx = max(mx, x)
-			}
+			mx := kernel.Max(row)
 			t := targets[rows[c]]
 			xt := row[t]
-			var sum T
-			for j, x := range row {
-				e := kernel.Exp(x - mx)
-				row[j] = e
-				sum += e
-			}
+			sum := kernel.ExpSubSum(row, row, mx)
 			// from the logit, not the probability, which may underflow
 			lse[c] = mx + log(sum)
 			logp[rows[c]] = xt - lse[c]
-			inv := 1 / sum
-			for j := range row {
-				row[j] *= inv
-			}
+			kernel.Scale(row, 1/sum)
 		}
 	})
 }
@@ -65,9 +52,7 @@ func lossRecompute[T Float](probs, lse, hc, hn, w []T, rows []int32, h, vocab, w
 	parallelFor(workers, m, func(_, lo, hi int) {
 		for c := lo; c < hi; c++ {
 			row := probs[c*vocab : (c+1)*vocab]
-			for j, x := range row {
-				row[j] = kernel.Exp(x - lse[c])
-			}
+			kernel.ExpSub(row, row, lse[c])
 		}
 	})
 }
@@ -85,16 +70,17 @@ func lossBackward[T Float](dhn, dw, dhc, probs, hc, w, dlogp []T, targets, rows 
 			r := rows[c]
 			row := probs[c*vocab : (c+1)*vocab]
 			k := -dlogp[r]
-			for j := range row {
-				row[j] *= k
-			}
+			kernel.Scale(row, k)
 			row[targets[r]] -= k
 		}
 	})
 	pgemm(false, false, m, h, vocab, invTemp, probs, vocab, w, h, 0, dhc, h)
-	for c, r := range rows {
-		axpy(1, dhc[c*h:(c+1)*h], dhn[int(r)*h:(int(r)+1)*h])
-	}
+	parallelFor(workers, m, func(_, lo, hi int) {
+		for c := lo; c < hi; c++ {
+			r := int(rows[c])
+			axpy(1, dhc[c*h:(c+1)*h], dhn[r*h:(r+1)*h])
+		}
+	})
 	if dw != nil { // nil: frozen head
 		pgemm(true, false, vocab, h, m, invTemp, probs, vocab, hc, h, 1, dw, h)
 	}

@@ -315,7 +315,7 @@ func (nt *net[T]) backward(coef []T) error {
 	}
 	for _, a := range nt.acts {
 		if !a.shared { // cleared as each layer's backward pass begins
-			clear(a.grad)
+			parallelClear(a.grad)
 		}
 	}
 	for i, c := range coef {
@@ -336,7 +336,7 @@ func (nt *net[T]) backward(coef []T) error {
 				}
 			}
 			for _, v := range nt.shared {
-				clear(v.grad)
+				parallelClear(v.grad)
 			}
 		}
 		op.backward()

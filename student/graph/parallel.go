@@ -18,7 +18,7 @@ func parallelFor(w, n int, f func(worker, lo, hi int)) {
 		return
 	}
 	var wg sync.WaitGroup
-	for i := range w {
+	for i := 1; i < w; i++ {
 		lo, hi := i*n/w, (i+1)*n/w
 		wg.Add(1)
 		go func() {
@@ -26,5 +26,16 @@ func parallelFor(w, n int, f func(worker, lo, hi int)) {
 			f(i, lo, hi)
 		}()
 	}
+	f(0, 0, n/w) // on the caller, which would only wait
 	wg.Wait()
+}
+
+// parallelClear zeroes x split over the workers: each step clears every
+// gradient (about 170 MB of activation gradients and 20 MB of weight
+// gradients at qwen-tiny 8×256), and two cores clear 1.4× faster than one
+// (19 against 13 GB/s measured).
+func parallelClear[T Float](x []T) {
+	parallelFor(workers(), len(x)>>16+1, func(_, lo, hi int) {
+		clear(x[lo<<16 : min(hi<<16, len(x))])
+	})
 }

@@ -17,6 +17,10 @@ func addBackward[T Float](da, db, dy []T) {
 // addOp: a, b [n,h] -> a + b.
 type addOp[T Float] struct{}
 
-func (o *addOp[T]) name() string                  { return "Add" }
-func (o *addOp[T]) fwd(in [][]T, out []T)         { addForward(out, in[0], in[1]) }
-func (o *addOp[T]) bwd(_, dIn [][]T, _, dOut []T) { addBackward(dIn[0], dIn[1], dOut) }
+func (o *addOp[T]) name() string { return "Add" }
+func (o *addOp[T]) fwd(in [][]T, out []T) {
+	parallelFor(workers(), len(out), func(_, lo, hi int) { addForward(out[lo:hi], in[0][lo:hi], in[1][lo:hi]) })
+}
+func (o *addOp[T]) bwd(_, dIn [][]T, _, dOut []T) {
+	parallelFor(workers(), len(dOut), func(_, lo, hi int) { addBackward(dIn[0][lo:hi], dIn[1][lo:hi], dOut[lo:hi]) })
+}

@@ -54,8 +54,14 @@ type ropeOp[T Float] struct {
 
 func (o *ropeOp[T]) name() string { return "RoPE" }
 func (o *ropeOp[T]) fwd(in [][]T, out []T) {
-	ropeForward(out, in[0], o.cos, o.sin, *o.pos, o.heads, o.d)
+	pos, row := *o.pos, o.heads*o.d
+	parallelFor(workers(), len(pos), func(_, lo, hi int) {
+		ropeForward(out[lo*row:hi*row], in[0][lo*row:hi*row], o.cos, o.sin, pos[lo:hi], o.heads, o.d)
+	})
 }
 func (o *ropeOp[T]) bwd(_, dIn [][]T, _, dOut []T) {
-	ropeBackward(dIn[0], dOut, o.cos, o.sin, *o.pos, o.heads, o.d)
+	pos, row := *o.pos, o.heads*o.d
+	parallelFor(workers(), len(pos), func(_, lo, hi int) {
+		ropeBackward(dIn[0][lo*row:hi*row], dOut[lo*row:hi*row], o.cos, o.sin, pos[lo:hi], o.heads, o.d)
+	})
 }
