@@ -12,7 +12,8 @@ import (
 const parallelMACs = 1 << 16
 
 // matMulBT computes C[m,n] = A[m,k]·B[n,k]ᵀ (+ C when acc), splitting the
-// output columns (B's rows: a linear layer's output features) across cores.
+// output columns (B's rows: a linear layer's output features) across cores;
+// a decode step's few rows go to blas.GemmBTFew's kernel.
 // BLAS runs single-threaded (blas.SingleThreaded): OpenBLAS's own threads
 // busy-wait between the many small products of a decode step and take the
 // cores from the goroutines that would use them.
@@ -22,12 +23,8 @@ func matMulBT(c, a, b []float32, m, k, n int, acc bool) {
 	blas.SingleThreaded()
 	workers := runtime.GOMAXPROCS(0)
 	if workers < 2 || m*k*n < parallelMACs || n < 2*workers {
-		blas.MatMulBT(c, a, b, m, k, n, acc)
+		blas.GemmBTFew(m, n, k, a, k, b, k, c, n, acc)
 		return
-	}
-	beta := float32(0)
-	if acc {
-		beta = 1
 	}
 	// Chunks of 16 columns keep each worker's slice of B aligned for the
 	// BLAS kernels.
@@ -38,7 +35,7 @@ func matMulBT(c, a, b []float32, m, k, n int, acc bool) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			blas.Gemm(false, true, m, hi-lo, k, 1, a, k, b[lo*k:hi*k], k, beta, c[lo:], n)
+			blas.GemmBTFew(m, hi-lo, k, a, k, b[lo*k:hi*k], k, c[lo:], n, acc)
 		}()
 	}
 	wg.Wait()
