@@ -136,23 +136,17 @@ func keyStart(seg []int32, i0, i1 int) int {
 // tokens it may see (none before j0) and zeroes the rest.
 func maskedSoftmax[T Float](row []T, seg []int32, i, j0 int) {
 	clear(row[:j0])
+	clear(row[i+1:])
 	mx := T(math.Inf(-1))
 	for j := j0; j <= i; j++ {
-		if seg[j] == seg[i] && row[j] > mx {
+		if seg[j] != seg[i] {
+			// exp(-Inf) is 0, and adding 0 leaves the sum as it was
+			row[j] = T(math.Inf(-1))
+		} else if row[j] > mx {
 			mx = row[j]
 		}
 	}
-	var sum T
-	for j := j0; j <= i; j++ {
-		if seg[j] == seg[i] {
-			e := kernel.Exp(row[j] - mx)
-			row[j] = e
-			sum += e
-		} else {
-			row[j] = 0
-		}
-	}
-	clear(row[i+1:])
+	sum := kernel.ExpSubSum(row[j0:i+1], row[j0:i+1], mx)
 	inv := 1 / sum
 	for j := j0; j <= i; j++ {
 		row[j] *= inv

@@ -30,12 +30,7 @@ func lossForward[T Float](logp, probs, lse, hc, hn, w []T, targets, rows []int32
 			}
 			t := targets[rows[c]]
 			xt := row[t]
-			var sum T
-			for j, x := range row {
-				e := kernel.Exp(x - mx)
-				row[j] = e
-				sum += e
-			}
+			sum := kernel.ExpSubSum(row, row, mx)
 			// from the logit, not the probability, which may underflow
 			lse[c] = mx + log(sum)
 			logp[rows[c]] = xt - lse[c]
@@ -65,9 +60,7 @@ func lossRecompute[T Float](probs, lse, hc, hn, w []T, rows []int32, h, vocab, w
 	parallelFor(workers, m, func(_, lo, hi int) {
 		for c := lo; c < hi; c++ {
 			row := probs[c*vocab : (c+1)*vocab]
-			for j, x := range row {
-				row[j] = kernel.Exp(x - lse[c])
-			}
+			kernel.ExpSub(row, row, lse[c])
 		}
 	})
 }

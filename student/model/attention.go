@@ -116,13 +116,7 @@ func softmax(x []float32) {
 	for _, v := range x[1:] {
 		m = max(m, v)
 	}
-	var sum float32
-	for i, v := range x {
-		e := kernel.Expf(v - m)
-		x[i] = e
-		sum += e
-	}
-	inv := 1 / sum
+	inv := 1 / kernel.ExpSubSum(x, x, m)
 	for i := range x {
 		x[i] *= inv
 	}
