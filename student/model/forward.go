@@ -3,6 +3,7 @@ package model
 import (
 	"fmt"
 
+	"github.com/distill-dev/distill/student/blas"
 	"github.com/distill-dev/distill/student/kernel"
 )
 
@@ -89,9 +90,7 @@ func (r *runner) forward(tokens []int32, rows []row, out []int, logits []float32
 
 		// MLP block: x += down(silu(gate(norm(x))) * up(norm(x)))
 		kernel.RMSNorm(r.xn, nil, r.x, L.PostNorm.Data, eps)
-		matMulBT(r.gate, r.xn, L.Gate.Data, n, h, inter, false)
-		matMulBT(r.up, r.xn, L.Up.Data, n, h, inter, false)
-		kernel.SwiGLU(r.gate, nil, r.gate, r.up)
+		r.gateUp(L, n)
 		matMulBT(r.x, r.gate, L.Down.Data, n, inter, h, true)
 	}
 	if len(out) == 0 {
@@ -104,6 +103,24 @@ func (r *runner) forward(tokens []int32, rows []row, out []int, logits []float32
 		kernel.RMSNorm(sel[j*h:(j+1)*h], nil, r.x[i*h:(i+1)*h], w.Norm.Data, eps)
 	}
 	matMulBT(logits, sel, w.Head().Data, m, h, c.VocabSize, false)
+}
+
+// gateUp computes gate = silu(xn·Gateᵀ) * (xn·Upᵀ) for n rows, each core
+// taking the same columns of both products and gating them at once: one
+// split for the three steps, and SwiGLU runs on all cores.
+//
+//	xn: [n, H] → gate: [n, I]; up: [n, I] scratch
+func (r *runner) gateUp(L *Layer, n int) {
+	h, inter := r.c.HiddenSize, r.c.IntermediateSize
+	blas.SingleThreaded()
+	parallelCols(inter, 2*n*h*inter, func(lo, hi int) {
+		blas.GemmBTFew(n, hi-lo, h, r.xn, h, L.Gate.Data[lo*h:hi*h], h, r.gate[lo:], inter, false)
+		blas.GemmBTFew(n, hi-lo, h, r.xn, h, L.Up.Data[lo*h:hi*h], h, r.up[lo:], inter, false)
+		for i := range n {
+			g := r.gate[i*inter+lo : i*inter+hi]
+			kernel.SwiGLU(g, nil, g, r.up[i*inter+lo:i*inter+hi])
+		}
+	})
 }
 
 // linear is kernel.Linear with inference's column-parallel product.

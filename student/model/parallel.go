@@ -11,32 +11,40 @@ import (
 // goroutines costs more than it saves.
 const parallelMACs = 1 << 16
 
+// parallelCols runs f over n output columns split across cores, in chunks
+// of 16 columns (aligned for the BLAS kernels), the calling goroutine
+// taking the first; all on the caller when the work (macs
+// multiply-adds) is too small to split.
+func parallelCols(n, macs int, f func(lo, hi int)) {
+	workers := runtime.GOMAXPROCS(0)
+	if workers < 2 || macs < parallelMACs || n < 2*workers {
+		f(0, n)
+		return
+	}
+	per := (n/workers + 15) &^ 15
+	var wg sync.WaitGroup
+	for lo := per; lo < n; lo += per {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f(lo, min(lo+per, n))
+		}()
+	}
+	f(0, min(per, n))
+	wg.Wait()
+}
+
 // matMulBT computes C[m,n] = A[m,k]·B[n,k]ᵀ (+ C when acc), splitting the
 // output columns (B's rows: a linear layer's output features) across cores;
-// a decode step's few rows go to blas.GemmBTFew's kernel.
-// BLAS runs single-threaded (blas.SingleThreaded): OpenBLAS's own threads
-// busy-wait between the many small products of a decode step and take the
-// cores from the goroutines that would use them.
+// a decode step's few rows go to blas.GemmBTFew's kernel. BLAS runs
+// single-threaded (blas.SingleThreaded): OpenBLAS's own threads busy-wait
+// between the many small products of a decode step and take the cores
+// from the goroutines that would use them.
 //
 //	a: [m, k]; b: [n, k]; c: [m, n]
 func matMulBT(c, a, b []float32, m, k, n int, acc bool) {
 	blas.SingleThreaded()
-	workers := runtime.GOMAXPROCS(0)
-	if workers < 2 || m*k*n < parallelMACs || n < 2*workers {
-		blas.GemmBTFew(m, n, k, a, k, b, k, c, n, acc)
-		return
-	}
-	// Chunks of 16 columns keep each worker's slice of B aligned for the
-	// BLAS kernels.
-	per := (n/workers + 15) &^ 15
-	var wg sync.WaitGroup
-	for lo := 0; lo < n; lo += per {
-		hi := min(lo+per, n)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			blas.GemmBTFew(m, hi-lo, k, a, k, b[lo*k:hi*k], k, c[lo:], n, acc)
-		}()
-	}
-	wg.Wait()
+	parallelCols(n, m*k*n, func(lo, hi int) {
+		blas.GemmBTFew(m, hi-lo, k, a, k, b[lo*k:hi*k], k, c[lo:], n, acc)
+	})
 }
