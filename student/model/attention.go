@@ -6,8 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/distill-dev/distill/student/blas"
 	"github.com/distill-dev/distill/student/kernel"
-	"gonum.org/v1/gonum/blas/gonum"
 )
 
 // row is one token of a forward pass: the cache of its sequence and its
@@ -26,44 +26,38 @@ type row struct {
 // attend once per layer, and fresh buffers each time would be garbage that
 // grows the heap with the context.
 //
-//	q: [n, nH*D] (rotated); out: [n, nH*D]; cache k, v of layer l: [nKV*D, cap]
+//	q: [n, nH*D] (rotated); out: [n, nH*D]; cache k of layer l: [nKV, cap, D]; v: [nKV*D, cap]
 func attend(out, q []float32, rows []row, l int, c *Config, scratch *[][]float32) {
 	nH, nKV, d := c.NumAttentionHeads, c.NumKeyValueHeads, c.HeadDimension()
 	group := nH / nKV
 	scale := float32(1 / math.Sqrt(float64(d)))
 	jobs := len(rows) * nKV
 
-	// one handles the query heads of one KV head for one row. With the
-	// cache transposed, q·kᵀ is D axpys and p·v is D dots, each as long as
-	// the context, in gonum's SIMD level-1 routines; each key and value row
-	// is loaded once for the whole group.
-	one := func(j int, scores []float32) []float32 {
+	// one handles the query heads of one KV head for one row: two products
+	// through the small-m kernel, scores[group,t] = (q·scale)·Kᵀ off the
+	// cache's [t, D] keys and out[group,D] = p·V off its [D, t] values,
+	// each key and value row read once for the whole group.
+	one := func(j int, scratch []float32) []float32 {
 		r, g := j/nKV, j%nKV
 		rw := rows[r]
 		t, cp := rw.pos+1, rw.cache.cap
-		if cap(scores) < group*t {
-			scores = make([]float32, group*t, 2*group*t)
+		if cap(scratch) < group*(t+d) {
+			scratch = make([]float32, group*(t+d), 2*group*(t+d))
 		}
-		scores = scores[:group*t] // [group, t]
-		clear(scores)
-		qg := q[r*nH*d+g*group*d : r*nH*d+(g+1)*group*d]
-		kT := rw.cache.k[l][g*d*cp : (g+1)*d*cp] // [D, cap]
-		vT := rw.cache.v[l][g*d*cp : (g+1)*d*cp]
-		for e := 0; e < d; e++ {
-			kr := kT[e*cp : e*cp+t]
-			for i := 0; i < group; i++ {
-				vec.Saxpy(t, qg[i*d+e]*scale, kr, 1, scores[i*t:(i+1)*t], 1)
-			}
+		scores := scratch[:group*t]          // [group, t]
+		qs := scratch[group*t : group*(t+d)] // [group, D]
+		for i, x := range q[r*nH*d+g*group*d : r*nH*d+(g+1)*group*d] {
+			qs[i] = x * scale
+		}
+		k := rw.cache.k[l][g*cp*d : (g*cp+t)*d]  // [t, D]
+		vT := rw.cache.v[l][g*d*cp : (g+1)*d*cp] // [D, cap]
+		blas.GemmBTFew(group, t, d, qs, d, k, d, scores, t, false)
+		for i := range group {
+			softmax(scores[i*t : (i+1)*t])
 		}
 		og := out[r*nH*d+g*group*d : r*nH*d+(g+1)*group*d]
-		for i := 0; i < group; i++ {
-			p := scores[i*t : (i+1)*t]
-			softmax(p)
-			for e := 0; e < d; e++ {
-				og[i*d+e] = vec.Sdot(t, p, 1, vT[e*cp:e*cp+t], 1)
-			}
-		}
-		return scores
+		blas.GemmBTFew(group, d, t, scores, t, vT, cp, og, d, false)
+		return scratch
 	}
 
 	// Work grows with the attended length; split across cores only when it
@@ -105,10 +99,6 @@ func attend(out, q []float32, rows []row, l int, c *Config, scratch *[][]float32
 	}
 	wg.Wait()
 }
-
-// vec is gonum's level-1 BLAS: SIMD assembly on amd64 and no cgo call,
-// the fastest for the many short vectors of attention.
-var vec gonum.Implementation
 
 // softmax normalises x in place, in float32 as HF's eager attention does.
 func softmax(x []float32) {
