@@ -77,9 +77,7 @@ func (r *runner) forward(tokens []int32, rows []row, out []int, logits []float32
 		L := &w.Layers[l]
 		// attention block: x += o(attn(rope(q(norm(x))), rope(k(.)), v(.)))
 		kernel.RMSNorm(r.xn, nil, r.x, L.InputNorm.Data, eps)
-		linear(r.q, r.xn, &L.Q, &L.QBias, n, h, qDim)
-		linear(r.k, r.xn, &L.K, &L.KBias, n, h, kvDim)
-		linear(r.v, r.xn, &L.V, &L.VBias, n, h, kvDim)
+		r.qkv(L, n)
 		r.rotate(r.q, n)
 		r.rotate(r.k, n)
 		for i, rw := range rows {
@@ -123,12 +121,45 @@ func (r *runner) gateUp(L *Layer, n int) {
 	})
 }
 
-// linear is kernel.Linear with inference's column-parallel product.
+// qkv computes the three projections q, k, v of xn (each + its bias) in
+// one split across cores: the output features of the three, end to end,
+// divided among them.
 //
-//	x: [n, in]; W: [out, in]; b: [out] or empty; y: [n, out]
-func linear(y, x []float32, W, b *Tensor, n, in, out int) {
-	kernel.Linear(func(y, x, w []float32, n, in, out int) { matMulBT(y, x, w, n, in, out, false) },
-		y, x, W.Data, b.Data, n, in, out)
+//	xn: [n, H] → q: [n, nH*D]; k, v: [n, nKV*D]
+func (r *runner) qkv(L *Layer, n int) {
+	h := r.c.HiddenSize
+	type proj struct {
+		y    []float32
+		w, b *Tensor
+	}
+	ps := [3]proj{{r.q, &L.Q, &L.QBias}, {r.k, &L.K, &L.KBias}, {r.v, &L.V, &L.VBias}}
+	total := 0
+	for _, p := range ps {
+		total += len(p.w.Data) / h
+	}
+	blas.SingleThreaded()
+	parallelCols(total, n*h*total, func(lo, hi int) {
+		base := 0
+		for _, p := range ps {
+			out := len(p.w.Data) / h
+			a, b := max(lo-base, 0), min(hi-base, out)
+			base += out
+			if a >= b {
+				continue
+			}
+			blas.GemmBTFew(n, b-a, h, r.xn, h, p.w.Data[a*h:b*h], h, p.y[a:], out, false)
+			if len(p.b.Data) == 0 {
+				continue
+			}
+			// the bias after the product, as kernel.Linear adds it
+			for i := range n {
+				y := p.y[i*out+a : i*out+b]
+				for j, v := range p.b.Data[a:b] {
+					y[j] += v
+				}
+			}
+		}
+	})
 }
 
 // CheckTokens reports the first token id outside the vocabulary and

@@ -174,22 +174,26 @@ func sampleAll(logits []float32, live []int, samplers []*sampler, o *SampleOptio
 	next := make([]int32, len(live))
 	rowOf := func(j int) []float32 { return logits[j*v : (j+1)*v] }
 	workers := runtime.GOMAXPROCS(0)
-	if o.Temperature <= 0 || workers < 2 || len(live) < 2 || len(live)*v < 1<<16 {
+	if workers < 2 || len(live) < 2 || len(live)*v < 1<<16 {
 		for j, i := range live {
 			next[j] = samplers[i].next(rowOf(j), o)
 		}
 		return next
 	}
 	var wg sync.WaitGroup
-	for wk := range workers {
+	stripe := func(wk int) {
+		for j := wk; j < len(live); j += workers {
+			next[j] = samplers[live[j]].next(rowOf(j), o)
+		}
+	}
+	for wk := 1; wk < workers; wk++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for j := wk; j < len(live); j += workers {
-				next[j] = samplers[live[j]].next(rowOf(j), o)
-			}
+			stripe(wk)
 		}()
 	}
+	stripe(0)
 	wg.Wait()
 	return next
 }
