@@ -41,22 +41,26 @@ func attend(out, q []float32, rows []row, l int, c *Config, scratch *[][]float32
 		r, g := j/nKV, j%nKV
 		rw := rows[r]
 		t, cp := rw.pos+1, rw.cache.cap
-		if cap(scratch) < group*(t+d) {
-			scratch = make([]float32, group*(t+d), 2*group*(t+d))
+		// p·V sums over t8 positions, the scores past t set to 0, so that
+		// the kernel needs no tail (the cache's capacity is a multiple of 8).
+		t8 := (t + 7) &^ 7
+		if cap(scratch) < group*(t8+d) {
+			scratch = make([]float32, group*(t8+d), 2*group*(t8+d))
 		}
-		scores := scratch[:group*t]          // [group, t]
-		qs := scratch[group*t : group*(t+d)] // [group, D]
+		scores := scratch[:group*t8]           // [group, t8]
+		qs := scratch[group*t8 : group*(t8+d)] // [group, D]
 		for i, x := range q[r*nH*d+g*group*d : r*nH*d+(g+1)*group*d] {
 			qs[i] = x * scale
 		}
 		k := rw.cache.k[l][g*cp*d : (g*cp+t)*d]  // [t, D]
 		vT := rw.cache.v[l][g*d*cp : (g+1)*d*cp] // [D, cap]
-		blas.GemmBTFew(group, t, d, qs, d, k, d, scores, t, false)
+		blas.GemmBTFew(group, t, d, qs, d, k, d, scores, t8, false)
 		for i := range group {
-			softmax(scores[i*t : (i+1)*t])
+			softmax(scores[i*t8 : i*t8+t])
+			clear(scores[i*t8+t : (i+1)*t8])
 		}
 		og := out[r*nH*d+g*group*d : r*nH*d+(g+1)*group*d]
-		blas.GemmBTFew(group, d, t, scores, t, vT, cp, og, d, false)
+		blas.GemmBTFew(group, d, t8, scores, t8, vT, cp, og, d, false)
 		return scratch
 	}
 

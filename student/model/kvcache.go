@@ -12,8 +12,11 @@ type kvCache struct {
 	head int // D
 }
 
-// newKVCache allocates room for capacity positions.
+// newKVCache allocates room for capacity positions, rounded up to a
+// multiple of 8. Positions not yet written hold zeros (or, within a
+// prefill chunk, later tokens' values), which attention weighs by exactly 0.
 func newKVCache(c *Config, capacity int) *kvCache {
+	capacity = (capacity + 7) &^ 7
 	kvDim := c.NumKeyValueHeads * c.HeadDimension()
 	kc := &kvCache{k: make([][]float32, c.NumHiddenLayers), v: make([][]float32, c.NumHiddenLayers), cap: capacity, head: c.HeadDimension()}
 	// One allocation per cache keeps the layers contiguous and cheap to free.
