@@ -3,8 +3,6 @@ package model
 import (
 	"math"
 	"runtime"
-	"sync"
-	"sync/atomic"
 
 	"github.com/distill-dev/distill/student/blas"
 	"github.com/distill-dev/distill/student/kernel"
@@ -65,43 +63,30 @@ func attend(out, q []float32, rows []row, l int, c *Config, scratch *[][]float32
 	}
 
 	// Work grows with the attended length; split across cores only when it
-	// outweighs the cost of starting goroutines.
+	// outweighs the cost of a split.
 	work := 0
 	for _, rw := range rows {
 		work += (rw.pos + 1) * nH * d
 	}
-	workers := min(runtime.GOMAXPROCS(0), jobs)
-	for len(*scratch) < max(workers, 1) {
+	workers := cores.size()
+	for len(*scratch) < workers {
 		*scratch = append(*scratch, nil)
 	}
 	sc := *scratch
-	if workers < 2 || work < 1<<15 {
+	if work < 1<<15 {
 		for j := range jobs {
 			sc[0] = one(j, sc[0])
 		}
 		return
 	}
-	// Rows differ in length (prefill), so workers take small chunks from a
-	// shared counter rather than fixed halves.
-	chunk := max(1, jobs/(8*workers))
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				lo := int(next.Add(int64(chunk))) - chunk
-				if lo >= jobs {
-					return
-				}
-				for j := lo; j < min(lo+chunk, jobs); j++ {
-					sc[w] = one(j, sc[w])
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	// Rows differ in length (prefill), so the cores take small chunks in
+	// turn rather than fixed halves.
+	chunk := max(1, jobs/(8*runtime.GOMAXPROCS(0)))
+	cores.run((jobs+chunk-1)/chunk, func(w, c int) {
+		for j := c * chunk; j < min((c+1)*chunk, jobs); j++ {
+			sc[w] = one(j, sc[w])
+		}
+	})
 }
 
 // softmax normalises x in place, in float32 as HF's eager attention does.

@@ -2,7 +2,6 @@ package model
 
 import (
 	"runtime"
-	"sync"
 
 	"github.com/distill-dev/distill/student/blas"
 )
@@ -11,27 +10,21 @@ import (
 // goroutines costs more than it saves.
 const parallelMACs = 1 << 16
 
-// parallelCols runs f over n output columns split across cores, in chunks
-// of 16 columns (aligned for the BLAS kernels), the calling goroutine
-// taking the first; all on the caller when the work (macs
-// multiply-adds) is too small to split.
+// parallelCols runs f over n output columns split across cores (the
+// team), in chunks of a multiple of 16 columns (aligned for the BLAS
+// kernels), two a core so that a core that starts late leaves its share to
+// the others; all on the caller when the work (macs multiply-adds) is too
+// small to split.
 func parallelCols(n, macs int, f func(lo, hi int)) {
 	workers := runtime.GOMAXPROCS(0)
 	if workers < 2 || macs < parallelMACs || n < 2*workers {
 		f(0, n)
 		return
 	}
-	per := (n/workers + 15) &^ 15
-	var wg sync.WaitGroup
-	for lo := per; lo < n; lo += per {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			f(lo, min(lo+per, n))
-		}()
-	}
-	f(0, min(per, n))
-	wg.Wait()
+	per := (n/(2*workers) + 15) &^ 15
+	cores.run((n+per-1)/per, func(_, c int) {
+		f(c*per, min((c+1)*per, n))
+	})
 }
 
 // matMulBT computes C[m,n] = A[m,k]·B[n,k]ᵀ (+ C when acc), splitting the

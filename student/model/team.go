@@ -1,0 +1,124 @@
+package model
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// spinFor is how long a team worker polls for the next split before it
+// parks. A decode step is a few dozen splits microseconds apart; waking a
+// parked goroutine for each (a futex wake-up, tens of microseconds) costs
+// as much as the split's work at batch 16.
+const spinFor = 50 * time.Microsecond
+
+// team is a set of persistent goroutines that run the chunks of one split
+// at a time together with the calling goroutine. Workers poll for the next
+// split for spinFor, then park until one comes.
+type team struct {
+	busy    sync.Mutex // held by the caller whose split runs
+	cur     atomic.Pointer[split]
+	workers atomic.Int32 // started, worker ids 1..workers
+
+	mu     sync.Mutex // guards parking
+	wake   *sync.Cond
+	parked atomic.Int32
+}
+
+// split is one call of team.run: chunks 0..n-1 of f, taken in order by
+// whoever asks next.
+type split struct {
+	f          func(worker, chunk int)
+	n          int64
+	next, done atomic.Int64
+}
+
+var cores = newTeam()
+
+func newTeam() *team {
+	t := &team{}
+	t.wake = sync.NewCond(&t.mu)
+	return t
+}
+
+// size is how many goroutines a split may use (the caller included), so
+// callers can size per-worker scratch: ids are 0..size-1.
+func (t *team) size() int { return max(runtime.GOMAXPROCS(0), int(t.workers.Load())+1) }
+
+// run calls f(worker, c) for every chunk c < n, spread over the team and
+// the caller (worker 0), and returns when all have finished. When another
+// caller's split is running, this one runs on the caller alone.
+func (t *team) run(n int, f func(worker, chunk int)) {
+	procs := runtime.GOMAXPROCS(0)
+	if procs < 2 || n < 2 || !t.busy.TryLock() {
+		for c := range n {
+			f(0, c)
+		}
+		return
+	}
+	defer t.busy.Unlock()
+	for int(t.workers.Load()) < procs-1 {
+		go t.work(int(t.workers.Add(1)))
+	}
+	s := &split{f: f, n: int64(n)}
+	t.cur.Store(s)
+	if t.parked.Load() > 0 {
+		t.mu.Lock()
+		t.wake.Broadcast()
+		t.mu.Unlock()
+	}
+	s.take(0)
+	for i := 0; s.done.Load() < s.n; i++ {
+		if i%64 == 63 {
+			runtime.Gosched()
+		}
+	}
+}
+
+// take runs chunks of s until none is left.
+func (s *split) take(worker int) {
+	for {
+		c := s.next.Add(1) - 1
+		if c >= s.n {
+			return
+		}
+		s.f(worker, int(c))
+		s.done.Add(1)
+	}
+}
+
+func (t *team) work(id int) {
+	var last *split
+	for {
+		s := t.cur.Load()
+		if s == last {
+			s = t.await(last)
+		}
+		last = s
+		s.take(id)
+	}
+}
+
+// await polls for a split other than last for spinFor, then parks.
+func (t *team) await(last *split) *split {
+	start := time.Now()
+	for i := 1; ; i++ {
+		if s := t.cur.Load(); s != last {
+			return s
+		}
+		if i%1024 == 0 && time.Since(start) > spinFor {
+			break
+		}
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.parked.Add(1)
+	defer t.parked.Add(-1)
+	for {
+		if s := t.cur.Load(); s != last {
+			return s
+		}
+		t.wake.Wait()
+	}
+}
