@@ -2,7 +2,7 @@ package blas
 
 // FewRows is the most rows of A that GemmBTFew's kernel takes: a linear
 // layer of a decode step of up to FewRows sequences.
-const FewRows = 16
+const FewRows = 32
 
 // GemmBTFew computes C[m,n] = A[m,k]·B[n,k]ᵀ (+ C when acc) on row-major
 // matrices with leading dimensions lda, ldb, ldc: a linear layer with HF's

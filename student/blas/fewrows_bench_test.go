@@ -14,7 +14,7 @@ func BenchmarkLinear(b *testing.B) {
 	SingleThreaded()
 	rng := rand.New(rand.NewPCG(7, 8))
 	for _, s := range []struct{ k, n int }{{256, 256}, {256, 64}, {256, 768}, {768, 256}, {256, 8192}} {
-		for _, m := range []int{1, 2, 4, 16} {
+		for _, m := range []int{1, 2, 4, 16, 32} {
 			a, w, c := make([]float32, m*s.k), make([]float32, s.n*s.k), make([]float32, m*s.n)
 			for _, x := range [][]float32{a, w} {
 				for i := range x {

@@ -9,7 +9,7 @@ import (
 	"testing"
 )
 
-// Gemm against a float64 reference: every row count of a decode batch and
+// Gemm against a float64 reference: every row count up to blas.FewRows and
 // one past it (tail groups of 1–3 rows), column counts with tails of 1 and 2
 // weight rows, k with and without a remainder past the multiple of 8,
 // leading dimensions wider than the product, both with and without
@@ -26,7 +26,7 @@ func TestGemmAgainstFloat64(t *testing.T) {
 		}
 		return x
 	}
-	for m := 1; m <= 17; m++ {
+	for m := 1; m <= 33; m++ {
 		for _, n := range []int{1, 2, 3, 4, 5, 7, 9, 64} {
 			for _, k := range []int{1, 7, 8, 9, 16, 23, 24, 40, 77, 256} {
 				for _, acc := range []bool{false, true} {
