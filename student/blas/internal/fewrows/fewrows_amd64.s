@@ -22,6 +22,14 @@
 	VMOVSD X0, (p); \
 	VEXTRACTPS $2, X0, 8(p)
 
+// FMA3 accumulates the products of the x vector at src with the three
+// weight vectors in Y0..Y2 into a, b and c.
+#define FMA3(src, a, b, c) \
+	VMOVUPS src, Y3; \
+	VFMADD231PS Y0, Y3, a; \
+	VFMADD231PS Y1, Y3, b; \
+	VFMADD231PS Y2, Y3, c
+
 // FMA12 accumulates the products of three weight rows and four x rows over
 // the 8 floats at byte offset off(AX) into Y4..Y15 (Y4+3i+j: x row i, weight
 // row j).
@@ -29,22 +37,30 @@
 	VMOVUPS off(DI)(AX*1), Y0; \
 	VMOVUPS off(R13)(AX*1), Y1; \
 	VMOVUPS off(R14)(AX*1), Y2; \
-	VMOVUPS off(SI)(AX*1), Y3; \
-	VFMADD231PS Y0, Y3, Y4; \
-	VFMADD231PS Y1, Y3, Y5; \
-	VFMADD231PS Y2, Y3, Y6; \
-	VMOVUPS off(R10)(AX*1), Y3; \
-	VFMADD231PS Y0, Y3, Y7; \
-	VFMADD231PS Y1, Y3, Y8; \
-	VFMADD231PS Y2, Y3, Y9; \
-	VMOVUPS off(R11)(AX*1), Y3; \
-	VFMADD231PS Y0, Y3, Y10; \
-	VFMADD231PS Y1, Y3, Y11; \
-	VFMADD231PS Y2, Y3, Y12; \
-	VMOVUPS off(R12)(AX*1), Y3; \
-	VFMADD231PS Y0, Y3, Y13; \
-	VFMADD231PS Y1, Y3, Y14; \
-	VFMADD231PS Y2, Y3, Y15
+	FMA3(off(SI)(AX*1), Y4, Y5, Y6); \
+	FMA3(off(R10)(AX*1), Y7, Y8, Y9); \
+	FMA3(off(R11)(AX*1), Y10, Y11, Y12); \
+	FMA3(off(R12)(AX*1), Y13, Y14, Y15)
+
+// ROW stores the sums of a, b and c to the output row at BX and moves BX
+// to the next row; ROWACC adds them to it.
+#define ROW(a, b, c) \
+	HSUM3(a, b, c); \
+	STORE3(BX); \
+	ADDQ R9, BX
+
+#define ROWACC(a, b, c) \
+	HSUM3(a, b, c); \
+	ADD3(BX); \
+	STORE3(BX); \
+	ADDQ R9, BX
+
+// ROWS applies one of ROW and ROWACC to the four x rows' accumulators.
+#define ROWS(row) \
+	row(Y4, Y5, Y6); \
+	row(Y7, Y8, Y9); \
+	row(Y10, Y11, Y12); \
+	row(Y13, Y14, Y15)
 
 // func dotRows(k int, x *float32, ldx, m int, w *float32, ldw, cols int, y *float32, ldy int, acc bool)
 //
@@ -141,38 +157,12 @@ sums:
 	JLT  partial
 	CMPB acc+72(FP), $0
 	JNE  fullacc
-	HSUM3(Y4, Y5, Y6)
-	STORE3(BX)
-	ADDQ R9, BX
-	HSUM3(Y7, Y8, Y9)
-	STORE3(BX)
-	ADDQ R9, BX
-	HSUM3(Y10, Y11, Y12)
-	STORE3(BX)
-	ADDQ R9, BX
-	HSUM3(Y13, Y14, Y15)
-	STORE3(BX)
-	ADDQ R9, BX
-	JMP  next
+	ROWS(ROW)
+	JMP next
 
 fullacc:
-	HSUM3(Y4, Y5, Y6)
-	ADD3(BX)
-	STORE3(BX)
-	ADDQ R9, BX
-	HSUM3(Y7, Y8, Y9)
-	ADD3(BX)
-	STORE3(BX)
-	ADDQ R9, BX
-	HSUM3(Y10, Y11, Y12)
-	ADD3(BX)
-	STORE3(BX)
-	ADDQ R9, BX
-	HSUM3(Y13, Y14, Y15)
-	ADD3(BX)
-	STORE3(BX)
-	ADDQ R9, BX
-	JMP  next
+	ROWS(ROWACC)
+	JMP next
 
 partial:
 	// A tail group: spill the sums to the frame, [4 rows][4], and store
