@@ -32,6 +32,7 @@ type split struct {
 	f          func(worker, chunk int)
 	n          int64
 	next, done atomic.Int64
+	finished   chan struct{} // closed by whoever finishes the last chunk
 }
 
 var cores = newTeam()
@@ -61,7 +62,7 @@ func (t *team) run(n int, f func(worker, chunk int)) {
 	for int(t.workers.Load()) < procs-1 {
 		go t.work(int(t.workers.Add(1)))
 	}
-	s := &split{f: f, n: int64(n)}
+	s := &split{f: f, n: int64(n), finished: make(chan struct{})}
 	t.cur.Store(s)
 	if t.parked.Load() > 0 {
 		t.mu.Lock()
@@ -69,43 +70,57 @@ func (t *team) run(n int, f func(worker, chunk int)) {
 		t.mu.Unlock()
 	}
 	s.take(0)
-	for i := 0; s.done.Load() < s.n; i++ {
-		if i%64 == 63 {
-			runtime.Gosched()
+	// Poll for the chunks still running elsewhere, then block: on busy
+	// cores the worker running them may be waiting for this one's core.
+	start := time.Now()
+	for i := 1; s.done.Load() < s.n; i++ {
+		if i%1024 == 0 && time.Since(start) > spinFor {
+			<-s.finished
+			return
 		}
 	}
 }
 
-// take runs chunks of s until none is left.
-func (s *split) take(worker int) {
+// take runs chunks of s until none is left and reports whether it ran any.
+func (s *split) take(worker int) bool {
+	ran := false
 	for {
 		c := s.next.Add(1) - 1
 		if c >= s.n {
-			return
+			return ran
 		}
 		s.f(worker, int(c))
-		s.done.Add(1)
+		if s.done.Add(1) == s.n {
+			close(s.finished)
+		}
+		ran = true
 	}
 }
 
+// work is a team worker. A worker that polled for a split and still came
+// too late for all of it (the OS ran something else meanwhile: the cores
+// are busy with other processes) parks for the next one at once, since
+// polling would take the core from the caller.
 func (t *team) work(id int) {
 	var last *split
+	poll, polled := true, true
 	for {
 		s := t.cur.Load()
 		if s == last {
-			s = t.await(last)
+			s, polled = t.await(last, poll)
 		}
 		last = s
-		s.take(id)
+		poll = s.take(id) || !polled
 	}
 }
 
-// await polls for a split other than last for spinFor, then parks.
-func (t *team) await(last *split) *split {
+// await polls for a split other than last for spinFor (when poll), then
+// parks; it reports whether polling found the split.
+func (t *team) await(last *split, poll bool) (*split, bool) {
 	start := time.Now()
-	for i := 1; ; i++ {
+	for i := 1; poll; i++ {
 		if s := t.cur.Load(); s != last {
-			return s
+			return s, true
 		}
 		if i%1024 == 0 && time.Since(start) > spinFor {
 			break
@@ -117,7 +132,7 @@ func (t *team) await(last *split) *split {
 	defer t.parked.Add(-1)
 	for {
 		if s := t.cur.Load(); s != last {
-			return s
+			return s, false
 		}
 		t.wake.Wait()
 	}
