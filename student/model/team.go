@@ -7,8 +7,8 @@ import (
 	"time"
 )
 
-// spinFor is how long a team worker polls for the next split before it
-// parks. A decode step is a few dozen splits microseconds apart; waking a
+// spinFor is how long a team worker polls for the next split, and a
+// caller for the last chunks of its own, before blocking. A decode step is a few dozen splits microseconds apart; waking a
 // parked goroutine for each (a futex wake-up, tens of microseconds) costs
 // as much as the split's work at batch 16.
 const spinFor = 50 * time.Microsecond
@@ -44,7 +44,8 @@ func newTeam() *team {
 }
 
 // size is how many goroutines a split may use (the caller included), so
-// callers can size per-worker scratch: ids are 0..size-1.
+// callers can size per-worker scratch: ids are 0..size-1 while GOMAXPROCS
+// does not grow.
 func (t *team) size() int { return max(runtime.GOMAXPROCS(0), int(t.workers.Load())+1) }
 
 // run calls f(worker, c) for every chunk c < n, spread over the team and
