@@ -2,7 +2,10 @@
 // cgo when built with -tags openblas (Debian libopenblas-dev), gonum's pure Go
 // BLAS otherwise, so users without OpenBLAS still get a working build.
 //
-// It imports nothing of ours.
+// Linear layers of a few rows (GemmBTFew) have an AVX2/FMA assembly kernel
+// of their own in internal/fewrows.
+//
+// Of ours it may import only `student/blas/internal/fewrows`.
 package blas
 
 import (

@@ -1,7 +1,10 @@
 //go:build amd64 && !purego
 
 // Package fewrows is the assembly kernel of blas.GemmBTFew: a linear layer
-// y = x·Wᵀ for a few rows of x, as dot products straight off W's rows.
+// y = x·Wᵀ for a few rows of x, as dot products straight off W's rows. It
+// is built on amd64 only (not with -tags purego).
+//
+// It imports nothing of ours.
 package fewrows
 
 import "golang.org/x/sys/cpu"
