@@ -2,7 +2,10 @@
 // cgo when built with -tags openblas (Debian libopenblas-dev), gonum's pure Go
 // BLAS otherwise, so users without OpenBLAS still get a working build.
 //
-// It imports nothing of ours.
+// Linear layers of a few rows (GemmBTFew) have an AVX2/FMA assembly kernel
+// of their own in internal/fewrows.
+//
+// Of ours it may import only `student/blas/internal/fewrows`.
 package blas
 
 import (
@@ -36,10 +39,11 @@ func Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
 	if m == 0 || n == 0 {
 		return
 	}
-	if m == 1 && !transA {
+	if m == 1 && !transA && k > 0 {
 		// One row (a decode step of one sequence) is a matrix-vector
 		// product. OpenBLAS 0.3.21's sgemm packs all of B for it, which
-		// costs more than the product; gemv reads B once.
+		// costs more than the product; gemv reads B once. (gemv returns
+		// at once for k == 0, leaving C unscaled by beta; sgemm does not.)
 		if transB {
 			mv.Sgemv(blas.NoTrans, n, k, alpha, b, ldb, a, 1, beta, c, 1)
 		} else {

@@ -90,3 +90,41 @@ func TestGemmOneRow(t *testing.T) {
 		}
 	}
 }
+
+// GemmBTFew on every path it routes to: one row (gemv), the kernel's rows
+// (Gemm where the CPU has no kernel), more rows than FewRows (sgemm), and
+// k == 0, with strides wider than the product and accumulation.
+func TestGemmBTFew(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	for _, m := range []int{1, 2, 5, FewRows, FewRows + 1} {
+		for _, k := range []int{0, 3, 16, 19} {
+			n, lda, ldb, ldc := 7, k+1, k+2, 9
+			a, b, c0 := make([]float32, m*lda), make([]float32, n*ldb), make([]float32, m*ldc)
+			for _, x := range [][]float32{a, b, c0} {
+				for i := range x {
+					x[i] = float32(rng.NormFloat64())
+				}
+			}
+			for _, acc := range []bool{false, true} {
+				c := append([]float32(nil), c0...)
+				GemmBTFew(m, n, k, a, lda, b, ldb, c, ldc, acc)
+				for i := range m {
+					for j := range ldc {
+						want := float64(c0[i*ldc+j])
+						if j < n {
+							if !acc {
+								want = 0
+							}
+							for p := range k {
+								want += float64(a[i*lda+p]) * float64(b[j*ldb+p])
+							}
+						}
+						if math.Abs(float64(c[i*ldc+j])-want) > 1e-4 {
+							t.Fatalf("m=%d k=%d acc=%v [%s]: C[%d,%d] = %g, want %g", m, k, acc, Backend(), i, j, c[i*ldc+j], want)
+						}
+					}
+				}
+			}
+		}
+	}
+}

@@ -3,11 +3,9 @@ package model
 import (
 	"math"
 	"runtime"
-	"sync"
-	"sync/atomic"
 
+	"github.com/distill-dev/distill/student/blas"
 	"github.com/distill-dev/distill/student/kernel"
-	"gonum.org/v1/gonum/blas/gonum"
 )
 
 // row is one token of a forward pass: the cache of its sequence and its
@@ -26,89 +24,70 @@ type row struct {
 // attend once per layer, and fresh buffers each time would be garbage that
 // grows the heap with the context.
 //
-//	q: [n, nH*D] (rotated); out: [n, nH*D]; cache k, v of layer l: [nKV*D, cap]
+//	q: [n, nH*D] (rotated); out: [n, nH*D]; cache k of layer l: [nKV, cap, D]; v: [nKV*D, cap]
 func attend(out, q []float32, rows []row, l int, c *Config, scratch *[][]float32) {
 	nH, nKV, d := c.NumAttentionHeads, c.NumKeyValueHeads, c.HeadDimension()
 	group := nH / nKV
 	scale := float32(1 / math.Sqrt(float64(d)))
 	jobs := len(rows) * nKV
 
-	// one handles the query heads of one KV head for one row. With the
-	// cache transposed, q·kᵀ is D axpys and p·v is D dots, each as long as
-	// the context, in gonum's SIMD level-1 routines; each key and value row
-	// is loaded once for the whole group.
-	one := func(j int, scores []float32) []float32 {
+	// one handles the query heads of one KV head for one row: two products
+	// through the small-m kernel, scores[group,t] = (q·scale)·Kᵀ off the
+	// cache's [t, D] keys and out[group,D] = p·V off its [D, t] values,
+	// each key and value row read once for the whole group.
+	one := func(j int, scratch []float32) []float32 {
 		r, g := j/nKV, j%nKV
 		rw := rows[r]
 		t, cp := rw.pos+1, rw.cache.cap
-		if cap(scores) < group*t {
-			scores = make([]float32, group*t, 2*group*t)
+		// p·V sums over t8 positions, the scores past t set to 0, so that
+		// the kernel needs no tail (the cache's capacity is a multiple of 8).
+		t8 := (t + 7) &^ 7
+		if cap(scratch) < group*(t8+d) {
+			scratch = make([]float32, group*(t8+d), 2*group*(t8+d))
 		}
-		scores = scores[:group*t] // [group, t]
-		clear(scores)
-		qg := q[r*nH*d+g*group*d : r*nH*d+(g+1)*group*d]
-		kT := rw.cache.k[l][g*d*cp : (g+1)*d*cp] // [D, cap]
-		vT := rw.cache.v[l][g*d*cp : (g+1)*d*cp]
-		for e := 0; e < d; e++ {
-			kr := kT[e*cp : e*cp+t]
-			for i := 0; i < group; i++ {
-				vec.Saxpy(t, qg[i*d+e]*scale, kr, 1, scores[i*t:(i+1)*t], 1)
-			}
+		scores := scratch[:group*t8]           // [group, t8]
+		qs := scratch[group*t8 : group*(t8+d)] // [group, D]
+		for i, x := range q[r*nH*d+g*group*d : r*nH*d+(g+1)*group*d] {
+			qs[i] = x * scale
+		}
+		k := rw.cache.k[l][g*cp*d : (g*cp+t)*d]  // [t, D]
+		vT := rw.cache.v[l][g*d*cp : (g+1)*d*cp] // [D, cap]
+		blas.GemmBTFew(group, t, d, qs, d, k, d, scores, t8, false)
+		for i := range group {
+			softmax(scores[i*t8 : i*t8+t])
+			clear(scores[i*t8+t : (i+1)*t8])
 		}
 		og := out[r*nH*d+g*group*d : r*nH*d+(g+1)*group*d]
-		for i := 0; i < group; i++ {
-			p := scores[i*t : (i+1)*t]
-			softmax(p)
-			for e := 0; e < d; e++ {
-				og[i*d+e] = vec.Sdot(t, p, 1, vT[e*cp:e*cp+t], 1)
-			}
-		}
-		return scores
+		blas.GemmBTFew(group, d, t8, scores, t8, vT, cp, og, d, false)
+		return scratch
 	}
 
 	// Work grows with the attended length; split across cores only when it
-	// outweighs the cost of starting goroutines.
+	// outweighs the cost of a split.
 	work := 0
 	for _, rw := range rows {
 		work += (rw.pos + 1) * nH * d
 	}
-	workers := min(runtime.GOMAXPROCS(0), jobs)
-	for len(*scratch) < max(workers, 1) {
+	workers := cores.size()
+	for len(*scratch) < workers {
 		*scratch = append(*scratch, nil)
 	}
 	sc := *scratch
-	if workers < 2 || work < 1<<15 {
+	if work < 1<<15 {
 		for j := range jobs {
 			sc[0] = one(j, sc[0])
 		}
 		return
 	}
-	// Rows differ in length (prefill), so workers take small chunks from a
-	// shared counter rather than fixed halves.
-	chunk := max(1, jobs/(8*workers))
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				lo := int(next.Add(int64(chunk))) - chunk
-				if lo >= jobs {
-					return
-				}
-				for j := lo; j < min(lo+chunk, jobs); j++ {
-					sc[w] = one(j, sc[w])
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	// Rows differ in length (prefill), so the cores take small chunks in
+	// turn rather than fixed halves.
+	chunk := max(1, jobs/(8*runtime.GOMAXPROCS(0)))
+	cores.run((jobs+chunk-1)/chunk, func(w, c int) {
+		for j := c * chunk; j < min((c+1)*chunk, jobs); j++ {
+			sc[w] = one(j, sc[w])
+		}
+	})
 }
-
-// vec is gonum's level-1 BLAS: SIMD assembly on amd64 and no cgo call,
-// the fastest for the many short vectors of attention.
-var vec gonum.Implementation
 
 // softmax normalises x in place, in float32 as HF's eager attention does.
 func softmax(x []float32) {

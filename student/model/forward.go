@@ -3,6 +3,7 @@ package model
 import (
 	"fmt"
 
+	"github.com/distill-dev/distill/student/blas"
 	"github.com/distill-dev/distill/student/kernel"
 )
 
@@ -76,9 +77,7 @@ func (r *runner) forward(tokens []int32, rows []row, out []int, logits []float32
 		L := &w.Layers[l]
 		// attention block: x += o(attn(rope(q(norm(x))), rope(k(.)), v(.)))
 		kernel.RMSNorm(r.xn, nil, r.x, L.InputNorm.Data, eps)
-		linear(r.q, r.xn, &L.Q, &L.QBias, n, h, qDim)
-		linear(r.k, r.xn, &L.K, &L.KBias, n, h, kvDim)
-		linear(r.v, r.xn, &L.V, &L.VBias, n, h, kvDim)
+		r.qkv(L, n)
 		r.rotate(r.q, n)
 		r.rotate(r.k, n)
 		for i, rw := range rows {
@@ -89,9 +88,7 @@ func (r *runner) forward(tokens []int32, rows []row, out []int, logits []float32
 
 		// MLP block: x += down(silu(gate(norm(x))) * up(norm(x)))
 		kernel.RMSNorm(r.xn, nil, r.x, L.PostNorm.Data, eps)
-		matMulBT(r.gate, r.xn, L.Gate.Data, n, h, inter, false)
-		matMulBT(r.up, r.xn, L.Up.Data, n, h, inter, false)
-		kernel.SwiGLU(r.gate, nil, r.gate, r.up)
+		r.gateUp(L, n)
 		matMulBT(r.x, r.gate, L.Down.Data, n, inter, h, true)
 	}
 	if len(out) == 0 {
@@ -106,12 +103,63 @@ func (r *runner) forward(tokens []int32, rows []row, out []int, logits []float32
 	matMulBT(logits, sel, w.Head().Data, m, h, c.VocabSize, false)
 }
 
-// linear is kernel.Linear with inference's column-parallel product.
+// gateUp computes gate = silu(xn·Gateᵀ) * (xn·Upᵀ) for n rows, each core
+// taking the same columns of both products and gating them at once: one
+// split for the three steps, and SwiGLU runs on all cores.
 //
-//	x: [n, in]; W: [out, in]; b: [out] or empty; y: [n, out]
-func linear(y, x []float32, W, b *Tensor, n, in, out int) {
-	kernel.Linear(func(y, x, w []float32, n, in, out int) { matMulBT(y, x, w, n, in, out, false) },
-		y, x, W.Data, b.Data, n, in, out)
+//	xn: [n, H] → gate: [n, I]; up: [n, I] scratch
+func (r *runner) gateUp(L *Layer, n int) {
+	h, inter := r.c.HiddenSize, r.c.IntermediateSize
+	blas.SingleThreaded()
+	parallelCols(inter, 2*n*h*inter, func(lo, hi int) {
+		blas.GemmBTFew(n, hi-lo, h, r.xn, h, L.Gate.Data[lo*h:hi*h], h, r.gate[lo:], inter, false)
+		blas.GemmBTFew(n, hi-lo, h, r.xn, h, L.Up.Data[lo*h:hi*h], h, r.up[lo:], inter, false)
+		for i := range n {
+			g := r.gate[i*inter+lo : i*inter+hi]
+			kernel.SwiGLU(g, nil, g, r.up[i*inter+lo:i*inter+hi])
+		}
+	})
+}
+
+// qkv computes the three projections q, k, v of xn (each + its bias) in
+// one split across cores: the output features of the three, end to end,
+// divided among them.
+//
+//	xn: [n, H] → q: [n, nH*D]; k, v: [n, nKV*D]
+func (r *runner) qkv(L *Layer, n int) {
+	h := r.c.HiddenSize
+	type proj struct {
+		y    []float32
+		w, b *Tensor
+	}
+	ps := [3]proj{{r.q, &L.Q, &L.QBias}, {r.k, &L.K, &L.KBias}, {r.v, &L.V, &L.VBias}}
+	total := 0
+	for _, p := range ps {
+		total += len(p.w.Data) / h
+	}
+	blas.SingleThreaded()
+	parallelCols(total, n*h*total, func(lo, hi int) {
+		base := 0
+		for _, p := range ps {
+			out := len(p.w.Data) / h
+			a, b := max(lo-base, 0), min(hi-base, out)
+			base += out
+			if a >= b {
+				continue
+			}
+			blas.GemmBTFew(n, b-a, h, r.xn, h, p.w.Data[a*h:b*h], h, p.y[a:], out, false)
+			if len(p.b.Data) == 0 {
+				continue
+			}
+			// the bias after the product, as kernel.Linear adds it
+			for i := range n {
+				y := p.y[i*out+a : i*out+b]
+				for j, v := range p.b.Data[a:b] {
+					y[j] += v
+				}
+			}
+		}
+	})
 }
 
 // CheckTokens reports the first token id outside the vocabulary and

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"runtime"
 	"slices"
-	"sync"
 )
 
 // ErrContextTooLong is returned when a sequence does not fit
@@ -173,23 +172,14 @@ func finishReason(t int32, promptLen, generated int, opts *SampleOptions, maxPos
 func sampleAll(logits []float32, live []int, samplers []*sampler, o *SampleOptions, v int) []int32 {
 	next := make([]int32, len(live))
 	rowOf := func(j int) []float32 { return logits[j*v : (j+1)*v] }
-	workers := runtime.GOMAXPROCS(0)
-	if o.Temperature <= 0 || workers < 2 || len(live) < 2 || len(live)*v < 1<<16 {
+	if runtime.GOMAXPROCS(0) < 2 || len(live) < 2 || len(live)*v < 1<<16 {
 		for j, i := range live {
 			next[j] = samplers[i].next(rowOf(j), o)
 		}
 		return next
 	}
-	var wg sync.WaitGroup
-	for wk := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for j := wk; j < len(live); j += workers {
-				next[j] = samplers[live[j]].next(rowOf(j), o)
-			}
-		}()
-	}
-	wg.Wait()
+	cores.run(len(live), func(_, j int) {
+		next[j] = samplers[live[j]].next(rowOf(j), o)
+	})
 	return next
 }

@@ -2,7 +2,6 @@ package model
 
 import (
 	"runtime"
-	"sync"
 
 	"github.com/distill-dev/distill/student/blas"
 )
@@ -11,35 +10,34 @@ import (
 // goroutines costs more than it saves.
 const parallelMACs = 1 << 16
 
+// parallelCols runs f over n output columns split across cores (the
+// team), in chunks of a multiple of 16 columns (aligned for the BLAS
+// kernels), two a core so that a core that starts late leaves its share to
+// the others; all on the caller when the work (macs multiply-adds) is too
+// small to split.
+func parallelCols(n, macs int, f func(lo, hi int)) {
+	workers := runtime.GOMAXPROCS(0)
+	if workers < 2 || macs < parallelMACs || n < 2*workers {
+		f(0, n)
+		return
+	}
+	per := (n/(2*workers) + 15) &^ 15
+	cores.run((n+per-1)/per, func(_, c int) {
+		f(c*per, min((c+1)*per, n))
+	})
+}
+
 // matMulBT computes C[m,n] = A[m,k]·B[n,k]ᵀ (+ C when acc), splitting the
-// output columns (B's rows: a linear layer's output features) across cores.
-// BLAS runs single-threaded (blas.SingleThreaded): OpenBLAS's own threads
-// busy-wait between the many small products of a decode step and take the
-// cores from the goroutines that would use them.
+// output columns (B's rows: a linear layer's output features) across cores;
+// a decode step's few rows go to blas.GemmBTFew's kernel. BLAS runs
+// single-threaded (blas.SingleThreaded): OpenBLAS's own threads busy-wait
+// between the many small products of a decode step and take the cores
+// from the goroutines that would use them.
 //
 //	a: [m, k]; b: [n, k]; c: [m, n]
 func matMulBT(c, a, b []float32, m, k, n int, acc bool) {
 	blas.SingleThreaded()
-	workers := runtime.GOMAXPROCS(0)
-	if workers < 2 || m*k*n < parallelMACs || n < 2*workers {
-		blas.MatMulBT(c, a, b, m, k, n, acc)
-		return
-	}
-	beta := float32(0)
-	if acc {
-		beta = 1
-	}
-	// Chunks of 16 columns keep each worker's slice of B aligned for the
-	// BLAS kernels.
-	per := (n/workers + 15) &^ 15
-	var wg sync.WaitGroup
-	for lo := 0; lo < n; lo += per {
-		hi := min(lo+per, n)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			blas.Gemm(false, true, m, hi-lo, k, 1, a, k, b[lo*k:hi*k], k, beta, c[lo:], n)
-		}()
-	}
-	wg.Wait()
+	parallelCols(n, m*k*n, func(lo, hi int) {
+		blas.GemmBTFew(m, hi-lo, k, a, k, b[lo*k:hi*k], k, c[lo:], n, acc)
+	})
 }

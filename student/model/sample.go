@@ -38,10 +38,10 @@ func newSampler(seed uint64, index int) *sampler {
 
 // argmax returns the first index of the largest logit, as torch.argmax.
 func argmax(logits []float32) int32 {
-	best := 0
+	best, top := 0, logits[0]
 	for i, v := range logits {
-		if v > logits[best] {
-			best = i
+		if v > top {
+			best, top = i, v
 		}
 	}
 	return int32(best)
