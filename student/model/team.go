@@ -8,9 +8,10 @@ import (
 )
 
 // spinFor is how long a team worker polls for the next split, and a
-// caller for the last chunks of its own, before blocking. A decode step is a few dozen splits microseconds apart; waking a
-// parked goroutine for each (a futex wake-up, tens of microseconds) costs
-// as much as the split's work at batch 16.
+// caller for the last chunks of its own, before blocking. A decode step is
+// a few dozen splits, microseconds apart; waking a parked goroutine for
+// each (a futex wake-up, tens of microseconds) costs as much as the
+// split's work at batch 16.
 const spinFor = 50 * time.Microsecond
 
 // team is a set of persistent goroutines that run the chunks of one split
