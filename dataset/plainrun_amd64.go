@@ -1,3 +1,5 @@
+//go:build !purego
+
 package dataset
 
 import "golang.org/x/sys/cpu"

@@ -1,3 +1,5 @@
+//go:build !purego
+
 #include "textflag.h"
 
 DATA quotes<>+0(SB)/8, $0x2222222222222222
