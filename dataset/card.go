@@ -69,7 +69,7 @@ func writeCard(dir string, st *Stats) error {
 		"(`<think>\\n…\\n</think>\\n\\n…answer…`), ready for TRL's `SFTTrainer`. The other columns keep the parts " +
 		"(`prompt`, `reasoning`, `answer`, `reference`), the verdict (`correct`, `verifier`), the length (`num_tokens`) " +
 		"and the provenance (`source`, `teacher`, `prompt_id`, `sample`). Rejected rows are in `rejects-*.parquet` " +
-		"with the same columns and a `reject_reason`.\n\n")
+		"with the same columns but `messages` (the parts rebuild it), and a `reject_reason`.\n\n")
 
 	b.WriteString("## Rejections\n\n| reason | rows |\n|---|---:|\n")
 	for _, k := range sortedKeys(st.Reasons) {

@@ -90,7 +90,7 @@ func (r *run) destination(x *spilled, k int) (split int, reason string) {
 }
 
 func rejectRow(r Row, reason string) RejectRow {
-	return RejectRow{Messages: r.Messages, Prompt: r.Prompt, Reasoning: r.Reasoning, Answer: r.Answer,
+	return RejectRow{Prompt: r.Prompt, Reasoning: r.Reasoning, Answer: r.Answer,
 		Reference: r.Reference, Correct: r.Correct, Verifier: r.Verifier, NumTokens: r.NumTokens,
 		Source: r.Source, Teacher: r.Teacher, PromptID: r.PromptID, Sample: r.Sample, RejectReason: reason}
 }

@@ -31,12 +31,8 @@ func (r *Row) size() int {
 }
 
 func (r *RejectRow) size() int {
-	n := len(r.Prompt) + len(r.Reasoning) + len(r.Answer) + len(r.Reference) + len(r.Verifier) +
+	return len(r.Prompt) + len(r.Reasoning) + len(r.Answer) + len(r.Reference) + len(r.Verifier) +
 		len(r.Source) + len(r.Teacher) + len(r.PromptID) + len(r.RejectReason) + 32
-	for _, m := range r.Messages {
-		n += len(m.Role) + len(m.Content)
-	}
-	return n
 }
 
 // ShardWriter writes rows of type T into Hugging Face style shards

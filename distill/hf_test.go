@@ -416,7 +416,7 @@ type hfDatasetResult struct {
 }
 
 // hfRow is a dataset row as datasets gives it (the documented column
-// names); dataset.RejectRow converts to it.
+// names), of any split.
 type hfRow struct {
 	Messages     []dataset.Message `json:"messages"`
 	Prompt       string            `json:"prompt"`
@@ -732,6 +732,33 @@ var hfFeatures = [][2]string{
 	{"teacher", "string"}, {"prompt_id", "string"}, {"sample", "int64"},
 }
 
+// hfReadRows reads a shard as distill wrote it.
+func hfReadRows(t *testing.T, path string, rejects bool) []hfRow {
+	var out []hfRow
+	if rejects {
+		rows, err := parquet.ReadFile[dataset.RejectRow](path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rows {
+			out = append(out, hfRow{Prompt: r.Prompt, Reasoning: r.Reasoning, Answer: r.Answer, Reference: r.Reference,
+				Correct: r.Correct, Verifier: r.Verifier, NumTokens: r.NumTokens, Source: r.Source, Teacher: r.Teacher,
+				PromptID: r.PromptID, Sample: r.Sample, RejectReason: r.RejectReason})
+		}
+		return out
+	}
+	rows, err := parquet.ReadFile[dataset.Row](path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rows {
+		out = append(out, hfRow{Messages: r.Messages, Prompt: r.Prompt, Reasoning: r.Reasoning, Answer: r.Answer,
+			Reference: r.Reference, Correct: r.Correct, Verifier: r.Verifier, NumTokens: r.NumTokens, Source: r.Source,
+			Teacher: r.Teacher, PromptID: r.PromptID, Sample: r.Sample})
+	}
+	return out
+}
+
 func hfCheckDatasets(t *testing.T, spec *hfDatasetSpec, got hfDatasetResult) {
 	for split, pattern := range spec.Files {
 		t.Run(split, func(t *testing.T) {
@@ -742,21 +769,15 @@ func hfCheckDatasets(t *testing.T, spec *hfDatasetSpec, got hfDatasetResult) {
 			slices.Sort(files)
 			var want []hfRow
 			for _, f := range files {
-				// A train or test shard reads as RejectRow with an empty reason.
-				rows, err := parquet.ReadFile[dataset.RejectRow](f)
-				if err != nil {
-					t.Fatal(err)
-				}
-				for _, r := range rows {
-					want = append(want, hfRow(r))
-				}
+				want = append(want, hfReadRows(t, f, split == "rejects")...)
 			}
 			if len(want) == 0 {
 				t.Fatalf("%s: no rows to compare", pattern)
 			}
 			features := hfFeatures
 			if split == "rejects" {
-				features = append(slices.Clone(features), [2]string{"reject_reason", "string"})
+				// Rejects have no messages column, and a reject_reason.
+				features = append(slices.Clone(features[1:]), [2]string{"reject_reason", "string"})
 			}
 			g := got.Splits[split]
 			if !slices.Equal(g.Features, features) {
