@@ -38,18 +38,18 @@ type Row struct {
 // which would repeat prompt, reasoning and answer (R1Assistant builds the
 // reply from them): more than half of the rejects' bytes were that copy.
 type RejectRow struct {
-	Prompt       string    `parquet:"prompt"`
-	Reasoning    string    `parquet:"reasoning"`
-	Answer       string    `parquet:"answer"`
-	Reference    string    `parquet:"reference"`
-	Correct      bool      `parquet:"correct"`
-	Verifier     string    `parquet:"verifier"`
-	NumTokens    int64     `parquet:"num_tokens"`
-	Source       string    `parquet:"source"`
-	Teacher      string    `parquet:"teacher"`
-	PromptID     string    `parquet:"prompt_id"`
-	Sample       int64     `parquet:"sample"`
-	RejectReason string    `parquet:"reject_reason"`
+	Prompt       string `parquet:"prompt"`
+	Reasoning    string `parquet:"reasoning"`
+	Answer       string `parquet:"answer"`
+	Reference    string `parquet:"reference"`
+	Correct      bool   `parquet:"correct"`
+	Verifier     string `parquet:"verifier"`
+	NumTokens    int64  `parquet:"num_tokens"`
+	Source       string `parquet:"source"`
+	Teacher      string `parquet:"teacher"`
+	PromptID     string `parquet:"prompt_id"`
+	Sample       int64  `parquet:"sample"`
+	RejectReason string `parquet:"reject_reason"`
 }
 
 // rowOf is the row of a parsed trace. Its strings are the trace's own (one
