@@ -36,7 +36,7 @@ type Row struct {
 // RejectRow is a row that did not make it into the dataset, kept for audit
 // with the reason it was dropped. It has the columns of Row but `messages`,
 // which would repeat prompt, reasoning and answer (R1Assistant builds the
-// reply from them): more than half of the rejects' bytes were that copy.
+// reply from them) and would be almost half of the shard.
 type RejectRow struct {
 	Prompt       string `parquet:"prompt"`
 	Reasoning    string `parquet:"reasoning"`
