@@ -26,18 +26,22 @@ import (
 func decodeTrace(data []byte, t *record.Trace) error { return decodeInto(data, t, false) }
 
 // decodeTraceLean is decodeTrace for the filter: it checks every field as
-// strictly, with the same errors, but leaves at zero the numbers the filter
-// does not read (params, latency_ms, attempts, usage other than
-// completion_tokens) instead of converting them.
+// strictly, with the same errors, but leaves at zero what the filter does
+// not read (params, latency_ms, attempts, usage other than
+// completion_tokens, created_at) instead of converting it.
 func decodeTraceLean(data []byte, t *record.Trace) error { return decodeInto(data, t, true) }
 
 func decodeInto(data []byte, t *record.Trace, lean bool) error {
 	d := decoders.Get().(*jdec)
 	defer decoders.Put(d)
+	return d.decode(data, t, lean)
+}
+
+func (d *jdec) decode(data []byte, t *record.Trace, lean bool) error {
 	d.b, d.i, d.rec, d.pending, d.lean = data, 0, d.rec[:0], d.pending[:0], lean
 	defer func() { d.b = nil }()
 	d.ws()
-	if err := d.object(func(key []byte) error { return d.traceField(key, t) }); err != nil {
+	if err := d.members(&d.top, traceFieldID, func(id int) error { return d.traceField(id, t) }); err != nil {
 		return err
 	}
 	d.ws()
@@ -64,6 +68,16 @@ type jdec struct {
 	// frac and exp tell whether the last number read had a fraction or
 	// an exponent.
 	frac, exp bool
+	// The keys of the last trace read, of its usage and of its params, in
+	// their order (members).
+	top, usage, params []member
+}
+
+// member is a key as it was written at some place of an object (its bytes
+// from the opening quote to the colon) and the field it names.
+type member struct {
+	lit []byte
+	id  int
 }
 
 // pendingString is a string field to cut from rec once the trace is read.
@@ -79,7 +93,8 @@ func (d *jdec) errf(format string, a ...any) error {
 }
 
 func (d *jdec) ws() {
-	for d.i < len(d.b) {
+	// Every JSON whitespace byte is at most ' ', and most calls find none.
+	for d.i < len(d.b) && d.b[d.i] <= ' ' {
 		switch d.b[d.i] {
 		case ' ', '\t', '\n', '\r':
 			d.i++
@@ -112,6 +127,50 @@ func (d *jdec) object(field func(key []byte) error) error {
 		d.i++
 		d.ws()
 		return field(key)
+	})
+}
+
+// members reads an object like object, calling value with the field id of
+// each key (keyID of the folded key). A writer puts the keys of its traces
+// in the same order every time, so each key is first compared with the one
+// at its place in the last object read (order, updated as it goes): a match
+// is the same key, and needs no scan, folding or lookup.
+func (d *jdec) members(order *[]member, keyID func(key []byte) int, value func(id int) error) error {
+	if d.i >= len(d.b) {
+		return errEnd
+	}
+	if d.b[d.i] != '{' {
+		return d.errf("want an object")
+	}
+	n := 0
+	return d.elements('}', "an object", func() error {
+		o := *order
+		if n < len(o) && bytes.HasPrefix(d.b[d.i:], o[n].lit) {
+			d.i += len(o[n].lit)
+		} else {
+			start := d.i
+			key, err := d.rawString()
+			if err != nil {
+				return err
+			}
+			d.ws()
+			if d.i >= len(d.b) {
+				return errEnd
+			}
+			if d.b[d.i] != ':' {
+				return d.errf("want ':' after a key")
+			}
+			d.i++
+			if n == len(o) {
+				o = append(o, member{})
+			}
+			o[n] = member{lit: append(o[n].lit[:0], d.b[start:d.i]...), id: keyID(foldKey(key))}
+			*order = o
+		}
+		id := (*order)[n].id
+		n++
+		d.ws()
+		return value(id)
 	})
 }
 
@@ -163,76 +222,185 @@ func foldKey(key []byte) []byte {
 	return key
 }
 
-// traceString is the string field of t with the (folded) JSON name key, or
-// nil.
-func traceString(t *record.Trace, key []byte) *string {
+// Fields of a trace by id; 0 is a key the decoder skips.
+const (
+	fUnknown = iota
+	fPromptID
+	fPrompt
+	fReference
+	fTask
+	fSource
+	fTeacher
+	fModel
+	fReasoning
+	fContent
+	fFinishReason
+	fError
+	fSample
+	fLatencyMS
+	fAttempts
+	fCreatedAt
+	fUsage
+	fParams
+)
+
+// traceFieldID is the id of the trace field with the (folded) JSON name
+// key.
+func traceFieldID(key []byte) int {
 	switch string(key) {
 	case "prompt_id":
-		return &t.PromptID
+		return fPromptID
 	case "prompt":
-		return &t.Prompt
+		return fPrompt
 	case "reference":
-		return &t.Reference
+		return fReference
 	case "task":
-		return &t.Task
+		return fTask
 	case "source":
-		return &t.Source
+		return fSource
 	case "teacher":
-		return &t.Teacher
+		return fTeacher
 	case "model":
-		return &t.Model
+		return fModel
 	case "reasoning":
-		return &t.Reasoning
+		return fReasoning
 	case "content":
-		return &t.Content
+		return fContent
 	case "finish_reason":
-		return &t.FinishReason
+		return fFinishReason
 	case "error":
+		return fError
+	case "sample":
+		return fSample
+	case "latency_ms":
+		return fLatencyMS
+	case "attempts":
+		return fAttempts
+	case "created_at":
+		return fCreatedAt
+	case "usage":
+		return fUsage
+	case "params":
+		return fParams
+	}
+	return fUnknown
+}
+
+// traceString is the string field of t with the given id, or nil.
+func traceString(t *record.Trace, id int) *string {
+	switch id {
+	case fPromptID:
+		return &t.PromptID
+	case fPrompt:
+		return &t.Prompt
+	case fReference:
+		return &t.Reference
+	case fTask:
+		return &t.Task
+	case fSource:
+		return &t.Source
+	case fTeacher:
+		return &t.Teacher
+	case fModel:
+		return &t.Model
+	case fReasoning:
+		return &t.Reasoning
+	case fContent:
+		return &t.Content
+	case fFinishReason:
+		return &t.FinishReason
+	case fError:
 		return &t.Error
 	}
 	return nil
 }
 
-func (d *jdec) traceField(key []byte, t *record.Trace) error {
-	k := foldKey(key)
-	if dst := traceString(t, k); dst != nil {
-		return d.strField(k, dst)
+// The members of usage and params.
+const (
+	fPromptTokens = 1 + iota
+	fCompletionTokens
+	fReasoningTokens
+	fTemperature
+	fTopP
+	fMaxTokens
+	fSeed
+)
+
+func usageFieldID(key []byte) int {
+	switch string(key) {
+	case "prompt_tokens":
+		return fPromptTokens
+	case "completion_tokens":
+		return fCompletionTokens
+	case "reasoning_tokens":
+		return fReasoningTokens
+	}
+	return fUnknown
+}
+
+func paramsFieldID(key []byte) int {
+	switch string(key) {
+	case "temperature":
+		return fTemperature
+	case "top_p":
+		return fTopP
+	case "max_tokens":
+		return fMaxTokens
+	case "seed":
+		return fSeed
+	}
+	return fUnknown
+}
+
+// traceFieldNames name the fields in errors.
+var traceFieldNames = [...]string{fPromptID: "prompt_id", fPrompt: "prompt", fReference: "reference", fTask: "task",
+	fSource: "source", fTeacher: "teacher", fModel: "model", fReasoning: "reasoning", fContent: "content",
+	fFinishReason: "finish_reason", fError: "error", fCreatedAt: "created_at"}
+
+func (d *jdec) traceField(id int, t *record.Trace) error {
+	if dst := traceString(t, id); dst != nil {
+		return d.strField(traceFieldNames[id], dst)
 	}
 	var err error
-	switch string(k) {
-	case "sample":
+	switch id {
+	case fSample:
 		t.Sample, err = d.integer("sample")
-	case "latency_ms":
+	case fLatencyMS:
 		if d.lean {
 			return d.checkNumber("latency_ms", false)
 		}
 		var v int
 		v, err = d.integer("latency_ms")
 		t.LatencyMS = int64(v)
-	case "attempts":
+	case fAttempts:
 		if d.lean {
 			return d.checkNumber("attempts", false)
 		}
 		t.Attempts, err = d.integer("attempts")
-	case "created_at":
+	case fCreatedAt:
 		var s []byte
-		if s, err = d.stringOrNull(k); err == nil && len(s) > 0 {
-			if t.CreatedAt, err = time.Parse(time.RFC3339Nano, string(s)); err != nil {
+		// The lean decoder checks the common form by hand and leaves the
+		// time at zero.
+		if s, err = d.stringOrNull(traceFieldNames[fCreatedAt]); err == nil && len(s) > 0 && !(d.lean && plainRFC3339(s)) {
+			var at time.Time
+			if at, err = time.Parse(time.RFC3339Nano, string(s)); err != nil {
 				err = fmt.Errorf("created_at: %w", err)
+			} else if !d.lean {
+				t.CreatedAt = at
 			}
 		}
-	case "usage":
-		err = d.objectOrNull("usage", func(k []byte) error {
+	case fUsage:
+		err = d.objectOrNull("usage", &d.usage, usageFieldID, func(id int) error {
 			var err error
-			switch string(foldKey(k)) {
-			case "prompt_tokens":
+			switch id {
+			case fPromptTokens:
 				if d.lean {
 					return d.checkNumber("usage.prompt_tokens", false)
 				}
 				t.Usage.PromptTokens, err = d.integer("usage.prompt_tokens")
-			case "completion_tokens":
+			case fCompletionTokens:
 				t.Usage.CompletionTokens, err = d.integer("usage.completion_tokens")
-			case "reasoning_tokens":
+			case fReasoningTokens:
 				if d.lean {
 					return d.checkNumber("usage.reasoning_tokens", false)
 				}
@@ -242,30 +410,29 @@ func (d *jdec) traceField(key []byte, t *record.Trace) error {
 			}
 			return err
 		})
-	case "params":
-		err = d.objectOrNull("params", func(k []byte) error {
-			var err error
-			key := foldKey(k)
+	case fParams:
+		err = d.objectOrNull("params", &d.params, paramsFieldID, func(id int) error {
 			if d.lean {
-				switch string(key) {
-				case "temperature":
+				switch id {
+				case fTemperature:
 					return d.checkNumber("params.temperature", true)
-				case "top_p":
+				case fTopP:
 					return d.checkNumber("params.top_p", true)
-				case "max_tokens":
+				case fMaxTokens:
 					return d.checkNumber("params.max_tokens", false)
-				case "seed":
+				case fSeed:
 					return d.checkNumber("params.seed", false)
 				}
 			}
-			switch string(key) {
-			case "temperature":
+			var err error
+			switch id {
+			case fTemperature:
 				t.Params.Temperature, err = d.float("params.temperature")
-			case "top_p":
+			case fTopP:
 				t.Params.TopP, err = d.float("params.top_p")
-			case "max_tokens":
+			case fMaxTokens:
 				t.Params.MaxTokens, err = d.integer("params.max_tokens")
-			case "seed":
+			case fSeed:
 				if d.null() {
 					return nil
 				}
@@ -292,19 +459,19 @@ func (d *jdec) null() bool {
 	return false
 }
 
-func (d *jdec) objectOrNull(name string, field func(key []byte) error) error {
+func (d *jdec) objectOrNull(name string, order *[]member, keyID func([]byte) int, value func(id int) error) error {
 	if d.null() {
 		return nil
 	}
 	if d.i < len(d.b) && d.b[d.i] != '{' {
 		return d.errf("%s: want an object", name)
 	}
-	return d.object(field)
+	return d.members(order, keyID, value)
 }
 
 // strField reads a string (or null, as "") into *dst when the whole trace
 // has been read.
-func (d *jdec) strField(name []byte, dst *string) error {
+func (d *jdec) strField(name string, dst *string) error {
 	b, err := d.stringOrNull(name)
 	if err != nil {
 		return err
@@ -317,7 +484,7 @@ func (d *jdec) strField(name []byte, dst *string) error {
 
 // stringOrNull reads a string, or null as an empty one; the bytes are valid
 // until the next call. name is the field's, for errors.
-func (d *jdec) stringOrNull(name []byte) ([]byte, error) {
+func (d *jdec) stringOrNull(name string) ([]byte, error) {
 	if d.null() {
 		return nil, nil
 	}
@@ -607,4 +774,46 @@ func (d *jdec) skip(depth int) error {
 		}
 	}
 	return d.errf("invalid value")
+}
+
+// plainRFC3339 tells whether s is a time in the form the sampler writes
+// (time.Time's JSON: YYYY-MM-DDTHH:MM:SS, up to nine digits of fraction, Z)
+// with every part in range, which time.Parse(time.RFC3339Nano) accepts; it
+// says false for anything else, which may still be a valid time.
+func plainRFC3339(s []byte) bool {
+	const layout = "dddd-dd-ddTdd:dd:dd"
+	if len(s) < len(layout)+1 || s[len(s)-1] != 'Z' {
+		return false
+	}
+	for i := range len(layout) {
+		if c := s[i]; layout[i] == 'd' && (c < '0' || c > '9') || layout[i] != 'd' && c != layout[i] {
+			return false
+		}
+	}
+	if frac := s[len(layout) : len(s)-1]; len(frac) > 0 {
+		if len(frac) < 2 || len(frac) > 10 || frac[0] != '.' {
+			return false
+		}
+		for _, c := range frac[1:] {
+			if c < '0' || c > '9' {
+				return false
+			}
+		}
+	}
+	num := func(i, n int) int {
+		v := 0
+		for _, c := range s[i : i+n] {
+			v = v*10 + int(c-'0')
+		}
+		return v
+	}
+	year, month, day := num(0, 4), num(5, 2), num(8, 2)
+	if month < 1 || month > 12 || day < 1 || num(11, 2) > 23 || num(14, 2) > 59 || num(17, 2) > 59 {
+		return false
+	}
+	days := [...]int{31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}[month-1]
+	if month == 2 && year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+		days = 29
+	}
+	return day <= days
 }

@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/distill-dev/distill/record"
 )
@@ -40,6 +41,7 @@ func TestDecodeTraceMatchesEncodingJSON(t *testing.T) {
 		b, _ := json.Marshal(tr)
 		lines = append(lines, string(b))
 	}
+	t.Run("after each other line", func(t *testing.T) { checkAfterEachOther(t, lines) })
 	for _, line := range lines {
 		var want, got record.Trace
 		werr := json.Unmarshal([]byte(line), &want)
@@ -50,6 +52,69 @@ func TestDecodeTraceMatchesEncodingJSON(t *testing.T) {
 		}
 		if werr == nil && !reflect.DeepEqual(want, got) {
 			t.Errorf("%q:\n got %+v\nwant %+v", line, got, want)
+		}
+	}
+}
+
+// checkAfterEachOther: a decoder that has read one line (and learnt its
+// keys' order, members) reads every other line as a new decoder does, with
+// the same result or error, lean or not.
+func checkAfterEachOther(t *testing.T, lines []string) {
+	for _, lean := range []bool{false, true} {
+		for _, b := range lines {
+			var want record.Trace
+			werr := new(jdec).decode([]byte(b), &want, lean)
+			for _, a := range lines {
+				d := new(jdec)
+				d.decode([]byte(a), new(record.Trace), lean)
+				var got record.Trace
+				gerr := d.decode([]byte(b), &got, lean)
+				if fmt.Sprint(gerr) != fmt.Sprint(werr) || !reflect.DeepEqual(got, want) {
+					t.Fatalf("lean %v, %q after %q:\n got %+v, %v\nwant %+v, %v", lean, b, a, got, gerr, want, werr)
+				}
+			}
+		}
+	}
+}
+
+func TestPlainRFC3339(t *testing.T) {
+	for _, tc := range []struct {
+		s    string
+		want bool
+	}{
+		{"2026-12-05T04:06:07.440131616Z", true}, {"2026-12-05T04:06:07Z", true}, {"2026-12-05T04:06:07.1Z", true},
+		{"2024-02-29T23:59:59.5Z", true}, {"2000-02-29T00:00:00Z", true}, {"0001-01-01T00:00:00Z", true},
+		{"2026-12-31T00:00:00Z", true},
+		// valid, but not the sampler's form: time.Parse decides
+		{"2026-12-05T04:06:07+01:00", false}, {"2026-12-05T04:06:07.1234567891Z", false}, {"2026-12-05t04:06:07Z", false},
+		// invalid
+		{"2023-02-29T00:00:00Z", false}, {"1900-02-29T00:00:00Z", false}, {"2026-04-31T00:00:00Z", false},
+		{"2026-13-01T00:00:00Z", false}, {"2026-00-01T00:00:00Z", false}, {"2026-01-00T00:00:00Z", false},
+		{"2026-01-01T24:00:00Z", false}, {"2026-01-01T00:60:00Z", false}, {"2026-01-01T00:00:60Z", false},
+		{"2026-01-01T00:00:00.Z", false}, {"2026-01-01T00:00:00.1xZ", false}, {"2026-01-01T00:00:00", false},
+		{"2026-1-01T00:00:00Z", false}, {"2026-01-01 00:00:00Z", false}, {"", false}, {"Z", false},
+	} {
+		if got := plainRFC3339([]byte(tc.s)); got != tc.want {
+			t.Errorf("plainRFC3339(%q) = %v, want %v", tc.s, got, tc.want)
+		}
+	}
+	// What it accepts, time.Parse accepts: every day of four years, and
+	// random strings near the form.
+	for d := time.Date(2023, 1, 1, 0, 0, 0, 0, time.UTC); d.Year() < 2027; d = d.Add(23*time.Hour + 59*time.Minute + 59*time.Second) {
+		s := d.Format(time.RFC3339Nano)
+		if !plainRFC3339([]byte(s)) {
+			t.Fatalf("plainRFC3339(%q) = false", s)
+		}
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	const chars = "0123456789-T:.Z+ "
+	for range 200000 {
+		b := []byte("2024-02-29T23:59:59.123Z")
+		for range 1 + rng.IntN(3) {
+			b[rng.IntN(len(b))] = chars[rng.IntN(len(chars))]
+		}
+		if _, err := time.Parse(time.RFC3339Nano, string(b)); plainRFC3339(b) && err != nil {
+			t.Fatalf("plainRFC3339(%q) = true, time.Parse: %v", b, err)
 		}
 	}
 }
@@ -147,7 +212,7 @@ func checkLean(t *testing.T, line string, full *record.Trace, ferr error) {
 		return
 	}
 	want := *full
-	want.Params, want.LatencyMS, want.Attempts = record.Params{}, 0, 0
+	want.Params, want.LatencyMS, want.Attempts, want.CreatedAt = record.Params{}, 0, 0, time.Time{}
 	want.Usage.PromptTokens, want.Usage.ReasoningTokens = 0, 0
 	if !reflect.DeepEqual(want, lean) {
 		t.Fatalf("%q:\n lean %+v\nwant %+v", line, lean, want)
