@@ -11,7 +11,6 @@ import (
 // goroutine: GemmBTFew ("few") against Gemm ("gemm", OpenBLAS with -tags
 // openblas), in the same run.
 func BenchmarkLinear(b *testing.B) {
-	SingleThreaded()
 	rng := rand.New(rand.NewPCG(7, 8))
 	for _, s := range []struct{ k, n int }{{256, 256}, {256, 64}, {256, 768}, {768, 256}, {256, 8192}} {
 		for _, m := range []int{1, 2, 4, 16, 32} {

@@ -4,7 +4,6 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"github.com/distill-dev/distill/student/blas"
 	"github.com/distill-dev/distill/student/model"
 )
 
@@ -55,7 +54,6 @@ func benchStep(b *testing.B, cfg *model.Config, batch, seq, segLen int) {
 // qwen-tiny shape (8 rows of 256 tokens packed in segments of 100, 8 query
 // heads over 2 key/value heads of 32) on one thread.
 func BenchmarkAttention(b *testing.B) {
-	blas.SingleThreaded()
 	a := attnDims{8, 256, 8, 2, 32, attnBlock}
 	n := a.b * a.s
 	rng := rand.New(rand.NewPCG(1, 2))

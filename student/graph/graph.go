@@ -24,7 +24,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/distill-dev/distill/student/blas"
 	"github.com/distill-dev/distill/student/lora"
 	"github.com/distill-dev/distill/student/model"
 )
@@ -84,7 +83,6 @@ func New(w *model.Weights, batch, seq int, opts ...Option) (*Graph, error) {
 	if w == nil || w.Config == nil {
 		return nil, errors.New("graph: weights without a config")
 	}
-	blas.SingleThreaded()
 	o := optionsOf(opts)
 	if o.frozen {
 		frozen := &params[float32]{layers: make([]layerParams[float32], w.Config.NumHiddenLayers)}
@@ -117,7 +115,6 @@ func NewLoRA(w *model.Weights, a *lora.Adapters, batch, seq int, opts ...Option)
 	if o.frozen {
 		return nil, errors.New("graph: a LoRA graph trains its adapters; build a frozen graph with New")
 	}
-	blas.SingleThreaded()
 	ag := lora.ZerosLike(a, w.Config)
 	base := paramsOf[float32](w)
 	net, err := newNet(w.Config, withAdapters(base, a, false), withAdapters(base, ag, true), batch, seq, o.recompute)

@@ -110,7 +110,6 @@ func (r *runner) forward(tokens []int32, rows []row, out []int, logits []float32
 //	xn: [n, H] → gate: [n, I]; up: [n, I] scratch
 func (r *runner) gateUp(L *Layer, n int) {
 	h, inter := r.c.HiddenSize, r.c.IntermediateSize
-	blas.SingleThreaded()
 	parallelCols(inter, 2*n*h*inter, func(lo, hi int) {
 		blas.GemmBTFew(n, hi-lo, h, r.xn, h, L.Gate.Data[lo*h:hi*h], h, r.gate[lo:], inter, false)
 		blas.GemmBTFew(n, hi-lo, h, r.xn, h, L.Up.Data[lo*h:hi*h], h, r.up[lo:], inter, false)
@@ -137,7 +136,6 @@ func (r *runner) qkv(L *Layer, n int) {
 	for _, p := range ps {
 		total += len(p.w.Data) / h
 	}
-	blas.SingleThreaded()
 	parallelCols(total, n*h*total, func(lo, hi int) {
 		base := 0
 		for _, p := range ps {

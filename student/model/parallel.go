@@ -29,14 +29,13 @@ func parallelCols(n, macs int, f func(lo, hi int)) {
 
 // matMulBT computes C[m,n] = A[m,k]·B[n,k]ᵀ (+ C when acc), splitting the
 // output columns (B's rows: a linear layer's output features) across cores;
-// a decode step's few rows go to blas.GemmBTFew's kernel. BLAS runs
-// single-threaded (blas.SingleThreaded): OpenBLAS's own threads busy-wait
-// between the many small products of a decode step and take the cores
-// from the goroutines that would use them.
+
+
+
+
 //
 //	a: [m, k]; b: [n, k]; c: [m, n]
 func matMulBT(c, a, b []float32, m, k, n int, acc bool) {
-	blas.SingleThreaded()
 	parallelCols(n, m*k*n, func(lo, hi int) {
 		blas.GemmBTFew(m, hi-lo, k, a, k, b[lo*k:hi*k], k, c[lo:], n, acc)
 	})
