@@ -29,10 +29,8 @@ func parallelCols(n, macs int, f func(lo, hi int)) {
 
 // matMulBT computes C[m,n] = A[m,k]·B[n,k]ᵀ (+ C when acc), splitting the
 // output columns (B's rows: a linear layer's output features) across cores;
-
-
-
-
+// a decode step's few rows go to blas.GemmBTFew's kernel. BLAS runs on the
+// calling goroutine (the blas package sets OpenBLAS to one thread).
 //
 //	a: [m, k]; b: [n, k]; c: [m, n]
 func matMulBT(c, a, b []float32, m, k, n int, acc bool) {
