@@ -31,8 +31,10 @@ func (r *run) place(o *outputs, x *spilled, k int) error {
 	var err error
 	switch split {
 	case splitTrain:
+		x.row.withMessages()
 		err = o.train.Write(x.row)
 	case splitTest:
+		x.row.withMessages()
 		err = o.test.Write(x.row)
 	default:
 		if r.cfg.Output.WriteRejects {

@@ -52,16 +52,31 @@ type RejectRow struct {
 	RejectReason string `parquet:"reject_reason"`
 }
 
-// rowOf is the row of a parsed trace. Its strings are the trace's own (one
-// allocation for the whole line, decodeTrace) but the assistant reply.
+// rowOf is the row of a parsed trace, without its messages: only the rows
+// that go to train or test get them (withMessages), rejects have none. Its
+// strings are the trace's own (one allocation for the whole line,
+// decodeTrace).
 func rowOf(t *Trace, tokens int, verifier string) Row {
-	prompt := t.Prompt
 	return Row{
-		Messages: []Message{{Role: "user", Content: prompt}, {Role: "assistant", Content: t.Assistant()}},
-		Prompt:   prompt, Reasoning: t.ThinkReasoning, Answer: t.Answer, Reference: t.Reference,
+		Prompt: t.Prompt, Reasoning: t.ThinkReasoning, Answer: t.Answer, Reference: t.Reference,
 		Verifier: verifier, NumTokens: int64(tokens), Source: t.Source, Teacher: cmp.Or(t.Teacher, t.Model),
 		PromptID: t.PromptID, Sample: int64(t.Sample),
 	}
+}
+
+// withMessages sets the row's messages from its parts, unless it has them.
+func (r *Row) withMessages() {
+	if r.Messages == nil {
+		r.Messages = []Message{{Role: "user", Content: r.Prompt}, {Role: "assistant", Content: assistant(r.Reasoning, r.Answer)}}
+	}
+}
+
+// assistant is the reply of a trace with this chain of thought and answer.
+func assistant(reasoning, answer string) string {
+	if reasoning == "" {
+		return answer
+	}
+	return R1Assistant(reasoning, answer)
 }
 
 // R1Assistant formats an assistant reply the way DeepSeek-R1 emits it.

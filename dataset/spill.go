@@ -49,7 +49,7 @@ func appendSpillPayload(dst []byte, r *Row, contam string) []byte {
 		dst = binary.AppendUvarint(dst, uint64(n))
 	}
 	dst = append(dst, r.Prompt...)
-	dst = append(dst, r.Messages[1].Content...) // the reply in R1 form, which holds reasoning and answer
+	dst = append(dst, assistant(r.Reasoning, r.Answer)...) // the reply in R1 form, which holds reasoning and answer
 	for _, s := range [...]string{r.Reference, r.Verifier, r.Source, r.Teacher, r.PromptID, contam} {
 		dst = append(dst, s...)
 	}

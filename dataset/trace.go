@@ -109,8 +109,5 @@ func (t *Trace) split() {
 // Assistant is the reply in R1 format, or the bare answer when there is no
 // chain of thought.
 func (t *Trace) Assistant() string {
-	if t.ThinkReasoning == "" {
-		return t.Answer
-	}
-	return R1Assistant(t.ThinkReasoning, t.Answer)
+	return assistant(t.ThinkReasoning, t.Answer)
 }
