@@ -131,8 +131,12 @@ type repeatBuf struct{ words, table []uint64 }
 func repeatShare(s string, n, minNGrams int) float64 {
 	buf := repeatBufs.Get().(*repeatBuf)
 	defer repeatBufs.Put(buf)
-	words := wordHashes(buf.words[:0], s)
-	buf.words = words
+	buf.words = wordHashes(buf.words[:0], s)
+	return buf.repeatShare(buf.words, n, minNGrams)
+}
+
+// repeatShare is repeatShare of the text with these word hashes.
+func (buf *repeatBuf) repeatShare(words []uint64, n, minNGrams int) float64 {
 	n = min(n, len(words))
 	grams := len(words) - n + 1
 	if len(words) == 0 || grams < max(minNGrams, 1) {

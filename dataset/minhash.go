@@ -36,7 +36,13 @@ func (m *MinHasher) Bands() (bands, rows int) { return m.bands, m.rows }
 // BandKeys appends one key per band of the signature of the text made of
 // parts to dst. Texts sharing any key are candidate near-duplicates.
 func (m *MinHasher) BandKeys(dst []uint64, parts ...string) []uint64 {
-	m.words = m.words[:0]
+	return m.bandKeysAfter(dst, nil, parts...)
+}
+
+// bandKeysAfter is BandKeys of a text that starts with a part of these word
+// hashes (wordHashes) and goes on with the parts given.
+func (m *MinHasher) bandKeysAfter(dst, words []uint64, parts ...string) []uint64 {
+	m.words = append(m.words[:0], words...)
 	for _, p := range parts {
 		m.words = wordHashes(m.words, p)
 	}

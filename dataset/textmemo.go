@@ -16,6 +16,7 @@ type textMemo struct {
 	repeat                    float64
 	mixed                     bool
 	exact                     uint64
+	words                     []uint64 // word hashes of the chain of thought
 	bands                     []uint64 // MinHash band keys of chain of thought and answer
 	// The verdict also depends on the reference and the verifier: it is
 	// kept with them, and used only when they match.
@@ -29,6 +30,7 @@ const (
 	memoExact
 	memoBands
 	memoVerdict
+	memoWords
 )
 
 type textMemos struct {
@@ -47,7 +49,7 @@ func (ms *textMemos) attach(t *Trace) {
 	}
 	m := &ms.recent[ms.next]
 	ms.next = (ms.next + 1) % len(ms.recent)
-	*m = textMemo{prompt: t.Prompt, reasoning: t.ThinkReasoning, answer: t.Answer, bands: m.bands[:0]}
+	*m = textMemo{prompt: t.Prompt, reasoning: t.ThinkReasoning, answer: t.Answer, words: m.words[:0], bands: m.bands[:0]}
 	t.memo = m
 }
 
@@ -68,9 +70,24 @@ func memoized[V any](t *Trace, bit uint8, slot func(*textMemo) *V, compute func(
 
 // repeatShare is repeatShare of the chain of thought.
 func (t *Trace) repeatShare(cfg *Config) float64 {
-	return memoized(t, memoRepeat, func(m *textMemo) *float64 { return &m.repeat }, func() float64 {
+	if t.memo == nil {
 		return repeatShare(t.ThinkReasoning, cfg.Repetition.NGram, cfg.Repetition.MinNGrams)
+	}
+	return memoized(t, memoRepeat, func(m *textMemo) *float64 { return &m.repeat }, func() float64 {
+		buf := repeatBufs.Get().(*repeatBuf)
+		defer repeatBufs.Put(buf)
+		return buf.repeatShare(t.memo.reasoningWords(), cfg.Repetition.NGram, cfg.Repetition.MinNGrams)
 	})
+}
+
+// reasoningWords are the word hashes of the chain of thought, which the
+// repetition filter and MinHash both start from.
+func (m *textMemo) reasoningWords() []uint64 {
+	if m.has&memoWords == 0 {
+		m.words = wordHashes(m.words[:0], m.reasoning)
+		m.has |= memoWords
+	}
+	return m.words
 }
 
 // languageMixed is the language filter's decision.
@@ -111,7 +128,7 @@ func (t *Trace) bandKeys(mh *MinHasher, dst []uint64) []uint64 {
 		return mh.BandKeys(dst, t.ThinkReasoning, t.Answer)
 	}
 	if m.has&memoBands == 0 {
-		m.bands = mh.BandKeys(m.bands[:0], t.ThinkReasoning, t.Answer)
+		m.bands = mh.bandKeysAfter(m.bands[:0], m.reasoningWords(), t.Answer)
 		m.has |= memoBands
 	}
 	return append(dst, m.bands...)
