@@ -12,6 +12,7 @@ import "sync/atomic"
 type bloom struct {
 	bits   []uint64
 	blocks uint64 // number of blocks - 1: a power of two, masking instead of modulo
+	free   func()
 }
 
 const (
@@ -24,7 +25,17 @@ func newBloom(bytes int) *bloom {
 	for blocks*bloomBlockWords*8*2 <= bytes {
 		blocks *= 2
 	}
-	return &bloom{bits: make([]uint64, blocks*bloomBlockWords), blocks: uint64(blocks - 1)}
+	bits, free := bigWords(blocks * bloomBlockWords)
+	return &bloom{bits: bits, blocks: uint64(blocks - 1), free: free}
+}
+
+// release frees the bits, which must not be used any more; a second call
+// does nothing.
+func (b *bloom) release() {
+	if b != nil && b.bits != nil {
+		b.bits = nil
+		b.free()
+	}
 }
 
 // probe is the word and the bit of the key's probe i: the block comes from

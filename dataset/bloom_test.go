@@ -33,6 +33,7 @@ func TestBloom(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b := newBloom(tc.bytes)
+			defer b.release()
 			if len(b.bits)*8 > tc.bytes {
 				t.Fatalf("%d bytes of bits, over the %d asked for", len(b.bits)*8, tc.bytes)
 			}

@@ -209,6 +209,7 @@ func runPasses(ctx context.Context, opts Options, onePass bool) (*Stats, error) 
 	if cfg.Dedup.Exact || cfg.Dedup.Near {
 		r.seen = newBloom(cfg.Dedup.MemoryMB << 20)
 		r.stats.Dedup.BloomBytes = len(r.seen.bits) * 8
+		defer r.seen.release() // on errors; else as soon as pass 1 ends
 	}
 	if err := os.MkdirAll(opts.OutDir, 0o755); err != nil {
 		return nil, fmt.Errorf("output: %w", err)
@@ -233,7 +234,8 @@ func runPasses(ctx context.Context, opts Options, onePass bool) (*Stats, error) 
 		}
 		return nil, err
 	}
-	r.seen = nil    // the Bloom filter is not needed any more,
+	r.seen.release() // the Bloom filter is not needed any more,
+	r.seen = nil
 	r.prompts = nil // nor the prompt ids: the spill has the indexes
 	r.passRates()
 	if r.out != nil {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"maps"
 	"os"
-	"runtime/debug"
 	"runtime/pprof"
 	"slices"
 	"strings"
@@ -129,14 +128,6 @@ func runFilter(ctx context.Context, opts FilterOptions) error {
 	}
 	if opts.Out == "" {
 		return errors.New("filter: --out is required")
-	}
-	if os.Getenv("GOGC") == "" {
-		// Most of the live heap is fixed, pointer-free state (the Bloom
-		// filter, the zstd windows) that costs the collector nothing to
-		// scan, so a heap goal of 1.5× the live heap instead of 2× costs
-		// no measurable CPU and takes about 60 MB off the peak at 800k
-		// traces (6.7-6.8 s user either way).
-		defer debug.SetGCPercent(debug.SetGCPercent(50))
 	}
 	start := time.Now()
 	var bars [3]*progress
