@@ -40,7 +40,7 @@ func init() {
 				&cli.IntFlag{Name: "seq-len", Value: 256, Usage: "tokens per row"},
 				&cli.IntFlag{Name: "batch", Value: 8, Usage: "rows per step"},
 				&cli.IntFlag{Name: "steps", Value: 5, Usage: "steps to time (the first is reported as warm-up)"},
-				&cli.IntFlag{Name: "threads", Usage: "Go and OpenBLAS threads (0: all cores)"},
+				&cli.IntFlag{Name: "threads", Usage: "cores the products split over (GOMAXPROCS; 0: all cores); OpenBLAS runs single-threaded on each"},
 				&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "random seed for weights and tokens"},
 				&cli.IntFlag{Name: "lora-rank", Usage: "time a LoRA step: adapters of this rank on every projection, base frozen"},
 				&cli.BoolFlag{Name: "gradient-checkpointing", Usage: "time a step that recomputes each layer's activations"},

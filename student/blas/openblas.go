@@ -7,6 +7,7 @@ package blas
 
 // #cgo LDFLAGS: -lopenblas
 // void openblas_set_num_threads(int);
+// void blas_thread_shutdown_(void);
 import "C"
 
 import "gonum.org/v1/netlib/blas/netlib"
@@ -20,9 +21,11 @@ func init() {
 	// graph split their products over goroutines themselves, and OpenBLAS's
 	// own threads busy-wait between calls, taking the cores from those
 	// goroutines (measured at the qwen-tiny shape on 2 busy cores: 3.4×
-	// slower). Its library constructor has started them already, spinning
-	// until a timeout: setting it here, before any work, also keeps them
-	// from taking about 0.3 s of CPU from commands that never call BLAS
-	// (distill filter at 800,000 traces: 5.0 → 4.7 s).
+	// slower). Its library constructor has started them already, and they
+	// spin (sched_yield) until a timeout even when no call comes, which
+	// took 0.3 s of CPU from a `distill filter` run of 2.5 s; they are
+	// stopped here (OpenBLAS starts them again if a call ever asks for more
+	// than one thread).
 	C.openblas_set_num_threads(1)
+	C.blas_thread_shutdown_()
 }
