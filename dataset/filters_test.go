@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/distill-dev/distill/record"
 )
@@ -141,6 +142,44 @@ func TestASCIIHasNoForeignShare(t *testing.T) {
 		b[rng.IntN(len(b))] = byte(0x80 + rng.IntN(0x80))
 		if isASCII(string(b)) {
 			t.Fatalf("isASCII(%q) = true", b)
+		}
+	}
+}
+
+// scriptCounts (eight ASCII bytes at a time, a table for low runes) counts
+// what a plain loop over the runes with the Unicode tables counts.
+func TestScriptCounts(t *testing.T) {
+	reference := func(s string) (n [numScripts]int) {
+		for i := 0; i < len(s); {
+			if s[i] == '\\' {
+				for i++; i < len(s) && s[i]|0x20 >= 'a' && s[i]|0x20 <= 'z'; i++ {
+				}
+				continue
+			}
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if r >= utf8.RuneSelf || scriptOfTables(r) == scriptLatin { // other ASCII is not counted
+				n[scriptOfTables(r)]++
+			}
+			i += size
+		}
+		return n
+	}
+	rng := rand.New(rand.NewPCG(7, 8))
+	pieces := []string{"a", "Z", "q", "7", " ", "\n", "{", "@", "[", "`", "\\", "\\frac", "\\boxed{", "×", "−", "→", "≤",
+		"é", "ß", "ª", "÷", "д", "Ж", "中", "か", "カ", "한", "ع", "ש", "ह", "ก", "α", "\u212a", "Ⅻ", "\x80", "\xff"}
+	for range 20000 {
+		var b strings.Builder
+		for range rng.IntN(30) {
+			b.WriteString(pieces[rng.IntN(len(pieces))])
+		}
+		s := b.String()
+		if got, want := scriptCounts(s), reference(s); got != want {
+			t.Fatalf("scriptCounts(%q) = %v, want %v", s, got, want)
+		}
+	}
+	for r := rune(0); r < lowRunes+10; r++ {
+		if got, want := scriptOf(r), scriptOfTables(r); got != want {
+			t.Fatalf("scriptOf(%U) = %v, want %v", r, got, want)
 		}
 	}
 }

@@ -1,6 +1,8 @@
 package dataset
 
 import (
+	"math/bits"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 )
@@ -36,6 +38,32 @@ func scriptOf(r rune) script {
 		}
 		return scriptNone
 	}
+	if r < lowRunes {
+		return lowScripts()[r]
+	}
+	return scriptOfTables(r)
+}
+
+// lowRunes start the table of scripts (lowScripts): Latin-1, and the
+// punctuation, arrows and operators of mathematics (×, −, →, ≤) that a chain
+// of thought is full of and that would each cost ten table searches.
+const lowRunes = 0x2400
+
+var lowScripts = sync.OnceValue(func() *[lowRunes]script {
+	var t [lowRunes]script
+	for r := range rune(lowRunes) {
+		t[r] = scriptOfTables(r)
+	}
+	return &t
+})
+
+func scriptOfTables(r rune) script {
+	if r < utf8.RuneSelf {
+		if r|0x20 >= 'a' && r|0x20 <= 'z' {
+			return scriptLatin
+		}
+		return scriptNone
+	}
 	if unicode.Is(unicode.Katakana, r) {
 		return scriptKana
 	}
@@ -50,7 +78,23 @@ func scriptOf(r rune) script {
 // scriptCounts counts the letters of s per script. LaTeX command names
 // (\frac, \boxed) are markup, not language, and are not counted.
 func scriptCounts(s string) (n [numScripts]int) {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	for i := 0; i < len(s); {
+		if i+8 <= len(s) {
+			// Eight ASCII bytes without a backslash at once: a byte is a
+			// letter when, lower-cased, it is in 'a'..'z'.
+			w := s[i : i+8]
+			x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+				uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
+			bs := x ^ '\\'*ones
+			if x&highs == 0 && (bs-ones)&^bs&highs == 0 {
+				y := x | 0x20*ones
+				atLeastA, pastZ := y+(0x80-'a')*ones, y+(0x80-'z'-1)*ones
+				n[scriptLatin] += bits.OnesCount64(atLeastA &^ pastZ & highs)
+				i += 8
+				continue
+			}
+		}
 		c := s[i]
 		if c == '\\' {
 			i++
