@@ -647,22 +647,14 @@ func (d *jdec) number() ([]byte, error) {
 	if d.i < len(d.b) && d.b[d.i] == '-' {
 		d.i++
 	}
-	digits := func() int {
-		n := 0
-		for d.i < len(d.b) && d.b[d.i] >= '0' && d.b[d.i] <= '9' {
-			d.i++
-			n++
-		}
-		return n
-	}
-	if n := digits(); n == 0 || (n > 1 && d.b[d.i-n] == '0') {
+	if n := d.digits(); n == 0 || (n > 1 && d.b[d.i-n] == '0') {
 		return nil, d.errf("bad number")
 	}
 	d.frac, d.exp = false, false
 	if d.i < len(d.b) && d.b[d.i] == '.' {
 		d.i++
 		d.frac = true
-		if digits() == 0 {
+		if d.digits() == 0 {
 			return nil, d.errf("bad number")
 		}
 	}
@@ -672,11 +664,20 @@ func (d *jdec) number() ([]byte, error) {
 		if d.i < len(d.b) && (d.b[d.i] == '+' || d.b[d.i] == '-') {
 			d.i++
 		}
-		if digits() == 0 {
+		if d.digits() == 0 {
 			return nil, d.errf("bad number")
 		}
 	}
 	return d.b[start:d.i], nil
+}
+
+// digits passes over a run of decimal digits and returns its length.
+func (d *jdec) digits() int {
+	start := d.i
+	for d.i < len(d.b) && d.b[d.i] >= '0' && d.b[d.i] <= '9' {
+		d.i++
+	}
+	return d.i - start
 }
 
 // numberOrNull reads a number, or null as nil.
