@@ -69,8 +69,8 @@ type jdec struct {
 	// an exponent.
 	frac, exp bool
 	// The keys of the last trace read, of its usage and of its params, in
-	// their order (members).
-	top, usage, params []member
+	// their order (members), and of objects skipped.
+	top, usage, params, skipped []member
 }
 
 // member is a key as it was written at some place of an object (its bytes
@@ -104,34 +104,8 @@ func (d *jdec) ws() {
 	}
 }
 
-// object calls field for every key, with d positioned at its value.
-func (d *jdec) object(field func(key []byte) error) error {
-	if d.i >= len(d.b) {
-		return errEnd
-	}
-	if d.b[d.i] != '{' {
-		return d.errf("want an object")
-	}
-	return d.elements('}', "an object", func() error {
-		key, err := d.rawString()
-		if err != nil {
-			return err
-		}
-		d.ws()
-		if d.i >= len(d.b) {
-			return errEnd
-		}
-		if d.b[d.i] != ':' {
-			return d.errf("want ':' after a key")
-		}
-		d.i++
-		d.ws()
-		return field(key)
-	})
-}
-
-// members reads an object like object, calling value with the field id of
-// each key (keyID of the folded key). A writer puts the keys of its traces
+// members calls value for every member of an object, with the field id of
+// its key (keyID of the folded key) and d positioned at its value. A writer puts the keys of its traces
 // in the same order every time, so each key is first compared with the one
 // at its place in the last object read (order, updated as it goes): a match
 // is the same key, and needs no scan, folding or lookup.
@@ -761,7 +735,7 @@ func (d *jdec) skip(depth int) error {
 		_, err := d.rawString()
 		return err
 	case c == '{':
-		return d.object(func([]byte) error { return d.skip(depth + 1) })
+		return d.members(&d.skipped, func([]byte) int { return fUnknown }, func(int) error { return d.skip(depth + 1) })
 	case c == '[':
 		return d.elements(']', "an array", func() error { return d.skip(depth + 1) })
 	case c == '-' || c >= '0' && c <= '9':
