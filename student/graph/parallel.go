@@ -17,7 +17,10 @@ func parallelFor(w, n int, f func(worker, lo, hi int)) {
 		f(0, 0, n)
 		return
 	}
-	var wg sync.WaitGroup
+	if helperPool().run(w-1, func(i int) { f(i, i*n/w, (i+1)*n/w) }) {
+		return
+	}
+	var wg sync.WaitGroup // another graph holds the helpers
 	for i := 1; i < w; i++ {
 		lo, hi := i*n/w, (i+1)*n/w
 		wg.Add(1)
