@@ -63,17 +63,17 @@ func axpy[T Float](a T, x, y []T) {
 	}
 }
 
-// pgemm is gemm with the rows of C split over the workers (see rowChunks).
-// OpenBLAS runs single-threaded under the graph (see New): its worker
-// threads spin between calls and starve the graph's own goroutines, while
-// Go's workers yield.
+// pgemm is gemm with the rows of C split over the workers. OpenBLAS runs
+// single-threaded under the graph (see New): its worker threads spin
+// between calls and starve the graph's own goroutines, while Go's workers
+// yield.
 func pgemm[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
 	w := workers()
 	if w <= 1 || m < 2*w || m*n*k < 1<<18 {
 		gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
-	parallelChunks(w, rowChunks(m, w), func(lo, hi int) {
+	parallelFor(w, m, func(_, lo, hi int) {
 		ao := lo * lda // row lo of A
 		if transA {
 			ao = lo // column lo of the stored [k, m] A

@@ -17,10 +17,7 @@ func parallelFor(w, n int, f func(worker, lo, hi int)) {
 		f(0, 0, n)
 		return
 	}
-	if helperPool().run(w-1, func(i int) { f(i, i*n/w, (i+1)*n/w) }) {
-		return
-	}
-	var wg sync.WaitGroup // another graph holds the helpers
+	var wg sync.WaitGroup
 	for i := 1; i < w; i++ {
 		lo, hi := i*n/w, (i+1)*n/w
 		wg.Add(1)
