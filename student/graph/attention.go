@@ -11,13 +11,6 @@ import (
 // query heads sharing nkv key/value heads (GQA), head width d. Queries go
 // in blocks of blk rows, each multiplied only with the keys up to its last
 // row, which skips most of the masked upper triangle.
-//
-// The products take the group of nh/nkv query heads that share a key/value
-// head together: a block's queries of all of them stacked, query-major (row
-// (i-i0)·group + head), so that each product has group× the rows and the
-// key/value gradients sum over the heads inside the product. At the
-// qwen-small shape (4 heads of 64) that doubles the speed of the P·V
-// products (measured 28 → 62 GFLOPS on one thread).
 type attnDims struct{ b, s, nh, nkv, d, blk int }
 
 // attnBlock is the query block of the causal products: small enough to
@@ -26,7 +19,10 @@ const attnBlock = 64
 
 // blocks calls f for each query block [i0, i1) of a row.
 func (a attnDims) blocks(f func(i0, i1 int)) {
-	blk := a.blockLen()
+	blk := a.blk
+	if blk <= 0 {
+		blk = attnBlock
+	}
 	for i0 := 0; i0 < a.s; i0 += blk {
 		f(i0, min(i0+blk, a.s))
 	}
@@ -34,26 +30,48 @@ func (a attnDims) blocks(f func(i0, i1 int)) {
 
 func (a attnDims) scale() float64 { return 1 / math.Sqrt(float64(a.d)) }
 
-// group is how many query heads share a key/value head.
-func (a attnDims) group() int { return a.nh / a.nkv }
-
-// attnScratch is a worker's scratch, cut from one slice: the stacked
-// probabilities and their gradients of a block ([group·blk, s] each) and
-// two stacked [group·blk, d] blocks of head vectors (queries, and output
-// or its gradient).
-type attnScratch[T Float] struct{ p, ds, q, o []T }
-
-// scratchLen is the size of a worker's scratch.
-func (a attnDims) scratchLen() int {
-	rows := a.group() * min(a.blockLen(), a.s)
-	return 2*rows*a.s + 2*rows*a.d
+// attentionForward is causal grouped-query attention with segment masking:
+// token i of a row attends to tokens j ≤ i of the same row with seg[j] ==
+// seg[i], so packed sequences do not see each other.
+//
+//	q [b*s, nh*d], k, v [b*s, nkv*d], seg [b*s] -> out [b*s, nh*d], p [b, nh, s, s]
+//
+// p keeps the attention probabilities for the backward pass; nil keeps
+// nothing (the backward pass recomputes them) and uses each worker's
+// scratch for a block's probabilities instead. Work is split over (row,
+// kv head) pairs, each owning its slice of every buffer.
+func attentionForward[T Float](out, p, q, k, v []T, seg []int32, a attnDims, scratch [][]T) {
+	s, d, group := a.s, a.d, a.nh/a.nkv
+	ldq, ldk := a.nh*d, a.nkv*d
+	parallelFor(len(scratch), a.b*a.nkv, func(w, lo, hi int) {
+		for u := lo; u < hi; u++ {
+			b, g := u/a.nkv, u%a.nkv
+			kb, vb := k[b*s*ldk+g*d:], v[b*s*ldk+g*d:]
+			sg := seg[b*s : (b+1)*s]
+			for h := g * group; h < (g+1)*group; h++ {
+				qb, ob := q[b*s*ldq+h*d:], out[b*s*ldq+h*d:]
+				a.blocks(func(i0, i1 int) {
+					j0 := keyStart(sg, i0, i1)
+					pr := blockProbs(a, p, scratch[w], b, h, i0)
+					attnProbs(a, pr, qb, kb, sg, i0, i1, j0)
+					// out_h[i0:i1] = P[i0:i1, j0:i1] · V_g[j0:i1]
+					gemm(false, false, i1-i0, d, i1-j0, 1, pr[j0:], s, vb[j0*ldk:], ldk, 0, ob[i0*ldq:], ldq)
+				})
+			}
+		}
+	})
 }
 
-func splitScratch[T Float](a attnDims, buf []T) attnScratch[T] {
-	rows := a.group() * min(a.blockLen(), a.s)
-	ps, hs := rows*a.s, rows*a.d
-	return attnScratch[T]{p: buf[:ps], ds: buf[ps : 2*ps], q: buf[2*ps : 2*ps+hs], o: buf[2*ps+hs : 2*ps+2*hs]}
+// blockProbs is where the probabilities of query rows [i0, i0+blk) of
+// (row b, head h) live, row i at (i-i0)·s: in p when it is kept, else in
+// the first half of a worker's scratch.
+func blockProbs[T Float](a attnDims, p, scratch []T, b, h, i0 int) []T {
+	if p == nil {
+		return scratch[:len(scratch)/2]
+	}
+	return p[((b*a.nh+h)*a.s+i0)*a.s : (b*a.nh+h+1)*a.s*a.s]
 }
+
 func (a attnDims) blockLen() int {
 	if a.blk <= 0 {
 		return attnBlock
@@ -61,72 +79,9 @@ func (a attnDims) blockLen() int {
 	return a.blk
 }
 
-// attentionForward is causal grouped-query attention with segment masking:
-// token i of a row attends to tokens j ≤ i of the same row with seg[j] ==
-// seg[i], so packed sequences do not see each other.
-//
-//	q [b*s, nh*d], k, v [b*s, nkv*d], seg [b*s] -> out [b*s, nh*d], p [b, nkv, s, group, s]
-//
-// p keeps the attention probabilities for the backward pass, those of
-// query i and head g·group+h at row i·group+h of (row b, kv head g); nil
-// keeps nothing (the backward pass recomputes them) and uses each worker's
-// scratch for a block's probabilities instead. Work is split over (row,
-// kv head) pairs, each owning its slice of every buffer.
-func attentionForward[T Float](out, p, q, k, v []T, seg []int32, a attnDims, scratch [][]T) {
-	s, d, group := a.s, a.d, a.group()
-	ldq, ldk := a.nh*d, a.nkv*d
-	parallelFor(len(scratch), a.b*a.nkv, func(w, lo, hi int) {
-		sc := splitScratch(a, scratch[w])
-		for u := lo; u < hi; u++ {
-			b, g := u/a.nkv, u%a.nkv
-			kb, vb := k[b*s*ldk+g*d:], v[b*s*ldk+g*d:]
-			sg := seg[b*s : (b+1)*s]
-			qb, ob := q[b*s*ldq+g*group*d:], out[b*s*ldq+g*group*d:]
-			a.blocks(func(i0, i1 int) {
-				j0 := keyStart(sg, i0, i1)
-				pr := blockProbs(a, p, sc.p, u, i0)
-				stack(sc.q, qb, a, i0, i1)
-				attnProbs(a, pr, sc.q, kb, sg, i0, i1, j0)
-				// O[i0:i1] of the group's heads = P[·, j0:i1] · V_g[j0:i1], stacked
-				gemm(false, false, (i1-i0)*group, d, i1-j0, 1, pr[j0:], s, vb[j0*ldk:], ldk, 0, sc.o, d)
-				unstack(ob, sc.o, a, i0, i1, false)
-			})
-		}
-	})
-}
-
-// stack copies the vectors of a kv head group's query heads for queries
-// [i0, i1) from x (query i at i·nh·d, the group's first head at 0) into
-// dst [(i1-i0)·group, d], query-major: one contiguous run per query.
-func stack[T Float](dst, x []T, a attnDims, i0, i1 int) {
-	ld, w := a.nh*a.d, a.group()*a.d
-	for i := i0; i < i1; i++ {
-		copy(dst[(i-i0)*w:(i-i0+1)*w], x[i*ld:i*ld+w])
-	}
-}
-
-// unstack is stack's inverse: it writes (add: adds) the stacked block src
-// back to the queries' rows of x.
-func unstack[T Float](x, src []T, a attnDims, i0, i1 int, add bool) {
-	ld, w := a.nh*a.d, a.group()*a.d
-	for i := i0; i < i1; i++ {
-		if add {
-			axpy(1, src[(i-i0)*w:(i-i0+1)*w], x[i*ld:i*ld+w])
-		} else {
-			copy(x[i*ld:i*ld+w], src[(i-i0)*w:(i-i0+1)*w])
-		}
-	}
-}
-
-// blockProbs is where the stacked probabilities of query block [i0,
-// i0+blk) of (row, kv head) pair u live, row r at r·s: in p when it is
-// kept, else in the worker's scratch.
-func blockProbs[T Float](a attnDims, p, scratch []T, u, i0 int) []T {
-	if p == nil {
-		return scratch
-	}
-	return p[(u*a.s+i0)*a.group()*a.s : (u+1)*a.s*a.group()*a.s]
-}
+// scratchLen is the size of a worker's scratch: a block of probabilities
+// and one of their gradients.
+func (a attnDims) scratchLen() int { return 2 * min(a.blockLen(), a.s) * a.s }
 
 // keepsProbs says whether the forward pass keeps the probabilities for
 // the backward pass (b·nh·s² floats) or the backward pass recomputes them
@@ -139,25 +94,16 @@ func (a attnDims) keepsProbs() bool { return a.b*a.nh*a.s*a.s <= keepProbsLimit 
 // keepProbsLimit is keepsProbs' bound; tests lower it.
 var keepProbsLimit = 1 << 24
 
-// attnProbs fills pr (stacked row r at r·s, query i0 + r/group) with the
-// probabilities of query block [i0, i1) of the group's heads over keys
-// [j0, i1), zero elsewhere:
+// probs fills pr (row i at (i-i0)·s) with the probabilities of query rows
+// [i0, i1) over keys [j0, i1), zero elsewhere:
 //
-//	scores = scale · Q[i0:i1] · K_g[j0:i1]ᵀ, then the masked softmax,
-//
-// with qs the block's stacked queries (see stack).
-func attnProbs[T Float](a attnDims, pr, qs, kb []T, sg []int32, i0, i1, j0 int) {
-	group, ldk := a.group(), a.nkv*a.d
-	gemm(false, true, (i1-i0)*group, i1-j0, a.d, T(a.scale()), qs, a.d, kb[j0*ldk:], ldk, 0, pr[j0:], a.s)
-	row := func(i, h int) []T {
-		r := ((i-i0)*group + h) * a.s
-		return pr[r : r+a.s]
-	}
+//	scores = scale · Q_h[i0:i1] · K_g[j0:i1]ᵀ, then the masked softmax.
+func attnProbs[T Float](a attnDims, pr, qb, kb []T, sg []int32, i0, i1, j0 int) {
+	ldq, ldk := a.nh*a.d, a.nkv*a.d
+	gemm(false, true, i1-i0, i1-j0, a.d, T(a.scale()), qb[i0*ldq:], ldq, kb[j0*ldk:], ldk, 0, pr[j0:], a.s)
 	if !contiguous(sg[j0:i1]) {
 		for i := i0; i < i1; i++ {
-			for h := range group {
-				maskedSoftmax(row(i, h), sg, i, j0)
-			}
+			maskedSoftmax(pr[(i-i0)*a.s:(i-i0+1)*a.s], sg, i, j0)
 		}
 		return
 	}
@@ -170,9 +116,7 @@ func attnProbs[T Float](a attnDims, pr, qs, kb []T, sg []int32, i0, i1, j0 int) 
 		if sg[i] != sg[r] {
 			r = i
 		}
-		for h := range group {
-			runSoftmax(row(i, h), r, i)
-		}
+		runSoftmax(pr[(i-i0)*a.s:(i-i0+1)*a.s], r, i)
 	}
 }
 
@@ -261,47 +205,43 @@ func maskedSoftmax[T Float](row []T, seg []int32, i, j0 int) {
 //	dout [b*s, nh*d] -> dq [b*s, nh*d], dk, dv [b*s, nkv*d]
 //	dP = dO·Vᵀ, dV += Pᵀ·dO, dS = P⊙(dP - rowsum(P⊙dP)), dQ += scale·dS·K, dK += scale·dSᵀ·Q
 //
-// each product on a block's stacked query heads (see attnDims). P comes
-// from p, or, when p is nil, is recomputed block by block into the
-// worker's scratch.
+// P comes from p, or, when p is nil, is recomputed block by block into the
+// first half of the worker's scratch; dS goes to its second half.
 func attentionBackward[T Float](dq, dk, dv, dout, p, q, k, v []T, seg []int32, a attnDims, scratch [][]T) {
-	s, d, group := a.s, a.d, a.group()
+	s, d, group := a.s, a.d, a.nh/a.nkv
 	ldq, ldk := a.nh*d, a.nkv*d
 	scale := T(a.scale())
 	parallelFor(len(scratch), a.b*a.nkv, func(w, lo, hi int) {
-		sc := splitScratch(a, scratch[w])
-		ds := sc.ds
+		ds := scratch[w][len(scratch[w])/2:]
 		for u := lo; u < hi; u++ {
 			b, g := u/a.nkv, u%a.nkv
 			kb, vb := k[b*s*ldk+g*d:], v[b*s*ldk+g*d:]
 			dkb, dvb := dk[b*s*ldk+g*d:], dv[b*s*ldk+g*d:]
 			sg := seg[b*s : (b+1)*s]
-			o := b*s*ldq + g*group*d
-			qb, dqb, dob := q[o:], dq[o:], dout[o:]
-			a.blocks(func(i0, i1 int) {
-				// Only keys [j0, i1) have nonzero probabilities.
-				m, j0 := (i1-i0)*group, keyStart(sg, i0, i1)
-				pb := blockProbs(a, p, sc.p, u, i0)
-				stack(sc.q, qb, a, i0, i1)
-				if p == nil {
-					attnProbs(a, pb, sc.q, kb, sg, i0, i1, j0)
-				}
-				stack(sc.o, dob, a, i0, i1)
-				gemm(false, true, m, i1-j0, d, 1, sc.o, d, vb[j0*ldk:], ldk, 0, ds[j0:], s)
-				gemm(true, false, i1-j0, d, m, 1, pb[j0:], s, sc.o, d, 1, dvb[j0*ldk:], ldk)
-				for r := range m {
-					i, o := i0+r/group, r*s
-					pr, dr := pb[o+j0:o+i+1], ds[o+j0:o+i1]
-					c := dot(pr, dr[:len(pr)])
-					for j, p := range pr {
-						dr[j] = p * (dr[j] - c)
+			for h := g * group; h < (g+1)*group; h++ {
+				qb, dqb, dob := q[b*s*ldq+h*d:], dq[b*s*ldq+h*d:], dout[b*s*ldq+h*d:]
+				a.blocks(func(i0, i1 int) {
+					// Only keys [j0, i1) have nonzero probabilities.
+					m, j0 := i1-i0, keyStart(sg, i0, i1)
+					pb := blockProbs(a, p, scratch[w], b, h, i0)
+					if p == nil {
+						attnProbs(a, pb, qb, kb, sg, i0, i1, j0)
 					}
-					clear(dr[len(pr):])
-				}
-				gemm(false, false, m, d, i1-j0, scale, ds[j0:], s, kb[j0*ldk:], ldk, 0, sc.o, d)
-				unstack(dqb, sc.o, a, i0, i1, true)
-				gemm(true, false, i1-j0, d, m, scale, ds[j0:], s, sc.q, d, 1, dkb[j0*ldk:], ldk)
-			})
+					gemm(false, true, m, i1-j0, d, 1, dob[i0*ldq:], ldq, vb[j0*ldk:], ldk, 0, ds[j0:], s)
+					gemm(true, false, i1-j0, d, m, 1, pb[j0:], s, dob[i0*ldq:], ldq, 1, dvb[j0*ldk:], ldk)
+					for i := i0; i < i1; i++ {
+						r := (i - i0) * s
+						pr, dr := pb[r+j0:r+i+1], ds[r+j0:r+i1]
+						c := dot(pr, dr[:len(pr)])
+						for j, p := range pr {
+							dr[j] = p * (dr[j] - c)
+						}
+						clear(dr[len(pr):])
+					}
+					gemm(false, false, m, d, i1-j0, scale, ds[j0:], s, kb[j0*ldk:], ldk, 1, dqb[i0*ldq:], ldq)
+					gemm(true, false, i1-j0, d, m, scale, ds[j0:], s, qb[i0*ldq:], ldq, 1, dkb[j0*ldk:], ldk)
+				})
+			}
 		}
 	})
 }
@@ -310,7 +250,7 @@ func attentionBackward[T Float](dq, dk, dv, dout, p, q, k, v []T, seg []int32, a
 type attentionOp[T Float] struct {
 	dims    attnDims
 	seg     *[]int32
-	p       []T   // [b, nkv, s, group, s], or nil to recompute in backward
+	p       []T   // [b, nh, s, s], or nil to recompute in backward
 	scratch [][]T // one dims.scratchLen() per worker
 }
 

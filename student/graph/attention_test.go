@@ -2,7 +2,6 @@ package graph
 
 import (
 	"fmt"
-
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -40,23 +39,20 @@ func TestAttnProbsMatchesMaskedSoftmax(t *testing.T) {
 			for j := range seg {
 				seg[j] = tt.seg(j)
 			}
-			rows := a.group() * blk
-			got, want, qs := make([]float32, rows*s), make([]float32, rows*s), make([]float32, rows*d)
+			got, want := make([]float32, blk*s), make([]float32, blk*s)
 			a.blocks(func(i0, i1 int) {
 				j0 := keyStart(seg, i0, i1)
 				for i := range got {
 					got[i], want[i] = float32(math.NaN()), float32(math.NaN())
 				}
-				stack(qs, q, a, i0, i1)
-				attnProbs(a, got, qs, k, seg, i0, i1, j0)
-				m := (i1 - i0) * a.group()
-				gemm(false, true, m, i1-j0, d, float32(a.scale()), qs, d, k[j0*nkv*d:], nkv*d, 0, want[j0:], s)
-				for r := range m {
-					maskedSoftmax(want[r*s:(r+1)*s], seg, i0+r/a.group(), j0)
+				attnProbs(a, got, q, k, seg, i0, i1, j0)
+				gemm(false, true, i1-i0, i1-j0, d, float32(a.scale()), q[i0*nh*d:], nh*d, k[j0*nkv*d:], nkv*d, 0, want[j0:], s)
+				for i := i0; i < i1; i++ {
+					maskedSoftmax(want[(i-i0)*s:(i-i0+1)*s], seg, i, j0)
 				}
-				for i := range m * s {
+				for i := range (i1 - i0) * s {
 					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
-						t.Fatalf("block %d: query %d head %d key %d: %g, masked softmax %g", i0, i0+i/s/a.group(), i/s%a.group(), i%s, got[i], want[i])
+						t.Fatalf("block %d: query %d key %d: %g, masked softmax %g", i0, i0+i/s, i%s, got[i], want[i])
 					}
 				}
 			})
@@ -64,11 +60,11 @@ func TestAttnProbsMatchesMaskedSoftmax(t *testing.T) {
 	}
 }
 
-// TestAttentionMatchesReference holds the float32 kernels (stacked query
-// heads, query blocks, kept or recomputed probabilities, two workers) to
-// causal segment-masked attention in float64 straight from its definition,
-// forward and backward, over head groups of 1 to 4 and blocks that do and
-// do not divide the sequence.
+// TestAttentionMatchesReference holds the float32 kernels (query blocks,
+// kept or recomputed probabilities, two workers) to causal segment-masked
+// attention in float64 straight from its definition, forward and backward,
+// over head groups of 1 to 4 and blocks that do and do not divide the
+// sequence.
 func TestAttentionMatchesReference(t *testing.T) {
 	tests := []struct {
 		name   string
