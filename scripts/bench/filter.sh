@@ -43,6 +43,9 @@ for n in "${sizes[@]}"; do
 	"$work/distill" generate --prompts builtin:arith:all --num-prompts "$prompts" --samples 4 --out "$run" -q >/dev/null 2>&1
 	in=$(ls "$run"/traces-*.jsonl)
 	bytes=$(cat $in | wc -c)
+	# The input just written is flushed first: its write-back would take
+	# CPU from whichever side runs first.
+	sync
 
 	GOMAXPROCS=$threads /usr/bin/time -v "$work/distill" filter --in "$run" --out "$work/data-$n" -q --workers "$threads" ${FILTER_ARGS:-} \
 		2>"$work/filter-$n.log" >/dev/null ||
