@@ -37,6 +37,29 @@ func TestDecodeTraceMatchesEncodingJSON(t *testing.T) {
 		`{"prompt_id":"p","usage":{"reasoning_tokens":2.0}}`, `{"prompt_id":"p","params":{"max_tokens":999999999999999999}}`,
 		`{"prompt_id":"p","params":{"temperature":1e400}}`, `{"prompt_id":"p","params":{"top_p":0.5E-1}}`,
 	}
+	// The first line with one thing changed: forms a writer seldom uses,
+	// and errors, also after a line of the usual form (a decoder compares
+	// the keys with that line's).
+	for _, edit := range [][2]string{
+		{`"prompt":"What is 1 + 1?"`, `"prompt":"What is 1 \u002b 1?"`}, {`"sample":2`, `"sample":null`},
+		{`"sample":2`, `"sample":2.0`}, {`"sample":2`, `"sample":1e2`}, {`"sample":2`, `"sample":02`},
+		{`"sample":2`, `"sample":-0`}, {`"sample":2`, `"sample":-9223372036854775808`}, {`"sample":2`, `"sample":9223372036854775808`},
+		{`"seed":3`, `"seed":12345678901234567890`}, {`"seed":3`, `"seed":-3`}, {`"temperature":0.6`, `"temperature":6e-1`},
+		{`"temperature":0.6`, `"temperature":1`}, {`"temperature":0.6`, `"temperature":1.`}, {`"temperature":0.6`, `"temperature":-.6`},
+		{`"top_p":0.95`, `"top_p":null`}, {`"usage":{`, `"usage":{"cached_tokens":1,`}, {`"usage":{"prompt_tokens":5,`, `"usage":{`},
+		{`"completion_tokens":9`, `"completion_tokens":9.5`}, {`"latency_ms":12`, `"latency_ms": 12`}, {`"latency_ms":12`, `"latency_ms":12 `},
+		{`"error":""`, `"error":null`}, {`"error":""`, `"error":"","extra":1`}, {`,"error":""`, ``},
+		{`"created_at":"2026-01-02T03:04:05.123Z"`, `"created_at":"2026-01-02T03:04:05+01:00"`},
+		{`"created_at":"2026-01-02T03:04:05.123Z"`, `"created_at":"2026-02-30T03:04:05Z"`},
+		{`"prompt_id":"p1"`, `"Prompt_ID":"p1"`}, {`"prompt_id":"p1"`, `"prompt_id":"p\u0001"`},
+		{`"prompt_id":"p1"`, `"prompt_id":"p\x"`},
+		{`"prompt_id":"p1"`, `"prompt_id" : "p1"`}, {`"reasoning":"1 + 1 = 2"`, `"reasoning":"1 + 1 = 2","reasoning":"again"`},
+	} {
+		if !strings.Contains(lines[0], edit[0]) {
+			t.Fatalf("no %s in the first line", edit[0])
+		}
+		lines = append(lines, strings.Replace(lines[0], edit[0], edit[1], 1))
+	}
 	for _, tr := range builtinTraces(t, 20, 2) {
 		b, _ := json.Marshal(tr)
 		lines = append(lines, string(b))
