@@ -218,48 +218,6 @@ const (
 	fParams
 )
 
-// traceFieldID is the id of the trace field with the (folded) JSON name
-// key.
-func traceFieldID(key []byte) int {
-	switch string(key) {
-	case "prompt_id":
-		return fPromptID
-	case "prompt":
-		return fPrompt
-	case "reference":
-		return fReference
-	case "task":
-		return fTask
-	case "source":
-		return fSource
-	case "teacher":
-		return fTeacher
-	case "model":
-		return fModel
-	case "reasoning":
-		return fReasoning
-	case "content":
-		return fContent
-	case "finish_reason":
-		return fFinishReason
-	case "error":
-		return fError
-	case "sample":
-		return fSample
-	case "latency_ms":
-		return fLatencyMS
-	case "attempts":
-		return fAttempts
-	case "created_at":
-		return fCreatedAt
-	case "usage":
-		return fUsage
-	case "params":
-		return fParams
-	}
-	return fUnknown
-}
-
 // traceString is the string field of t with the given id, or nil.
 func traceString(t *record.Trace, id int) *string {
 	switch id {
@@ -300,36 +258,30 @@ const (
 	fSeed
 )
 
-func usageFieldID(key []byte) int {
-	switch string(key) {
-	case "prompt_tokens":
-		return fPromptTokens
-	case "completion_tokens":
-		return fCompletionTokens
-	case "reasoning_tokens":
-		return fReasoningTokens
-	}
-	return fUnknown
-}
+// The JSON names of the fields by id, and the keyID of members for each
+// object, found from them.
+var (
+	traceFieldNames = [...]string{fPromptID: "prompt_id", fPrompt: "prompt", fReference: "reference", fTask: "task",
+		fSource: "source", fTeacher: "teacher", fModel: "model", fReasoning: "reasoning", fContent: "content",
+		fFinishReason: "finish_reason", fError: "error", fSample: "sample", fLatencyMS: "latency_ms",
+		fAttempts: "attempts", fCreatedAt: "created_at", fUsage: "usage", fParams: "params"}
+	traceFieldID = fieldIDs(traceFieldNames[:])
+	usageFieldID = fieldIDs([]string{fPromptTokens: "prompt_tokens", fCompletionTokens: "completion_tokens",
+		fReasoningTokens: "reasoning_tokens"})
+	paramsFieldID = fieldIDs([]string{fTemperature: "temperature", fTopP: "top_p", fMaxTokens: "max_tokens", fSeed: "seed"})
+)
 
-func paramsFieldID(key []byte) int {
-	switch string(key) {
-	case "temperature":
-		return fTemperature
-	case "top_p":
-		return fTopP
-	case "max_tokens":
-		return fMaxTokens
-	case "seed":
-		return fSeed
+// fieldIDs returns the id of a (folded) key among names, indexed by id, and
+// fUnknown for any other.
+func fieldIDs(names []string) func(key []byte) int {
+	ids := map[string]int{}
+	for id, name := range names {
+		if name != "" {
+			ids[name] = id
+		}
 	}
-	return fUnknown
+	return func(key []byte) int { return ids[string(key)] }
 }
-
-// traceFieldNames name the fields in errors.
-var traceFieldNames = [...]string{fPromptID: "prompt_id", fPrompt: "prompt", fReference: "reference", fTask: "task",
-	fSource: "source", fTeacher: "teacher", fModel: "model", fReasoning: "reasoning", fContent: "content",
-	fFinishReason: "finish_reason", fError: "error", fCreatedAt: "created_at"}
 
 func (d *jdec) traceField(id int, t *record.Trace) error {
 	if dst := traceString(t, id); dst != nil {
