@@ -117,35 +117,6 @@ func TestRepeatShare(t *testing.T) {
 	}
 }
 
-// The language filter passes all-ASCII texts without counting letters:
-// counting finds nothing foreign in them, and isASCII tells them apart.
-func TestASCIIHasNoForeignShare(t *testing.T) {
-	rng := rand.New(rand.NewPCG(5, 6))
-	const ascii = "abcXYZ019 \\{}$+=.\n\t\x01\x7f"
-	for range 2000 {
-		text := func() string {
-			b := make([]byte, rng.IntN(40))
-			for i := range b {
-				b[i] = ascii[rng.IntN(len(ascii))]
-			}
-			return string(b)
-		}
-		prompt, reply := text(), text()
-		if !isASCII(prompt) || !isASCII(reply) {
-			t.Fatalf("isASCII(%q, %q) = false", prompt, reply)
-		}
-		if share := foreignShare(reply, mainScript(scriptCounts(prompt))); share != 0 {
-			t.Fatalf("foreignShare(%q) after %q = %v", reply, prompt, share)
-		}
-		// One byte at or above 0x80 anywhere makes a text non-ASCII.
-		b := []byte(reply + "12345678")
-		b[rng.IntN(len(b))] = byte(0x80 + rng.IntN(0x80))
-		if isASCII(string(b)) {
-			t.Fatalf("isASCII(%q) = true", b)
-		}
-	}
-}
-
 // scriptCounts (eight ASCII bytes at a time, a table for low runes) counts
 // what a plain loop over the runes with the Unicode tables counts.
 func TestScriptCounts(t *testing.T) {

@@ -117,26 +117,6 @@ func scriptCounts(s string) (n [numScripts]int) {
 	return n
 }
 
-// isASCII tells whether s is all ASCII, eight bytes at a time.
-func isASCII(s string) bool {
-	i := 0
-	for ; i+8 <= len(s); i += 8 {
-		// One 8-byte load: the compiler merges the byte loads of w.
-		w := s[i : i+8]
-		x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
-			uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
-		if x&0x8080808080808080 != 0 {
-			return false
-		}
-	}
-	for ; i < len(s); i++ {
-		if s[i] >= utf8.RuneSelf {
-			return false
-		}
-	}
-	return true
-}
-
 // mainScript is the script with the most letters, Latin when there are none
 // (a prompt of only numbers and symbols is answered in English).
 func mainScript(n [numScripts]int) script {

@@ -93,9 +93,6 @@ func (m *textMemo) reasoningWords() []uint64 {
 // languageMixed is the language filter's decision.
 func (t *Trace) languageMixed(cfg *Config) bool {
 	return memoized(t, memoMixed, func(m *textMemo) *bool { return &m.mixed }, func() bool {
-		if isASCII(t.Prompt) && isASCII(t.ThinkReasoning) && isASCII(t.Answer) {
-			return false // Latin letters only: no share is foreign (Validate keeps the limit at 0 or more)
-		}
 		main := mainScript(scriptCounts(t.Prompt))
 		return foreignShare(t.ThinkReasoning, main) > cfg.Language.MaxForeignShare ||
 			foreignShare(t.Answer, main) > cfg.Language.MaxForeignShare
