@@ -44,10 +44,12 @@ func Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
 		// product. OpenBLAS 0.3.21's sgemm packs all of B for it, which
 		// costs more than the product; gemv reads B once. (gemv returns
 		// at once for k == 0, leaving C unscaled by beta; sgemm does not.)
+		// y is cut to the row: gonum's gemv clears all of y for beta 0,
+		// and C's slice may run on into rows another goroutine writes.
 		if transB {
-			mv.Sgemv(blas.NoTrans, n, k, alpha, b, ldb, a, 1, beta, c, 1)
+			mv.Sgemv(blas.NoTrans, n, k, alpha, b, ldb, a, 1, beta, c[:n], 1)
 		} else {
-			mv.Sgemv(blas.Trans, k, n, alpha, b, ldb, a, 1, beta, c, 1)
+			mv.Sgemv(blas.Trans, k, n, alpha, b, ldb, a, 1, beta, c[:n], 1)
 		}
 		return
 	}

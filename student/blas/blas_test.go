@@ -62,7 +62,9 @@ func TestGemmVariants(t *testing.T) {
 }
 
 // One row goes through gemv: both layouts of B, a leading dimension wider
-// than the product, alpha and accumulation.
+// than the product, alpha, with and without accumulation, and C's slice
+// running on past the row (the rest of a matrix another goroutine fills),
+// which must stay as it was.
 func TestGemmOneRow(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	k, n, ld := 6, 5, 8
@@ -72,9 +74,22 @@ func TestGemmOneRow(t *testing.T) {
 			x[i] = float32(rng.NormFloat64())
 		}
 	}
-	for _, transB := range []bool{false, true} {
-		c := append([]float32(nil), c0...)
-		Gemm(false, transB, 1, n, k, 0.5, a, k, b, ld, 1, c, n)
+	const past = 3
+	for _, tc := range []struct {
+		transB bool
+		beta   float32
+	}{{false, 1}, {true, 1}, {false, 0}, {true, 0}} {
+		transB := tc.transB
+		c := append(append([]float32(nil), c0...), make([]float32, past)...)
+		for j := n; j < n+past; j++ {
+			c[j] = 7
+		}
+		Gemm(false, transB, 1, n, k, 0.5, a, k, b, ld, tc.beta, c, n)
+		for j := n; j < n+past; j++ {
+			if c[j] != 7 {
+				t.Fatalf("transB %v, beta %g [%s]: element %d past the row = %g, was 7", transB, tc.beta, Backend(), j, c[j])
+			}
+		}
 		for j := range n {
 			var s float64
 			for p := range k {
@@ -84,8 +99,8 @@ func TestGemmOneRow(t *testing.T) {
 				}
 				s += float64(a[p]) * float64(bv)
 			}
-			if want := 0.5*s + float64(c0[j]); math.Abs(float64(c[j])-want) > 1e-5 {
-				t.Fatalf("transB %v [%s]: element %d = %g, want %g", transB, Backend(), j, c[j], want)
+			if want := 0.5*s + float64(tc.beta)*float64(c0[j]); math.Abs(float64(c[j])-want) > 1e-5 {
+				t.Fatalf("transB %v, beta %g [%s]: element %d = %g, want %g", transB, tc.beta, Backend(), j, c[j], want)
 			}
 		}
 	}
