@@ -38,7 +38,7 @@ func decodeInto(data []byte, t *record.Trace, lean bool) error {
 }
 
 func (d *jdec) decode(data []byte, t *record.Trace, lean bool) error {
-	d.b, d.i, d.rec, d.pending, d.lean = data, 0, d.rec[:0], d.pending[:0], lean
+	d.b, d.i, d.rec, d.pending, d.lean, d.read = data, 0, d.rec[:0], d.pending[:0], lean, 0
 	defer func() { d.b = nil }()
 	d.ws()
 	if err := d.members(&d.top, traceFieldID, func(id int) error { return d.traceField(id, t) }); err != nil {
@@ -50,7 +50,13 @@ func (d *jdec) decode(data []byte, t *record.Trace, lean bool) error {
 	}
 	all := string(d.rec)
 	for _, p := range d.pending {
+		l := &d.last[p.id]
+		if p.same {
+			*p.dst = l.val
+			continue
+		}
 		*p.dst = all[p.start:p.end]
+		l.raw, l.val = append(l.raw[:0], d.b[p.raw[0]:p.raw[1]]...), *p.dst
 	}
 	clear(d.pending)
 	return nil
@@ -71,6 +77,17 @@ type jdec struct {
 	// The keys of the last trace read, of its usage and of its params, in
 	// their order (members), and of objects skipped.
 	top, usage, params, skipped []member
+	// The last value of each string field, as written and as read
+	// (strField), and the fields read so far in this trace, a bit each.
+	last [fParams]lastString
+	read uint32
+}
+
+// lastString is a string field's value in the last trace read: its JSON
+// text between the quotes, and the string it gave.
+type lastString struct {
+	raw []byte
+	val string
 }
 
 // member is a key as it was written at some place of an object (its bytes
@@ -80,10 +97,15 @@ type member struct {
 	id  int
 }
 
-// pendingString is a string field to cut from rec once the trace is read.
+// pendingString is string field id, to set once the trace is read, in the
+// order read (the last of a repeated key wins): to the field's last value
+// if same, else to rec[start:end], decoded from the JSON text b[raw[0]:raw[1]].
 type pendingString struct {
 	dst        *string
+	id         int
 	start, end int
+	raw        [2]int
+	same       bool
 }
 
 var errEnd = errors.New("unexpected end of JSON input")
@@ -285,7 +307,7 @@ func fieldIDs(names []string) func(key []byte) int {
 
 func (d *jdec) traceField(id int, t *record.Trace) error {
 	if dst := traceString(t, id); dst != nil {
-		return d.strField(traceFieldNames[id], dst)
+		return d.strField(id, dst)
 	}
 	var err error
 	switch id {
@@ -395,26 +417,46 @@ func (d *jdec) objectOrNull(name string, order *[]member, keyID func([]byte) int
 	return d.members(order, keyID, value)
 }
 
-// strField reads a string (or null, as "") into *dst when the whole trace
-// has been read.
-func (d *jdec) strField(name string, dst *string) error {
-	b, err := d.stringOrNull(name)
+// strField reads string field id (or null, as "") into *dst when the whole
+// trace has been read. The samples of a prompt repeat its prompt, source and
+// teacher, and duplicates their whole reply: when the JSON text of the value
+// is the last trace's, byte for byte, so is the string, and the last one is
+// taken without unescaping or copying. The text is compared only where the
+// last value ends at a closing quote here too; it was a whole JSON string,
+// so that quote is this one's end.
+func (d *jdec) strField(id int, dst *string) error {
+	// A key repeated in one trace changes the field's last value only at
+	// the end: its repeats are read in full.
+	first := d.read&(1<<id) == 0
+	d.read |= 1 << id
+	if n := len(d.last[id].raw); first && n > 0 && len(d.b)-d.i > n+1 && d.b[d.i+1+n] == '"' && d.b[d.i] == '"' &&
+		bytes.Equal(d.b[d.i+1:d.i+1+n], d.last[id].raw) {
+		d.i += n + 2
+		d.pending = append(d.pending, pendingString{dst: dst, id: id, same: true})
+		return nil
+	}
+	from := d.i + 1
+	b, err := d.stringOrNull(traceFieldNames[id])
 	if err != nil {
 		return err
 	}
+	end := d.i - 1 // the closing quote
+	if b == nil {
+		from, end = d.i, d.i // null
+	}
 	start := len(d.rec)
 	d.rec = append(d.rec, b...)
-	d.pending = append(d.pending, pendingString{dst, start, len(d.rec)})
+	d.pending = append(d.pending, pendingString{dst: dst, id: id, start: start, end: len(d.rec), raw: [2]int{from, end}})
 	return nil
 }
 
 // stringOrNull reads a string, or null as an empty one; the bytes are valid
 // until the next call. name is the field's, for errors.
 func (d *jdec) stringOrNull(name string) ([]byte, error) {
-	if d.null() {
-		return nil, nil
-	}
 	if d.i < len(d.b) && d.b[d.i] != '"' {
+		if d.null() {
+			return nil, nil
+		}
 		return nil, d.errf("%s: want a string", name)
 	}
 	return d.rawString()

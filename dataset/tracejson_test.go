@@ -100,6 +100,30 @@ func checkAfterEachOther(t *testing.T, lines []string) {
 	}
 }
 
+// TestDecodeTraceLastValue: a decoder takes a string field's value from
+// the last trace it read only when its JSON text is the same (strField):
+// escapes, prefixes either way, null, "", repeated keys, \u escapes.
+func TestDecodeTraceLastValue(t *testing.T) {
+	checkAfterEachOther(t, []string{
+		`{"prompt_id":"p","prompt":"a\nb"}`,
+		`{"prompt_id":"p","prompt":"a\n"}`,
+		`{"prompt_id":"p","prompt":"a\\"}`,
+		`{"prompt_id":"p","prompt":"a\\\""}`,
+		`{"prompt_id":"p","prompt":"a\"b"}`,
+		`{"prompt_id":"p","prompt":"a"}`,
+		`{"prompt_id":"p","prompt":"ab"}`,
+		`{"prompt_id":"p","prompt":"abc"}`,
+		`{"prompt_id":"p","prompt":null}`,
+		`{"prompt_id":"p","prompt":""}`,
+		`{"prompt_id":"p","prompt":"a","prompt":"ab"}`,
+		`{"prompt_id":"p","prompt":"ab","prompt":"a"}`,
+		`{"prompt_id":"p","prompt":"\u00e9"}`,
+		`{"prompt_id":"p","prompt":"é"}`,
+		`{"prompt_id":"p","prompt":"a\nb","reasoning":"a\nb","content":"ab"}`,
+		`{"prompt_id":"p","prompt":"x","reasoning":"a\nb","content":"ab`,
+	})
+}
+
 func TestPlainRFC3339(t *testing.T) {
 	for _, tc := range []struct {
 		s    string
