@@ -45,6 +45,13 @@ func (b *bloom) probe(key, h uint64, i uint) (word int, bit uint64) {
 	return int((key&b.blocks)*bloomBlockWords + p>>6), 1 << (p & 63)
 }
 
+// prefetch starts loading the key's block: the filter is far larger than
+// the caches, so every lookup waits for memory unless its block was asked
+// for early.
+func (b *bloom) prefetch(key uint64) {
+	prefetch(&b.bits[(key&b.blocks)*bloomBlockWords])
+}
+
 func (b *bloom) has(key uint64) bool {
 	h := mix64(key)
 	for i := uint(0); i < bloomProbes; i++ {

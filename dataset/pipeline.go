@@ -509,7 +509,16 @@ func (r *run) decide(b p1batch) error {
 	st := r.stats
 	st.BytesIn += b.bytes
 	k := r.cfg.keepPerPrompt()
+	// The Bloom filter's blocks of the traces a few places ahead are
+	// loaded while this one is decided.
+	const ahead = 8
+	for i := range min(ahead, len(b.recs)) {
+		r.prefetchKeys(b, &b.recs[i])
+	}
 	for i := range b.recs {
+		if i+ahead < len(b.recs) {
+			r.prefetchKeys(b, &b.recs[i+ahead])
+		}
 		rec := &b.recs[i]
 		seq := r.seq
 		r.seq++
@@ -592,6 +601,20 @@ func (r *run) decide(b p1batch) error {
 		}
 	}
 	return nil
+}
+
+// prefetchKeys starts loading the Bloom filter blocks decide will look at
+// for rec.
+func (r *run) prefetchKeys(b p1batch, rec *p1) {
+	if rec.code != codeCandidate || r.seen == nil {
+		return
+	}
+	if r.cfg.Dedup.Exact {
+		r.seen.prefetch(rec.exact)
+	}
+	for _, k := range b.keys[rec.bands[0]:rec.bands[1]] {
+		r.seen.prefetch(k)
+	}
 }
 
 // promptIndex returns the index of a prompt's state, adding one for a new
