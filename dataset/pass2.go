@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"io"
+
+	"github.com/distill-dev/distill/dataset/verify"
 )
 
 // Splits a row can go to.
@@ -124,6 +126,16 @@ func (r *run) count(split int, reason string, row *Row) {
 }
 
 func (r *run) finishStats() {
+	for v, n := range r.verdicts {
+		if n > 0 {
+			r.stats.Verdicts[verify.Verdict(v).String()] += n
+		}
+	}
+	for code, n := range r.reasons {
+		if n > 0 {
+			r.stats.Reasons[reasonNames[code]] += n
+		}
+	}
 	for _, s := range r.stats.Sources {
 		if n := s.Correct + s.Wrong; n > 0 {
 			s.Accuracy = float64(s.Correct) / float64(n)

@@ -59,7 +59,7 @@ type Options struct {
 // one pass writes none.
 
 // Reason codes of the decision bytes; 0 is a candidate still in the running.
-var reasonNames = []string{"", "bad_input", FilterTeacherError, FilterTruncated, FilterFormat,
+var reasonNames = [...]string{"", "bad_input", FilterTeacherError, FilterTruncated, FilterFormat,
 	FilterLanguage, FilterReadability, FilterLength, FilterRepetition,
 	ReasonWrong, ReasonUnverifiable, ReasonContaminated, ReasonExactDup, ReasonNearDup}
 
@@ -164,6 +164,11 @@ type run struct {
 	seen      *bloom
 	bands     int
 	lineCount []int
+
+	// Counts by verdict and by reason code, kept in arrays while decide
+	// runs and added to the stats' maps by finishStats.
+	verdicts [verdictNone]int64
+	reasons  [len(reasonNames)]int64
 
 	out          *outputs // one pass: decide writes the rows; else nil
 	spill        *spillWriter
@@ -539,7 +544,7 @@ func (r *run) decide(b p1batch) error {
 		pi := r.promptIndex(rec.promptID)
 		if rec.verdict != verdictNone {
 			v := verify.Verdict(rec.verdict)
-			st.Verdicts[v.String()]++
+			r.verdicts[v]++
 			switch v {
 			case verify.Correct:
 				src.Correct++
@@ -579,7 +584,7 @@ func (r *run) decide(b p1batch) error {
 				r.best[pi] = offer(r.best[pi], selected{tokens: rec.tokens, seq: seq}, k)
 			}
 		} else {
-			st.Reasons[reasonNames[rec.code]]++
+			r.reasons[rec.code]++
 			st.Rejected++
 			if rec.contam != "" {
 				st.Contamination[rec.contam]++
