@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"sync"
 	"time"
@@ -38,6 +39,9 @@ func decodeInto(data []byte, t *record.Trace, lean bool) error {
 }
 
 func (d *jdec) decode(data []byte, t *record.Trace, lean bool) error {
+	if len(data) > math.MaxUint32 { // pendingString's offsets
+		return fmt.Errorf("a line of %d bytes is too long", len(data))
+	}
 	d.b, d.i, d.rec, d.pending, d.lean, d.read = data, 0, d.rec[:0], d.pending[:0], lean, 0
 	defer func() { d.b = nil }()
 	d.ws()
@@ -50,15 +54,14 @@ func (d *jdec) decode(data []byte, t *record.Trace, lean bool) error {
 	}
 	all := string(d.rec)
 	for _, p := range d.pending {
-		l := &d.last[p.id]
+		l, dst := &d.last[p.id], traceString(t, int(p.id))
 		if p.same {
-			*p.dst = l.val
+			*dst = l.val
 			continue
 		}
-		*p.dst = all[p.start:p.end]
-		l.raw, l.val = append(l.raw[:0], d.b[p.raw[0]:p.raw[1]]...), *p.dst
+		*dst = all[p.start:p.end]
+		l.raw, l.val = append(l.raw[:0], d.b[p.raw[0]:p.raw[1]]...), *dst
 	}
-	clear(d.pending)
 	return nil
 }
 
@@ -100,11 +103,11 @@ type member struct {
 // pendingString is string field id, to set once the trace is read, in the
 // order read (the last of a repeated key wins): to the field's last value
 // if same, else to rec[start:end], decoded from the JSON text b[raw[0]:raw[1]].
+// It holds no pointer, so appending it needs no write barrier.
 type pendingString struct {
-	dst        *string
-	id         int
-	start, end int
-	raw        [2]int
+	start, end uint32
+	raw        [2]uint32
+	id         uint8
 	same       bool
 }
 
@@ -306,8 +309,8 @@ func fieldIDs(names []string) func(key []byte) int {
 }
 
 func (d *jdec) traceField(id int, t *record.Trace) error {
-	if dst := traceString(t, id); dst != nil {
-		return d.strField(id, dst)
+	if traceString(t, id) != nil {
+		return d.strField(id)
 	}
 	var err error
 	switch id {
@@ -417,14 +420,14 @@ func (d *jdec) objectOrNull(name string, order *[]member, keyID func([]byte) int
 	return d.members(order, keyID, value)
 }
 
-// strField reads string field id (or null, as "") into *dst when the whole
-// trace has been read. The samples of a prompt repeat its prompt, source and
+// strField reads string field id (or null, as "") into the trace once the
+// whole trace has been read. The samples of a prompt repeat its prompt, source and
 // teacher, and duplicates their whole reply: when the JSON text of the value
 // is the last trace's, byte for byte, so is the string, and the last one is
 // taken without unescaping or copying. The text is compared only where the
 // last value ends at a closing quote here too; it was a whole JSON string,
 // so that quote is this one's end.
-func (d *jdec) strField(id int, dst *string) error {
+func (d *jdec) strField(id int) error {
 	// A key repeated in one trace changes the field's last value only at
 	// the end: its repeats are read in full.
 	first := d.read&(1<<id) == 0
@@ -432,7 +435,7 @@ func (d *jdec) strField(id int, dst *string) error {
 	if n := len(d.last[id].raw); first && n > 0 && len(d.b)-d.i > n+1 && d.b[d.i+1+n] == '"' && d.b[d.i] == '"' &&
 		bytes.Equal(d.b[d.i+1:d.i+1+n], d.last[id].raw) {
 		d.i += n + 2
-		d.pending = append(d.pending, pendingString{dst: dst, id: id, same: true})
+		d.pending = append(d.pending, pendingString{id: uint8(id), same: true})
 		return nil
 	}
 	from := d.i + 1
@@ -446,7 +449,8 @@ func (d *jdec) strField(id int, dst *string) error {
 	}
 	start := len(d.rec)
 	d.rec = append(d.rec, b...)
-	d.pending = append(d.pending, pendingString{dst: dst, id: id, start: start, end: len(d.rec), raw: [2]int{from, end}})
+	d.pending = append(d.pending, pendingString{id: uint8(id), start: uint32(start), end: uint32(len(d.rec)),
+		raw: [2]uint32{uint32(from), uint32(end)}})
 	return nil
 }
 
