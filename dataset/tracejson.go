@@ -654,7 +654,7 @@ func (d *jdec) digits() int {
 
 // numberOrNull reads a number, or null as nil.
 func (d *jdec) numberOrNull(name string) ([]byte, error) {
-	if d.null() {
+	if d.i < len(d.b) && d.b[d.i] == 'n' && d.null() {
 		return nil, nil
 	}
 	b, err := d.number()
