@@ -37,11 +37,13 @@ func linearsForward[T Float](w int, cs ...linearCall[T]) {
 
 // linearBackward accumulates the gradients of linearForward:
 //
-//	dy [n,out] -> dx [n,in] += dy·W,  dW [out,in] += dyᵀ·x,  db [out] += Σ_n dy
+//	dy [n,out] -> dx [n,in] = dxKeep·dx + dy·W,  dW [out,in] += dyᵀ·x,  db [out] += Σ_n dy
 //
-// dx may be nil when x needs no gradient, dw and db when W and b are frozen.
-func linearBackward[T Float](dx, dw, db, dy, x, w []T, n, in, out int) {
-	dX := product[T]{false, false, n, in, out, 1, dy, out, w, in, 1, dx, in}
+// dxKeep is 1 to add to dx, 0 to overwrite it (x has no other consumer, so
+// dx needs no clearing before). dx may be nil when x needs no gradient, dw
+// and db when W and b are frozen.
+func linearBackward[T Float](dx, dw, db, dy, x, w []T, n, in, out int, dxKeep T) {
+	dX := product[T]{false, false, n, in, out, 1, dy, out, w, in, dxKeep, dx, in}
 	dW := product[T]{true, false, out, in, n, 1, dy, out, x, in, 1, dw, in}
 	switch {
 	case dx != nil && dw != nil:
@@ -61,7 +63,10 @@ func linearBackward[T Float](dx, dw, db, dy, x, w []T, n, in, out int) {
 }
 
 // linearOp: x [n,in], W [out,in] (, b [out]) -> y [n,out].
-type linearOp[T Float] struct{ n, in, out int }
+type linearOp[T Float] struct {
+	n, in, out int
+	setsDX     bool // x's gradient is overwritten, not added to (see sole)
+}
 
 func (o *linearOp[T]) name() string { return "Linear" }
 
@@ -79,7 +84,11 @@ func (o *linearOp[T]) bwd(in, dIn [][]T, _, dOut []T) {
 	if len(in) == 3 {
 		db = dIn[2]
 	}
-	linearBackward(dIn[0], dIn[1], db, dOut, in[0], in[1], o.n, o.in, o.out)
+	keep := T(1)
+	if o.setsDX {
+		keep = 0
+	}
+	linearBackward(dIn[0], dIn[1], db, dOut, in[0], in[1], o.n, o.in, o.out, keep)
 }
 
 // linearGroup is linear layers of the same input whose forward passes the
