@@ -63,21 +63,51 @@ func axpy[T Float](a T, x, y []T) {
 	}
 }
 
+// product is one gemm, C = alpha·op(A)·op(B) + beta·C, whose rows of C
+// can be computed apart.
+type product[T Float] struct {
+	transA, transB bool
+	m, n, k        int
+	alpha          T
+	a              []T
+	lda            int
+	b              []T
+	ldb            int
+	beta           T
+	c              []T
+	ldc            int
+}
+
+// rows computes rows [lo, hi) of C.
+func (p *product[T]) rows(lo, hi int) {
+	if lo >= hi {
+		return
+	}
+	ao := lo * p.lda // row lo of A
+	if p.transA {
+		ao = lo // column lo of the stored [k, m] A
+	}
+	gemm(p.transA, p.transB, hi-lo, p.n, p.k, p.alpha, p.a[ao:], p.lda, p.b, p.ldb, p.beta, p.c[lo*p.ldc:], p.ldc)
+}
+
 // pgemm is gemm with the rows of C split over the workers. OpenBLAS runs
 // single-threaded under the graph (see New): its worker threads spin
 // between calls and starve the graph's own goroutines, while Go's workers
 // yield.
 func pgemm[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
-	w := workers()
-	if w <= 1 || m < 2*w || m*n*k < 1<<18 {
-		gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-		return
+	gemms(workers(), product[T]{transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc})
+}
+
+// gemms runs one or two independent products, whose Cs do not overlap, on
+// w workers: laid end to end and cut into equal shares of multiply-adds
+// (see parallelShares). Two products of the same size (a linear layer's dX
+// and dW) then run whole on a core each, rather than each splitting its
+// rows over both cores with a wait for the slower half after each: fewer,
+// larger OpenBLAS calls, which run faster.
+func gemms[T Float](w int, ps ...product[T]) {
+	var rows, cost [2]int
+	for i := range ps {
+		rows[i], cost[i] = ps[i].m, ps[i].n*ps[i].k
 	}
-	parallelFor(w, m, func(_, lo, hi int) {
-		ao := lo * lda // row lo of A
-		if transA {
-			ao = lo // column lo of the stored [k, m] A
-		}
-		gemm(transA, transB, hi-lo, n, k, alpha, a[ao:], lda, b, ldb, beta, c[lo*ldc:], ldc)
-	})
+	parallelShares(w, rows[:len(ps)], cost[:len(ps)], func(i, lo, hi int) { ps[i].rows(lo, hi) })
 }

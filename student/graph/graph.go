@@ -36,6 +36,7 @@ type Graph struct {
 	Grads *model.Weights
 
 	params, grads []model.Named
+	gradData      [][]float32 // the grads' data, for ZeroGrads
 	net           *net[float32]
 	forwards      bool // a Forward ran since the last Backward
 	frozen        bool
@@ -97,7 +98,7 @@ func New(w *model.Weights, batch, seq int, opts ...Option) (*Graph, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Graph{Grads: grads, params: w.Params(), grads: grads.Params(), net: net}, nil
+	return newGraph(grads, w.Params(), grads.Params(), net), nil
 }
 
 // NewLoRA builds the training graph of w with the adapters a on its
@@ -121,7 +122,15 @@ func NewLoRA(w *model.Weights, a *lora.Adapters, batch, seq int, opts ...Option)
 	if err != nil {
 		return nil, err
 	}
-	return &Graph{params: a.Params(), grads: ag.Params(), net: net}, nil
+	return newGraph(nil, a.Params(), ag.Params(), net), nil
+}
+
+func newGraph(g *model.Weights, params, grads []model.Named, net *net[float32]) *Graph {
+	data := make([][]float32, len(grads))
+	for i, p := range grads {
+		data[i] = p.Tensor.Data
+	}
+	return &Graph{Grads: g, params: params, grads: grads, gradData: data, net: net}
 }
 
 // Trainable lists the parameters the graph trains and their gradients, in
@@ -176,9 +185,7 @@ func (g *Graph) SetTemperature(t float64) {
 
 // ZeroGrads sets every gradient to zero.
 func (g *Graph) ZeroGrads() {
-	for _, p := range g.grads {
-		parallelClear(p.Tensor.Data)
-	}
+	parallelClear(g.gradData)
 }
 
 // Batch and Seq are the micro-batch shape the graph was built for.

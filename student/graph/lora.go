@@ -42,7 +42,7 @@ func (o *loraLinearOp[T]) bwd(in, dIn [][]T, _, dOut []T) {
 	x, w, _, a, bb := o.split(in)
 	dx, dw, db, da, dbb := o.split(dIn)
 	n, r := o.n, o.rank
-	linearBackward(dx, dw, db, dOut, x, w, n, o.in, o.out)
+	linearBackward(dx, dw, db, dOut, x, w, n, o.in, o.out, 1)
 	pgemm(true, false, o.out, r, n, o.scale, dOut, o.out, o.u, r, 1, dbb, r)
 	pgemm(false, false, n, r, o.out, o.scale, dOut, o.out, bb, r, 0, o.du, r)
 	pgemm(true, false, r, o.in, n, 1, o.du, r, x, o.in, 1, da, o.in)

@@ -74,16 +74,25 @@ func lossBackward[T Float](dhn, dw, dhc, probs, hc, w, dlogp []T, targets, rows 
 			row[targets[r]] -= k
 		}
 	})
-	pgemm(false, false, m, h, vocab, invTemp, probs, vocab, w, h, 0, dhc, h)
-	parallelFor(workers, m, func(_, lo, hi int) {
+	// dhc and dW (nil: frozen head) share the workers by cost (see
+	// gemms); each worker adds its rows of dhc into dhn (rows are distinct).
+	dX := product[T]{false, false, m, h, vocab, invTemp, probs, vocab, w, h, 0, dhc, h}
+	dW := product[T]{true, false, vocab, h, m, invTemp, probs, vocab, hc, h, 1, dw, h}
+	items, cost := []int{m, vocab}, []int{h * vocab, h * m}
+	if dw == nil {
+		items, cost = items[:1], cost[:1]
+	}
+	parallelShares(workers, items, cost, func(i, lo, hi int) {
+		if i == 1 {
+			dW.rows(lo, hi)
+			return
+		}
+		dX.rows(lo, hi)
 		for c := lo; c < hi; c++ {
 			r := int(rows[c])
 			axpy(1, dhc[c*h:(c+1)*h], dhn[r*h:(r+1)*h])
 		}
 	})
-	if dw != nil { // nil: frozen head
-		pgemm(true, false, vocab, h, m, invTemp, probs, vocab, hc, h, 1, dw, h)
-	}
 }
 
 // lossOp: hn [n,h], W [V,h] and the bound targets -> logp [n].

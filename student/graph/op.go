@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"hash"
 	"hash/fnv"
+	"slices"
 
 	"github.com/chewxy/hm"
 	G "gorgonia.org/gorgonia"
@@ -44,11 +45,22 @@ type fusedOp[T Float] struct {
 	out   *value[T]
 
 	ins, dIns [][]T // bound slices, prepared once
+
+	// group, when set, holds this op and the linear layers of the same
+	// input whose forward passes run as one (see together): the executor
+	// calls forward on the first of them it meets and skips the others.
+	group linearGroup[T]
 }
 
 var _ G.Op = (*fusedOp[float32])(nil)
 
-func (op *fusedOp[T]) forward() { op.impl.fwd(op.ins, op.out.data) }
+func (op *fusedOp[T]) forward() {
+	if op.group != nil {
+		op.group.forward()
+		return
+	}
+	op.impl.fwd(op.ins, op.out.data)
+}
 
 func (op *fusedOp[T]) backward() { op.impl.bwd(op.ins, op.dIns, op.out.data, op.out.grad) }
 
@@ -150,6 +162,25 @@ func (b *builder[T]) buffers(size int) (data, grad []T, err error) {
 		return make([]T, size), v.grad, nil
 	}
 	return v.data, v.grad, nil
+}
+
+// together makes the forward passes of the plain linear layers producing
+// vs (all of the same input) run as one, so that their products share the
+// workers whole (see linearsForward); layers with an adapter keep their
+// own.
+func (b *builder[T]) together(vs ...*value[T]) {
+	g := make(linearGroup[T], 0, len(vs))
+	for _, op := range b.ops {
+		if slices.Contains(vs, op.out) {
+			if _, ok := op.impl.(*linearOp[T]); !ok {
+				return
+			}
+			g = append(g, op)
+		}
+	}
+	for _, op := range g {
+		op.group = g
+	}
 }
 
 // param adds an input node over existing data and gradient slices.

@@ -3,6 +3,7 @@ package graph
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -109,4 +110,53 @@ func lossOpWith(targets, rows *[]int32, h, vocab, chunk int) *lossOp[float64] {
 	o.invTemp, o.chunk = 0.8, chunk
 	o.probs, o.hc, o.dhc = make([]float64, chunk*vocab), make([]float64, chunk*h), make([]float64, chunk*h)
 	return o
+}
+
+// TestOverwritingBackward checks the ops that overwrite their inputs'
+// gradients (the sole consumer of a shared value, see sole): from
+// gradient buffers full of NaN they give the gradients the adding op gives
+// from zeroed ones.
+func TestOverwritingBackward(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 9))
+	const n, h, out = 40, 24, 20
+	for _, c := range []struct {
+		adding, setting kernelImpl[float64]
+		ins             []int
+		set             []bool // which inputs' gradients are overwritten
+		outLen          int
+	}{
+		{&linearOp[float64]{n: n, in: h, out: out}, &linearOp[float64]{n: n, in: h, out: out, setsDX: true},
+			[]int{n * h, out * h, out}, []bool{true, false, false}, n * out},
+		{&swigluOp[float64]{sig: make([]float64, n*h), workers: 2}, &swigluOp[float64]{sig: make([]float64, n*h), workers: 2, sets: true},
+			[]int{n * h, n * h}, []bool{true, true}, n * h},
+	} {
+		t.Run(c.adding.name(), func(t *testing.T) {
+			ins := make([][]float64, len(c.ins))
+			for i, l := range c.ins {
+				ins[i] = randSlice(rng, l, 1)
+			}
+			dOut := randSlice(rng, c.outLen, 1)
+			grads := func(impl kernelImpl[float64], fill float64) [][]float64 {
+				d := make([][]float64, len(ins))
+				for i, x := range ins {
+					d[i] = make([]float64, len(x))
+					if c.set[i] {
+						for j := range d[i] {
+							d[i][j] = fill
+						}
+					}
+				}
+				o := make([]float64, c.outLen)
+				impl.fwd(ins, o)
+				impl.bwd(ins, d, o, dOut)
+				return d
+			}
+			want, got := grads(c.adding, 0), grads(c.setting, math.NaN())
+			for i := range want {
+				if !slices.Equal(want[i], got[i]) {
+					t.Fatalf("input %d: gradient %v, want %v", i, got[i][:4], want[i][:4])
+				}
+			}
+		})
+	}
 }
