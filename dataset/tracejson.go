@@ -421,12 +421,12 @@ func (d *jdec) objectOrNull(name string, order *[]member, keyID func([]byte) int
 }
 
 // strField reads string field id (or null, as "") into the trace once the
-// whole trace has been read. The samples of a prompt repeat its prompt, source and
-// teacher, and duplicates their whole reply: when the JSON text of the value
-// is the last trace's, byte for byte, so is the string, and the last one is
-// taken without unescaping or copying. The text is compared only where the
-// last value ends at a closing quote here too; it was a whole JSON string,
-// so that quote is this one's end.
+// whole trace has been read. The samples of a prompt repeat its prompt,
+// source and teacher, and duplicates their whole reply: when the JSON text
+// of the value is the last trace's, byte for byte, so is the string, and
+// the last one is taken without unescaping or copying. The text is compared
+// only where the last value ends at a closing quote here too; it was a
+// whole JSON string, so that quote is this one's end.
 func (d *jdec) strField(id int) error {
 	// A key repeated in one trace changes the field's last value only at
 	// the end: its repeats are read in full.
@@ -654,7 +654,7 @@ func (d *jdec) digits() int {
 
 // numberOrNull reads a number, or null as nil.
 func (d *jdec) numberOrNull(name string) ([]byte, error) {
-	if d.i < len(d.b) && d.b[d.i] == 'n' && d.null() {
+	if d.null() {
 		return nil, nil
 	}
 	b, err := d.number()
