@@ -183,6 +183,9 @@ func rlStatus(m rl.Metric) string {
 			fmt.Fprintf(&b, " %s %.3f", n, m.Rewards[n].Mean)
 		}
 	}
+	if m.GenBatches > 1 {
+		fmt.Fprintf(&b, " batches %d", m.GenBatches)
+	}
 	fmt.Fprintf(&b, " zero-std %.2f kl %.4f clip %.3f len %.0f %.0f tok/s", m.ZeroStdGroups, m.KL, m.ClipFrac, m.CompLen, m.TokensSec)
 	return b.String()
 }

@@ -474,7 +474,8 @@ func rlOnlyBudget(w io.Writer, rec report.Record, metrics string) error {
 	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &last); err != nil {
 		return fmt.Errorf("%s line %d: %w", metrics, len(lines), err)
 	}
-	fmt.Fprintf(w, "\nEqual wall time: SFT (distillation) %.0f s; GRPO alone %.0f s, %d steps, mean reward %.3f at its first step (accuracy %.3f), %.3f at its last.\n",
-		sft.Seconds, rec.Stages["rl-only"].Seconds, last.Step, first.Reward.Mean, first.Rewards["accuracy"].Mean, last.Reward.Mean)
+	fmt.Fprintf(w, "\nEqual wall time: SFT (distillation) %.0f s; GRPO alone %.0f s, %d steps, mean reward %.3f at its first step (accuracy %.3f; batches sampled: %d), %.3f at its last.\n",
+		sft.Seconds, rec.Stages["rl-only"].Seconds, last.Step, first.Reward.Mean, first.Rewards["accuracy"].Mean,
+		first.GenBatches, last.Reward.Mean)
 	return nil
 }

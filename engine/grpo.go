@@ -35,6 +35,8 @@ func GRPO(o rl.Options, prompts []record.Prompt, distillBin string, res Resource
 		return nil, fmt.Errorf("--max-time %w (use --max-steps)", ErrUnmapped)
 	case o.SeqLen > 0:
 		return nil, fmt.Errorf("--seq-len %w (TRL bounds the completion with --max-new-tokens)", ErrUnmapped)
+	case o.DynamicSampling:
+		return nil, fmt.Errorf("--dynamic-sampling %w (TRL's GRPOTrainer trains on every sampled group)", ErrUnmapped)
 	}
 	peft, err := peftKeys(o.LoRARank, o.LoRAAlpha, o.LoRATargets)
 	if err != nil {

@@ -47,4 +47,8 @@ assert m.use_peft and m.lora_r == 4 and m.lora_alpha == 12 and m.lora_target_mod
 	if _, err := GRPO(o, prompts, "/bin/true", res); !errors.Is(err, ErrUnmapped) {
 		t.Errorf("fractional --lora-alpha: err %v, want ErrUnmapped", err)
 	}
+	o.LoRAAlpha, o.DynamicSampling = 12, true
+	if _, err := GRPO(o, prompts, "/bin/true", res); !errors.Is(err, ErrUnmapped) {
+		t.Errorf("--dynamic-sampling: err %v, want ErrUnmapped", err)
+	}
 }

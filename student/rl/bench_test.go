@@ -27,11 +27,11 @@ func BenchmarkGRPOUpdate(b *testing.B) {
 		}
 		b.Run(name, func(b *testing.B) {
 			r, groups := benchRun(b, beta)
-			bt, _ := r.collect(&r.t.State, groups)
+			bt, _ := r.collect(&r.t.State, groups, groups)
 			var grpo, plain time.Duration
 			for b.Loop() {
 				t0 := time.Now()
-				if _, err := r.update(&r.t.State, groups, r.t.Update(0)); err != nil {
+				if _, err := r.update(&r.t.State, groups, groups, r.t.Update(0)); err != nil {
 					b.Fatal(err)
 				}
 				t1 := time.Now()

@@ -85,7 +85,7 @@ func TestGRPOLoRAMatchesMerged(t *testing.T) {
 			var res [2]objectiveResult
 			var bs [2]*batch
 			for k, r := range []*run{ad, merged} {
-				b, _ := r.collect(&r.t.State, groups)
+				b, _ := r.collect(&r.t.State, groups, groups)
 				if err := r.logProbs(b); err != nil {
 					t.Fatal(err)
 				}

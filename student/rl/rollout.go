@@ -88,6 +88,17 @@ func rollout(ctx context.Context, st *student.Student, o *Options, rs []reward.W
 	return groups, nil
 }
 
+// signal tells whether the group's completions got different rewards:
+// only then are its advantages, and its gradient, not zero.
+func (gr *group) signal() bool {
+	for _, v := range gr.total {
+		if v != gr.total[0] {
+			return true
+		}
+	}
+	return false
+}
+
 // score computes the rewards of every completion and the advantages.
 func (gr *group) score(rs []reward.Weighted, scale string) {
 	gr.scores = make([][]float64, len(rs))

@@ -54,6 +54,12 @@ type Options struct {
 	MicroBatch     int                `yaml:"micro_batch" flag:"micro-batch" usage:"sequences per forward pass"`
 	SeqLen         int                `yaml:"seq_len" flag:"seq-len" usage:"row length (0: longest prompt + --max-new-tokens)"`
 	Seed           uint64             `yaml:"seed" flag:"seed" usage:"seed of the builtin suite, the prompt order and the sampling"`
+	// DynamicSampling is DAPO's: a group whose completions all get the
+	// same reward has zero advantages and no gradient, so the step
+	// samples further batches until it has PromptsPerStep groups whose
+	// rewards differ, or MaxGenBatches batches.
+	DynamicSampling bool `yaml:"dynamic_sampling" flag:"dynamic-sampling" usage:"DAPO's dynamic sampling: sample further batches of --prompts-per-step prompts until the step has that many groups whose rewards differ (groups all right or all wrong have no gradient)"`
+	MaxGenBatches   int  `yaml:"max_gen_batches" flag:"max-gen-batches" usage:"with --dynamic-sampling: batches sampled for one step at most; the step then trains on the groups with a signal it has"`
 	// The loop's options: schedule, optimiser, checkpoints, LoRA.
 	trainer.Options `yaml:",inline"`
 
@@ -74,7 +80,7 @@ const NoStepLimit = math.MaxInt32
 var Defaults = Options{
 	PromptsPerStep: 16, NumGenerations: 8, Temperature: 1, TopP: 1, MaxNewTokens: 256,
 	ScaleRewards: ScaleGroup, Epsilon: 0.2, Beta: 0.001, NumIterations: 1,
-	MicroBatch: 16, Seed: 1,
+	MicroBatch: 16, Seed: 1, MaxGenBatches: 10,
 	Options: trainer.Options{LR: 1e-5, Schedule: "constant", MinLRRatio: 0.1, MaxGradNorm: 1, SaveEvery: 50, KeepCheckpoints: 2},
 }
 
@@ -95,6 +101,7 @@ func (o *Options) fill() error {
 	o.MaxNewTokens = cmp.Or(o.MaxNewTokens, d.MaxNewTokens)
 	o.NumIterations = cmp.Or(o.NumIterations, d.NumIterations)
 	o.MicroBatch = cmp.Or(o.MicroBatch, d.MicroBatch)
+	o.MaxGenBatches = cmp.Or(o.MaxGenBatches, d.MaxGenBatches)
 	o.KeepCheckpoints = cmp.Or(o.KeepCheckpoints, d.KeepCheckpoints)
 	o.LR = cmp.Or(o.LR, d.LR)
 	o.Schedule = cmp.Or(o.Schedule, d.Schedule)
@@ -114,8 +121,8 @@ func (o *Options) fill() error {
 		return errors.New("--model: the checkpoint directory to start from is required")
 	case o.Out == "":
 		return errors.New("--out: the output directory is required")
-	case o.PromptsPerStep < 0 || o.NumGenerations < 0 || o.MaxNewTokens < 0 || o.NumIterations < 0 || o.MicroBatch < 0 || o.MaxSteps < 0:
-		return errors.New("--prompts-per-step, --num-generations, --max-new-tokens, --num-iterations, --micro-batch and --max-steps must be positive")
+	case o.PromptsPerStep < 0 || o.NumGenerations < 0 || o.MaxNewTokens < 0 || o.NumIterations < 0 || o.MicroBatch < 0 || o.MaxSteps < 0 || o.MaxGenBatches < 0:
+		return errors.New("--prompts-per-step, --num-generations, --max-new-tokens, --num-iterations, --micro-batch, --max-steps and --max-gen-batches must be positive")
 	case o.NumGenerations < 2:
 		return fmt.Errorf("--num-generations %d: GRPO compares completions within a group, it needs at least 2", o.NumGenerations)
 	case o.Epsilon < 0 || o.Epsilon >= 1 || o.EpsilonHigh < 0:
@@ -297,22 +304,22 @@ func epochOrder(seed uint64, epoch, n int) []int {
 	return rand.New(rand.NewPCG(seed, uint64(epoch)+1)).Perm(n)
 }
 
-// stepSeed gives every step its own sampling stream, so a resumed run
-// samples what the uninterrupted one would have.
-func stepSeed(seed uint64, step int) uint64 {
-	return seed ^ (uint64(step)+1)*0x9E3779B97F4A7C15
+// batchSeed gives every batch of every step its own sampling stream, so a
+// resumed run samples what the uninterrupted one would have; a step's first
+// batch has the same stream with and without dynamic sampling.
+func batchSeed(seed uint64, step, batch int) uint64 {
+	return seed ^ (uint64(step)+1)*0x9E3779B97F4A7C15 ^ uint64(batch)*0xD1B54A32D192ED03
 }
 
 // Step samples the groups of the next prompts from the current policy,
 // rewards them and makes the policy updates.
 func (r *run) Step(ctx context.Context, s *trainer.State, u *trainer.Update) (Metric, error) {
 	cursor := *s
-	ps, skipped := r.nextPrompts(s)
 	t0 := time.Now()
 	if r.t.Adapters != nil {
 		r.sampler.Weights = r.t.Policy(r.sampler.Weights)
 	}
-	groups, err := rollout(ctx, r.sampler, r.o, r.rs, ps, stepSeed(r.o.Seed, s.Step))
+	sm, err := r.sample(ctx, s)
 	if err != nil {
 		if ctx.Err() != nil {
 			*s = cursor
@@ -322,9 +329,40 @@ func (r *run) Step(ctx context.Context, s *trainer.State, u *trainer.Update) (Me
 	}
 	genSec := time.Since(t0).Seconds()
 	r.trainAt = time.Now()
-	m, err := r.update(s, groups, u)
-	m.Skipped, m.GenSec = skipped, genSec
+	m, err := r.update(s, sm.groups, sm.train, u)
+	m.Skipped, m.GenSec, m.GenBatches = sm.skipped, genSec, sm.batches
 	return m, err
+}
+
+// sampled is what a step sampled: every group, the groups it trains on,
+// the batches and the prompts skipped for an unverifiable reference.
+type sampled struct {
+	groups, train    []*group
+	batches, skipped int
+}
+
+// sample draws a batch of PromptsPerStep prompts and samples their groups;
+// with DynamicSampling it draws further batches until PromptsPerStep
+// groups have a signal (the first ones found are trained on) or
+// MaxGenBatches are drawn (it trains on those it found).
+func (r *run) sample(ctx context.Context, s *trainer.State) (sampled, error) {
+	var sm sampled
+	for sm.batches == 0 || r.o.DynamicSampling && len(sm.train) < r.o.PromptsPerStep && sm.batches < r.o.MaxGenBatches {
+		ps, skipped := r.nextPrompts(s)
+		gs, err := rollout(ctx, r.sampler, r.o, r.rs, ps, batchSeed(r.o.Seed, s.Step, sm.batches))
+		if err != nil {
+			return sm, err
+		}
+		sm.batches++
+		sm.skipped += skipped
+		sm.groups = append(sm.groups, gs...)
+		for _, g := range gs {
+			if !r.o.DynamicSampling || g.signal() && len(sm.train) < r.o.PromptsPerStep {
+				sm.train = append(sm.train, g)
+			}
+		}
+	}
+	return sm, nil
 }
 
 // Finish adds the loop's count and the update's time, and notes the step

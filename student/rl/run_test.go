@@ -215,7 +215,7 @@ func TestObjectiveGradientFiniteDifference(t *testing.T) {
 			g.adv[i] = float64(i%3) - 1
 		}
 	}
-	b, _ := r.collect(&r.t.State, groups)
+	b, _ := r.collect(&r.t.State, groups, groups)
 	if err := r.logProbs(b); err != nil {
 		t.Fatal(err)
 	}

@@ -49,11 +49,12 @@ type batch struct {
 	rows *rows
 }
 
-// update turns the groups into one (or, with NumIterations > 1, several)
-// policy updates and returns the step's metrics.
-func (r *run) update(s *trainer.State, groups []*group, u *trainer.Update) (Metric, error) {
+// update turns the groups trained on into one (or, with NumIterations > 1,
+// several) policy updates and returns the step's metrics, whose rewards
+// are those of every group sampled.
+func (r *run) update(s *trainer.State, groups, train []*group, u *trainer.Update) (Metric, error) {
 	o := r.o
-	b, m := r.collect(s, groups)
+	b, m := r.collect(s, groups, train)
 	m.LR = u.LR
 	if len(b.seqs) == 0 || b.T == 0 {
 		return m, nil // no signal in any group: nothing to update
@@ -85,11 +86,12 @@ func (r *run) update(s *trainer.State, groups []*group, u *trainer.Update) (Metr
 	return m, nil
 }
 
-// collect lays out the groups' completions and computes the step's reward
-// metrics. Every completion's tokens count in T (token-level aggregation),
-// but only sequences with a gradient are kept: with Beta 0 a zero advantage
-// (a group whose rewards are all equal) contributes exactly nothing.
-func (r *run) collect(s *trainer.State, groups []*group) (*batch, Metric) {
+// collect lays out the completions of the groups trained on and computes
+// the reward metrics of all the groups sampled. Every completion's tokens
+// count in T (token-level aggregation), but only sequences with a gradient
+// are kept: with Beta 0 a zero advantage (a group whose rewards are all
+// equal) contributes exactly nothing.
+func (r *run) collect(s *trainer.State, groups, train []*group) (*batch, Metric) {
 	o := r.o
 	m := Metric{Rewards: map[string]Stat{}}
 	b := &batch{}
@@ -101,7 +103,7 @@ func (r *run) collect(s *trainer.State, groups []*group) (*batch, Metric) {
 		for k := range r.rs {
 			per[k] = append(per[k], g.scores[k]...)
 		}
-		if groupStd(g.total, mean(g.total)) == 0 {
+		if !g.signal() {
 			zero++
 		}
 		for i, c := range g.comps {
@@ -109,9 +111,13 @@ func (r *run) collect(s *trainer.State, groups []*group) (*batch, Metric) {
 				trunc++
 			}
 			compTok += len(c)
+			s.Tokens += int64(len(g.ids) + len(c))
+		}
+	}
+	for _, g := range train {
+		for i, c := range g.comps {
 			n := min(len(c), r.seq-len(g.ids))
 			b.T += n
-			s.Tokens += int64(len(g.ids) + len(c))
 			if n > 0 && (o.Beta != 0 || g.adv[i] != 0) {
 				b.seqs = append(b.seqs, &sequence{prompt: g.ids, comp: c, adv: g.adv[i], n: n})
 			}
