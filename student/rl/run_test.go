@@ -281,12 +281,18 @@ func fourSteps(init string, rank int) Options {
 // Ctrl-C keeps a checkpoint, and --resume from it continues as if the run
 // had never stopped: same prompts, same samples, same rewards per step;
 // with LoRA too, whose checkpoints hold only the adapters and whose OUT
-// gets the merged model and the PEFT adapter.
+// gets the merged model and the PEFT adapter; and with dynamic sampling,
+// whose steps draw several batches.
 func TestInterruptAndResume(t *testing.T) {
 	init := studenttest.Tiny(t, 3)
-	for _, rank := range []int{0, 4} {
-		t.Run(fmt.Sprint("lora-rank=", rank), func(t *testing.T) {
+	for _, tc := range []struct {
+		rank    int
+		dynamic bool
+	}{{0, false}, {4, false}, {0, true}} {
+		rank := tc.rank
+		t.Run(fmt.Sprintf("lora-rank=%d,dynamic-sampling=%t", rank, tc.dynamic), func(t *testing.T) {
 			base := fourSteps(init, rank)
+			base.DynamicSampling = tc.dynamic
 
 			whole := base
 			whole.Out = filepath.Join(t.TempDir(), "whole")
@@ -328,8 +334,11 @@ func TestInterruptAndResume(t *testing.T) {
 			}
 			for i := range a {
 				if a[i].Step != b[i].Step || a[i].Reward != b[i].Reward || a[i].CompLen != b[i].CompLen ||
-					math.Abs(a[i].Loss-b[i].Loss) > 1e-6 || a[i].Skipped != b[i].Skipped {
+					math.Abs(a[i].Loss-b[i].Loss) > 1e-6 || a[i].Skipped != b[i].Skipped || a[i].GenBatches != b[i].GenBatches {
 					t.Errorf("step %d: uninterrupted %+v, resumed %+v", i+1, a[i], b[i])
+				}
+				if tc.dynamic != (a[i].GenBatches > 1) {
+					t.Errorf("step %d: %d batches with dynamic sampling %t", i+1, a[i].GenBatches, tc.dynamic)
 				}
 			}
 			if rank == 0 {
