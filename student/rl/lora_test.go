@@ -6,7 +6,6 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"github.com/distill-dev/distill/dataset/reward"
 	"github.com/distill-dev/distill/student/lora"
 	"github.com/distill-dev/distill/student/studenttest"
 )
@@ -16,24 +15,11 @@ import (
 // differs from the policy (beta 0.5) and two iterations per batch.
 func setupRun(t *testing.T, init string, rank int, targets string) *run {
 	t.Helper()
-	o := Defaults
-	o.Model, o.Out = init, t.TempDir()
-	o.Rewards = map[string]float64{"test_digit_first": 1}
+	o := digitOptions(t, init)
 	o.Beta, o.NumIterations, o.MicroBatch = 0.5, 2, 3
 	o.PromptsPerStep, o.NumGenerations, o.MaxNewTokens = 2, 4, 6
 	o.LoRARank, o.LoRATargets = rank, targets
-	if err := o.fill(); err != nil {
-		t.Fatal(err)
-	}
-	r := &run{o: &o, obj: Objective{Epsilon: 0.2, Beta: o.Beta}, prompts: testPrompts(4, 0), res: &Result{}}
-	var err error
-	if r.rs, err = reward.Resolve(o.Rewards); err != nil {
-		t.Fatal(err)
-	}
-	if err := r.setup(); err != nil {
-		t.Fatal(err)
-	}
-	return r
+	return newRun(t, o, testPrompts(4, 0))
 }
 
 // closeTo reports whether got is within tol of want, relative to scale.

@@ -73,6 +73,33 @@ func testPrompts(n, bad int) []record.Prompt {
 	return ps
 }
 
+// digitOptions are the default options of a run on the model in dir,
+// rewarded for a completion that starts with a digit, into a fresh OUT.
+func digitOptions(t *testing.T, dir string) Options {
+	o := Defaults
+	o.Model, o.Out = dir, t.TempDir()
+	o.Rewards = map[string]float64{"test_digit_first": 1}
+	return o
+}
+
+// newRun sets up a GRPO run of o on prompts as Run does before its first
+// step.
+func newRun(t *testing.T, o Options, prompts []record.Prompt) *run {
+	t.Helper()
+	if err := o.fill(); err != nil {
+		t.Fatal(err)
+	}
+	r := &run{o: &o, obj: Objective{Epsilon: o.Epsilon, EpsilonHigh: o.EpsilonHigh, Beta: o.Beta}, prompts: prompts, res: &Result{}}
+	var err error
+	if r.rs, err = reward.Resolve(o.Rewards); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.setup(); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
 func readMetrics(t *testing.T, path string) []Metric {
 	t.Helper()
 	b, err := os.ReadFile(path)

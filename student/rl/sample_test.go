@@ -6,7 +6,6 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/distill-dev/distill/dataset/reward"
 	"github.com/distill-dev/distill/student/studenttest"
 )
 
@@ -15,23 +14,10 @@ import (
 // most groups of 4 have no signal.
 func sampleRun(t *testing.T, dir string, dynamic bool, maxBatches int) *run {
 	t.Helper()
-	o := Defaults
-	o.Model, o.Out = dir, t.TempDir()
-	o.Rewards = map[string]float64{"test_digit_first": 1}
+	o := digitOptions(t, dir)
 	o.PromptsPerStep, o.NumGenerations, o.MaxNewTokens = 4, 4, 2
 	o.DynamicSampling, o.MaxGenBatches = dynamic, maxBatches
-	if err := o.fill(); err != nil {
-		t.Fatal(err)
-	}
-	r := &run{o: &o, obj: Objective{Epsilon: o.Epsilon, Beta: o.Beta}, prompts: testPrompts(8, 0), res: &Result{}}
-	var err error
-	if r.rs, err = reward.Resolve(o.Rewards); err != nil {
-		t.Fatal(err)
-	}
-	if err := r.setup(); err != nil {
-		t.Fatal(err)
-	}
-	return r
+	return newRun(t, o, testPrompts(8, 0))
 }
 
 // completions is every group's completions, in order.
