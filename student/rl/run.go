@@ -49,7 +49,7 @@ type Options struct {
 	EpsilonHigh    float64            `yaml:"epsilon_high" flag:"epsilon-high" usage:"upper clip range (DAPO's clip-higher; 0: --epsilon)"`
 	Beta           float64            `yaml:"beta" flag:"beta" usage:"KL penalty to the starting model (0: none, and no reference model)"`
 	NumIterations  int                `yaml:"num_iterations" flag:"num-iterations" usage:"policy updates per sampled batch (μ)"`
-	MaxSteps       int                `yaml:"max_steps" flag:"max-steps" usage:"steps to run (0: one pass over the prompts)"` // 0: one pass over the prompts
+	MaxSteps       int                `yaml:"max_steps" flag:"max-steps" usage:"steps to run (0: one per batch of --prompts-per-step prompts in the set, a pass over it without --dynamic-sampling)"`
 	MaxTime        time.Duration      `yaml:"max_time" flag:"max-time" usage:"stop and save after this long, e.g. 10m (0: no limit)"`
 	MicroBatch     int                `yaml:"micro_batch" flag:"micro-batch" usage:"sequences per forward pass"`
 	SeqLen         int                `yaml:"seq_len" flag:"seq-len" usage:"row length (0: longest prompt + --max-new-tokens)"`
